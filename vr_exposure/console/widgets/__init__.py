@@ -1,0 +1,30 @@
+"""The console's widgets: each one small, Qt-only, talking to the rest through signals."""
+
+from __future__ import annotations
+
+from .advice import AdvicePanel
+from .banner import ConnectionBanner
+from .events import EventButtons, EventItem
+from .intensity import IntensityBinding, IntensityControl
+from .notes import NotesPanel
+from .rungs import RungItem, RungPicker
+from .ssq import SsqForm
+from .suds import SUDS_KEYS, SudsEntry
+from .timer import SessionTimer, format_duration
+
+__all__ = [
+    "SUDS_KEYS",
+    "AdvicePanel",
+    "ConnectionBanner",
+    "EventButtons",
+    "EventItem",
+    "IntensityBinding",
+    "IntensityControl",
+    "NotesPanel",
+    "RungItem",
+    "RungPicker",
+    "SessionTimer",
+    "SsqForm",
+    "SudsEntry",
+    "format_duration",
+]

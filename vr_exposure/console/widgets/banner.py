@@ -1,0 +1,89 @@
+"""The connection banner: a persistent, unmissable strip across the top of the console whenever contact
+with the headset is anything but healthy.
+
+It is not a toast. It stays until the link is healthy again, it says for how long contact has been
+degraded or lost (counting up once a second while shown), and errors that need the therapist (unreachable
+endpoint, refused key, other protocol version) stay on screen with what to do about them.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
+
+# level -> (background, foreground); red for lost/error, amber for degraded/connecting.
+_COLOURS = {
+    "ok": ("#1b5e20", "#ffffff"),
+    "connecting": ("#8d6e00", "#ffffff"),
+    "degraded": ("#b26a00", "#ffffff"),
+    "lost": ("#b71c1c", "#ffffff"),
+    "error": ("#b71c1c", "#ffffff"),
+}
+
+
+class ConnectionBanner(QFrame):
+    """Shows the link's health. ``set_status("ok")`` hides it; every other level shows it until changed."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("connection-banner")
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self._label = QLabel(self)
+        self._label.setObjectName("connection-banner-text")
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        font = self._label.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self._label.setFont(font)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.addWidget(self._label)
+        self._level = "ok"
+        self._template = ""
+        self._since_mono_s: float | None = None
+        # The seconds count must keep moving while contact is lost, even if no message arrives at all.
+        self._tick = QTimer(self)
+        self._tick.setInterval(500)
+        self._tick.timeout.connect(self._refresh)
+        self.setVisible(False)
+
+    @property
+    def level(self) -> str:
+        return self._level
+
+    def text(self) -> str:
+        return self._label.text()
+
+    def set_status(self, level: str, message: str = "", since_mono_s: float | None = None) -> None:
+        """``message`` may hold ``{elapsed}``, replaced by whole seconds since ``since_mono_s``
+        (``time.monotonic()`` seconds; now when not given)."""
+        if level not in _COLOURS:
+            raise ValueError(f"unknown banner level {level!r}")
+        if level == "ok":
+            self._level = level
+            self._template = ""
+            self._since_mono_s = None
+            self._tick.stop()
+            self.setVisible(False)
+            return
+        if level != self._level or since_mono_s is not None:
+            self._since_mono_s = since_mono_s if since_mono_s is not None else time.monotonic()
+        self._level = level
+        self._template = message
+        bg, fg = _COLOURS[level]
+        self.setStyleSheet(
+            f"#connection-banner {{ background: {bg}; }} #connection-banner-text {{ color: {fg}; }}"
+        )
+        self._refresh()
+        self.setVisible(True)
+        if "{elapsed}" in message:
+            self._tick.start()
+        else:
+            self._tick.stop()
+
+    def _refresh(self) -> None:
+        elapsed = 0 if self._since_mono_s is None else max(0, int(time.monotonic() - self._since_mono_s))
+        self._label.setText(self._template.replace("{elapsed}", str(elapsed)))
