@@ -27,17 +27,19 @@ Condition = Literal[
 
 
 class _Spec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    # Subclasses repeat ``frozen=True``: msgspec inherits it at run time, but type checkers only see a
+    # frozen struct where the class says so.
     pass
 
 
-class Keyframe(_Spec):
+class Keyframe(_Spec, frozen=True):
     """At ``intensity`` (0-100) the parameter has ``value``."""
 
     intensity: float
     value: float
 
 
-class Parameter(_Spec):
+class Parameter(_Spec, frozen=True):
     """A scene parameter driven by intensity through keyframes (sorted by intensity, 0-100)."""
 
     keyframes: tuple[Keyframe, ...]
@@ -61,7 +63,7 @@ class Parameter(_Spec):
         return lo.value + f * (hi.value - lo.value)
 
 
-class Preset(_Spec):
+class Preset(_Spec, frozen=True):
     """A named rung of a fear ladder: an intensity, optionally with parameter values pinned."""
 
     intensity: float
@@ -70,7 +72,7 @@ class Preset(_Spec):
     overrides: dict[str, float] = {}
 
 
-class Event(_Spec):
+class Event(_Spec, frozen=True):
     """Something the therapist can trigger (a spider drops from the ceiling). The delay is
     ``delay_s`` plus a uniform random extra in [0, ``delay_jitter_s``]."""
 
@@ -83,7 +85,7 @@ class Event(_Spec):
     description: str = ""
 
 
-class AudioCue(_Spec):
+class AudioCue(_Spec, frozen=True):
     """A synthesised or shipped sound. ``source`` names a synthesiser in the renderer's audio module.
     ``position_m`` places it in 3D (None: head-locked, not spatialised). ``volume`` follows intensity
     through keyframes when given as a parameter, otherwise it is fixed."""
@@ -100,7 +102,7 @@ class AudioCue(_Spec):
         return v if isinstance(v, float | int) else v.at(intensity)
 
 
-class SceneSpec(_Spec):
+class SceneSpec(_Spec, frozen=True):
     id: str
     title: str
     condition: Condition
@@ -120,7 +122,7 @@ class SceneSpec(_Spec):
         return values
 
 
-class Rung(_Spec):
+class Rung(_Spec, frozen=True):
     """One step of a fear ladder: a preset of the protocol's scene and the SUDS the patient expects."""
 
     preset: str
@@ -128,13 +130,13 @@ class Rung(_Spec):
     title: str = ""
 
 
-class SudsSettings(_Spec):
+class SudsSettings(_Spec, frozen=True):
     probe_interval_s: float = 300.0
     scale_max: Literal[10, 100] = 100
     response_window_s: float = 60.0
 
 
-class MoveUpRule(_Spec):
+class MoveUpRule(_Spec, frozen=True):
     """Suggest the next rung when SUDS fell by ``reduction_from_peak`` (0-1) from the rung's peak,
     or fell below ``below`` (0-100), or after ``time_cap_s`` on the rung. Advisory only."""
 
@@ -143,22 +145,22 @@ class MoveUpRule(_Spec):
     time_cap_s: float = 1800.0
 
 
-class MoveDownRule(_Spec):
+class MoveDownRule(_Spec, frozen=True):
     """Suggest the previous rung when a rating exceeds ``ceiling`` (0-100). Advisory only."""
 
     ceiling: float = 90.0
 
 
-class Rules(_Spec):
+class Rules(_Spec, frozen=True):
     up: MoveUpRule = MoveUpRule()
     down: MoveDownRule = MoveDownRule()
 
 
-class SessionSettings(_Spec):
+class SessionSettings(_Spec, frozen=True):
     length_s: float = 3600.0
 
 
-class SafePlaceSettings(_Spec):
+class SafePlaceSettings(_Spec, frozen=True):
     """Where the safe place is, how fast it fades, and what the renderer does when it hears no console
     for ``link_timeout_s``: fade to the safe place, or hold the current view."""
 
@@ -169,12 +171,12 @@ class SafePlaceSettings(_Spec):
     link_timeout_s: float = 5.0
 
 
-class Questionnaires(_Spec):
+class Questionnaires(_Spec, frozen=True):
     before: tuple[Literal["ssq"], ...] = ("ssq",)
     after: tuple[Literal["ssq"], ...] = ("ssq",)
 
 
-class ProtocolSpec(_Spec):
+class ProtocolSpec(_Spec, frozen=True):
     id: str
     title: str
     scene: str
