@@ -1,0 +1,686 @@
+"""The console's session logic, without Qt: the session engine, the link to the renderer and the console
+journal, combined. The window and the headless demo both drive this one class.
+
+What it guarantees:
+
+- The therapist's actions go out at once with the link's non-blocking ``send``; nothing here ever waits on
+  the network. Safety commands (safe place, stop) are sent before anything is written or shown.
+- Clinical records (ratings, rung and intensity changes, safe place, notes, SSQ, advice decisions) are
+  written to the console journal, which fsyncs them, *before* the listeners hear of them, so the screen
+  never shows as done what the journal does not hold.
+- The renderer is the authority on what the patient sees: the engine's mode (running, paused, safe
+  place) follows the renderer's facts (``paused``, ``safe_place_entered`` ...), including a safe place
+  the patient chose in VR or the renderer entered on losing the console. After a reconnect the snapshot
+  is reconciled with the session: a renderer that restarted is told the session, scene, rung and
+  intensity again.
+- Advice is shown, never applied: only :meth:`accept_advice` (the therapist's click) moves the rung.
+
+Listeners get :class:`UiEvent` objects (``kind`` plus data); the window turns them into widget updates,
+the demo into printed progress.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from vr_exposure import __version__
+from vr_exposure.core import engine as eng
+from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.core.loading import ContentLibrary
+from vr_exposure.core.metrics import SessionMetrics
+from vr_exposure.core.specs import ProtocolSpec, SceneSpec
+from vr_exposure.core.ssq import SsqScore, score_ssq
+from vr_exposure.errors import VrExposureError
+from vr_exposure.link import messages as m
+
+
+class LinkPort(Protocol):
+    """What the controller needs of the link client: a non-blocking send returning the msg_id."""
+
+    def send(self, content: m.Request) -> str: ...
+
+
+@dataclass(frozen=True)
+class UiEvent:
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+
+Listener = Callable[[UiEvent], None]
+
+# The renderer's safe_place_entered ``source`` -> the engine's ``by``.
+_SAFE_PLACE_BY = {"console": "therapist", "patient": "patient", "link_lost": "link-lost"}
+
+
+class ControllerError(VrExposureError):
+    """A console action that cannot be done now (no session, no ladder ...)."""
+
+
+@dataclass
+class _Pending:
+    verb: str
+    sent_mono_ns: int
+    content: m.Request
+
+
+class ConsoleController:
+    """One console: at most one session at a time, one link to one renderer."""
+
+    def __init__(
+        self,
+        link: LinkPort | None,
+        library: ContentLibrary,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        sessions_root: Path | None = None,
+        console_name: str = "console",
+    ) -> None:
+        self.link = link
+        self.library = library
+        self.clock = clock
+        self.sessions_root = sessions_root
+        self.console_name = console_name
+        self.listeners: list[Listener] = []
+        self.engine: eng.SessionEngine | None = None
+        self.protocol: ProtocolSpec | None = None
+        self.scene: SceneSpec | None = None
+        self.session_dir: Path | None = None
+        self.session_id: str | None = None
+        self.pseudonym: str | None = None
+        self.journal: Any = None
+        self.renderer_state = m.RendererState()
+        self.renderer_instance: str | None = None
+        self.connection = "connecting"
+        self.connection_since_mono_s = time.monotonic()
+        self.pending: dict[str, _Pending] = {}
+        self.ssq: dict[str, SsqScore] = {}
+        self.notes: list[tuple[float, str]] = []
+        self.missed_probes: list[str] = []
+        self.open_probes: dict[str, float] = {}  # probe_id -> deadline (session seconds)
+        self._adhoc_probes: set[str] = set()
+        self._adhoc_counter = itertools.count(1)
+        self._created_ns = clock.monotonic_ns()
+        self._session_start_ns: int | None = None
+        self._last_tick_ns = 0
+        self._summary: dict[str, Any] | None = None
+        self.clock_offset_ns: int | None = None
+
+    # -- listeners and time -------------------------------------------------------------------------
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def _emit(self, kind: str, **data: Any) -> None:
+        event = UiEvent(kind, data)
+        for listener in list(self.listeners):
+            listener(event)
+
+    def session_time_s(self, mono_ns: int | None = None) -> float:
+        """Seconds since the session started (since the console started before that)."""
+        now = self.clock.monotonic_ns() if mono_ns is None else mono_ns
+        start = self._session_start_ns if self._session_start_ns is not None else self._created_ns
+        return (now - start) / 1e9
+
+    @property
+    def active(self) -> bool:
+        return self.engine is not None and self.engine.state != "ended"
+
+    # -- sending --------------------------------------------------------------------------------------
+    def _send(self, content: m.Request) -> str | None:
+        if self.link is None:
+            self._emit("error", message=f"not connected: {content.msg_type} was not sent")
+            return None
+        try:
+            msg_id = self.link.send(content)
+        except VrExposureError as exc:
+            self._emit("error", message=f"{content.msg_type} could not be sent: {exc}")
+            return None
+        self.pending[msg_id] = _Pending(m.verb_of(content.msg_type), self.clock.monotonic_ns(), content)
+        return msg_id
+
+    def _clinical(
+        self, msg_type: str, content: dict[str, Any], *, header: Any = None, parent: Any = None
+    ) -> None:
+        if self.journal is None:
+            return
+        self.journal.clinical(msg_type, content, header=_plain(header), parent_header=_plain(parent))
+
+    def _telemetry(self, msg_type: str, content: dict[str, Any]) -> None:
+        if self.journal is not None:
+            self.journal.telemetry(msg_type, content)
+
+    def _engine_events(self, events: list[eng.SessionEvent], *, header: Any = None) -> None:
+        """Journal every engine event (fsynced), then act on it and tell the listeners."""
+        for event in events:
+            self._clinical(event.msg_type, event.content(), parent=header)
+        for event in events:
+            self._on_engine_event(event)
+
+    # -- session --------------------------------------------------------------------------------------
+    def start_session(
+        self, pseudonym: str, *, protocol_id: str | None = None, scene_id: str | None = None
+    ) -> Path:
+        """Create the session directory and journal and tell the renderer to journal there too.
+        The exposure begins with :meth:`begin_exposure` (after the SSQ before, if used)."""
+        from vr_exposure.journal import JournalWriter, create_session, sessions_root
+
+        if self.active:
+            raise ControllerError("a session is already running; end it first")
+        pseudonym = pseudonym.strip()
+        if not pseudonym:
+            raise ControllerError("a patient pseudonym is needed to start a session")
+        protocol = self.library.protocol(protocol_id) if protocol_id else None
+        scene_name = protocol.scene if protocol is not None else scene_id
+        if scene_name is None:
+            raise ControllerError("choose a protocol, or a scene for a free session")
+        scene = self.library.scene(scene_name)
+        root = self.sessions_root if self.sessions_root is not None else sessions_root()
+        root.mkdir(parents=True, exist_ok=True)
+        session_dir: Path = create_session(
+            root,
+            pseudonym=pseudonym,
+            protocol=None if protocol is None else protocol.id,
+            scene=scene.id,
+            software_version=__version__,
+            clock=self.clock,
+        )
+        self.journal = JournalWriter(session_dir, process="console", clock=self.clock)
+        self.session_dir = session_dir
+        self.session_id = session_dir.name
+        self.pseudonym = pseudonym
+        self.protocol = protocol
+        self.scene = scene
+        self.engine = eng.SessionEngine(protocol, scene, self.clock)
+        self._session_start_ns = self.clock.monotonic_ns()
+        self.ssq.clear()
+        self.notes.clear()
+        self.missed_probes.clear()
+        self.open_probes.clear()
+        self._summary = None
+        self._clinical(
+            "console_session_opened",
+            {
+                "session_id": self.session_id,
+                "pseudonym": pseudonym,
+                "protocol": None if protocol is None else protocol.id,
+                "scene": scene.id,
+                "console": self.console_name,
+                "software_version": __version__,
+            },
+        )
+        if self.clock_offset_ns is not None:
+            self._journal_clock_offset(self.clock_offset_ns, None)
+        self._send_session()
+        self._emit("session", state="opened", session_dir=str(session_dir), session_id=self.session_id)
+        return session_dir
+
+    def _send_session(self) -> None:
+        if self.session_id is None:
+            return
+        self._send(
+            m.SetSessionRequest(
+                session_id=self.session_id,
+                session_dir=None if self.session_dir is None else str(self.session_dir),
+                pseudonym=self.pseudonym or "",
+            )
+        )
+
+    def begin_exposure(self) -> None:
+        """Load the scene on the first rung (or the scene at intensity 0 for a free session) and start."""
+        engine = self._engine()
+        if self.protocol is not None and engine.rung is None:
+            self._engine_events(engine.set_rung(0))
+        self._send_scene()
+        self._engine_events(engine.start())
+
+    def _send_scene(self) -> None:
+        engine = self._engine()
+        assert self.scene is not None
+        preset = self._current_preset()
+        self._send(m.LoadSceneRequest(scene=self.scene.id, preset=preset, intensity=engine.intensity))
+
+    def _current_preset(self) -> str | None:
+        engine = self.engine
+        if engine is None or self.protocol is None or engine.rung is None:
+            return None
+        return self.protocol.ladder[engine.rung].preset
+
+    def end_session(self, reason: str = "completed") -> dict[str, Any]:
+        """End the exposure: the renderer goes to the safe place, open probes are marked missed, the
+        summary is journaled, the journal closed and the session sealed. Returns the summary."""
+
+        engine = self._engine()
+        for probe_id in list(self.open_probes):
+            self._send(m.SudsPromptCancelRequest(probe_id=probe_id))
+        self._send(m.SafePlaceRequest(fade_s=None))
+        if engine.state != "ended":
+            self._engine_events(engine.end(reason))
+        summary = self.summary()
+        self._clinical("session_summary", summary)
+        self._emit("session", state="ended", session_dir=str(self.session_dir), summary=summary)
+        self._summary = summary
+        return summary
+
+    def close_session(self) -> Path | None:
+        """Close the journal and seal the directory (after :meth:`end_session`, or on quitting)."""
+        from vr_exposure.journal import seal_session
+
+        session_dir = self.session_dir
+        if self.engine is not None and self.engine.state != "ended":
+            self.end_session("console closed")
+        if self.journal is not None:
+            self.journal.close()
+            self.journal = None
+            if session_dir is not None:
+                seal_session(session_dir)
+        return session_dir
+
+    def summary(self) -> dict[str, Any]:
+        engine = self._engine()
+        metrics = engine.metrics(label=self.session_id or "", pseudonym=self.pseudonym)
+        s = engine.summary()
+        return {
+            "session_id": self.session_id,
+            "session_dir": None if self.session_dir is None else str(self.session_dir),
+            "pseudonym": self.pseudonym,
+            "protocol": None if self.protocol is None else self.protocol.id,
+            "running_s": s.running_s,
+            "elapsed_s": s.elapsed_s,
+            "ratings": s.ratings,
+            "probes_issued": s.probes_issued,
+            "probes_answered": s.probes_answered,
+            "probes_missed": s.probes_missed,
+            "ssq": {phase: msgspec.to_builtins(score) for phase, score in self.ssq.items()},
+            "notes": len(self.notes),
+            "metrics": msgspec.to_builtins(metrics),
+            "table": summary_table(metrics, self.protocol),
+        }
+
+    # -- steering -------------------------------------------------------------------------------------
+    def set_intensity(self, intensity: float, ramp_s: float = 1.0) -> None:
+        intensity = max(0.0, min(100.0, float(intensity)))
+        self._send(m.SetIntensityRequest(intensity=intensity, ramp_s=max(0.0, ramp_s)))
+        if self.active:
+            self._engine_events(self._engine().set_intensity(intensity))
+
+    def apply_rung(self, index: int) -> None:
+        engine = self._engine()
+        if self.protocol is None:
+            raise ControllerError("this free session has no fear ladder")
+        events = engine.set_rung(index)
+        self._send(m.ApplyPresetRequest(preset=self.protocol.ladder[index].preset, ramp_s=2.0))
+        self._engine_events(events)
+
+    def load_scene(self, scene_id: str, preset: str | None = None) -> None:
+        """A free session switches scene; with a protocol the scene is the protocol's."""
+        scene = self.library.scene(scene_id)
+        if self.protocol is not None and scene.id != self.protocol.scene:
+            raise ControllerError(f"protocol {self.protocol.id} uses scene {self.protocol.scene}")
+        self.scene = scene
+        intensity = self.engine.intensity if self.engine is not None else 0.0
+        self._send(m.LoadSceneRequest(scene=scene.id, preset=preset, intensity=intensity))
+        self._clinical("scene_requested", {"scene": scene.id, "preset": preset, "intensity": intensity})
+
+    def trigger_event(self, name: str) -> None:
+        self._send(m.TriggerEventRequest(event=name))
+        self._clinical("event_requested", {"event": name, "session_s": self.session_time_s()})
+
+    def safe_place(self) -> None:
+        """One action, any state, never blocked: the request goes out before anything else happens."""
+        fade_s = self.protocol.safe_place.fade_s if self.protocol is not None else None
+        self._send(m.SafePlaceRequest(fade_s=fade_s))
+        self._clinical("safe_place_requested", {"by": "therapist", "session_s": self.session_time_s()})
+
+    def leave_safe_place(self) -> None:
+        self._send(m.LeaveSafePlaceRequest())
+        self._clinical("leave_safe_place_requested", {"by": "therapist"})
+
+    def pause(self) -> None:
+        self._send(m.PauseRequest())
+
+    def resume(self) -> None:
+        self._send(m.ResumeRequest())
+
+    def stop(self, reason: str = "therapist stop") -> None:
+        self._send(m.StopRequest(reason=reason))
+        self._clinical("stop_requested", {"reason": reason})
+
+    # -- SUDS, notes, SSQ -----------------------------------------------------------------------------
+    def record_suds(self, value: float, *, source: str = "therapist", probe_id: str | None = None) -> None:
+        engine = self._engine()
+        engine_probe = probe_id if probe_id in {p.probe_id for p in engine.probes} else None
+        events = engine.record_rating(value, scale_max=100, source=source, probe_id=engine_probe)
+        self._engine_events(events)
+        # A rating typed at the console answers the prompt in the headset too: close it there.
+        for event in events:
+            if isinstance(event, eng.RatingRecorded) and event.probe_id in self.open_probes:
+                self.open_probes.pop(event.probe_id, None)
+                self._send(m.SudsPromptCancelRequest(probe_id=event.probe_id))
+
+    def prompt_suds(self) -> str:
+        """Ask the patient now (outside the schedule); the answer arrives as ``rating_recorded``."""
+        probe_id = f"ask-{next(self._adhoc_counter)}"
+        self._adhoc_probes.add(probe_id)
+        scale = self._engine().scale_max if self.engine is not None else 100
+        self._send(m.SudsPromptRequest(probe_id=probe_id, scale_max=scale))
+        self._clinical("suds_prompt_sent", {"probe_id": probe_id, "scheduled": False})
+        return probe_id
+
+    def add_note(self, text: str) -> None:
+        t_s = self.session_time_s()
+        self._clinical("note", {"text": text, "session_s": t_s})
+        self.notes.append((t_s, text))
+        self._emit("note", t_s=t_s, text=text)
+
+    def record_ssq(self, phase: str, answers: list[int]) -> SsqScore:
+        if phase not in ("before", "after"):
+            raise ControllerError(f"SSQ phase must be 'before' or 'after', not {phase!r}")
+        score = score_ssq(answers)
+        self._clinical("ssq", {"phase": phase, **msgspec.to_builtins(score)})
+        self.ssq[phase] = score
+        self._emit("ssq", phase=phase, score=score)
+        return score
+
+    # -- advice ---------------------------------------------------------------------------------------
+    def accept_advice(self, advice_id: str) -> None:
+        engine = self._engine()
+        events = engine.accept_advice(advice_id)
+        for event in events:
+            if isinstance(event, eng.RungChanged):
+                self._send(m.ApplyPresetRequest(preset=event.preset, ramp_s=2.0))
+        self._engine_events(events)
+
+    def dismiss_advice(self, advice_id: str, note: str = "") -> None:
+        self._engine_events(self._engine().dismiss_advice(advice_id, note))
+
+    # -- time -----------------------------------------------------------------------------------------
+    def tick(self) -> None:
+        """Call a few times a second from the main loop: probes come due or are missed, advice on time."""
+        if self.engine is None or self.engine.state == "ended":
+            return
+        self._engine_events(self.engine.tick())
+        self._emit("tick", session_s=self.session_time_s())
+
+    def next_probe_in_s(self) -> float | None:
+        engine = self.engine
+        if engine is None or engine.state == "ended":
+            return None
+        s = engine.summary()
+        if s.next_probe_running_s is None:
+            return None
+        return max(0.0, s.next_probe_running_s - engine.running_s)
+
+    def open_probe_left_s(self) -> float | None:
+        engine = self.engine
+        if engine is None or not engine.pending_probes:
+            return None
+        probe = engine.pending_probes[0]
+        return max(0.0, probe.deadline_running_s - engine.running_s)
+
+    # -- from the link --------------------------------------------------------------------------------
+    def on_connection(self, state: str, message: str = "", since_mono_s: float | None = None) -> None:
+        """The link's state changed: connecting, connected, degraded, lost, or error (with a message).
+        ``since_mono_s`` (``time.monotonic()``) is when the renderer was last heard, for the banner."""
+        previous = self.connection
+        if state == previous and not message:
+            return
+        self.connection = state
+        self.connection_since_mono_s = time.monotonic() if since_mono_s is None else since_mono_s
+        self._clinical("link_status", {"state": state, "previous": previous, "message": message})
+        self._emit("connection", state=state, previous=previous, message=message, since_mono_s=since_mono_s)
+
+    def on_snapshot(self, state: m.RendererState, instance_id: str | None = None) -> None:
+        """A snapshot after (re)connecting: the renderer's state replaces the mirror; then the session
+        is reconciled with it (a restarted renderer is told the session, scene, rung and intensity)."""
+        restarted = instance_id is not None and self.renderer_instance not in (None, instance_id)
+        if instance_id is not None:
+            self.renderer_instance = instance_id
+        self.renderer_state = state
+        self._emit("renderer_state", state=state)
+        self._emit("intensity", current=state.intensity, target=state.target_intensity)
+        if self.engine is None or self.engine.state in ("idle", "ended"):
+            return
+        if restarted:
+            self._clinical("renderer_restarted", {"instance_id": instance_id})
+        if state.session_id != self.session_id:
+            self._send_session()
+        if state.scene != (self.scene.id if self.scene else None) or state.mode in ("idle", "stopped"):
+            if self.engine.state == "safe_place" and state.mode != "safe_place":
+                # The patient was in the safe place when contact was lost: keep them there.
+                self._send(m.SafePlaceRequest(fade_s=0.0))
+            else:
+                self._send_scene()
+            return
+        self._reconcile_mode(state.mode, source="console")
+
+    def on_fact(self, fact: m.Content, header: m.Header | None = None) -> None:
+        """A fact the renderer published (in order, after any snapshot)."""
+        self.renderer_state = m.apply_fact(self.renderer_state, fact)
+        t_s = self.session_time_s()
+        if isinstance(fact, m.RatingRecorded):
+            self._on_headset_rating(fact, header)
+        elif isinstance(fact, m.IntensityChanged):
+            self._emit("intensity", current=fact.intensity, target=fact.target)
+        elif isinstance(fact, m.PresetApplied | m.SceneLoaded):
+            self._emit(
+                "intensity",
+                current=self.renderer_state.intensity,
+                target=self.renderer_state.target_intensity,
+            )
+        elif isinstance(fact, m.StateChanged):
+            self._emit("intensity", current=fact.state.intensity, target=fact.state.target_intensity)
+        elif isinstance(fact, m.EventFired):
+            self._emit("event_fired", t_s=t_s, event=fact.event)
+        elif isinstance(fact, m.SafePlaceEntered):
+            self._reconcile_mode("safe_place", source=fact.source, header=header)
+        elif isinstance(fact, m.SafePlaceLeft | m.Resumed):
+            self._reconcile_mode("running", header=header)
+        elif isinstance(fact, m.Paused):
+            self._reconcile_mode("paused", header=header)
+        elif isinstance(fact, m.SudsPromptClosed) and fact.reason == "timeout":
+            self._emit("prompt_closed", probe_id=fact.probe_id, reason=fact.reason)
+        self._emit("renderer_state", state=self.renderer_state)
+        self._emit("fact", t_s=t_s, fact=fact)
+
+    def on_telemetry(self, item: m.Content) -> None:
+        if isinstance(item, m.ViewImage):
+            self._emit("view_image", jpeg=item.jpeg, width=item.width, height=item.height)
+        elif isinstance(item, m.FrameTiming):
+            self._telemetry("frame_timing_seen", msgspec.to_builtins(item))
+            self._emit("frame_timing", timing=item)
+        elif isinstance(item, m.HeadPose):
+            self._emit("head_pose", pose=item)
+
+    def on_reply(self, reply: m.Reply, parent_msg_id: str | None) -> None:
+        pending = self.pending.pop(parent_msg_id or "", None)
+        verb = pending.verb if pending is not None else m.verb_of(reply.msg_type)
+        if reply.status != "ok":
+            message = f"the renderer refused {verb.replace('_', ' ')}: {reply.evalue or reply.ename}"
+            if self.journal is not None:
+                self._clinical("command_failed", {"verb": verb, "ename": reply.ename, "evalue": reply.evalue})
+            self._emit("error", message=message, verb=verb, ename=reply.ename)
+        else:
+            self._emit("reply", verb=verb)
+
+    def on_command_failed(self, parent_msg_id: str | None, message: str) -> None:
+        """The link gave up on a command (no reply after its retries)."""
+        pending = self.pending.pop(parent_msg_id or "", None)
+        verb = pending.verb if pending is not None else "a command"
+        self._clinical("command_failed", {"verb": verb, "ename": "Timeout", "evalue": message})
+        self._emit("error", message=f"{verb.replace('_', ' ')}: {message}", verb=verb, ename="Timeout")
+
+    def on_clock_offset(self, offset_ns: int, uncertainty_ns: int | None = None) -> None:
+        """Journal the console -> renderer clock offset when it moves (so merged timelines line up)."""
+        previous = self.clock_offset_ns
+        self.clock_offset_ns = offset_ns
+        if previous is not None and abs(previous - offset_ns) < 200_000:
+            return
+        self._journal_clock_offset(offset_ns, uncertainty_ns)
+
+    def _journal_clock_offset(self, offset_ns: int, uncertainty_ns: int | None) -> None:
+        self._clinical("clock_offset", {"offset_ns": offset_ns, "uncertainty_ns": uncertainty_ns})
+
+    # -- internals ------------------------------------------------------------------------------------
+    def _engine(self) -> eng.SessionEngine:
+        if self.engine is None:
+            raise ControllerError("no session: start one first")
+        return self.engine
+
+    def _on_headset_rating(self, fact: m.RatingRecorded, header: m.Header | None) -> None:
+        engine = self.engine
+        if engine is None or engine.state == "ended":
+            self._emit("error", message=f"a rating of {fact.value:g} arrived with no session open")
+            return
+        known = {p.probe_id for p in engine.probes}
+        probe_id = fact.probe_id if fact.probe_id in known else None
+        if fact.probe_id is not None:
+            self.open_probes.pop(fact.probe_id, None)
+            self._adhoc_probes.discard(fact.probe_id)
+        scale = fact.scale_max if fact.scale_max in (10, 100) else 100
+        source = (
+            fact.source if fact.source in ("therapist", "patient-in-vr", "simulated") else "patient-in-vr"
+        )
+        try:
+            events = engine.record_rating(fact.value, scale_max=scale, source=source, probe_id=probe_id)
+        except VrExposureError as exc:
+            self._emit("error", message=f"a rating from the headset was not recorded: {exc}")
+            return
+        self._engine_events(events, header=header)
+
+    def _reconcile_mode(self, mode: str, *, source: str = "console", header: Any = None) -> None:
+        engine = self.engine
+        if engine is None or engine.state in ("ended",):
+            return
+        events: list[eng.SessionEvent] = []
+        state = engine.state
+        if mode == "safe_place" and state != "safe_place":
+            events = engine.enter_safe_place(by=_SAFE_PLACE_BY.get(source, source))
+        elif mode == "running":
+            if state == "safe_place":
+                events = engine.leave_safe_place()
+                if engine.state == "paused":
+                    events += engine.resume()
+            elif state == "paused":
+                events = engine.resume()
+        elif mode == "paused":
+            if state == "safe_place":
+                events = engine.leave_safe_place()
+            if engine.state == "running":
+                events += engine.pause()
+        self._engine_events(events, header=header)
+
+    def _on_engine_event(self, event: eng.SessionEvent) -> None:
+        t_s = self.session_time_s(event.t_mono_ns)
+        if isinstance(event, eng.RatingRecorded):
+            r = event.rating
+            self._emit(
+                "rating",
+                t_s=self.session_time_s(r.t_mono_ns),
+                value=r.value,
+                source=r.source,
+                probe_id=event.probe_id,
+            )
+        elif isinstance(event, eng.ProbeDue):
+            engine = self._engine()
+            deadline_s = t_s + (event.deadline_running_s - event.due_running_s)
+            self.open_probes[event.probe_id] = deadline_s
+            self._send(m.SudsPromptRequest(probe_id=event.probe_id, scale_max=event.scale_max))
+            self._emit(
+                "probe_due",
+                probe_id=event.probe_id,
+                t_s=t_s,
+                window_s=event.deadline_running_s - event.due_running_s,
+                scale_max=engine.scale_max,
+            )
+        elif isinstance(event, eng.ProbeMissed):
+            self.missed_probes.append(event.probe_id)
+            if self.open_probes.pop(event.probe_id, None) is not None:
+                self._send(m.SudsPromptCancelRequest(probe_id=event.probe_id))
+            self._emit("probe_missed", probe_id=event.probe_id, t_s=t_s, reason=event.reason)
+        elif isinstance(event, eng.AdviceGiven):
+            self._emit("advice", advice=event.advice, text=event.advice.reason)
+        elif isinstance(event, eng.AdviceAccepted | eng.AdviceDismissed):
+            self._emit("advice_closed", advice_id=event.advice_id)
+        elif isinstance(event, eng.RungChanged):
+            if event.expired_advice:
+                self._emit("advice_closed", advice_id=None)
+            self._emit(
+                "rung",
+                rung=event.rung,
+                preset=event.preset,
+                expected_suds=event.expected_suds,
+                title=event.title,
+                t_s=t_s,
+            )
+        elif isinstance(event, eng.IntensityChanged):
+            self._emit("intensity_set", intensity=event.intensity, t_s=t_s)
+        elif isinstance(event, eng.SafePlaceEntered):
+            self._emit("safe_place", entered=True, t_s=t_s, by=event.by)
+        elif isinstance(event, eng.SafePlaceLeft):
+            self._emit("safe_place", entered=False, t_s=t_s, by="therapist")
+        elif isinstance(event, eng.Paused | eng.Resumed | eng.SessionStarted | eng.SessionEnded):
+            self._emit("mode", mode=self._engine().state, t_s=t_s)
+        elif isinstance(event, eng.SessionLengthReached):
+            self._emit("length_reached", t_s=t_s, length_s=event.length_s)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, dict):
+        return value
+    return msgspec.to_builtins(value)
+
+
+def summary_table(metrics: SessionMetrics, protocol: ProtocolSpec | None = None) -> str:
+    """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction."""
+    rows = [("rung", "title", "expected", "n", "peak", "end", "mean", "reduction")]
+
+    def fmt(v: float | None, suffix: str = "") -> str:
+        return "—" if v is None else f"{v:.0f}{suffix}"
+
+    for r in metrics.rungs:
+        title = ""
+        if protocol is not None and 0 <= r.rung < len(protocol.ladder):
+            title = protocol.ladder[r.rung].title or r.preset or ""
+        t = r.trajectory
+        rows.append(
+            (
+                str(r.rung + 1),
+                title[:34],
+                fmt(r.expected_suds),
+                str(t.n_ratings),
+                fmt(t.peak),
+                fmt(t.end),
+                fmt(t.mean),
+                fmt(t.reduction_pct, "%"),
+            )
+        )
+    s = metrics.session
+    rows.append(
+        (
+            "all",
+            "whole session",
+            "",
+            str(s.n_ratings),
+            fmt(s.peak),
+            fmt(s.end),
+            fmt(s.mean),
+            fmt(s.reduction_pct, "%"),
+        )
+    )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for n, row in enumerate(rows):
+        cells = [c.ljust(widths[i]) if i == 1 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
