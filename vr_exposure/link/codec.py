@@ -1,0 +1,199 @@
+"""The one place that builds and parses wire frames (Jupyter's ``Session``, typed).
+
+A message on the wire is a ZeroMQ multipart message::
+
+    [routing...] [b"<VRX|MSG>"] [header] [parent_header] [content] [buffer...]
+
+``routing`` is what a ROUTER prepends (the peer's identity) or the topic on PUB; the delimiter
+separates it from the payload. ``header``, ``parent_header`` and ``content`` are UTF-8 JSON objects
+(``parent_header`` is ``{}`` when there is none). Trailing buffers are reserved and ignored.
+Nothing else in the package touches raw frames: servers and clients call :meth:`Codec.encode` and
+:meth:`Codec.decode`, which raises :class:`DecodeError` (never anything else) for bad input.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.link.messages import (
+    MESSAGE_TYPES,
+    PROTOCOL_VERSION,
+    Content,
+    Header,
+    protocol_major,
+)
+
+DELIMITER = b"<VRX|MSG>"
+EMPTY_PARENT = b"{}"
+DEFAULT_MAX_MESSAGE_BYTES = 1 << 20
+"""Largest command message (all payload frames together) a renderer accepts: 1 MiB."""
+
+_ENCODER = msgspec.json.Encoder()
+_HEADER_DECODER = msgspec.json.Decoder(Header)
+_CONTENT_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
+    mt: msgspec.json.Decoder(cls) for mt, cls in MESSAGE_TYPES.items()
+}
+
+
+class DecodeError(Exception):
+    """A message that cannot be used. ``ename`` is the error name sent back when ``header`` is
+    known (so a reply is possible); with no header the message can only be dropped and counted."""
+
+    def __init__(self, ename: str, evalue: str, header: Header | None = None) -> None:
+        self.ename = ename
+        self.evalue = evalue
+        self.header = header
+        super().__init__(f"{ename}: {evalue}")
+
+
+class Message(msgspec.Struct, frozen=True):
+    """A decoded message: envelope plus typed content."""
+
+    header: Header
+    parent_header: Header | None
+    content: Content
+
+    @property
+    def msg_type(self) -> str:
+        return self.header.msg_type
+
+    @property
+    def msg_id(self) -> str:
+        return self.header.msg_id
+
+
+def new_instance_id() -> str:
+    """A fresh process-instance id: 16 hex digits from the OS's random source."""
+    return os.urandom(8).hex()
+
+
+class Codec:
+    """Builds headers (ids, seq, timestamps) and encodes/decodes frames for one sending process.
+
+    ``sender`` is the role (``console`` or ``renderer``); ``instance_id`` is new per process start.
+    ``max_message_bytes`` bounds what :meth:`decode` accepts.
+    """
+
+    def __init__(
+        self,
+        sender: str,
+        *,
+        instance_id: str | None = None,
+        session_id: str = "",
+        clock: Clock = SYSTEM_CLOCK,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        protocol_version: str = PROTOCOL_VERSION,
+    ) -> None:
+        self.sender = sender
+        self.instance_id = instance_id or new_instance_id()
+        self.session_id = session_id
+        self.clock = clock
+        self.max_message_bytes = max_message_bytes
+        self.protocol_version = protocol_version
+        self._major = protocol_major(protocol_version)
+        self._ids = itertools.count(1)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def new_msg_id(self) -> str:
+        """Unique across processes and restarts: the instance id plus a counter."""
+        return f"{self.instance_id}-{next(self._ids)}"
+
+    def header(
+        self,
+        msg_type: str,
+        *,
+        seq: int = 0,
+        msg_id: str | None = None,
+        target_instance: str = "",
+        deadline_ns: int = 0,
+    ) -> Header:
+        return Header(
+            msg_id=msg_id or self.new_msg_id(),
+            msg_type=msg_type,
+            protocol_version=self.protocol_version,
+            session_id=self.session_id,
+            sender=self.sender,
+            instance_id=self.instance_id,
+            seq=seq,
+            sent_mono_ns=self.clock.monotonic_ns(),
+            target_instance=target_instance,
+            deadline_ns=deadline_ns,
+        )
+
+    def encode(self, header: Header, content: Content, parent: Header | None = None) -> list[bytes]:
+        """The payload frames, delimiter first: ``[DELIMITER, header, parent, content]``."""
+        return [
+            DELIMITER,
+            _ENCODER.encode(header),
+            EMPTY_PARENT if parent is None else _ENCODER.encode(parent),
+            _ENCODER.encode(content),
+        ]
+
+    def build(
+        self, content: Content, *, parent: Header | None = None, seq: int = 0, **header_fields: Any
+    ) -> tuple[Header, list[bytes]]:
+        """A header for ``content`` and the encoded payload frames."""
+        header = self.header(content.msg_type, seq=seq, **header_fields)
+        return header, self.encode(header, content, parent)
+
+    # -- parsing ----------------------------------------------------------------------------
+
+    @staticmethod
+    def split(frames: Sequence[bytes]) -> tuple[list[bytes], list[bytes]]:
+        """``(routing, payload)`` around the delimiter; DecodeError if there is none."""
+        for i, frame in enumerate(frames):
+            if frame == DELIMITER:
+                return list(frames[:i]), list(frames[i + 1 :])
+        raise DecodeError("MalformedMessage", f"no {DELIMITER.decode()} delimiter in {len(frames)} frames")
+
+    def decode(self, payload: Sequence[bytes], *, check_size: bool = True) -> Message:
+        """Parse payload frames (after the delimiter). Raises :class:`DecodeError` only."""
+        if len(payload) < 3:
+            raise DecodeError(
+                "MalformedMessage", f"expected header, parent_header, content; got {len(payload)} frames"
+            )
+        if check_size:
+            size = sum(len(f) for f in payload)
+            if size > self.max_message_bytes:
+                header = self._try_header(payload[0])
+                raise DecodeError(
+                    "MessageTooLarge",
+                    f"message of {size} bytes exceeds the limit of {self.max_message_bytes} bytes",
+                    header,
+                )
+        try:
+            header = _HEADER_DECODER.decode(payload[0])
+        except (msgspec.DecodeError, ValueError, TypeError) as exc:
+            raise DecodeError("MalformedMessage", f"header: {exc}") from None
+        if protocol_major(header.protocol_version) != self._major:
+            raise DecodeError(
+                "ProtocolVersionMismatch",
+                f"peer speaks protocol {header.protocol_version}, this {self.sender} speaks "
+                f"{self.protocol_version}; install matching versions of vr-exposure on both machines",
+                header,
+            )
+        decoder = _CONTENT_DECODERS.get(header.msg_type)
+        if decoder is None:
+            raise DecodeError("UnknownMessageType", f"unknown msg_type {header.msg_type!r}", header)
+        try:
+            parent = None if payload[1] == EMPTY_PARENT else _HEADER_DECODER.decode(payload[1])
+            content = decoder.decode(payload[2])
+        except (msgspec.DecodeError, ValueError, TypeError) as exc:
+            raise DecodeError("InvalidMessage", f"{header.msg_type}: {exc}", header) from None
+        return Message(header, parent, content)
+
+    @staticmethod
+    def _try_header(frame: bytes) -> Header | None:
+        if len(frame) > 4096:
+            return None
+        try:
+            return _HEADER_DECODER.decode(frame)
+        except (msgspec.DecodeError, ValueError, TypeError):
+            return None

@@ -1,0 +1,552 @@
+"""Every message of the console <-> renderer wire protocol, as typed msgspec Structs.
+
+``docs/protocol.md`` is the specification; this module is its executable form. One Struct per
+``msg_type``: requests (console -> renderer) end in ``_request`` and are answered by the matching
+``_reply``; facts (renderer -> console, on PUB) are named in the past tense; telemetry is high-rate
+and lossy by design. Readers tolerate unknown fields (msgspec ignores them), so a MINOR protocol
+version may add optional fields without breaking older peers.
+
+The envelope is Jupyter's: ``header`` / ``parent_header`` / ``content``. :class:`Header` is the
+envelope header; the Structs below are contents, each knowing its ``msg_type`` (a class variable,
+not a wire field: the type travels in the header).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+
+PROTOCOL_VERSION = "1.0"
+"""The wire protocol's version, MAJOR.MINOR, independent of the package version. Peers with a
+different MAJOR refuse each other (``ProtocolVersionMismatch``); a different MINOR is compatible."""
+
+Intensity = Annotated[float, msgspec.Meta(ge=0, le=100)]
+NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+Mode = Literal["idle", "running", "paused", "safe_place", "stopped"]
+LinkStatus = Literal["ok", "lost", "waiting"]
+
+
+def protocol_major(version: str) -> str:
+    """``"1.3"`` -> ``"1"``; a malformed version string is its own major (and so mismatches)."""
+    return version.split(".", 1)[0]
+
+
+class Header(msgspec.Struct, kw_only=True, frozen=True):
+    """The envelope header. Only ``msg_id``, ``msg_type`` and ``protocol_version`` are required on
+    the wire so that a peer of another MAJOR version can still be answered with an error.
+
+    ``session_id`` is the therapy session (``""`` until ``set_session``); ``instance_id`` names the
+    sending process instance and is new at every start, which is how a restarted renderer is noticed.
+    ``seq`` counts messages per sender and stream (see docs/protocol.md); ``sent_mono_ns`` is the
+    sender's monotonic clock when it sent. ``target_instance`` and ``deadline_ns`` appear on requests
+    only: the renderer instance the console means, and the time (renderer clock) after which the
+    request must no longer be applied (0: none).
+    """
+
+    msg_id: str
+    msg_type: str
+    protocol_version: str
+    session_id: str = ""
+    sender: str = ""
+    instance_id: str = ""
+    seq: int = 0
+    sent_mono_ns: int = 0
+    target_instance: str = ""
+    deadline_ns: int = 0
+
+
+class Content(msgspec.Struct, kw_only=True):
+    """Base of every message content. Subclasses set ``msg_type``; they register themselves."""
+
+    msg_type: ClassVar[str] = ""
+    registry: ClassVar[dict[str, type[Content]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        mt = cls.__dict__.get("msg_type")
+        if mt:
+            if mt in Content.registry:
+                raise TypeError(f"msg_type {mt!r} registered twice")
+            Content.registry[mt] = cls
+
+
+# ---------------------------------------------------------------------------------------------
+# Renderer state (the Clone pattern's snapshot)
+
+
+class RendererState(msgspec.Struct, kw_only=True, frozen=True):
+    """Everything the console mirrors about the renderer. ``intensity`` is the current (possibly
+    ramping) value, ``target_intensity`` where the ramp ends, both 0-100."""
+
+    scene: str | None = None
+    preset: str | None = None
+    intensity: float = 0.0
+    target_intensity: float = 0.0
+    mode: Mode = "idle"
+    backend: str = ""
+    frame: int = 0
+    link: LinkStatus = "waiting"
+    session_id: str | None = None
+    active_events: tuple[str, ...] = ()
+    suds_prompt: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# Replies
+
+
+class Reply(Content):
+    """Every ``*_reply``: ``status`` ok or error; on error ``ename`` (a stable CamelCase name) and
+    ``evalue`` (a sentence a therapist can act on)."""
+
+    status: Literal["ok", "error"] = "ok"
+    ename: str | None = None
+    evalue: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class ErrorReply(Reply):
+    """Answer to a message with no matching ``*_reply`` type (an unknown ``msg_type``, a heartbeat
+    from an incompatible peer)."""
+
+    msg_type = "error"
+    status: Literal["ok", "error"] = "error"
+
+
+class Request(Content):
+    """Base of ``*_request`` contents; ``reply_type`` is the matching reply Struct."""
+
+    reply_type: ClassVar[type[Reply]] = Reply
+    priority: ClassVar[bool] = False
+    """Safety commands (``safe_place``, ``stop``) are applied before anything else queued."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Link housekeeping: hello, snapshot, heartbeats
+
+
+class HelloReply(Reply):
+    msg_type = "hello_reply"
+    protocol_version: str = PROTOCOL_VERSION
+    software_version: str = ""
+    instance_id: str = ""
+    heartbeat_interval_s: float = 0.5
+    link_timeout_s: float = 5.0
+    t1_ns: int = 0
+    """Renderer monotonic clock when the request was read (for the clock offset)."""
+    t2_ns: int = 0
+    """Renderer monotonic clock when the reply was sent."""
+
+
+class HelloRequest(Request):
+    msg_type = "hello_request"
+    reply_type = HelloReply
+    software_version: str = ""
+    name: str = ""
+
+
+class SnapshotReply(Reply):
+    msg_type = "snapshot_reply"
+    state: RendererState | None = None
+    seq: int = 0
+    """The ``event`` stream seq the state corresponds to: apply only events with a larger seq."""
+
+
+class SnapshotRequest(Request):
+    msg_type = "snapshot_request"
+    reply_type = SnapshotReply
+
+
+class Heartbeat(Content):
+    """Console -> renderer, every ``heartbeat_interval_s`` from the console's main loop."""
+
+    msg_type = "heartbeat"
+
+
+class HeartbeatAck(Content):
+    """Renderer -> console, sent from the renderer's frame loop on reading a heartbeat.
+    Clock offset: t0 (heartbeat's ``sent_mono_ns``, echoed), t1, t2 (renderer), t3 (arrival)."""
+
+    msg_type = "heartbeat_ack"
+    t0_ns: int = 0
+    t1_ns: int = 0
+    t2_ns: int = 0
+    event_seq: int = 0
+    """The renderer's latest ``event`` seq: a console behind it for two heartbeats lost a fact."""
+    link_timeout_s: float = 5.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands (console -> renderer)
+
+
+class LoadSceneReply(Reply):
+    msg_type = "load_scene_reply"
+
+
+class LoadSceneRequest(Request):
+    msg_type = "load_scene_request"
+    reply_type = LoadSceneReply
+    scene: str
+    preset: str | None = None
+    intensity: Intensity | None = None
+
+
+class SetIntensityReply(Reply):
+    msg_type = "set_intensity_reply"
+
+
+class SetIntensityRequest(Request):
+    msg_type = "set_intensity_request"
+    reply_type = SetIntensityReply
+    intensity: Intensity
+    ramp_s: NonNegative = 0.0
+
+
+class ApplyPresetReply(Reply):
+    msg_type = "apply_preset_reply"
+
+
+class ApplyPresetRequest(Request):
+    msg_type = "apply_preset_request"
+    reply_type = ApplyPresetReply
+    preset: str
+    ramp_s: NonNegative = 0.0
+
+
+class TriggerEventReply(Reply):
+    msg_type = "trigger_event_reply"
+
+
+class TriggerEventRequest(Request):
+    msg_type = "trigger_event_request"
+    reply_type = TriggerEventReply
+    event: str
+
+
+class PauseReply(Reply):
+    msg_type = "pause_reply"
+
+
+class PauseRequest(Request):
+    msg_type = "pause_request"
+    reply_type = PauseReply
+
+
+class ResumeReply(Reply):
+    msg_type = "resume_reply"
+
+
+class ResumeRequest(Request):
+    msg_type = "resume_request"
+    reply_type = ResumeReply
+
+
+class SafePlaceReply(Reply):
+    msg_type = "safe_place_reply"
+
+
+class SafePlaceRequest(Request):
+    msg_type = "safe_place_request"
+    reply_type = SafePlaceReply
+    priority = True
+    fade_s: NonNegative | None = None
+
+
+class LeaveSafePlaceReply(Reply):
+    msg_type = "leave_safe_place_reply"
+
+
+class LeaveSafePlaceRequest(Request):
+    msg_type = "leave_safe_place_request"
+    reply_type = LeaveSafePlaceReply
+    fade_s: NonNegative | None = None
+
+
+class StopReply(Reply):
+    msg_type = "stop_reply"
+
+
+class StopRequest(Request):
+    msg_type = "stop_request"
+    reply_type = StopReply
+    priority = True
+    reason: str = ""
+
+
+class SudsPromptReply(Reply):
+    msg_type = "suds_prompt_reply"
+
+
+class SudsPromptRequest(Request):
+    msg_type = "suds_prompt_request"
+    reply_type = SudsPromptReply
+    probe_id: str
+    scale_max: Annotated[int, msgspec.Meta(ge=1)] = 100
+
+
+class SudsPromptCancelReply(Reply):
+    msg_type = "suds_prompt_cancel_reply"
+
+
+class SudsPromptCancelRequest(Request):
+    msg_type = "suds_prompt_cancel_request"
+    reply_type = SudsPromptCancelReply
+    probe_id: str
+
+
+class SetSessionReply(Reply):
+    msg_type = "set_session_reply"
+
+
+class SetSessionRequest(Request):
+    msg_type = "set_session_request"
+    reply_type = SetSessionReply
+    session_id: str
+    session_dir: str | None = None
+    pseudonym: str = ""
+
+
+class ShutdownReply(Reply):
+    msg_type = "shutdown_reply"
+
+
+class ShutdownRequest(Request):
+    msg_type = "shutdown_request"
+    reply_type = ShutdownReply
+
+
+# ---------------------------------------------------------------------------------------------
+# Facts (renderer -> console, PUB topic "event")
+
+
+class Fact(Content):
+    """A state change that happened, published on the ``event`` stream with a gap-free seq."""
+
+
+class SceneLoaded(Fact):
+    msg_type = "scene_loaded"
+    scene: str
+    preset: str | None = None
+    intensity: float = 0.0
+
+
+class IntensityChanged(Fact):
+    """The target changed; ``intensity`` is where the ramp starts, ``target`` where it ends."""
+
+    msg_type = "intensity_changed"
+    intensity: float
+    target: float
+    ramp_s: float = 0.0
+
+
+class PresetApplied(Fact):
+    msg_type = "preset_applied"
+    preset: str
+    intensity: float = 0.0
+    ramp_s: float = 0.0
+
+
+class EventFired(Fact):
+    msg_type = "event_fired"
+    event: str
+
+
+class EventEnded(Fact):
+    msg_type = "event_ended"
+    event: str
+
+
+class Paused(Fact):
+    msg_type = "paused"
+
+
+class Resumed(Fact):
+    msg_type = "resumed"
+
+
+class SafePlaceEntered(Fact):
+    """``source``: ``console``, ``patient`` (controller/keyboard in VR) or ``link_lost``."""
+
+    msg_type = "safe_place_entered"
+    fade_s: float = 0.0
+    source: str = "console"
+
+
+class SafePlaceLeft(Fact):
+    msg_type = "safe_place_left"
+    fade_s: float = 0.0
+
+
+class Stopped(Fact):
+    msg_type = "stopped"
+    reason: str = ""
+
+
+class SudsPromptShown(Fact):
+    msg_type = "suds_prompt_shown"
+    probe_id: str
+    scale_max: int = 100
+
+
+class SudsPromptClosed(Fact):
+    """``reason``: ``answered``, ``cancelled`` or ``timeout``."""
+
+    msg_type = "suds_prompt_closed"
+    probe_id: str
+    reason: str = "answered"
+
+
+class RatingRecorded(Fact):
+    """A SUDS rating given by the patient inside VR. ``value`` is on a 0-``scale_max`` scale."""
+
+    msg_type = "rating_recorded"
+    value: float
+    scale_max: int = 100
+    probe_id: str | None = None
+    source: str = "patient-in-vr"
+
+
+class SessionSet(Fact):
+    msg_type = "session_set"
+    session_id: str
+    session_dir: str | None = None
+
+
+class LinkLost(Fact):
+    """Published by the renderer's link server when no console was heard for ``silence_s``."""
+
+    msg_type = "link_lost"
+    silence_s: float = 0.0
+
+
+class LinkRestored(Fact):
+    msg_type = "link_restored"
+    silence_s: float = 0.0
+
+
+class ShuttingDown(Fact):
+    msg_type = "shutting_down"
+    reason: str = ""
+
+
+class StateChanged(Fact):
+    """The full renderer state; replaces the console's mirror (published e.g. after a ramp ends)."""
+
+    msg_type = "state"
+    state: RendererState
+
+
+# ---------------------------------------------------------------------------------------------
+# Telemetry (renderer -> console, PUB topic "telemetry.<msg_type>"; lossy, seq per stream)
+
+
+class Telemetry(Content):
+    """High-rate samples. Their loss is counted, never resynced."""
+
+
+class HeadPose(Telemetry):
+    """Head pose in tracking space at ``t_mono_ns`` (renderer monotonic clock)."""
+
+    msg_type = "head_pose"
+    frame: int
+    t_mono_ns: int
+    position_m: tuple[float, float, float]
+    orientation_xyzw: tuple[float, float, float, float]
+
+
+class FrameTiming(Telemetry):
+    msg_type = "frame_timing"
+    median_ms: float
+    p99_ms: float
+    dropped: int = 0
+    frames: int = 0
+    window_s: float = 1.0
+
+
+class ViewImage(Telemetry):
+    """What the patient sees, for the console's mirror. ``jpeg`` is base64 in JSON."""
+
+    msg_type = "view_image"
+    jpeg: bytes
+    width: int
+    height: int
+    frame: int = 0
+
+
+MESSAGE_TYPES: dict[str, type[Content]] = Content.registry
+"""Every known ``msg_type`` -> its content Struct."""
+
+
+def reply_type_for(msg_type: str) -> type[Reply]:
+    """The reply Struct for a request type; :class:`Reply` for an unknown ``*_request``."""
+    cls = MESSAGE_TYPES.get(msg_type)
+    if isinstance(cls, type) and issubclass(cls, Request):
+        return cls.reply_type
+    return Reply
+
+
+def reply_msg_type_for(msg_type: str) -> str:
+    """``set_intensity_request`` -> ``set_intensity_reply``; anything else -> ``error``."""
+    if msg_type.endswith("_request"):
+        return msg_type[: -len("_request")] + "_reply"
+    return "error"
+
+
+def verb_of(msg_type: str) -> str:
+    for suffix in ("_request", "_reply"):
+        if msg_type.endswith(suffix):
+            return msg_type[: -len(suffix)]
+    return msg_type
+
+
+def apply_fact(state: RendererState, fact: Content) -> RendererState:
+    """The console's mirror update for one fact (the renderer remains the authority; a snapshot
+    replaces whatever this derives). Unknown facts leave the state as it is."""
+    rep = msgspec.structs.replace
+    if isinstance(fact, StateChanged):
+        return fact.state
+    if isinstance(fact, IntensityChanged):
+        return rep(state, intensity=fact.intensity, target_intensity=fact.target)
+    if isinstance(fact, SceneLoaded):
+        return rep(
+            state,
+            scene=fact.scene,
+            preset=fact.preset,
+            intensity=fact.intensity,
+            target_intensity=fact.intensity,
+            active_events=(),
+            mode="running" if state.mode in ("idle", "stopped") else state.mode,
+        )
+    if isinstance(fact, PresetApplied):
+        return rep(state, preset=fact.preset, target_intensity=fact.intensity)
+    if isinstance(fact, EventFired):
+        return rep(state, active_events=(*state.active_events, fact.event))
+    if isinstance(fact, EventEnded):
+        events = list(state.active_events)
+        if fact.event in events:
+            events.remove(fact.event)
+        return rep(state, active_events=tuple(events))
+    if isinstance(fact, Paused):
+        return rep(state, mode="paused")
+    if isinstance(fact, Resumed | SafePlaceLeft):
+        return rep(state, mode="running")
+    if isinstance(fact, SafePlaceEntered):
+        return rep(state, mode="safe_place")
+    if isinstance(fact, Stopped):
+        return rep(state, mode="stopped")
+    if isinstance(fact, SudsPromptShown):
+        return rep(state, suds_prompt=fact.probe_id)
+    if isinstance(fact, SudsPromptClosed):
+        return rep(state, suds_prompt=None) if state.suds_prompt == fact.probe_id else state
+    if isinstance(fact, SessionSet):
+        return rep(state, session_id=fact.session_id)
+    if isinstance(fact, LinkLost):
+        return rep(state, link="lost")
+    if isinstance(fact, LinkRestored):
+        return rep(state, link="ok")
+    return state

@@ -1,0 +1,452 @@
+"""The renderer's end of the link: a ROUTER for commands and heartbeats, a PUB for facts and telemetry.
+
+Everything happens inside :meth:`LinkServer.pump`, which the renderer calls once per frame from
+its main loop (so a frozen frame loop stops answering heartbeats and the console sees it). A pump:
+
+1. reads what is waiting on the command socket, at most ``max_messages_per_pump`` messages;
+2. decodes them; anything malformed, oversized, of another protocol MAJOR version or of an unknown
+   type is answered with an error when it has a readable header, else dropped; either way counted
+   in :attr:`LinkServer.counters`, never raised;
+3. applies ``safe_place`` / ``stop`` before every other queued command (stable order otherwise);
+4. answers a repeated ``msg_id`` from the reply cache without applying the command again;
+5. answers heartbeats and ``hello`` / ``snapshot`` itself and passes other requests to the handler;
+6. checks the console's liveness: ``on_link_lost`` after ``link_timeout_s`` of silence.
+
+Handler exceptions become error replies; nothing a console sends can raise out of ``pump``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import msgspec
+import zmq
+
+from vr_exposure import __version__
+from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.errors import LinkError
+from vr_exposure.link.codec import DEFAULT_MAX_MESSAGE_BYTES, Codec, DecodeError, Message
+from vr_exposure.link.errors import CommandRejected
+from vr_exposure.link.liveness import DEFAULT_HEARTBEAT_INTERVAL_S
+from vr_exposure.link.messages import (
+    MESSAGE_TYPES,
+    Content,
+    ErrorReply,
+    Header,
+    Heartbeat,
+    HeartbeatAck,
+    HelloReply,
+    HelloRequest,
+    LinkLost,
+    LinkRestored,
+    RendererState,
+    Reply,
+    Request,
+    SnapshotReply,
+    SnapshotRequest,
+    Telemetry,
+    reply_msg_type_for,
+)
+from vr_exposure.link.security import (
+    ServerCurve,
+    check_bind_allowed,
+    secure_server_socket,
+    start_authenticator,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_COMMAND_ENDPOINT = "tcp://127.0.0.1:47310"
+DEFAULT_PUB_ENDPOINT = "tcp://127.0.0.1:47311"
+DEFAULT_LINK_TIMEOUT_S = 5.0
+
+Handler = Callable[[Request], "Reply | Mapping[str, Any] | None"]
+"""Takes the typed request content; returns the reply (a Reply Struct, a mapping of the reply's
+fields, or None for a plain ``status: ok``) or raises :class:`CommandRejected`."""
+
+COUNTER_NAMES = (
+    "received",  # command-socket messages read
+    "requests",  # well-formed requests
+    "applied",  # requests passed to the handler
+    "duplicates",  # retried msg_ids answered from the reply cache
+    "heartbeats",
+    "malformed",  # dropped: no delimiter, too few frames, unreadable header
+    "oversized",
+    "unknown_type",
+    "version_mismatch",
+    "invalid",  # readable header, content fails validation
+    "unexpected",  # a well-formed message a console must not send (a fact, a reply)
+    "expired",  # past its deadline or meant for a previous renderer instance
+    "handler_errors",
+    "error_replies",
+    "send_dropped",  # a reply could not be queued (peer gone or flooding)
+    "published",
+    "links_lost",
+)
+
+_DECODE_COUNTER = {
+    "MalformedMessage": "malformed",
+    "MessageTooLarge": "oversized",
+    "UnknownMessageType": "unknown_type",
+    "ProtocolVersionMismatch": "version_mismatch",
+    "InvalidMessage": "invalid",
+}
+
+
+class LinkServer:
+    """Renderer-side link endpoint. Not thread-safe: call everything from the frame loop.
+
+    ``command_endpoint`` / ``pub_endpoint`` may use port ``*`` (e.g. ``tcp://127.0.0.1:*``); the
+    bound endpoints are then in :attr:`command_endpoint` / :attr:`pub_endpoint`.
+    """
+
+    def __init__(
+        self,
+        command_endpoint: str = DEFAULT_COMMAND_ENDPOINT,
+        pub_endpoint: str = DEFAULT_PUB_ENDPOINT,
+        *,
+        handler: Handler | None = None,
+        snapshot: Callable[[], RendererState] | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        link_timeout_s: float = DEFAULT_LINK_TIMEOUT_S,
+        heartbeat_interval_s: float = DEFAULT_HEARTBEAT_INTERVAL_S,
+        on_link_lost: Callable[[float], None] | None = None,
+        on_link_restored: Callable[[float], None] | None = None,
+        curve: ServerCurve | None = None,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_messages_per_pump: int = 64,
+        reply_cache_size: int = 1024,
+        session_id: str = "",
+        software_version: str = __version__,
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
+    ) -> None:
+        check_bind_allowed(command_endpoint, curve)
+        check_bind_allowed(pub_endpoint, curve)
+        self.handler = handler
+        self.snapshot = snapshot or RendererState
+        self.clock = clock
+        self.link_timeout_s = link_timeout_s
+        self.heartbeat_interval_s = heartbeat_interval_s
+        self.on_link_lost = on_link_lost
+        self.on_link_restored = on_link_restored
+        self.max_messages_per_pump = max_messages_per_pump
+        self.reply_cache_size = reply_cache_size
+        self.software_version = software_version
+        self.codec = Codec(
+            "renderer", session_id=session_id, clock=clock, max_message_bytes=max_message_bytes
+        )
+        self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
+        self.link_state: str = "waiting"
+        """``waiting`` (no console heard yet), ``ok`` or ``lost``."""
+        self.event_seq = 0
+        self.current_message: Message | None = None
+        """The request being handled, while the handler runs (for journaling its header)."""
+        self._telemetry_seq: dict[str, int] = {}
+        self._cmd_seq = 0
+        self._replies: OrderedDict[str, list[bytes]] = OrderedDict()
+        self._last_heard_ns: int | None = None
+        self._timeout_ns = int(link_timeout_s * 1e9)
+        self._closed = False
+
+        self._own_context = context is None
+        self._ctx: zmq.Context[zmq.Socket[bytes]] = context if context is not None else zmq.Context()
+        self._auth = None
+        try:
+            if curve is not None:
+                self._auth = start_authenticator(self._ctx, curve)
+            self.router: zmq.Socket[bytes] = self._ctx.socket(zmq.ROUTER)
+            self.pub: zmq.Socket[bytes] = self._ctx.socket(zmq.PUB)
+            for sock in (self.router, self.pub):
+                sock.linger = 0
+                if curve is not None:
+                    secure_server_socket(sock, curve)
+            # A hard ceiling far above the accepted size: a peer sending a bigger frame is
+            # disconnected by libzmq before the memory is allocated.
+            self.router.setsockopt(zmq.MAXMSGSIZE, max(16 * max_message_bytes, 1 << 24))
+            self.router.rcvhwm = 10_000
+            self.pub.sndhwm = 10_000
+            self.command_endpoint = _bind(self.router, command_endpoint)
+            self.pub_endpoint = _bind(self.pub, pub_endpoint)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- properties ---------------------------------------------------------------------------
+
+    @property
+    def instance_id(self) -> str:
+        return self.codec.instance_id
+
+    @property
+    def session_id(self) -> str:
+        return self.codec.session_id
+
+    @session_id.setter
+    def session_id(self, value: str) -> None:
+        self.codec.session_id = value
+
+    def silence_s(self) -> float:
+        """Seconds since a console was last heard (0 before the first one)."""
+        if self._last_heard_ns is None:
+            return 0.0
+        return (self.clock.monotonic_ns() - self._last_heard_ns) / 1e9
+
+    # -- the frame loop -----------------------------------------------------------------------
+
+    def pump(self, max_messages: int | None = None) -> int:
+        """Handle what is waiting, without blocking; returns how many messages were read."""
+        if self._closed:
+            return 0
+        limit = self.max_messages_per_pump if max_messages is None else max_messages
+        batch: list[tuple[list[bytes], int]] = []
+        for _ in range(limit):
+            try:
+                frames = self.router.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            except zmq.ZMQError as exc:  # never expected; keep the frame loop alive regardless
+                log.warning("link: receive failed: %s", exc)
+                break
+            batch.append((frames, self.clock.monotonic_ns()))
+        if batch:
+            self.counters["received"] += len(batch)
+            ready = [m for m in (self._decode(frames, t1) for frames, t1 in batch) if m is not None]
+            # Safety first: a stop or safe-place queued behind other commands goes ahead of them.
+            ready.sort(key=lambda m: not getattr(m[1].content, "priority", False))
+            for routing, msg, t1 in ready:
+                self._dispatch(routing, msg, t1)
+        self._check_link()
+        return len(batch)
+
+    def wait(self, timeout_ms: int) -> bool:
+        """Block up to ``timeout_ms`` for a command; for loops that are not frame-driven."""
+        return bool(self.router.poll(timeout_ms, zmq.POLLIN))
+
+    # -- publishing ---------------------------------------------------------------------------
+
+    def publish(
+        self,
+        message: Content | str,
+        content: Mapping[str, Any] | None = None,
+        *,
+        parent: Header | None = None,
+    ) -> int:
+        """Publish a fact (``event`` stream) or a telemetry sample (``telemetry.<msg_type>``
+        stream); returns its seq. ``message`` is a content Struct, or a msg_type plus ``content``."""
+        if isinstance(message, str):
+            cls = MESSAGE_TYPES.get(message)
+            if cls is None:
+                raise ValueError(f"cannot publish unknown msg_type {message!r}")
+            message = msgspec.convert(dict(content or {}), cls)
+        if isinstance(message, Telemetry):
+            seq = self._telemetry_seq.get(message.msg_type, 0) + 1
+            self._telemetry_seq[message.msg_type] = seq
+            topic = b"telemetry." + message.msg_type.encode()
+        else:
+            self.event_seq += 1
+            seq = self.event_seq
+            topic = b"event"
+        _, frames = self.codec.build(message, parent=parent, seq=seq)
+        frames.insert(0, topic)
+        try:
+            self.pub.send_multipart(frames, zmq.NOBLOCK)
+            self.counters["published"] += 1
+        except zmq.ZMQError:
+            self.counters["send_dropped"] += 1
+        return seq
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for name in ("router", "pub"):
+            sock = getattr(self, name, None)
+            if sock is not None:
+                sock.close(linger=0)
+        if self._auth is not None:
+            self._auth.stop()
+        if self._own_context:
+            self._ctx.term()
+
+    def __enter__(self) -> LinkServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _decode(self, frames: list[bytes], t1_ns: int) -> tuple[list[bytes], Message, int] | None:
+        routing: list[bytes] = []
+        try:
+            routing, payload = self.codec.split(frames)
+            if not routing:
+                raise DecodeError("MalformedMessage", "no routing identity")
+            return routing, self.codec.decode(payload), t1_ns
+        except DecodeError as exc:
+            self.counters[_DECODE_COUNTER.get(exc.ename, "malformed")] += 1
+            if exc.header is not None and routing:
+                self._send_error(routing, exc.header, exc.ename, exc.evalue)
+            return None
+        except Exception:  # a bug in decoding must not take the frame loop down
+            log.exception("link: unexpected error decoding a message")
+            self.counters["malformed"] += 1
+            return None
+
+    def _dispatch(self, routing: list[bytes], msg: Message, t1_ns: int) -> None:
+        self._heard()
+        content = msg.content
+        header = msg.header
+        if isinstance(content, Heartbeat):
+            self.counters["heartbeats"] += 1
+            ack = HeartbeatAck(
+                t0_ns=header.sent_mono_ns,
+                t1_ns=t1_ns,
+                t2_ns=self.clock.monotonic_ns(),
+                event_seq=self.event_seq,
+                link_timeout_s=self.link_timeout_s,
+            )
+            self._send(routing, ack, header)
+            return
+        if not isinstance(content, Request):
+            self.counters["unexpected"] += 1
+            self._send_error(
+                routing, header, "UnexpectedMessage", f"a renderer does not accept {header.msg_type!r}"
+            )
+            return
+        self.counters["requests"] += 1
+        cached = self._replies.get(header.msg_id)
+        if cached is not None:
+            self.counters["duplicates"] += 1
+            self._replies.move_to_end(header.msg_id)
+            self._send_frames(routing, cached)
+            return
+        reply = self._answer(msg, t1_ns)
+        frames = self._send(routing, reply, header, msg_type=reply_msg_type_for(header.msg_type))
+        self._replies[header.msg_id] = frames
+        while len(self._replies) > self.reply_cache_size:
+            self._replies.popitem(last=False)
+
+    def _answer(self, msg: Message, t1_ns: int) -> Reply:
+        header = msg.header
+        content = msg.content
+        assert isinstance(content, Request)
+        reply_cls = content.reply_type
+        if header.target_instance and header.target_instance != self.instance_id:
+            self.counters["expired"] += 1
+            return reply_cls(
+                status="error",
+                ename="RendererRestarted",
+                evalue=f"{header.msg_type} was meant for a renderer that has since restarted; it was not "
+                "applied. The console resynchronises; send it again if it is still wanted",
+            )
+        if header.deadline_ns and t1_ns > header.deadline_ns:
+            self.counters["expired"] += 1
+            return reply_cls(
+                status="error",
+                ename="RequestExpired",
+                evalue=f"{header.msg_type} arrived {(t1_ns - header.deadline_ns) / 1e9:.1f} s after the "
+                "console gave up on it; it was not applied",
+            )
+        try:
+            if isinstance(content, HelloRequest):
+                return HelloReply(
+                    software_version=self.software_version,
+                    instance_id=self.instance_id,
+                    heartbeat_interval_s=self.heartbeat_interval_s,
+                    link_timeout_s=self.link_timeout_s,
+                    t1_ns=t1_ns,
+                    t2_ns=self.clock.monotonic_ns(),
+                )
+            if isinstance(content, SnapshotRequest):
+                return SnapshotReply(state=self.snapshot(), seq=self.event_seq)
+            if self.handler is None:
+                raise CommandRejected("NotImplemented", f"this renderer does not handle {header.msg_type}")
+            self.counters["applied"] += 1
+            self.current_message = msg
+            try:
+                result = self.handler(content)
+            finally:
+                self.current_message = None
+            if result is None:
+                return reply_cls()
+            if isinstance(result, Reply):
+                return result
+            return msgspec.convert(dict(result), reply_cls)
+        except CommandRejected as exc:
+            return reply_cls(status="error", ename=exc.ename, evalue=exc.evalue)
+        except Exception as exc:
+            self.counters["handler_errors"] += 1
+            log.exception("link: handler failed on %s", header.msg_type)
+            return reply_cls(status="error", ename=type(exc).__name__, evalue=str(exc) or repr(exc))
+
+    def _send_error(self, routing: list[bytes], parent: Header, ename: str, evalue: str) -> None:
+        reply_cls = MESSAGE_TYPES.get(reply_msg_type_for(parent.msg_type), ErrorReply)
+        if not (isinstance(reply_cls, type) and issubclass(reply_cls, Reply)):
+            reply_cls = ErrorReply
+        msg_type = reply_msg_type_for(parent.msg_type)
+        self._send(routing, reply_cls(status="error", ename=ename, evalue=evalue), parent, msg_type=msg_type)
+
+    def _send(
+        self, routing: list[bytes], content: Content, parent: Header | None, *, msg_type: str | None = None
+    ) -> list[bytes]:
+        if isinstance(content, Reply) and content.status == "error":
+            self.counters["error_replies"] += 1
+        self._cmd_seq += 1
+        header = self.codec.header(msg_type or content.msg_type, seq=self._cmd_seq)
+        frames = self.codec.encode(header, content, parent)
+        self._send_frames(routing, frames)
+        return frames
+
+    def _send_frames(self, routing: list[bytes], frames: list[bytes]) -> None:
+        try:
+            self.router.send_multipart([*routing, *frames], zmq.NOBLOCK)
+        except zmq.ZMQError:
+            self.counters["send_dropped"] += 1
+
+    def _heard(self) -> None:
+        now = self.clock.monotonic_ns()
+        silence_s = 0.0 if self._last_heard_ns is None else (now - self._last_heard_ns) / 1e9
+        self._last_heard_ns = now
+        if self.link_state == "ok":
+            return
+        was_lost = self.link_state == "lost"
+        self.link_state = "ok"
+        if self.on_link_restored is not None:
+            self._callback(self.on_link_restored, silence_s)
+        if was_lost:
+            self.publish(LinkRestored(silence_s=round(silence_s, 3)))
+
+    def _check_link(self) -> None:
+        if self.link_state != "ok" or self._last_heard_ns is None:
+            return
+        silence_ns = self.clock.monotonic_ns() - self._last_heard_ns
+        if silence_ns <= self._timeout_ns:
+            return
+        self.link_state = "lost"
+        self.counters["links_lost"] += 1
+        silence_s = silence_ns / 1e9
+        if self.on_link_lost is not None:
+            self._callback(self.on_link_lost, silence_s)
+        self.publish(LinkLost(silence_s=round(silence_s, 3)))
+
+    @staticmethod
+    def _callback(fn: Callable[[float], None], arg: float) -> None:
+        try:
+            fn(arg)
+        except Exception:
+            log.exception("link: link-state callback failed")
+
+
+def _bind(sock: zmq.Socket[bytes], endpoint: str) -> str:
+    try:
+        sock.bind(endpoint)
+    except zmq.ZMQError as exc:
+        raise LinkError(f"cannot bind {endpoint}: {exc}") from None
+    last = sock.getsockopt(zmq.LAST_ENDPOINT)
+    return last.decode() if isinstance(last, bytes) else str(last)
