@@ -213,9 +213,13 @@ def _make(name: str, options: BackendOptions) -> Backend:
     if name == "openxr":
         try:
             from vr_exposure.renderer.backends.openxr import OpenXrBackend
+            from vr_exposure.renderer.backends.xr_seam import XrUnavailable
         except ImportError as exc:
             raise BackendUnavailable(f"OpenXR support is not installed ({exc})") from exc
-        backend: Backend = OpenXrBackend(options)
+        try:
+            backend: Backend = OpenXrBackend(options)
+        except XrUnavailable as exc:
+            raise BackendUnavailable(str(exc)) from exc
         return backend
     if name == "window":
         from vr_exposure.renderer.backends.window import WindowBackend

@@ -53,6 +53,8 @@ class DesktopBackend(Backend):
         self._last_mouse: tuple[float, float] | None = None
         self._app: AppContext | None = None
         self._display_regions: list[Any] = []
+        self._camera_parent: Any = None
+        self._lens_fov: Any = None
         self.cameras: list[Any] = []
 
     # -- setup -------------------------------------------------------------------------------------
@@ -81,7 +83,10 @@ class DesktopBackend(Backend):
                 self._display_regions.append(dr)
                 self.cameras.append(cam)
         else:
-            # Mono: ShowBase's own camera, moved onto the head.
+            # Mono: ShowBase's own camera, moved onto the head (and back in shutdown, for a ShowBase
+            # that outlives the app, as in tests).
+            self._camera_parent = base.camera.getParent()
+            self._lens_fov = base.camLens.getFov()
             base.camera.reparentTo(rig.head)
             base.camera.setPosHpr(0, 0, 0, 0, 0, 0)
             lens = base.camLens
@@ -147,15 +152,21 @@ class DesktopBackend(Backend):
         return actions
 
     def shutdown(self) -> None:
-        if self._app is not None:
-            for dr in self._display_regions:
-                self._app.win.removeDisplayRegion(dr)
+        app, self._app = self._app, None
+        if app is None:
+            return
+        for dr in self._display_regions:
+            app.win.removeDisplayRegion(dr)
         self._display_regions.clear()
-        for cam in self.cameras[:]:
-            if self.options.stereo:
+        if self.options.stereo:
+            for cam in self.cameras:
                 cam.removeNode()
+            app.base.camNode.setActive(True)
+        elif self._camera_parent is not None:
+            app.base.camera.reparentTo(self._camera_parent)
+            app.base.camera.setPosHpr(0, 0, 0, 0, 0, 0)
+            app.base.camLens.setFov(self._lens_fov)
         self.cameras.clear()
-        self._app = None
 
 
 def _vfov(hfov_deg: float, aspect: float) -> float:

@@ -1,0 +1,655 @@
+"""The renderer app: one Panda3D frame loop that applies the console's commands at frame boundaries,
+runs the stage, and reports what the patient sees.
+
+Frame order (Panda3D task sorts; lower runs first)::
+
+    -40  vr-exposure-xr         backend.begin_frame(): XR wait frame + begin frame, head pose at the
+                                predicted display time, the rig moved (window: keyboard/mouse look)
+      0  eventManager           (Panda3D) key events -> patient actions queued by the backend
+     10  vr-exposure-link       patient actions (safe place first), then link.pump(): requests applied
+                                to the stage in arrival order, safe_place/stop before anything queued
+     15  vr-exposure-stimuli    stage.update(dt): intensity ramps, fades, events, animation, audio
+     20  ivalLoop               (Panda3D) intervals
+     50  igLoop                 (Panda3D) renders the frame (XR: each eye into its swapchain image)
+     52  vr-exposure-telemetry  head pose, frame timing (1 Hz), mirror image; journal hand-off;
+                                backend.end_frame() (XR: release images, xrEndFrame)
+
+So a command read in the link task of frame N is on screen in frame N. Every handler is wrapped: a
+failing command becomes an error reply (the link server does that) and a failing task step is
+journaled and counted (:attr:`App.errors`), and the loop keeps rendering the last safe state.
+
+Dependencies are explicit: the app is given ``render``, ``aspect2d``, ``win`` and ``task_mgr`` (and
+the ShowBase only for what a backend needs to build cameras); it never uses Panda3D's builtins and
+never changes Panda3D's configuration (the CLI loads the backend's prc before creating the ShowBase).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.core.specs import SafePlaceSettings, SceneSpec
+from vr_exposure.link import messages as m
+from vr_exposure.link.errors import CommandRejected
+from vr_exposure.renderer.backends import Backend, FrameInfo, PatientAction, Rig, build_rig
+from vr_exposure.renderer.overlay import Overlay
+from vr_exposure.renderer.telemetry import MirrorCapture, Telemetry
+
+log = logging.getLogger(__name__)
+
+TASK_SORTS: dict[str, int] = {
+    "vr-exposure-xr": -40,
+    "vr-exposure-link": 10,
+    "vr-exposure-stimuli": 15,
+    "vr-exposure-telemetry": 52,
+}
+#: Tasks whose bodies are the app's own per-frame Python work (the XR task mostly waits on the runtime).
+WORK_TASKS = ("vr-exposure-link", "vr-exposure-stimuli", "vr-exposure-telemetry")
+
+
+class StageLike(Protocol):
+    """What the app needs from :class:`vr_exposure.renderer.stage.Stage`."""
+
+    spec: SceneSpec | None
+    preset: str | None
+
+    @property
+    def intensity(self) -> float: ...
+
+    @property
+    def target_intensity(self) -> float: ...
+
+    @property
+    def active_events(self) -> tuple[str, ...]: ...
+
+    def load_scene(self, scene: str, preset: str | None = None, intensity: float | None = None) -> None: ...
+
+    def set_intensity(self, intensity: float, ramp_s: float = 0.0) -> None: ...
+
+    def apply_preset(self, preset: str, ramp_s: float = 0.0) -> None: ...
+
+    def trigger_event(self, event: str) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def enter_safe_place(self, fade_s: float | None = None) -> None: ...
+
+    def leave_safe_place(self, fade_s: float | None = None) -> None: ...
+
+    def stop(self, fade_s: float | None = None) -> None: ...
+
+    def update(self, dt_s: float) -> None: ...
+
+    def destroy(self) -> None: ...
+
+
+class JournalLike(Protocol):
+    def clinical(
+        self, msg_type: str, content: Mapping[str, Any], *, header: Any = None, parent_header: Any = None
+    ) -> int: ...
+
+    def telemetry(self, msg_type: str, content: Mapping[str, Any], *, header: Any = None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class App:
+    """The renderer. Build it on an existing ShowBase (:meth:`on_showbase`), then step the task
+    manager (``while not app.exit_requested: task_mgr.step()``) and :meth:`close` at the end."""
+
+    def __init__(
+        self,
+        *,
+        base: Any,
+        render: Any,
+        aspect2d: Any,
+        win: Any,
+        task_mgr: Any,
+        backend: Backend,
+        stage_factory: Callable[[App], StageLike],
+        command_endpoint: str | None = None,
+        pub_endpoint: str | None = None,
+        link_factory: Callable[..., Any] | None = None,
+        safe_place: SafePlaceSettings | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        session_dir: Path | None = None,
+        max_frames: int | None = None,
+        mirror: bool = True,
+    ) -> None:
+        self._base = base
+        self._render = render
+        self._aspect2d = aspect2d
+        self._win = win
+        self._task_mgr = task_mgr
+        self.backend = backend
+        self.clock = clock
+        self.safe_place = safe_place or SafePlaceSettings()
+        self.max_frames = max_frames
+        self.frame = 0
+        self.mode: m.Mode = "idle"
+        self.link_status: m.LinkStatus = "waiting"
+        self.session_id: str | None = None
+        self.exit_requested = False
+        self.errors = 0
+        self.frame_info: FrameInfo | None = None
+        self.journal: JournalLike | None = None
+        #: Per-task body durations of the frame being built, and the finished frames' totals.
+        self.task_ns: dict[str, int] = dict.fromkeys(TASK_SORTS, 0)
+        self.work_ns: deque[int] = deque(maxlen=100_000)
+        self.on_frame_done: Callable[[App], None] | None = None
+        self._accepted: list[str] = []
+        self._last_update_ns: int | None = None
+        self._last_state: m.RendererState | None = None
+        self._ramping = False
+        self._events_seen: tuple[str, ...] = ()
+
+        self._rig = build_rig(render, backend.options.ipd_m)
+        backend.setup(self)
+        self.overlay = Overlay(
+            render=render,
+            aspect2d=aspect2d,
+            head=self._rig.head,
+            world_locked=backend.head_mounted or backend.stereo,
+            head_mounted=backend.head_mounted,
+        )
+        self.stage = stage_factory(self)
+
+        self.link: Any = None
+        if command_endpoint is not None:
+            if link_factory is None:
+                from vr_exposure.link.server import LinkServer
+
+                link_factory = LinkServer
+            self.link = link_factory(
+                command_endpoint,
+                pub_endpoint or "tcp://127.0.0.1:*",
+                handler=self._on_request,
+                snapshot=self.state,
+                clock=clock,
+                link_timeout_s=self.safe_place.link_timeout_s,
+                on_link_lost=self._on_link_lost,
+                on_link_restored=self._on_link_restored,
+            )
+        mirror_output = getattr(backend, "mirror_output", None) or win
+        self.telemetry = Telemetry(
+            frame_period_ns=backend.frame_period_ns,
+            publish=self._publish_telemetry if self.link is not None else None,
+            journal=self._journal_telemetry,
+            mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
+        )
+        if session_dir is not None:
+            self.open_journal(Path(session_dir))
+        for name, sort in TASK_SORTS.items():
+            task_mgr.add(
+                self._timed(name, getattr(self, "_task_" + name.removeprefix("vr-exposure-"))),
+                name,
+                sort=sort,
+            )
+
+    @classmethod
+    def on_showbase(cls, base: Any, backend: Backend, **kwargs: Any) -> App:
+        """An app on ``base``'s render graph, window and task manager (passed explicitly)."""
+        return cls(
+            base=base,
+            render=base.render,
+            aspect2d=base.aspect2d,
+            win=base.win,
+            task_mgr=base.taskMgr,
+            backend=backend,
+            **kwargs,
+        )
+
+    # -- what backends and the stage may use (AppContext) ------------------------------------------
+
+    @property
+    def base(self) -> Any:
+        return self._base
+
+    @property
+    def render(self) -> Any:
+        return self._render
+
+    @property
+    def aspect2d(self) -> Any:
+        return self._aspect2d
+
+    @property
+    def win(self) -> Any:
+        return self._win
+
+    @property
+    def task_mgr(self) -> Any:
+        return self._task_mgr
+
+    @property
+    def rig(self) -> Rig:
+        return self._rig
+
+    def accept_key(self, event: str, handler: Callable[[], None]) -> None:
+        self._base.accept(event, handler)
+        self._accepted.append(event)
+
+    # -- tasks -------------------------------------------------------------------------------------
+
+    def _timed(self, name: str, body: Callable[[], None]) -> Callable[[Any], int]:
+        from direct.task.Task import Task
+
+        def task(_task: Any) -> int:
+            t0 = time.perf_counter_ns()
+            try:
+                body()
+            except Exception as exc:  # noqa: BLE001 - nothing stops the render loop
+                self._task_failed(name, exc)
+            self.task_ns[name] = time.perf_counter_ns() - t0
+            if name == "vr-exposure-telemetry":
+                self._frame_done()
+            return int(Task.cont)
+
+        return task
+
+    def _task_failed(self, name: str, exc: Exception) -> None:
+        self.errors += 1
+        log.exception("renderer: %s failed", name)
+        if self.errors <= 100:  # a persistent failure must not flood the journal
+            self._journal_clinical(
+                "renderer_error",
+                {"task": name, "ename": type(exc).__name__, "evalue": str(exc), "frame": self.frame},
+            )
+
+    def _task_xr(self) -> None:
+        self.frame_info = self.backend.begin_frame()
+
+    def _task_link(self) -> None:
+        actions = self.backend.poll_actions()
+        # The patient's safe-place request goes ahead of their ratings and of the console's commands.
+        for action in sorted(actions, key=lambda a: a.kind != "safe_place"):
+            self._on_patient_action(action)
+        if self.link is not None:
+            self.link.pump()
+
+    def _task_stimuli(self) -> None:
+        now = self.clock.monotonic_ns()
+        dt_s = 0.0 if self._last_update_ns is None else (now - self._last_update_ns) / 1e9
+        self._last_update_ns = now
+        self.stage.update(min(dt_s, 0.25))
+        self._watch_stage()
+
+    def _task_telemetry(self) -> None:
+        info = self.frame_info
+        if info is not None:
+            pose = info.head_pose
+            self.telemetry.on_frame(
+                self.frame, self.clock.monotonic_ns(), pose.position_m, pose.orientation_xyzw
+            )
+        self.backend.end_frame()
+
+    def _frame_done(self) -> None:
+        self.work_ns.append(sum(self.task_ns[n] for n in WORK_TASKS))
+        self.frame += 1
+        if self.on_frame_done is not None:
+            self.on_frame_done(self)
+        if self.max_frames is not None and self.frame >= self.max_frames:
+            self.exit_requested = True
+
+    def _watch_stage(self) -> None:
+        """Facts the stage makes by itself: a ramp reaching its target, an event ending."""
+        stage = self.stage
+        ramping = abs(stage.intensity - stage.target_intensity) > 1e-6
+        if self._ramping and not ramping:
+            self._publish_state()
+        self._ramping = ramping
+        events = tuple(stage.active_events)
+        if events != self._events_seen:
+            for ended in (e for e in self._events_seen if e not in events):
+                self._fact(m.EventEnded(event=ended))
+            self._events_seen = events
+            self._publish_state()
+
+    # -- state -------------------------------------------------------------------------------------
+
+    @property
+    def scene_id(self) -> str | None:
+        spec = self.stage.spec
+        return spec.id if spec is not None else None
+
+    def state(self) -> m.RendererState:
+        stage = self.stage
+        return m.RendererState(
+            scene=self.scene_id,
+            preset=stage.preset,
+            intensity=round(float(stage.intensity), 3),
+            target_intensity=round(float(stage.target_intensity), 3),
+            mode=self.mode,
+            backend=self.backend.name,
+            frame=self.frame,
+            link=self.link_status,
+            session_id=self.session_id,
+            active_events=tuple(stage.active_events),
+            suds_prompt=self.overlay.probe_id,
+        )
+
+    def _publish_state(self, parent: m.Header | None = None) -> None:
+        state = self.state()
+        # ``frame`` changes every frame; a state is news only when something else changed.
+        comparable = msgspec.structs.replace(state, frame=0)
+        if comparable == self._last_state:
+            return
+        self._last_state = comparable
+        if self.link is not None:
+            self.link.publish(m.StateChanged(state=state), parent=parent)
+
+    def _fact(self, fact: m.Fact, *, parent: m.Header | None = None, journal: bool = True) -> None:
+        """Publish a fact and journal it as a clinical record (durable before the reply goes out)."""
+        if journal:
+            self._journal_clinical(fact.msg_type, msgspec.to_builtins(fact), parent_header=parent)
+        if self.link is not None:
+            self.link.publish(fact, parent=parent)
+
+    # -- journal -----------------------------------------------------------------------------------
+
+    def open_journal(self, session_dir: Path, session_id: str | None = None) -> None:
+        from vr_exposure.journal import JournalWriter, open_session_dir
+
+        session_dir = Path(open_session_dir(session_dir))
+        if self.journal is not None:
+            self.journal.close()
+        self.journal = JournalWriter(session_dir, process="renderer", clock=self.clock)
+        self.session_id = session_id or session_dir.name
+        if self.link is not None:
+            self.link.session_id = self.session_id
+        self._journal_clinical(
+            "renderer_started",
+            {"backend": self.backend.name, "stereo": self.backend.stereo, "frame": self.frame},
+        )
+
+    def _journal_clinical(
+        self, msg_type: str, content: Mapping[str, Any], *, parent_header: Any = None
+    ) -> None:
+        if self.journal is None:
+            return
+        try:
+            parent = msgspec.to_builtins(parent_header) if parent_header is not None else None
+            self.journal.clinical(msg_type, content, parent_header=parent)
+        except Exception:  # noqa: BLE001 - a full disk must not blank the patient's view
+            self.errors += 1
+            log.exception("renderer: journal write failed for %s", msg_type)
+
+    def _journal_telemetry(self, msg_type: str, content: dict[str, Any]) -> None:
+        if self.journal is not None:
+            self.journal.telemetry(msg_type, content)
+
+    def _publish_telemetry(self, msg_type: str, content: dict[str, Any]) -> None:
+        self.link.publish(msg_type, content)
+
+    # -- requests from the console -----------------------------------------------------------------
+
+    def command(self, request: m.Request) -> None:
+        """Apply a request locally (the CLI's ``--scene``, scripts); raises :class:`CommandRejected`."""
+        self._handle(request, None)
+
+    def _on_request(self, request: m.Request) -> Any:
+        parent = self.link.current_message.header if self.link and self.link.current_message else None
+        return self._handle(request, parent)
+
+    def _handle(self, request: m.Request, parent: m.Header | None) -> Any:
+        handler = getattr(self, "_do_" + request.msg_type.removesuffix("_request"), None)
+        if handler is None:
+            raise CommandRejected("NotImplemented", f"this renderer does not handle {request.msg_type}")
+        return handler(request, parent)
+
+    def _require_scene(self, what: str) -> SceneSpec:
+        spec = self.stage.spec
+        if spec is None:
+            raise CommandRejected("NoScene", f"no scene is loaded; load one before {what}")
+        return spec
+
+    @staticmethod
+    def _check_intensity(value: float | None) -> None:
+        if value is None:
+            return
+        if not (0.0 <= value <= 100.0):  # also rejects NaN
+            raise CommandRejected("ValueError", f"intensity {value} is outside 0-100")
+
+    def _do_load_scene(self, req: m.LoadSceneRequest, parent: m.Header | None) -> None:
+        self._check_intensity(req.intensity)
+        try:
+            self.stage.load_scene(req.scene, preset=req.preset, intensity=req.intensity)
+        except CommandRejected:
+            raise
+        except (KeyError, LookupError, ValueError) as exc:
+            raise CommandRejected(_ename(exc, "UnknownScene"), _evalue(exc)) from None
+        self.mode = "running"
+        self._events_seen = ()
+        self._fact(
+            m.SceneLoaded(
+                scene=req.scene, preset=self.stage.preset, intensity=float(self.stage.target_intensity)
+            ),
+            parent=parent,
+        )
+        self._publish_state(parent)
+
+    def _do_set_intensity(self, req: m.SetIntensityRequest, parent: m.Header | None) -> None:
+        self._check_intensity(req.intensity)
+        self._require_scene("setting the intensity")
+        start = float(self.stage.intensity)
+        self.stage.set_intensity(req.intensity, ramp_s=req.ramp_s)
+        self._fact(
+            m.IntensityChanged(intensity=start, target=req.intensity, ramp_s=req.ramp_s), parent=parent
+        )
+        self._publish_state(parent)
+
+    def _do_apply_preset(self, req: m.ApplyPresetRequest, parent: m.Header | None) -> None:
+        spec = self._require_scene("applying a preset")
+        if req.preset not in spec.presets:
+            known = ", ".join(spec.presets) or "none"
+            raise CommandRejected(
+                "UnknownPreset", f"scene {spec.id!r} has no preset {req.preset!r} (known: {known})"
+            )
+        self.stage.apply_preset(req.preset, ramp_s=req.ramp_s)
+        target = float(spec.presets[req.preset].intensity)
+        self._fact(m.PresetApplied(preset=req.preset, intensity=target, ramp_s=req.ramp_s), parent=parent)
+        self._publish_state(parent)
+
+    def _do_trigger_event(self, req: m.TriggerEventRequest, parent: m.Header | None) -> None:
+        spec = self._require_scene("triggering an event")
+        if req.event not in spec.events:
+            known = ", ".join(spec.events) or "none"
+            raise CommandRejected(
+                "UnknownEvent", f"scene {spec.id!r} has no event {req.event!r} (known: {known})"
+            )
+        if self.mode != "running":
+            raise CommandRejected(
+                "InvalidState", f"events fire only in a running scene (the renderer is {self.mode})"
+            )
+        self.stage.trigger_event(req.event)
+        self._fact(m.EventFired(event=req.event), parent=parent)
+        self._events_seen = tuple(self.stage.active_events)
+        self._publish_state(parent)
+
+    def _do_pause(self, req: m.PauseRequest, parent: m.Header | None) -> None:
+        if self.mode == "paused":
+            return
+        if self.mode != "running":
+            raise CommandRejected(
+                "InvalidState", f"only a running scene can be paused (the renderer is {self.mode})"
+            )
+        self.stage.pause()
+        self.mode = "paused"
+        self._fact(m.Paused(), parent=parent)
+        self._publish_state(parent)
+
+    def _do_resume(self, req: m.ResumeRequest, parent: m.Header | None) -> None:
+        if self.mode == "running":
+            return
+        if self.mode != "paused":
+            raise CommandRejected(
+                "InvalidState", f"only a paused scene can resume (the renderer is {self.mode})"
+            )
+        self.stage.resume()
+        self.mode = "running"
+        self._fact(m.Resumed(), parent=parent)
+        self._publish_state(parent)
+
+    def _do_safe_place(self, req: m.SafePlaceRequest, parent: m.Header | None) -> None:
+        self.enter_safe_place(req.fade_s, source="console", parent=parent)
+
+    def enter_safe_place(
+        self, fade_s: float | None = None, *, source: str, parent: m.Header | None = None
+    ) -> None:
+        """Fade to the safe place (from the console, the patient, or a lost link). Idempotent."""
+        if self.mode == "safe_place":
+            return
+        fade = self.safe_place.fade_s if fade_s is None else fade_s
+        if self.mode == "paused":
+            self.stage.resume()
+        self.stage.enter_safe_place(fade)
+        self.mode = "safe_place"
+        self.overlay.set_status(None)
+        self._fact(m.SafePlaceEntered(fade_s=fade, source=source), parent=parent)
+        self._publish_state(parent)
+
+    def _do_leave_safe_place(self, req: m.LeaveSafePlaceRequest, parent: m.Header | None) -> None:
+        if self.mode != "safe_place":
+            raise CommandRejected(
+                "InvalidState", f"the renderer is not in the safe place (it is {self.mode})"
+            )
+        fade = self.safe_place.fade_s if req.fade_s is None else req.fade_s
+        self.stage.leave_safe_place(fade)
+        self.mode = "running" if self.stage.spec is not None else "idle"
+        self._fact(m.SafePlaceLeft(fade_s=fade), parent=parent)
+        self._publish_state(parent)
+
+    def _do_stop(self, req: m.StopRequest, parent: m.Header | None) -> None:
+        if self.mode == "stopped":
+            return
+        self.stage.stop()
+        self.mode = "stopped"
+        self._fact(m.Stopped(reason=req.reason), parent=parent)
+        self._publish_state(parent)
+
+    def _do_suds_prompt(self, req: m.SudsPromptRequest, parent: m.Header | None) -> None:
+        self.overlay.show_suds_prompt(req.probe_id, req.scale_max)
+        self._fact(m.SudsPromptShown(probe_id=req.probe_id, scale_max=req.scale_max), parent=parent)
+        self._publish_state(parent)
+
+    def _do_suds_prompt_cancel(self, req: m.SudsPromptCancelRequest, parent: m.Header | None) -> None:
+        if self.overlay.probe_id != req.probe_id:
+            return  # already answered or replaced: nothing to cancel
+        self.overlay.hide_suds_prompt()
+        self._fact(m.SudsPromptClosed(probe_id=req.probe_id, reason="cancelled"), parent=parent)
+        self._publish_state(parent)
+
+    def _do_set_session(self, req: m.SetSessionRequest, parent: m.Header | None) -> None:
+        if req.session_dir:
+            session_dir = Path(req.session_dir)
+        else:
+            from vr_exposure.journal import sessions_root
+
+            session_dir = Path(sessions_root()) / req.session_id
+        try:
+            self.open_journal(session_dir, req.session_id)
+        except (OSError, ValueError) as exc:
+            raise CommandRejected("JournalError", f"cannot journal into {session_dir}: {exc}") from None
+        except Exception as exc:
+            if type(exc).__name__ == "JournalError":
+                raise CommandRejected("JournalError", str(exc)) from None
+            raise
+        self._fact(m.SessionSet(session_id=req.session_id, session_dir=str(session_dir)), parent=parent)
+        self._publish_state(parent)
+
+    def _do_shutdown(self, req: m.ShutdownRequest, parent: m.Header | None) -> None:
+        self._fact(m.ShuttingDown(reason="requested by the console"), parent=parent)
+        self.exit_requested = True
+
+    # -- the patient -------------------------------------------------------------------------------
+
+    def _on_patient_action(self, action: PatientAction) -> None:
+        try:
+            if action.kind == "safe_place":
+                self.enter_safe_place(source="patient")
+            elif action.kind == "suds" and action.value is not None:
+                self.record_rating(action.value)
+        except Exception as exc:  # noqa: BLE001
+            self._task_failed("patient-action", exc)
+
+    def record_rating(self, value_0_100: int) -> None:
+        """A SUDS answer from the patient (0-100 from the keys/controller), on the prompt's scale."""
+        probe_id = self.overlay.probe_id
+        scale_max = self.overlay.scale_max if probe_id is not None else 100
+        value = round(max(0, min(100, value_0_100)) * scale_max / 100)
+        self._fact(m.RatingRecorded(value=float(value), scale_max=scale_max, probe_id=probe_id))
+        if probe_id is not None:
+            self.overlay.hide_suds_prompt()
+            self._fact(m.SudsPromptClosed(probe_id=probe_id, reason="answered"))
+            self._publish_state()
+
+    # -- link liveness -----------------------------------------------------------------------------
+
+    def _on_link_lost(self, silence_s: float) -> None:
+        self.link_status = "lost"
+        action = self.safe_place.on_link_lost
+        self._journal_clinical("link_lost", {"silence_s": round(silence_s, 3), "action": action})
+        if action == "safe_place" and self.mode not in ("safe_place", "idle"):
+            self.enter_safe_place(source="link_lost")
+        self._publish_state()
+
+    def _on_link_restored(self, silence_s: float) -> None:
+        was_lost = self.link_status == "lost"
+        self.link_status = "ok"
+        if was_lost:
+            self._journal_clinical("link_restored", {"silence_s": round(silence_s, 3)})
+        self._publish_state()
+
+    # -- shutdown ----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the tasks and release everything, XR first (before Panda3D closes its window)."""
+        for name in TASK_SORTS:
+            self._task_mgr.remove(name)
+        for event in self._accepted:
+            self._base.ignore(event)
+        self._accepted.clear()
+        self.telemetry.close()
+        try:
+            self.backend.shutdown()
+        finally:
+            if self.link is not None:
+                self.link.close()
+                self.link = None
+            try:
+                self.stage.destroy()
+            except Exception:  # noqa: BLE001 - closing must finish
+                log.exception("renderer: stage teardown failed")
+            self.overlay.destroy()
+            self._rig.tracking_space.removeNode()
+            if self.journal is not None:
+                self._journal_clinical("renderer_stopped", {"frame": self.frame, "errors": self.errors})
+                self.journal.close()
+                self.journal = None
+
+
+def _ename(exc: Exception, default: str) -> str:
+    return getattr(exc, "ename", None) or (default if isinstance(exc, LookupError) else type(exc).__name__)
+
+
+def _evalue(exc: Exception) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    return str(exc) or repr(exc)
+
+
+def default_stage_factory(app: App) -> StageLike:
+    """The real stage (:mod:`vr_exposure.renderer.stage`) on the app's render graph."""
+    from vr_exposure.renderer.stage import Stage
+
+    stage: StageLike = Stage(app)
+    return stage

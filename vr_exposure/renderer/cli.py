@@ -1,0 +1,186 @@
+"""``vr-exposure renderer``: choose a backend, configure Panda3D for it, run the app until told to stop.
+
+Prints one machine-readable line on stdout once the link is bound, for scripts and tests::
+
+    READY command=tcp://127.0.0.1:47310 pub=tcp://127.0.0.1:47311 backend=offscreen
+
+Exit codes: 0 after ``--frames N`` frames, a ``shutdown`` request, a closed window or SIGTERM;
+2 when the backend asked for explicitly (``--backend openxr``) cannot run here (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+PATIENT_KEYS = """\
+patient keys (window and offscreen):
+  space, escape   go to the safe place (never quits)
+  0 .. 9          SUDS 0 .. 90 (answers the prompt when one is shown)
+  h or =          SUDS 100
+  arrow keys, left-drag with the mouse: look around (window)
+"""
+
+_SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = _SIZE.match(text)
+    if not match:
+        raise argparse.ArgumentTypeError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 1280x720")
+    return int(match.group(1)), int(match.group(2))
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    from vr_exposure.link.server import DEFAULT_COMMAND_ENDPOINT
+
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = PATIENT_KEYS
+    parser.add_argument(
+        "--backend",
+        choices=("auto", "openxr", "window", "offscreen"),
+        default=None,
+        help="where frames go (default auto: OpenXR headset, else a window, else offscreen; says why)",
+    )
+    parser.add_argument("--stereo", action="store_true", help="window: side-by-side stereo (two eyes)")
+    parser.add_argument(
+        "--bind",
+        default=DEFAULT_COMMAND_ENDPOINT,
+        metavar="ENDPOINT",
+        help=f"command endpoint (default {DEFAULT_COMMAND_ENDPOINT}; port * picks a free one)",
+    )
+    parser.add_argument(
+        "--pub",
+        default=None,
+        metavar="ENDPOINT",
+        help="state/telemetry endpoint (default: the command port + 1)",
+    )
+    parser.add_argument(
+        "--frames", type=_positive, default=None, metavar="N", help="exit cleanly after N frames"
+    )
+    parser.add_argument("--scene", default=None, help="load this scene at start (e.g. spiders)")
+    parser.add_argument("--preset", default=None, help="with --scene: start at this preset")
+    parser.add_argument(
+        "--intensity", type=float, default=None, help="with --scene: start at this intensity 0-100"
+    )
+    parser.add_argument(
+        "--session-dir", type=Path, default=None, metavar="DIR", help="journal into this session"
+    )
+    parser.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="window/buffer size")
+    parser.add_argument(
+        "--on-link-lost",
+        choices=("safe_place", "hold"),
+        default="safe_place",
+        help="what to do when the console is silent for --link-timeout-s (default safe_place)",
+    )
+    parser.add_argument("--link-timeout-s", type=float, default=5.0, metavar="S", help="default 5")
+    parser.add_argument(
+        "--no-mirror", action="store_true", help="do not publish the patient-view mirror images"
+    )
+
+
+def default_pub_endpoint(command_endpoint: str) -> str:
+    """The command endpoint's port + 1 (``*`` stays ``*``)."""
+    from vr_exposure.link.server import DEFAULT_COMMAND_ENDPOINT, DEFAULT_PUB_ENDPOINT
+
+    if command_endpoint == DEFAULT_COMMAND_ENDPOINT:
+        return DEFAULT_PUB_ENDPOINT
+    head, _, port = command_endpoint.rpartition(":")
+    if head and port.isdigit() and int(port) > 0:
+        return f"{head}:{int(port) + 1}"
+    if head:
+        return f"{head}:*"
+    raise ValueError(f"cannot derive a pub endpoint from {command_endpoint!r}; give --pub")
+
+
+def run(args: argparse.Namespace) -> int:
+    from vr_exposure.core.specs import SafePlaceSettings
+    from vr_exposure.renderer.backends import BackendOptions, BackendUnavailable, select_backend
+
+    def say(line: str) -> None:
+        print(f"vr-exposure renderer: {line}", file=sys.stderr, flush=True)
+
+    if args.intensity is not None and not 0 <= args.intensity <= 100:
+        say(f"--intensity {args.intensity} is outside 0-100")
+        return 2
+    name = args.backend or "auto"
+    explicit = args.backend is not None and args.backend != "auto"
+    options = BackendOptions(size=args.size, stereo=args.stereo)
+    try:
+        backend = select_backend(name, explicit, options, say=say)
+    except BackendUnavailable as exc:
+        say(f"{name} backend unavailable: {exc}")
+        return 2
+    pub = args.pub or default_pub_endpoint(args.bind)
+    safe_place = SafePlaceSettings(on_link_lost=args.on_link_lost, link_timeout_s=args.link_timeout_s)
+
+    from panda3d.core import loadPrcFileData
+
+    # Configuration goes in here, before the ShowBase exists, never at import time.
+    loadPrcFileData("vr-exposure-renderer", backend.prc_data() + "notify-level-display error\n")
+    from direct.showbase.ShowBase import ShowBase
+
+    base = ShowBase(windowType=backend.window_type)
+    app: Any = None
+    stop = {"signal": False}
+
+    def _on_sigterm(_signum: int, _frame: object) -> None:
+        stop["signal"] = True
+
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        from vr_exposure.renderer.app import App, default_stage_factory
+
+        app = App.on_showbase(
+            base,
+            backend,
+            stage_factory=default_stage_factory,
+            command_endpoint=args.bind,
+            pub_endpoint=pub,
+            safe_place=safe_place,
+            session_dir=args.session_dir,
+            max_frames=args.frames,
+            mirror=not args.no_mirror,
+        )
+        if args.scene is not None:
+            from vr_exposure.link.errors import CommandRejected
+            from vr_exposure.link.messages import LoadSceneRequest
+
+            try:
+                app.command(LoadSceneRequest(scene=args.scene, preset=args.preset, intensity=args.intensity))
+            except CommandRejected as exc:
+                say(f"cannot load scene {args.scene!r}: {exc.evalue}")
+                return 2
+        print(
+            f"READY command={app.link.command_endpoint} pub={app.link.pub_endpoint} backend={backend.name}",
+            flush=True,
+        )
+        task_mgr = base.taskMgr
+        while not (app.exit_requested or stop["signal"]):
+            task_mgr.step()
+        return 0
+    except SystemExit as exc:  # ShowBase.userExit when the window is closed
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if app is not None:
+            app.close()
+        else:
+            backend.shutdown()
+        base.destroy()

@@ -1,0 +1,275 @@
+"""Renderer telemetry: frame timing (median, p99, dropped) once a second, the head pose every frame,
+and a small JPEG of what the patient sees (``view_image``, >= 5 per second) for the console's mirror.
+
+Everything here runs in the app's late ``vr-exposure-telemetry`` task and must stay cheap:
+
+* frame timing keeps a bounded window of frame intervals and summarises it once a second;
+* the mirror uses a *triggered* copy-to-RAM texture on the rendered output, so the framebuffer is read
+  back only on the frames that feed the mirror (every ``1 / fps`` s), never on the others. Panda3D
+  rewrites that RAM image in place at the next copy, so the main thread takes a small strided
+  (nearest-neighbour) sample of it, and a worker thread flips, encodes and queues the JPEG (Pillow's
+  and Panda3D's encoders both release the GIL); the main thread publishes finished images, since
+  ZeroMQ sockets belong to one thread.
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: Mirror image width; the height follows the output's aspect ratio.
+MIRROR_WIDTH_PX = 320
+MIRROR_FPS = 10.0
+MIRROR_JPEG_QUALITY = 70
+#: A frame longer than this many display periods counts as dropped.
+DROPPED_FACTOR = 1.5
+
+
+@dataclass(frozen=True, slots=True)
+class FrameTimingSummary:
+    median_ms: float
+    p99_ms: float
+    dropped: int
+    frames: int
+    window_s: float
+
+
+class FrameTimer:
+    """Frame intervals over a window of ``window_s``; :meth:`tick` returns a summary once per window."""
+
+    def __init__(self, frame_period_ns: int, window_s: float = 1.0, max_frames: int = 2048) -> None:
+        self.frame_period_ns = frame_period_ns
+        self.window_ns = int(window_s * 1e9)
+        self._intervals_ns: deque[int] = deque(maxlen=max_frames)
+        self._last_ns: int | None = None
+        self._window_start_ns: int | None = None
+
+    def tick(self, now_ns: int) -> FrameTimingSummary | None:
+        """Record that a frame ended at ``now_ns``."""
+        if self._last_ns is not None:
+            self._intervals_ns.append(now_ns - self._last_ns)
+        self._last_ns = now_ns
+        if self._window_start_ns is None:
+            self._window_start_ns = now_ns
+            return None
+        elapsed = now_ns - self._window_start_ns
+        if elapsed < self.window_ns or not self._intervals_ns:
+            return None
+        xs = np.fromiter(self._intervals_ns, dtype=np.int64)
+        self._intervals_ns.clear()
+        self._window_start_ns = now_ns
+        median_ns, p99_ns = np.percentile(xs, [50, 99])
+        dropped = int(np.count_nonzero(xs > DROPPED_FACTOR * self.frame_period_ns))
+        return FrameTimingSummary(
+            median_ms=float(median_ns) / 1e6,
+            p99_ms=float(p99_ns) / 1e6,
+            dropped=dropped,
+            frames=int(xs.size),
+            window_s=elapsed / 1e9,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorImage:
+    jpeg: bytes
+    width: int
+    height: int
+    frame: int
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = MIRROR_JPEG_QUALITY) -> bytes:
+    """``rgb`` (height, width, 3) uint8, top row first -> JPEG bytes."""
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - Pillow comes with matplotlib; Panda3D's encoder otherwise
+        return _encode_jpeg_panda(rgb, quality)
+    out = io.BytesIO()
+    Image.fromarray(rgb, "RGB").save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def _encode_jpeg_panda(rgb: np.ndarray, quality: int) -> bytes:  # pragma: no cover - see above
+    from panda3d.core import PNMImage, StringStream, Texture
+
+    h, w, _ = rgb.shape
+    tex = Texture("mirror-encode")
+    tex.setup2dTexture(w, h, Texture.T_unsigned_byte, Texture.F_rgb8)
+    tex.setRamImageAs(np.ascontiguousarray(rgb[::-1]).tobytes(), "RGB")
+    img = PNMImage()
+    tex.store(img)
+    stream = StringStream()
+    img.write(stream, "mirror.jpg")
+    return bytes(stream.getData())
+
+
+class MirrorCapture:
+    """Samples the rendered output a few times a second and encodes JPEGs off the render thread.
+
+    Call :meth:`after_render` once per frame after Panda3D rendered, then :meth:`take` for images
+    that are ready to publish.
+    """
+
+    def __init__(
+        self,
+        output: Any,
+        *,
+        fps: float = MIRROR_FPS,
+        width_px: int = MIRROR_WIDTH_PX,
+        quality: int = MIRROR_JPEG_QUALITY,
+    ) -> None:
+        from panda3d.core import GraphicsOutput, Texture
+
+        self.output = output
+        self.interval_ns = int(1e9 / fps)
+        self.width_px = width_px
+        self.quality = quality
+        self.texture = Texture("vr-exposure-mirror")
+        output.addRenderTexture(self.texture, GraphicsOutput.RTMTriggeredCopyRam)
+        self._triggered_frame: int | None = None
+        self._next_ns = 0
+        self._jobs: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(maxsize=1)
+        self._done: queue.Queue[MirrorImage] = queue.Queue()
+        self._busy = threading.Event()
+        self.encoded = 0
+        self.errors = 0
+        self._worker = threading.Thread(target=self._run, name="vr-exposure-mirror", daemon=True)
+        self._worker.start()
+
+    def after_render(self, frame: int, now_ns: int) -> None:
+        if self._triggered_frame is not None and self.texture.hasRamImage():
+            # The copy triggered last frame happened at the end of this frame's render.
+            sample = self._sample()
+            self._triggered_frame = None
+            if sample is not None:
+                self._busy.set()
+                self._jobs.put_nowait((sample, frame))
+        if now_ns >= self._next_ns and self._triggered_frame is None and not self._busy.is_set():
+            self.output.triggerCopy()
+            self._triggered_frame = frame
+            self._next_ns = now_ns + self.interval_ns
+
+    def _sample(self) -> np.ndarray | None:
+        tex = self.texture
+        w, h, c = tex.getXSize(), tex.getYSize(), tex.getNumComponents()
+        if w <= 0 or h <= 0 or c not in (3, 4) or tex.getComponentType() != tex.T_unsigned_byte:
+            return None
+        raw = np.frombuffer(tex.getRamImage(), dtype=np.uint8)
+        if raw.size != w * h * c:
+            return None
+        step = max(1, w // self.width_px)
+        # Bottom-up BGR(A) -> top-down RGB, every ``step``-th pixel; a copy because Panda3D rewrites
+        # this buffer in place at the next triggered copy.
+        return np.ascontiguousarray(raw.reshape(h, w, c)[::-step, ::step, 2::-1])
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            rgb, frame = job
+            try:
+                jpeg = encode_jpeg(rgb, self.quality)
+                self._done.put(MirrorImage(jpeg, rgb.shape[1], rgb.shape[0], frame))
+                self.encoded += 1
+            except Exception:  # noqa: BLE001 - a mirror frame is never worth the render loop
+                self.errors += 1
+            finally:
+                self._busy.clear()
+
+    def take(self) -> list[MirrorImage]:
+        images: list[MirrorImage] = []
+        while True:
+            try:
+                images.append(self._done.get_nowait())
+            except queue.Empty:
+                return images
+
+    def close(self) -> None:
+        if self._worker.is_alive():
+            self._jobs.put(None)
+            self._worker.join(timeout=2.0)
+        try:
+            self.output.clearRenderTextures()
+        except Exception:  # noqa: BLE001 - the window may already be gone at exit
+            pass
+
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+class Telemetry:
+    """Per-frame telemetry: publishes through ``publish(msg_type, content)`` (the link's telemetry
+    stream) and hands the same records to ``journal(msg_type, content)`` (the journal's non-blocking
+    telemetry queue). Either may be None. The mirror is journaled never: it is for the live view."""
+
+    def __init__(
+        self,
+        *,
+        frame_period_ns: int,
+        publish: Publish | None = None,
+        journal: Publish | None = None,
+        mirror: MirrorCapture | None = None,
+    ) -> None:
+        self.timer = FrameTimer(frame_period_ns)
+        self.publish = publish
+        self.journal = journal
+        self.mirror = mirror
+        self.last_timing: FrameTimingSummary | None = None
+
+    def on_frame(
+        self,
+        frame: int,
+        now_ns: int,
+        position_m: tuple[float, float, float],
+        orientation_xyzw: tuple[float, float, float, float],
+    ) -> None:
+        pose = {
+            "frame": frame,
+            "t_mono_ns": now_ns,
+            "position_m": position_m,
+            "orientation_xyzw": orientation_xyzw,
+        }
+        self._emit("head_pose", pose)
+        summary = self.timer.tick(now_ns)
+        if summary is not None:
+            self.last_timing = summary
+            self._emit(
+                "frame_timing",
+                {
+                    "median_ms": summary.median_ms,
+                    "p99_ms": summary.p99_ms,
+                    "dropped": summary.dropped,
+                    "frames": summary.frames,
+                    "window_s": summary.window_s,
+                },
+            )
+        if self.mirror is not None:
+            self.mirror.after_render(frame, now_ns)
+            if self.publish is not None:
+                for image in self.mirror.take():
+                    self.publish(
+                        "view_image",
+                        {
+                            "jpeg": image.jpeg,
+                            "width": image.width,
+                            "height": image.height,
+                            "frame": image.frame,
+                        },
+                    )
+
+    def _emit(self, msg_type: str, content: dict[str, Any]) -> None:
+        if self.publish is not None:
+            self.publish(msg_type, content)
+        if self.journal is not None:
+            self.journal(msg_type, content)
+
+    def close(self) -> None:
+        if self.mirror is not None:
+            self.mirror.close()
