@@ -39,6 +39,7 @@ from vr_exposure.core.specs import (
     Preset,
     ProtocolSpec,
     Rung,
+    SafePlaceSettings,
     SceneSpec,
 )
 from vr_exposure.errors import SpecError, SpecProblem
@@ -140,6 +141,7 @@ class _Report:
         self.file = file
         self.problems: list[SpecProblem] = []
         self.key_lines: dict[FieldPath, int] = {}
+        self.blocked: set[FieldPath] = set()
 
     def line_of(self, path: FieldPath) -> int:
         # The nearest ancestor with a known line: a missing key is reported at its parent's line.
@@ -150,7 +152,16 @@ class _Report:
             p = p[:-1]
         return self.key_lines.get((), 1)
 
-    def error(self, path: FieldPath, message: str, *, line: int | None = None) -> None:
+    def error(
+        self, path: FieldPath, message: str, *, line: int | None = None, blocks: FieldPath | None = None
+    ) -> None:
+        """An error at ``path``. It also marks ``blocks`` (default: ``path``) as unusable, so later
+        checks skip that subtree instead of piling consequences onto the same mistake."""
+        self.add(path, message, "error", line)
+        self.blocked.add(path if blocks is None else blocks)
+
+    def note_error(self, path: FieldPath, message: str, *, line: int | None = None) -> None:
+        """An error that leaves the data usable (a duplicate key: the first value is kept)."""
         self.add(path, message, "error", line)
 
     def warning(self, path: FieldPath, message: str, *, line: int | None = None) -> None:
@@ -161,12 +172,8 @@ class _Report:
         self.problems.append(SpecProblem(self.file, where, _render_path(path), message, severity))
 
     def has_errors_under(self, path: FieldPath) -> bool:
-        rendered = _render_path(path)
-        return any(
-            p.severity == "error"
-            and (p.path == rendered or p.path.startswith((rendered + ".", rendered + "[")))
-            for p in self.problems
-        )
+        n = len(path)
+        return any(b[:n] == path for b in self.blocked)
 
     @property
     def errors(self) -> list[SpecProblem]:
@@ -225,8 +232,10 @@ def _yaml_problem(exc: yaml.YAMLError, text: str, report: _Report) -> None:
         report.error((), f"YAML syntax error: {message}", line=exc.problem_mark.line + 1)
     elif isinstance(exc, yaml.reader.ReaderError):
         line = text[: exc.position].count("\n") + 1
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
         report.error(
-            (), f"YAML syntax error: character {exc.character!r} is not allowed in a YAML file", line=line
+            (), f"YAML syntax error: control character {shown} is not allowed in a YAML file", line=line
         )
     else:
         report.error((), f"YAML syntax error: {exc}")
@@ -281,11 +290,11 @@ class _Builder:
             )
             if not isinstance(key, str):
                 shown = _describe(key) if isinstance(key_node, yaml.ScalarNode) else "a mapping or list"
-                self._report.error(path, f"a key must be text, got {shown}", line=line)
+                self._report.note_error(path, f"a key must be text, got {shown}", line=line)
                 continue
             child = (*path, key)
             if key in first_line:
-                self._report.error(
+                self._report.note_error(
                     child,
                     f"duplicate key (first at line {first_line[key]}); YAML would keep only the last",
                     line=line,
@@ -302,7 +311,11 @@ class _TooBig(Exception):
 
 
 def _compose(text: str, report: _Report) -> Any:
-    loader = yaml.SafeLoader(text)
+    try:
+        loader = yaml.SafeLoader(text)  # checks the first characters already
+    except yaml.YAMLError as exc:
+        _yaml_problem(exc, text, report)
+        return None
     try:
         try:
             node = loader.get_single_node()
@@ -374,16 +387,22 @@ def _check_type(value: object, ti: mi.Type, path: FieldPath, report: _Report) ->
             return False
         fields = {f.encode_name: f for f in ti.fields}
         ok = True
+        suggested: set[str] = set()
         for key, item in value.items():
             f = fields.get(key)
             if f is None:
                 report.error((*path, key), "unknown key" + _did_you_mean(key, fields, "allowed keys"))
+                suggested.update(difflib.get_close_matches(key, fields, n=1, cutoff=0.6))
                 ok = False
             else:
                 ok = _check_type(item, f.type, (*path, key), report) and ok
         for f in ti.fields:
             if f.required and f.encode_name not in value:
-                report.error(path, f'missing required key "{f.encode_name}"')
+                missing = (*path, f.encode_name)
+                if f.encode_name in suggested:  # the "did you mean" above already says it
+                    report.blocked.add(missing)
+                else:
+                    report.error(path, f'missing required key "{f.encode_name}"', blocks=missing)
                 ok = False
         return ok
     if isinstance(ti, mi.DictType):
@@ -454,13 +473,23 @@ _T = TypeVar("_T")
 
 
 def _convert_item(value: object, cls: type[_T], path: FieldPath, report: _Report) -> _T | None:
-    """The typed item when its subtree had no structural problem, else None (already reported)."""
-    if report.has_errors_under(path):
+    """The typed item for the semantic checks, or None when it cannot be built.
+
+    Keys whose subtree already has an error are left out first, so one wrong field does not hide
+    the problems of its siblings (an event with a bad hotkey still has its cue checked)."""
+    if path in report.blocked:
         return None
+    dropped = False
+    if isinstance(value, dict) and report.has_errors_under(path):
+        kept = {k: v for k, v in value.items() if not report.has_errors_under((*path, k))}
+        dropped = len(kept) != len(value)
+        value = kept
     try:
         return msgspec.convert(value, cls)
-    except msgspec.ValidationError as exc:  # the structural check should have caught it; say so anyway
-        report.error(path, str(exc))
+    except msgspec.ValidationError as exc:
+        if not dropped and not report.has_errors_under(path):
+            # The structural check should have caught it; report it rather than lose it.
+            report.error(path, str(exc))
         return None
 
 
@@ -743,10 +772,12 @@ class _Loaded:
     kind: Kind
     report: _Report
     spec: SceneSpec | ProtocolSpec | None = None
+    data: dict[str, Any] | None = None
 
     @property
     def problems(self) -> list[SpecProblem]:
-        return self.report.problems
+        """In line order, as a reader goes through the file."""
+        return sorted(self.report.problems, key=lambda p: p.line or 0)
 
 
 def guess_kind(path: Path, data: object = None) -> Kind:
@@ -777,6 +808,7 @@ def _load(path: Path, kind: Kind | None) -> _Loaded:
             f"describing a {resolved}",
         )
         return loaded
+    loaded.data = data
     if resolved == "scene":
         _check_scene(data, path, report)
     else:
@@ -793,8 +825,9 @@ def _load(path: Path, kind: Kind | None) -> _Loaded:
 
 def _load_spec(path: str | os.PathLike[str], kind: Kind, cls: type[_S]) -> _S:
     loaded = _load(Path(path), kind)
-    if loaded.report.errors:
-        raise SpecError(loaded.report.errors)
+    errors = [p for p in loaded.problems if p.severity == "error"]
+    if errors:
+        raise SpecError(errors)
     assert isinstance(loaded.spec, cls)
     return loaded.spec
 
@@ -904,60 +937,86 @@ def build_library(
     """Load ``files`` and cross-check them. A protocol's scene is looked up among the loaded scenes
     first, then in ``reference_scenes`` (e.g. the shipped content when checking one protocol file)."""
     library = ContentLibrary()
-    loaded_protocols: list[_Loaded] = []
+    every: list[_Loaded] = []
     for path, kind in files:
         loaded = _load(path, kind)
+        every.append(loaded)
         library.files_checked += 1
-        library.problems.extend(loaded.problems)
         spec = loaded.spec
         if spec is None:
             continue
-        table: dict[str, Any] = library.scenes if loaded.kind == "scene" else library.protocols
         other = library.paths.get((loaded.kind, spec.id))
         if other is not None:
             loaded.report.error(("id",), f'{loaded.kind} id "{spec.id}" is also used by {_display(other)}')
-            library.problems.extend(loaded.report.problems[-1:])
+            loaded.spec = None
             continue
-        table[spec.id] = spec
+        if isinstance(spec, SceneSpec):
+            library.scenes[spec.id] = spec
+        else:
+            library.protocols[spec.id] = spec
         library.paths[(loaded.kind, spec.id)] = path
-        if loaded.kind == "protocol":
-            loaded_protocols.append(loaded)
-    scenes: dict[str, SceneSpec] = {**(reference_scenes or {}), **library.scenes}
-    for loaded in loaded_protocols:
-        assert isinstance(loaded.spec, ProtocolSpec)
-        before = len(loaded.report.problems)
-        _cross_check(loaded.spec, scenes, loaded.report)
-        new = loaded.report.problems[before:]
-        library.problems.extend(new)
-        if any(p.severity == "error" for p in new):
-            del library.protocols[loaded.spec.id]
+    # Preset names by scene id. A scene with errors still names its presets, so a protocol over it is
+    # checked too rather than told its scene does not exist.
+    scenes: dict[str, set[str]] = {sid: set(s.presets) for sid, s in (reference_scenes or {}).items()}
+    for loaded in every:
+        if loaded.kind == "scene" and loaded.data is not None and isinstance(loaded.data.get("id"), str):
+            scenes[loaded.data["id"]] = _names(loaded.data, "presets")
+    for loaded in every:
+        if loaded.kind == "protocol" and loaded.data is not None:
+            errors_before = len(loaded.report.errors)
+            _cross_check(loaded.data, scenes, loaded.report)
+            if len(loaded.report.errors) > errors_before and isinstance(loaded.spec, ProtocolSpec):
+                del library.protocols[loaded.spec.id]
+                del library.paths[("protocol", loaded.spec.id)]
+        library.problems.extend(loaded.problems)
     return library
 
 
-def _cross_check(protocol: ProtocolSpec, scenes: Mapping[str, SceneSpec], report: _Report) -> None:
-    scene = scenes.get(protocol.scene)
-    if scene is None:
-        report.error(("scene",), f'no scene "{protocol.scene}"' + _did_you_mean(protocol.scene, scenes))
-    else:
-        for i, rung in enumerate(protocol.ladder):
-            if rung.preset not in scene.presets:
+def _cross_check(data: Mapping[str, Any], scenes: Mapping[str, set[str]], report: _Report) -> None:
+    """A protocol's references into scenes, checked on whatever parts of it are sound."""
+
+    def text_at(*keys: str | int) -> str | None:
+        value: Any = data
+        for key in keys:
+            if isinstance(key, int):
+                value = value[key] if isinstance(value, list) and key < len(value) else None
+            else:
+                value = value.get(key) if isinstance(value, dict) else None
+        ok = isinstance(value, str) and not report.has_errors_under(keys)
+        return value if ok else None
+
+    scene_id = text_at("scene")
+    presets = scenes.get(scene_id) if scene_id is not None else None
+    if scene_id is not None and presets is None:
+        report.error(("scene",), f'no scene "{scene_id}"' + _did_you_mean(scene_id, scenes))
+    ladder = data.get("ladder")
+    if presets is not None and isinstance(ladder, list):
+        for i in range(len(ladder)):
+            preset = text_at("ladder", i, "preset")
+            if preset is not None and preset not in presets:
                 report.error(
                     ("ladder", i, "preset"),
-                    f'scene "{scene.id}" has no preset "{rung.preset}"'
-                    + _did_you_mean(rung.preset, scene.presets),
+                    f'scene "{scene_id}" has no preset "{preset}"' + _did_you_mean(preset, presets),
                 )
-    safe = protocol.safe_place
-    safe_scene = scenes.get(safe.scene)
-    if safe_scene is None:
+    safe = data.get("safe_place")
+    if safe is not None and not isinstance(safe, dict):
+        return
+    default = SafePlaceSettings()
+    safe_id = text_at("safe_place", "scene") if safe and "scene" in safe else default.scene
+    if safe_id is None:
+        return
+    safe_presets = scenes.get(safe_id)
+    if safe_presets is None:
         report.error(
             ("safe_place", "scene"),
-            f'no scene "{safe.scene}" for the safe place' + _did_you_mean(safe.scene, scenes),
+            f'no scene "{safe_id}" for the safe place' + _did_you_mean(safe_id, scenes),
         )
-    elif safe.preset is not None and safe.preset not in safe_scene.presets:
+        return
+    safe_preset = text_at("safe_place", "preset")
+    if safe_preset is not None and safe_preset not in safe_presets:
         report.error(
             ("safe_place", "preset"),
-            f'scene "{safe_scene.id}" has no preset "{safe.preset}"'
-            + _did_you_mean(safe.preset, safe_scene.presets),
+            f'scene "{safe_id}" has no preset "{safe_preset}"' + _did_you_mean(safe_preset, safe_presets),
         )
 
 
