@@ -79,10 +79,10 @@ def test_lifecycle_events(engine: SessionEngine, clock: FakeClock) -> None:
     clock.advance(12)
     [left] = engine.leave_safe_place()
     assert left.msg_type == "safe_place_left" and left.content()["seconds_in_safe_place"] == 12
-    assert engine.state == "running"
+    assert engine.summary().state == "running"
     [ended] = engine.end("therapist ended")
     assert ended.content()["reason"] == "therapist ended"
-    assert engine.state == "ended"
+    assert engine.summary().state == "ended"
 
 
 @pytest.mark.parametrize("before", ["idle", "running", "paused"])
@@ -214,6 +214,8 @@ def test_ratings_keep_scale_and_answer_open_probes(engine: SessionEngine, clock:
     assert content["rating"]["scale_max"] == 10 and content["rating"]["rung"] == 1
     baseline, rated = engine.ratings
     assert baseline.during_exposure is False and rated.during_exposure is True
+    assert (baseline.running_s, rated.running_s) == (0.0, 31.0)
+    assert engine.next_probe_running_s == 60.0
     engine.enter_safe_place()
     engine.record_rating(80)
     assert engine.ratings[-1].during_exposure is False

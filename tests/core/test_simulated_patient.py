@@ -13,7 +13,7 @@ def _run(patient: SimulatedPatient, schedule: list[tuple[float, float]]) -> list
     return [patient.rate(t, intensity) for t, intensity in schedule]
 
 
-SCHEDULE = [(t, 20.0 if t < 900 else 60.0) for t in range(0, 1800, 60)]
+SCHEDULE: list[tuple[float, float]] = [(t, 20.0 if t < 900 else 60.0) for t in range(0, 1800, 60)]
 
 
 def test_same_seed_same_ratings_and_different_seeds_differ() -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vr_exposure.core.suds import ProbeSchedule, RatingError, SudsRating
+from vr_exposure.core.suds import ProbeSchedule, RatingError, SudsRating, rating_from_content
 
 S = 1_000_000_000  # ns per second
 
@@ -132,3 +133,18 @@ def test_no_probe_is_ever_lost(steps: list[int], answer_every: int) -> None:
         kinds[0] == "due" and kinds.count("due") == 1 and kinds.count("missed") <= 1
         for kinds in seen.values()
     )
+
+
+def test_rating_round_trips_through_journal_content() -> None:
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.core.engine import SessionEngine
+
+    engine = SessionEngine(None, None, FakeClock())
+    engine.start()
+    [event] = engine.record_rating(4, scale_max=10, source="simulated")
+    content = msgspec.json.decode(msgspec.json.encode(event.content()))
+    assert rating_from_content(content) == engine.ratings[0]
+    with pytest.raises(RatingError, match=r"rating_recorded: .*\$.value"):
+        rating_from_content({"rating": {"value": "x"}})
+    with pytest.raises(RatingError, match="outside 0-10"):
+        rating_from_content({**content["rating"], "raw": 40})

@@ -354,6 +354,12 @@ class SessionEngine:
         return self._running_ns / 1e9
 
     @property
+    def next_probe_running_s(self) -> float | None:
+        """Exposure time at which the next probe comes due; None after the end. With
+        :attr:`running_s` it gives the console's countdown."""
+        return None if self._probes.closed else self._probes.next_due_running_ns / 1e9
+
+    @property
     def ladder_size(self) -> int:
         return 0 if self.protocol is None else len(self.protocol.ladder)
 
@@ -543,7 +549,10 @@ class SessionEngine:
             t_mono_ns=stamp,
             probe_id=None if probe is None else probe.probe_id,
             rung=self._rung,
+            # A rating while paused is about the exposure just interrupted (therapists often pause
+            # to ask); one before the start or in the safe place is not about the exposure.
             during_exposure=self._state in ("running", "paused"),
+            running_s=self.running_s,
         )
         self._ratings.append(rating)
         events.append(
@@ -617,7 +626,7 @@ class SessionEngine:
             probes_answered=statuses.count("answered"),
             probes_missed=statuses.count("missed"),
             probes_pending=statuses.count("pending"),
-            next_probe_running_s=None if self._probes.closed else self._probes.next_due_running_ns / 1e9,
+            next_probe_running_s=self.next_probe_running_s,
             rungs=tuple(rungs),
             advice=tuple(self._advice),
             metrics=metrics,

@@ -11,8 +11,9 @@ Pure: no I/O, no threads, no clock of its own. Callers pass times in.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -38,7 +39,9 @@ class SudsRating(msgspec.Struct, frozen=True, kw_only=True):
     ``value`` is normalised to 0-100; ``raw`` and ``scale_max`` are what was actually given (7 on a
     0-10 scale is ``raw=7, scale_max=10, value=70``). ``rung`` is the ladder rung selected when the
     rating was taken (None without a ladder); ``during_exposure`` is False for ratings taken before
-    the start or in the safe place, which metrics of the exposure leave out.
+    the start or in the safe place, which metrics of the exposure leave out. ``running_s`` is the
+    session's exposure time when the rating was recorded (pauses and the safe place not counted),
+    for plotting on an exposure-time axis; None outside a session engine.
     """
 
     value: float
@@ -49,6 +52,7 @@ class SudsRating(msgspec.Struct, frozen=True, kw_only=True):
     probe_id: str | None = None
     rung: int | None = None
     during_exposure: bool = True
+    running_s: float | None = None
 
     @classmethod
     def create(
@@ -61,6 +65,7 @@ class SudsRating(msgspec.Struct, frozen=True, kw_only=True):
         probe_id: str | None = None,
         rung: int | None = None,
         during_exposure: bool = True,
+        running_s: float | None = None,
     ) -> SudsRating:
         """Validate ``raw`` on its scale and build the rating; raises :class:`RatingError`."""
         check_rating(raw, scale_max=scale_max, source=source)
@@ -73,7 +78,20 @@ class SudsRating(msgspec.Struct, frozen=True, kw_only=True):
             probe_id=probe_id,
             rung=rung,
             during_exposure=during_exposure,
+            running_s=running_s,
         )
+
+
+def rating_from_content(content: Mapping[str, Any]) -> SudsRating:
+    """The rating in a journaled ``rating_recorded`` content (the engine's: ``{"rating": {...}, ...}``),
+    for tools that rebuild metrics from a journal. Raises :class:`RatingError` if it is not one."""
+    raw = content.get("rating", content)
+    try:
+        rating = msgspec.convert(raw, SudsRating)
+    except msgspec.ValidationError as exc:
+        raise RatingError(f"rating_recorded: {exc}") from None
+    check_rating(rating.raw, scale_max=rating.scale_max, source=rating.source)
+    return rating
 
 
 def check_rating(raw: object, *, scale_max: object = 100, source: object = "therapist") -> None:
