@@ -406,8 +406,9 @@ class SessionEngine:
     def enter_safe_place(self, *, by: str = "therapist") -> list[SessionEvent]:
         """Any live state -> safe_place; :meth:`leave_safe_place` returns to that state.
 
-        Already in the safe place: nothing happens and no event is returned, because a safety action
-        pressed twice (patient and therapist at once) must never fail. ``by`` says who asked
+        Already in the safe place: nothing changes and no safe-place event is returned (only what
+        catching up with the clock produced), because a safety action pressed twice (patient and
+        therapist at once) must never fail. ``by`` says who asked
         ("therapist", "patient", "link-lost"), for the journal."""
         if self._state == "safe_place":
             return self._advance(self._clock.monotonic_ns())
