@@ -334,6 +334,11 @@ def test_a_good_scene_has_no_problems(in_tmp: Path) -> None:
             "jar.yaml:8: parameters.floor.keyframes: needs at least one keyframe",
         ),
         (
+            "  tap: {title: Tap the jar, hotkey: t, cue: hum}\n",
+            "",
+            "jar.yaml:13: events: expected a mapping of names, got nothing (null); leave the key out or write {}",
+        ),
+        (
             "builder: spiders",
             "builder: spiders\nbuilder: heights",
             "jar.yaml:5: builder: duplicate key (first at line 4); YAML would keep only the last",
@@ -414,8 +419,12 @@ def test_every_problem_in_a_file_is_reported_in_line_order(in_tmp: Path) -> None
         ),
         (
             b"id: a\n---\nid: b\n",
-            "bad.yaml:2: YAML syntax error: but found another document (expected a single "
-            "document in the stream that starts at line 1)",
+            "bad.yaml:2: a second YAML document starts here ('---'); a file holds one scene or protocol",
+        ),
+        (
+            b"id: bad\n\ttitle: x\n",
+            "bad.yaml:2: YAML syntax error: found character '\\t' that cannot start any token; YAML indents with "
+            "spaces, not tabs (while scanning for the next token)",
         ),
         (
             b"- 1\n- 2\n",

@@ -119,7 +119,7 @@ def _describe(value: object) -> str:
 def _display(path: Path) -> str:
     """The file name as a user will recognise it: relative to the working directory when inside it."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(os.getcwd()))
     except (ValueError, OSError):
         return str(path)
 
@@ -224,8 +224,17 @@ def _read_text(path: Path, report: _Report) -> str | None:
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str, report: _Report) -> None:
-    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+    if isinstance(exc, yaml.composer.ComposerError) and exc.problem == "but found another document":
+        assert exc.problem_mark is not None
+        report.error(
+            (),
+            "a second YAML document starts here ('---'); a file holds one scene or protocol",
+            line=exc.problem_mark.line + 1,
+        )
+    elif isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
         message = exc.problem or "invalid YAML"
+        if "'\\t'" in message:
+            message += "; YAML indents with spaces, not tabs"
         if exc.context:
             context_line = exc.context_mark.line + 1 if exc.context_mark is not None else None
             message += f" ({exc.context}" + (f" that starts at line {context_line})" if context_line else ")")
@@ -407,7 +416,8 @@ def _check_type(value: object, ti: mi.Type, path: FieldPath, report: _Report) ->
         return ok
     if isinstance(ti, mi.DictType):
         if not isinstance(value, dict):
-            report.error(path, f"expected {_expected(ti)}, got {_describe(value)}")
+            hint = "; leave the key out or write {}" if value is None else ""
+            report.error(path, f"expected {_expected(ti)}, got {_describe(value)}{hint}")
             return False
         ok = True
         for key, item in value.items():
@@ -415,7 +425,8 @@ def _check_type(value: object, ti: mi.Type, path: FieldPath, report: _Report) ->
         return ok
     if isinstance(ti, mi.VarTupleType | mi.ListType):
         if not isinstance(value, list):
-            report.error(path, f"expected {_expected(ti)}, got {_describe(value)}")
+            hint = "; leave the key out or write []" if value is None else ""
+            report.error(path, f"expected {_expected(ti)}, got {_describe(value)}{hint}")
             return False
         ok = True
         for i, item in enumerate(value):
