@@ -155,6 +155,7 @@ def main() -> int:
     while not stop and time.monotonic() < deadline:
         fake.server.wait(5)
         fake.step()
+    print(json.dumps({"counters": fake.server.counters}), flush=True)
     fake.close()
     return 0
 

@@ -35,6 +35,7 @@ from vr_exposure.link.codec import Codec, DecodeError, Message
 from vr_exposure.link.errors import CommandRejected, ProtocolVersionMismatch
 from vr_exposure.link.liveness import DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_LIVENESS, Liveness
 from vr_exposure.link.messages import (
+    PROTOCOL_VERSION,
     Fact,
     Header,
     Heartbeat,
@@ -103,6 +104,7 @@ class LinkClient:
         session_id: str = "",
         max_message_bytes: int = 16 << 20,
         software_version: str = __version__,
+        protocol_version: str = PROTOCOL_VERSION,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
     ) -> None:
         if retries < 1 or timeout_s <= 0:
@@ -120,7 +122,13 @@ class LinkClient:
         self.on_request_failed = on_request_failed
         self.name = name
         self.software_version = software_version
-        self.codec = Codec("console", session_id=session_id, clock=clock, max_message_bytes=max_message_bytes)
+        self.codec = Codec(
+            "console",
+            session_id=session_id,
+            clock=clock,
+            max_message_bytes=max_message_bytes,
+            protocol_version=protocol_version,
+        )
         self.liveness = Liveness(interval_s=heartbeat_interval_s, liveness=liveness, clock=clock)
         self.clock_sync = ClockSync()
         self.connection: str = "connecting"

@@ -33,6 +33,7 @@ from vr_exposure.link.errors import CommandRejected
 from vr_exposure.link.liveness import DEFAULT_HEARTBEAT_INTERVAL_S
 from vr_exposure.link.messages import (
     MESSAGE_TYPES,
+    PROTOCOL_VERSION,
     Content,
     ErrorReply,
     Header,
@@ -121,6 +122,7 @@ class LinkServer:
         reply_cache_size: int = 1024,
         session_id: str = "",
         software_version: str = __version__,
+        protocol_version: str = PROTOCOL_VERSION,
         context: zmq.Context[zmq.Socket[bytes]] | None = None,
     ) -> None:
         check_bind_allowed(command_endpoint, curve)
@@ -136,7 +138,11 @@ class LinkServer:
         self.reply_cache_size = reply_cache_size
         self.software_version = software_version
         self.codec = Codec(
-            "renderer", session_id=session_id, clock=clock, max_message_bytes=max_message_bytes
+            "renderer",
+            session_id=session_id,
+            clock=clock,
+            max_message_bytes=max_message_bytes,
+            protocol_version=protocol_version,
         )
         self.counters: dict[str, int] = dict.fromkeys(COUNTER_NAMES, 0)
         self.link_state: str = "waiting"
@@ -356,6 +362,7 @@ class LinkServer:
         try:
             if isinstance(content, HelloRequest):
                 return HelloReply(
+                    protocol_version=self.codec.protocol_version,
                     software_version=self.software_version,
                     instance_id=self.instance_id,
                     heartbeat_interval_s=self.heartbeat_interval_s,

@@ -1,0 +1,276 @@
+"""LinkServer driven by hand (no thread): dedup, priority, error replies, bounds, link loss, fuzzing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import pytest
+import zmq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vr_exposure.core.clock import FakeClock
+from vr_exposure.errors import LinkError
+from vr_exposure.link import Codec, LinkServer, Message
+from vr_exposure.link import messages as m
+from vr_exposure.link.codec import DELIMITER
+
+from .fake_renderer import FakeRenderer
+
+
+class RawPeer:
+    """A bare DEALER speaking the wire format by hand, as a foreign console would."""
+
+    def __init__(self, endpoint: str, *, protocol_version: str = m.PROTOCOL_VERSION) -> None:
+        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+        self.sock = self.ctx.socket(zmq.DEALER)
+        self.sock.linger = 0
+        self.sock.connect(endpoint)
+        self.codec = Codec("console", protocol_version=protocol_version)
+
+    def frames(self, content: m.Content, **header: Any) -> list[bytes]:
+        return self.codec.build(content, **header)[1]
+
+    def send(self, frames: list[bytes]) -> None:
+        self.sock.send_multipart(frames)
+
+    def recv(self, server: LinkServer, timeout_s: float = 3.0) -> Message:
+        """Pump the server until a reply arrives; decode it leniently (any protocol version)."""
+        for _ in range(int(timeout_s / 0.005)):
+            server.pump()
+            if self.sock.poll(5):
+                _, payload = Codec.split(self.sock.recv_multipart())
+                header = msgspec.json.decode(payload[0], type=m.Header)
+                parent = None if payload[1] == b"{}" else msgspec.json.decode(payload[1], type=m.Header)
+                cls = m.MESSAGE_TYPES.get(header.msg_type, m.ErrorReply)
+                return Message(header, parent, msgspec.json.decode(payload[2], type=cls))
+        raise AssertionError("no reply from the server")
+
+    def close(self) -> None:
+        self.sock.close()
+        self.ctx.term()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeRenderer]:
+    f = FakeRenderer({"command_endpoint": "tcp://127.0.0.1:*", "pub_endpoint": "tcp://127.0.0.1:*"})
+    yield f
+    f.close()
+
+
+@pytest.fixture
+def peer(fake: FakeRenderer) -> Iterator[RawPeer]:
+    p = RawPeer(fake.server.command_endpoint)
+    yield p
+    p.close()
+
+
+def _wait_received(server: LinkServer, n: int) -> None:
+    for _ in range(600):
+        if server.counters["received"] >= n:
+            return
+        server.wait(5)
+        server.pump()
+    raise AssertionError(f"server read {server.counters['received']} messages, expected {n}")
+
+
+def test_a_retried_msg_id_is_answered_from_the_cache_not_applied_again(
+    fake: FakeRenderer, peer: RawPeer
+) -> None:
+    frames = peer.frames(m.SetIntensityRequest(intensity=30))
+    peer.send(frames)
+    first = peer.recv(fake.server)
+    peer.send(frames)
+    peer.send(frames)
+    second = peer.recv(fake.server)
+    third = peer.recv(fake.server)
+    assert first.content == second.content == third.content
+    assert first.header.msg_id == second.header.msg_id  # the cached reply, byte for byte
+    assert sum(fake.applied.values()) == 1
+    assert fake.server.counters["duplicates"] == 2
+
+
+def test_safe_place_and_stop_jump_the_queue(fake: FakeRenderer, peer: RawPeer) -> None:
+    queued = [
+        m.PauseRequest(),
+        m.SetIntensityRequest(intensity=80),
+        m.SafePlaceRequest(fade_s=1.0),
+        m.TriggerEventRequest(event="spider-drop"),
+        m.StopRequest(reason="patient asked"),
+    ]
+    for content in queued:
+        peer.send(peer.frames(content))
+    _wait_received(fake.server, len(queued))
+    assert fake.order == [
+        "safe_place_request",
+        "stop_request",
+        "pause_request",
+        "set_intensity_request",
+        "trigger_event_request",
+    ]
+
+
+def test_pump_work_is_bounded(fake: FakeRenderer, peer: RawPeer) -> None:
+    for _ in range(10):
+        peer.send(peer.frames(m.Heartbeat()))
+    reads: list[int] = []
+    for _ in range(1000):
+        if sum(reads) >= 10:
+            break
+        fake.server.wait(5)
+        reads.append(fake.server.pump(max_messages=3))
+    assert sum(reads) == 10
+    assert max(reads) == 3 and len([r for r in reads if r]) >= 4
+
+
+def test_unknown_type_and_unknown_fields(fake: FakeRenderer, peer: RawPeer) -> None:
+    header = peer.codec.header("teleport_request")
+    peer.send([DELIMITER, msgspec.json.encode(header), b"{}", b'{"where": "moon"}'])
+    reply = peer.recv(fake.server)
+    assert reply.header.msg_type == "teleport_reply"
+    assert isinstance(reply.content, m.Reply)
+    assert (reply.content.status, reply.content.ename) == ("error", "UnknownMessageType")
+    assert reply.parent_header is not None and reply.parent_header.msg_id == header.msg_id
+    assert fake.server.counters["unknown_type"] == 1
+    # a newer MINOR version may add fields: they are ignored, the command works
+    header = peer.codec.header("set_intensity_request")
+    peer.send([DELIMITER, msgspec.json.encode(header), b"{}", b'{"intensity": 25, "colour": "red"}'])
+    assert peer.recv(fake.server).content == m.SetIntensityReply()
+    assert fake.state.intensity == 25
+
+
+def test_another_major_version_gets_a_clear_error(fake: FakeRenderer) -> None:
+    future = RawPeer(fake.server.command_endpoint, protocol_version="2.0")
+    try:
+        future.send(future.frames(m.HelloRequest()))
+        reply = future.recv(fake.server)
+    finally:
+        future.close()
+    assert isinstance(reply.content, m.Reply)
+    assert reply.content.ename == "ProtocolVersionMismatch"
+    assert "2.0" in (reply.content.evalue or "") and m.PROTOCOL_VERSION in (reply.content.evalue or "")
+    assert fake.server.counters["version_mismatch"] == 1 and not fake.applied
+    minor = RawPeer(fake.server.command_endpoint, protocol_version="1.9")
+    try:
+        minor.send(minor.frames(m.HelloRequest()))
+        assert minor.recv(fake.server).content.status == "ok"  # type: ignore[attr-defined]
+    finally:
+        minor.close()
+
+
+def test_oversized_and_truncated_messages_are_counted() -> None:
+    server = LinkServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", max_message_bytes=4096)
+    try:
+        p = RawPeer(server.command_endpoint)
+        big = p.frames(m.TriggerEventRequest(event="x" * 5000))
+        p.send(big)
+        reply = p.recv(server)
+        assert isinstance(reply.content, m.Reply) and reply.content.ename == "MessageTooLarge"
+        p.send(big[:2])  # truncated multipart: no reply possible, dropped
+        p.send([b"garbage"])
+        _wait_received(server, 3)
+        assert server.counters["oversized"] == 1
+        assert server.counters["malformed"] == 2
+        p.close()
+    finally:
+        server.close()
+
+
+def test_link_lost_after_silence_and_restored(fake: FakeRenderer) -> None:
+    clock = FakeClock()
+    lost: list[float] = []
+    restored: list[float] = []
+    server = LinkServer(
+        "tcp://127.0.0.1:*",
+        "tcp://127.0.0.1:*",
+        clock=clock,
+        link_timeout_s=5.0,
+        on_link_lost=lost.append,
+        on_link_restored=restored.append,
+    )
+    p = RawPeer(server.command_endpoint)
+    try:
+        server.pump()
+        clock.advance(60)
+        server.pump()
+        assert server.link_state == "waiting" and not lost  # no console yet: nothing was lost
+        p.send(p.frames(m.Heartbeat()))
+        assert isinstance(p.recv(server).content, m.HeartbeatAck)
+        assert server.link_state == "ok" and restored == [0.0]
+        clock.advance(4.9)
+        server.pump()
+        assert not lost
+        clock.advance(0.2)
+        server.pump()
+        server.pump()
+        assert server.link_state == "lost" and lost == [pytest.approx(5.1)]
+        p.send(p.frames(m.Heartbeat()))
+        p.recv(server)
+        assert server.link_state == "ok" and len(restored) == 2
+        assert server.event_seq == 2  # link_lost and link_restored were published as facts
+    finally:
+        p.close()
+        server.close()
+
+
+def test_non_loopback_bind_without_curve_is_refused() -> None:
+    with pytest.raises(LinkError, match="refusing to bind tcp://0.0.0.0:.* without CURVE"):
+        LinkServer("tcp://0.0.0.0:*", "tcp://127.0.0.1:*")
+    with pytest.raises(LinkError, match="without CURVE"):
+        LinkServer("tcp://127.0.0.1:*", "tcp://*:*")
+
+
+_frame = st.one_of(
+    st.binary(max_size=64),
+    st.just(DELIMITER),
+    st.just(b"{}"),
+    st.builds(lambda n: b"x" * n, st.integers(4000, 9000)),
+    st.builds(
+        lambda d: msgspec.json.encode(d),
+        st.dictionaries(
+            st.sampled_from(["msg_id", "msg_type", "protocol_version", "seq", "intensity", "deadline_ns"]),
+            st.one_of(
+                st.text(max_size=12),
+                st.integers(-(2**70), 2**70),
+                st.none(),
+                st.sampled_from(["1.0", "set_intensity_request", "heartbeat", "stop_request"]),
+            ),
+        ),
+    ),
+)
+
+
+def test_fuzzed_frames_never_crash_or_wedge_the_server() -> None:
+    server = LinkServer(
+        "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", max_message_bytes=4096, handler=lambda r: None
+    )
+    p = RawPeer(server.command_endpoint)
+    sent = 0
+    try:
+
+        @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.lists(_frame, min_size=1, max_size=6))
+        def fuzz(frames: list[bytes]) -> None:
+            nonlocal sent
+            p.send(frames)
+            sent += 1
+            _wait_received(server, sent)
+
+        fuzz()
+        bad = sum(
+            server.counters[k]
+            for k in ("malformed", "oversized", "unknown_type", "version_mismatch", "invalid")
+        )
+        assert bad > 0
+        assert server.counters["received"] == sent
+        # drain whatever error replies came back, then prove the server still works
+        while p.sock.poll(0):
+            p.sock.recv_multipart()
+        p.send(p.frames(m.SetIntensityRequest(intensity=10)))
+        reply = p.recv(server)
+        assert reply.content == m.SetIntensityReply()
+    finally:
+        p.close()
+        server.close()
