@@ -3,6 +3,7 @@ offscreen renderer process to talk to."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -26,6 +27,8 @@ def _live_top_levels() -> list[QWidget]:
 
 
 def _flush_deletes() -> None:
+    # pyqtgraph's context menus have no QWidget parent: they go when their Python owners are collected.
+    gc.collect()
     for _ in range(3):
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
         QCoreApplication.processEvents()
@@ -49,10 +52,9 @@ def make_widget(qtbot: Any) -> Iterator[Callable[..., Any]]:
         if not sip.isdeleted(widget):
             widget.close()
             widget.deleteLater()
+    made.clear()
+    widget = None  # the loop variable would keep the last wrapper (and what it owns) alive
     _flush_deletes()
     leaked = [w for w in _live_top_levels() if id(w) not in before]
     names = [f"{type(w).__name__}({w.objectName()!r})" for w in leaked]
-    for w in leaked:
-        w.deleteLater()
-    _flush_deletes()
     assert not leaked, f"top-level widgets leaked by the test: {', '.join(names)}"

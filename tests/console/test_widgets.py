@@ -1,0 +1,184 @@
+"""The console's widgets on their own: the banner, SUDS entry, the intensity binding, the SSQ form,
+the advice panel, the timeline's ring buffers and the mirror."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtGui import QImage
+
+from vr_exposure.console.mirror import PatientMirror
+from vr_exposure.console.plots import RingBuffer, SessionTimeline
+from vr_exposure.console.widgets import (
+    AdvicePanel,
+    ConnectionBanner,
+    EventButtons,
+    EventItem,
+    IntensityControl,
+    RungItem,
+    RungPicker,
+    SsqForm,
+    SudsEntry,
+)
+from vr_exposure.core.ssq import score_ssq
+
+pytestmark = pytest.mark.gui
+
+
+def test_banner_stays_until_ok_and_counts_seconds(make_widget, qtbot):
+    import time
+
+    from PyQt6.QtWidgets import QWidget
+
+    window = make_widget(QWidget)
+    banner = ConnectionBanner(window)
+    window.show()
+    assert not banner.isVisible()
+
+    banner.set_status(
+        "lost", "No contact with the headset for {elapsed} s — reconnecting", time.monotonic() - 7
+    )
+    assert banner.isVisible()
+    assert banner.text() == "No contact with the headset for 7 s — reconnecting"
+    qtbot.waitUntil(lambda: banner.text().startswith("No contact with the headset for 8 s"), timeout=3000)
+    banner.set_status("ok")
+    assert not banner.isVisible()
+    with pytest.raises(ValueError):
+        banner.set_status("purple")
+
+
+def test_suds_entry_records_clamped_values(make_widget, qtbot):
+    entry = make_widget(SudsEntry)
+    with qtbot.waitSignal(entry.rating_entered) as blocker:
+        entry.record(140)
+    assert blocker.args == [100]
+    entry.spin.setValue(35)
+    with qtbot.waitSignal(entry.rating_entered) as blocker:
+        qtbot.mouseClick(entry.record_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [35]
+    entry.show_countdown(75, 20)
+    assert entry.next_label.text() == "next probe in 1:15"
+    assert "0:20" in entry.open_label.text()
+
+
+def test_intensity_binding_rate_limits_drags_and_blocks_echo(make_widget, qtbot):
+    control = make_widget(IntensityControl)
+    control.show()
+    sent: list[tuple[float, float]] = []
+    control.binding.requested.connect(lambda v, r: sent.append((v, r)))
+    slider = control.slider
+    slider.setSliderDown(True)
+    for value in range(10, 60, 2):  # 25 moves within a few ms
+        slider.setValue(value)
+    assert 1 <= len(sent) <= 2, sent  # the first goes at once; the rest wait for the rate limit
+    slider.setSliderDown(False)  # release
+    qtbot.waitUntil(lambda: sent[-1] == (58.0, 1.5), timeout=2000)
+    n = len(sent)
+    # The renderer's report moves the slider without echoing a request back.
+    control.show_renderer_intensity(30.0, 70.0)
+    assert slider.value() == 70
+    assert len(sent) == n
+    assert control.readout.text() == "30 → 70"
+    # Keyboard steps are debounced into one request.
+    slider.setFocus()
+    for _ in range(3):
+        qtbot.keyClick(slider, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(lambda: len(sent) == n + 1, timeout=2000)
+    assert sent[-1][0] == 100.0
+
+
+def test_ssq_form_scores_only_complete_answers(make_widget):
+    form = make_widget(SsqForm, "before")
+    assert form.answers() is None
+    assert "16 item(s)" in form.score_label.text()
+    answers = [0, 1, 2, 3] * 4
+    form.set_answers(answers)
+    assert form.answers() == answers
+    expected = score_ssq(answers)
+    assert form.score() == expected
+    assert f"Total {expected.total:.1f}" in form.score_label.text()
+
+
+def test_advice_panel_emits_and_clears(make_widget, qtbot):
+    panel = make_widget(AdvicePanel)
+    assert not panel.accept_button.isEnabled()
+    advice = object()
+    panel.show_advice(advice, "SUDS fell 50% from peak 70: consider the next rung")
+    with qtbot.waitSignal(panel.accepted) as blocker:
+        qtbot.mouseClick(panel.accept_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [advice]
+    assert panel.advice is None
+    assert panel.message.text() == "No advice."
+
+
+def test_rung_picker_and_event_buttons(make_widget, qtbot):
+    picker = make_widget(RungPicker)
+    picker.set_rungs([RungItem("a", "Photo", 10, 10), RungItem("b", "Jar", 30, 25)])
+    picker.set_current_rung(0)
+    assert "expected SUDS 25" in picker.rung_list.item(1).text()
+    with qtbot.waitSignal(picker.rung_requested) as blocker:
+        qtbot.mouseClick(picker.next_button, Qt.MouseButton.LeftButton)
+    assert blocker.args == [1]
+    events = make_widget(EventButtons)
+    events.set_events([EventItem("drop", "Spider drops", "d"), EventItem("bad", "Clash", "F12")])
+    assert set(events.shortcuts) == {"drop"}  # F12 is the safe place: never shadowed
+    assert "reserved" in events.buttons["bad"].text()
+    with qtbot.waitSignal(events.event_requested) as blocker:
+        qtbot.mouseClick(events.buttons["drop"], Qt.MouseButton.LeftButton)
+    assert blocker.args == ["drop"]
+
+
+def test_ring_buffer_keeps_the_newest_in_order():
+    ring = RingBuffer(4)
+    for i in range(6):
+        ring.append(float(i), float(i * 10))
+    t, v = ring.view()
+    assert t.tolist() == [2.0, 3.0, 4.0, 5.0]
+    assert v.tolist() == [20.0, 30.0, 40.0, 50.0]
+    assert ring.last() == (5.0, 50.0)
+
+
+def test_timeline_redraws_on_its_timer_not_per_sample(make_widget, qtbot):
+    plot = make_widget(SessionTimeline)
+    start = plot.redraws
+    for i in range(500):
+        plot.add_intensity(i * 0.01, float(i % 100))
+    plot.add_suds(2.0, 60, "patient-in-vr")
+    plot.add_event(1.0, "spider drops")
+    plot.add_missed_probe(3.0)
+    plot.safe_place(3.5, True)
+    plot.set_now(4.0)
+    assert plot.redraws == start  # nothing drawn yet: messages only append
+    qtbot.waitUntil(lambda: plot.redraws > start, timeout=2000)
+    assert plot.redraws - start <= 2
+    x, y = plot._suds_curve.getData()
+    assert list(x) == [2.0] and list(y) == [60.0]
+    mx, _ = plot._missed_scatter.getData()
+    assert list(mx) == [3.0]
+
+
+def _jpeg(width: int, height: int) -> bytes:
+    from PyQt6.QtCore import QBuffer, QIODevice
+
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(Qt.GlobalColor.darkCyan)
+    buf = QBuffer()
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buf, "JPEG")
+    return bytes(buf.data())
+
+
+def test_mirror_shows_the_newest_frame(make_widget, qtbot):
+    mirror = make_widget(PatientMirror)
+    mirror.resize(320, 240)
+    mirror.show()
+    mirror.push_jpeg(_jpeg(64, 48))
+    mirror.push_jpeg(_jpeg(160, 90))
+    qtbot.waitUntil(lambda: mirror.frames_shown == 1, timeout=2000)
+    image = mirror.image()
+    assert image is not None and (image.width(), image.height()) == (160, 90)
+    mirror.push_jpeg(b"not a jpeg")
+    qtbot.waitUntil(lambda: mirror.decode_errors == 1, timeout=2000)
