@@ -3,11 +3,8 @@ the advice panel, the timeline's ring buffers and the mirror."""
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
-from PyQt6.QtCore import QPoint, Qt
+from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QImage
 
 from vr_exposure.console.mirror import PatientMirror

@@ -74,7 +74,8 @@ def client_curve_for(endpoint: str, key: str | None, renderer_key: Path | None) 
         if not is_loopback_endpoint(endpoint):
             raise LinkError(
                 f"{endpoint} is not on this machine, so the link must be encrypted: pass --key NAME "
-                "(`vr-exposure keys generate --name NAME`) and --renderer-key FILE (the renderer's public key)"
+                "(`vr-exposure keys generate --name NAME`) and --renderer-key FILE "
+                "(the renderer's public key)"
             )
         return None
     server_file = renderer_key if renderer_key is not None else keys_dir() / "renderer.key"
