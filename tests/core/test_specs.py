@@ -383,7 +383,7 @@ def test_every_problem_in_a_file_is_reported_in_line_order(in_tmp: Path) -> None
         'many.yaml:12: presets.far.intensity: expected a number, got "high" (text)',
         'many.yaml:13: presets.near.overrides.flor: no parameter "flor" in this scene; did you mean "floor"?',
         "many.yaml:14: presets.near: duplicate key (first at line 13); YAML would keep only the last",
-        'many.yaml:16: events.bang.hotkey: "?" is not a hotkey: use one lower-case letter, a digit, or f1-f12',
+        'many.yaml:16: events.bang.hotkey: "?" is not a hotkey: use one lower-case letter or f1-f12 (digits are SUDS keys)',
         'many.yaml:16: events.bang.cue: no audio cue "nope" in this scene (none are defined)',
         "many.yaml:17: colour: unknown key (allowed keys: audio, builder, condition, description, events, id, "
         "parameters, presets, seated, title)",

@@ -70,7 +70,8 @@ _MAX_NODES = 200_000
 LADDER_RUNGS_USUAL = 10
 _KEBAB = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
-_HOTKEY = re.compile(r"^(?:[a-z0-9]|f(?:[1-9]|1[0-2]))$")
+# Digits are not event hotkeys: the console and the patient's keyboard use them for SUDS ratings.
+_HOTKEY = re.compile(r"^(?:[a-z]|f(?:[1-9]|1[0-2]))$")
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 
@@ -630,7 +631,7 @@ def _check_scene(data: dict[str, Any], path: Path | None, report: _Report) -> No
             if not _HOTKEY.match(event.hotkey):
                 report.error(
                     (*where, "hotkey"),
-                    f'"{event.hotkey}" is not a hotkey: use one lower-case letter, a digit, or f1-f12',
+                    f'"{event.hotkey}" is not a hotkey: use one lower-case letter or f1-f12 (digits are SUDS keys)',
                 )
             elif event.hotkey in hotkeys:
                 report.error(
