@@ -361,7 +361,9 @@ class ConsoleWindow(QMainWindow):
                 since_mono_s=ev.data.get("since_mono_s"),
             )
         else:
-            self.banner.set_status("error", message or f"Link error{where}")
+            self.banner.set_status(
+                "error", message or f"Link error{where}", since_mono_s=ev.data.get("since_mono_s")
+            )
 
     def _ui_error(self, ev: UiEvent) -> None:
         self.show_error(ev["message"])
