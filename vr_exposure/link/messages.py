@@ -136,6 +136,8 @@ class HelloReply(Reply):
     instance_id: str = ""
     heartbeat_interval_s: float = 0.5
     link_timeout_s: float = 5.0
+    max_message_bytes: int = 0
+    """The largest command message this renderer accepts (0: not said)."""
     t1_ns: int = 0
     """Renderer monotonic clock when the request was read (for the clock offset)."""
     t2_ns: int = 0

@@ -152,7 +152,7 @@ class LinkServer:
         """The request being handled, while the handler runs (for journaling its header)."""
         self._telemetry_seq: dict[str, int] = {}
         self._cmd_seq = 0
-        self._replies: OrderedDict[str, list[bytes]] = OrderedDict()
+        self._replies: OrderedDict[str, bytes] = OrderedDict()
         self._last_heard_ns: int | None = None
         self._timeout_ns = int(link_timeout_s * 1e9)
         self._closed = False
@@ -208,9 +208,13 @@ class LinkServer:
             return 0
         limit = self.max_messages_per_pump if max_messages is None else max_messages
         batch: list[tuple[list[bytes], int]] = []
+        router = self.router
         for _ in range(limit):
             try:
-                frames = self.router.recv_multipart(zmq.NOBLOCK)
+                # Checking EVENTS is several times cheaper than a recv that raises Again.
+                if not int(router.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
+                    break
+                frames = router.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
             except zmq.ZMQError as exc:  # never expected; keep the frame loop alive regardless
@@ -255,10 +259,9 @@ class LinkServer:
             self.event_seq += 1
             seq = self.event_seq
             topic = b"event"
-        _, frames = self.codec.build(message, parent=parent, seq=seq)
-        frames.insert(0, topic)
+        _, envelope = self.codec.build(message, parent=parent, seq=seq)
         try:
-            self.pub.send_multipart(frames, zmq.NOBLOCK)
+            self.pub.send_multipart([topic, envelope], zmq.NOBLOCK)
             self.counters["published"] += 1
         except zmq.ZMQError:
             self.counters["send_dropped"] += 1
@@ -288,12 +291,11 @@ class LinkServer:
     # -- internals ----------------------------------------------------------------------------
 
     def _decode(self, frames: list[bytes], t1_ns: int) -> tuple[list[bytes], Message, int] | None:
-        routing: list[bytes] = []
+        routing = frames[:-1]
         try:
-            routing, payload = self.codec.split(frames)
             if not routing:
                 raise DecodeError("MalformedMessage", "no routing identity")
-            return routing, self.codec.decode(payload), t1_ns
+            return routing, self.codec.decode(frames[-1]), t1_ns
         except DecodeError as exc:
             self.counters[_DECODE_COUNTER.get(exc.ename, "malformed")] += 1
             if exc.header is not None and routing:
@@ -333,8 +335,8 @@ class LinkServer:
             self._send_frames(routing, cached)
             return
         reply = self._answer(msg, t1_ns)
-        frames = self._send(routing, reply, header, msg_type=reply_msg_type_for(header.msg_type))
-        self._replies[header.msg_id] = frames
+        envelope = self._send(routing, reply, header, msg_type=reply_msg_type_for(header.msg_type))
+        self._replies[header.msg_id] = envelope
         while len(self._replies) > self.reply_cache_size:
             self._replies.popitem(last=False)
 
@@ -367,6 +369,7 @@ class LinkServer:
                     instance_id=self.instance_id,
                     heartbeat_interval_s=self.heartbeat_interval_s,
                     link_timeout_s=self.link_timeout_s,
+                    max_message_bytes=self.codec.max_message_bytes,
                     t1_ns=t1_ns,
                     t2_ns=self.clock.monotonic_ns(),
                 )
@@ -401,18 +404,18 @@ class LinkServer:
 
     def _send(
         self, routing: list[bytes], content: Content, parent: Header | None, *, msg_type: str | None = None
-    ) -> list[bytes]:
+    ) -> bytes:
         if isinstance(content, Reply) and content.status == "error":
             self.counters["error_replies"] += 1
         self._cmd_seq += 1
         header = self.codec.header(msg_type or content.msg_type, seq=self._cmd_seq)
-        frames = self.codec.encode(header, content, parent)
-        self._send_frames(routing, frames)
-        return frames
+        envelope = self.codec.encode(header, content, parent)
+        self._send_frames(routing, envelope)
+        return envelope
 
-    def _send_frames(self, routing: list[bytes], frames: list[bytes]) -> None:
+    def _send_frames(self, routing: list[bytes], envelope: bytes) -> None:
         try:
-            self.router.send_multipart([*routing, *frames], zmq.NOBLOCK)
+            self.router.send_multipart([*routing, envelope], zmq.NOBLOCK)
         except zmq.ZMQError:
             self.counters["send_dropped"] += 1
 
