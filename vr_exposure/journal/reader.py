@@ -1,0 +1,394 @@
+"""Reading a session journal: parse every process's file, report damage, merge on one timeline.
+
+Reading never raises on a damaged journal file; it reports. A torn last line (bytes after the last
+newline: the process died in the middle of a write, so that record was never acknowledged) is
+dropped with a warning; an invalid line elsewhere is skipped with a warning; a jump in ``seq`` is
+reported as a gap. Every warning names the file and line (:class:`JournalWarning`).
+
+Merging: the records of all files are put on the monotonic clock of one reference process (the
+renderer's when there is one). A file on the same machine (same ``clock_domain`` boot id) needs no
+mapping. A file from another machine is mapped with the ``clock_offset`` records journaled during
+the session (``peer_clock = own_clock + offset_ns``): each record uses the latest estimate at or
+before its own time (the first estimate before that). ``JournalRecord.t_ns`` is the merged time;
+``t_mono_ns`` stays as written.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import operator
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from vr_exposure.errors import JournalError
+from vr_exposure.journal.manifest import Manifest, read_manifest
+from vr_exposure.journal.paths import JOURNAL_SUFFIX
+
+log = logging.getLogger(__name__)
+
+REFERENCE_PROCESS = "renderer"
+
+
+class RecordHeader(msgspec.Struct, kw_only=True, gc=False):
+    """The envelope header of a record (a wire header, or one the writer built). Every field has a
+    default and unknown fields are ignored, so any version's header reads."""
+
+    msg_id: str = ""
+    msg_type: str = ""
+    session_id: str = ""
+    sender: str = ""
+    instance_id: str = ""
+    seq: int = 0
+    sent_mono_ns: int = 0
+    protocol_version: str = ""
+
+
+class JournalRecord(msgspec.Struct, kw_only=True):
+    """One journal line. ``t_ns`` is not in the file: the reader sets it to the record's time on the
+    merged timeline (the reference process's monotonic clock, ns)."""
+
+    seq: int
+    t_mono_ns: int
+    process: str
+    kind: str
+    msg_type: str = ""
+    header: RecordHeader | None = None
+    parent_header: RecordHeader | None = None
+    content: Any = None
+    t_ns: int = 0
+
+    @property
+    def t_s(self) -> float:
+        """Merged time in seconds (same clock as ``t_ns``)."""
+        return self.t_ns / 1e9
+
+
+class JournalWarning(str):
+    """A problem found while reading, as ``file:line: message`` text, with its parts as attributes:
+    ``file``, ``line`` (1-based, or None for the whole file), ``code`` (``torn_line``,
+    ``invalid_line``, ``seq_gap``, ``missing_file``, ``unlisted_file``, ``clock``, ``manifest``)."""
+
+    file: str
+    line: int | None
+    code: str
+    message: str
+
+    def __new__(cls, file: str, line: int | None, code: str, message: str) -> JournalWarning:
+        text = f"{file}:{line}: {message}" if line is not None else f"{file}: {message}"
+        self = super().__new__(cls, text)
+        self.file = file
+        self.line = line
+        self.code = code
+        self.message = message
+        return self
+
+
+class FileSummary(msgspec.Struct, kw_only=True):
+    """What the reader found in one file."""
+
+    file: str
+    process: str
+    records: int
+    lines: int
+    torn_tail_bytes: int
+    invalid_lines: int
+    seq_gaps: int
+    clock_domain: str | None = None
+    offset_applied: bool = False
+
+
+_record_decoder = msgspec.json.Decoder(JournalRecord)
+_batch_decoder = msgspec.json.Decoder(list[JournalRecord])
+
+
+def _decode_lines(name: str, body: bytes, warnings: list[JournalWarning]) -> tuple[list[JournalRecord], int]:
+    """Decode newline-terminated JSON lines. JSON text never holds a raw newline byte (the encoder
+    escapes it), so joining the lines with commas is a JSON array: one decoder call for the whole
+    file when it is intact; line by line, to find the bad ones, when it is not."""
+    if not body:
+        return [], 0
+    try:
+        records = _batch_decoder.decode(b"[" + body[:-1].replace(b"\n", b",") + b"]")
+        return records, 0
+    except msgspec.DecodeError:
+        pass
+    records = []
+    invalid = 0
+    decode = _record_decoder.decode
+    for lineno, line in enumerate(body[:-1].split(b"\n"), start=1):
+        try:
+            records.append(decode(line))
+        except msgspec.DecodeError as exc:
+            invalid += 1
+            what = "empty line" if not line.strip() else f"invalid line ({exc})"
+            warnings.append(JournalWarning(name, lineno, "invalid_line", f"{what}; skipped"))
+    return records, invalid
+
+
+def read_journal_file(path: Path | str, warnings: list[JournalWarning] | None = None) -> list[JournalRecord]:
+    """Read one journal file in file order (``t_ns`` = ``t_mono_ns``). Problems go to ``warnings``."""
+    records, _summary = _read_file(Path(path), [] if warnings is None else warnings)
+    return records
+
+
+def _read_file(path: Path, warnings: list[JournalWarning]) -> tuple[list[JournalRecord], FileSummary]:
+    name = path.name
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        warnings.append(JournalWarning(name, None, "missing_file", f"cannot read: {exc.strerror}"))
+        data = b""
+    end = data.rfind(b"\n") + 1
+    body = data[:end]
+    lines = body.count(b"\n")
+    tail = len(data) - end
+    if tail:
+        warnings.append(JournalWarning(
+            name, lines + 1, "torn_line",
+            f"torn last line ({tail} bytes without a newline: the write was interrupted); dropped",
+        ))
+    records, invalid = _decode_lines(name, body, warnings)
+    gaps = 0
+    previous: int | None = None
+    for record in records:
+        seq = record.seq
+        if previous is not None and seq != previous + 1:
+            gaps += 1
+            if seq > previous + 1:
+                missing = seq - previous - 1
+                plural = "s" if missing != 1 else ""
+                text = f"seq jumps from {previous} to {seq}: {missing} record{plural} missing"
+            else:
+                text = f"seq goes back from {previous} to {seq}"
+            warnings.append(JournalWarning(name, None, "seq_gap", text))
+        previous = seq
+        record.t_ns = record.t_mono_ns
+        if not record.msg_type and record.header is not None:
+            record.msg_type = record.header.msg_type
+    process = records[0].process if records else name.split(".", 1)[0]
+    return records, FileSummary(
+        file=name, process=process, records=len(records), lines=lines, torn_tail_bytes=tail,
+        invalid_lines=invalid, seq_gaps=gaps,
+    )
+
+
+class SessionLog:
+    """A whole session: ``manifest`` (None if unreadable), ``records`` (every file merged, sorted
+    by ``t_ns``), ``warnings`` (:class:`JournalWarning`), ``files`` (:class:`FileSummary` per file),
+    ``offsets_ns`` (the clock offset applied per process, latest estimate)."""
+
+    def __init__(
+        self,
+        session_dir: Path,
+        manifest: Manifest | None,
+        records: list[JournalRecord],
+        warnings: list[JournalWarning],
+        files: list[FileSummary],
+        reference_process: str | None,
+        offsets_ns: dict[str, int],
+    ) -> None:
+        self.session_dir = session_dir
+        self.manifest = manifest
+        self.records = records
+        self.warnings = warnings
+        self.files = files
+        self.reference_process = reference_process
+        self.offsets_ns = offsets_ns
+        self._by_type: dict[str, list[JournalRecord]] | None = None
+
+    @property
+    def session_id(self) -> str:
+        return self.manifest.session_id if self.manifest is not None else self.session_dir.name
+
+    def by_type(self, *msg_types: str) -> list[JournalRecord]:
+        """Records whose ``msg_type`` is any of ``msg_types``, in timeline order."""
+        if self._by_type is None:
+            index: dict[str, list[JournalRecord]] = {}
+            for record in self.records:
+                bucket = index.get(record.msg_type)
+                if bucket is None:
+                    index[record.msg_type] = bucket = []
+                bucket.append(record)
+            self._by_type = index
+        if len(msg_types) == 1:
+            return list(self._by_type.get(msg_types[0], ()))
+        wanted = set(msg_types)
+        return [r for r in self.records if r.msg_type in wanted]
+
+    def by_kind(self, kind: str) -> list[JournalRecord]:
+        """``clinical``, ``telemetry`` or ``meta`` records, in timeline order."""
+        return [r for r in self.records if r.kind == kind]
+
+    def by_process(self, process: str) -> list[JournalRecord]:
+        return [r for r in self.records if r.process == process]
+
+    @property
+    def msg_types(self) -> dict[str, int]:
+        """How many records of each type."""
+        self.by_type("")
+        assert self._by_type is not None
+        return {k: len(v) for k, v in sorted(self._by_type.items())}
+
+    @property
+    def start_ns(self) -> int | None:
+        return self.records[0].t_ns if self.records else None
+
+    @property
+    def end_ns(self) -> int | None:
+        return self.records[-1].t_ns if self.records else None
+
+    @property
+    def duration_s(self) -> float:
+        """From the first record to the last, in seconds (0.0 when empty)."""
+        if not self.records:
+            return 0.0
+        return (self.records[-1].t_ns - self.records[0].t_ns) / 1e9
+
+    def utc_ns(self, t_ns: int) -> int | None:
+        """Wall-clock time (ns since the epoch) of a merged-timeline time, from the reference
+        process's nearest earlier (monotonic, UTC) pair; None if no pair was journaled."""
+        pairs = [
+            (r.t_ns, int(r.content["utc_ns"]))
+            for r in self.records
+            if r.kind == "meta" and r.process == self.reference_process and isinstance(r.content, dict)
+            and "utc_ns" in r.content and r.msg_type in ("journal_opened", "clock_pair", "journal_closed")
+        ]
+        if not pairs:
+            return None
+        i = bisect.bisect_right(pairs, t_ns, key=operator.itemgetter(0)) - 1
+        mono, utc = pairs[max(i, 0)]
+        return utc + (t_ns - mono)
+
+    def __iter__(self) -> Iterator[JournalRecord]:
+        return iter(self.records)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __repr__(self) -> str:
+        return f"<SessionLog {self.session_id}: {len(self.records)} records, {len(self.warnings)} warnings>"
+
+
+def _journal_files(
+    session_dir: Path, manifest: Manifest | None, warnings: list[JournalWarning]
+) -> list[Path]:
+    on_disk = {p.name for p in session_dir.glob(f"*{JOURNAL_SUFFIX}") if p.is_file()}
+    listed = [f.file for f in manifest.files] if manifest is not None else []
+    for name in listed:
+        if name not in on_disk:
+            warnings.append(JournalWarning(name, None, "missing_file", "listed in the manifest, not found"))
+    if manifest is not None:
+        for name in sorted(on_disk - set(listed)):
+            warnings.append(JournalWarning(name, None, "unlisted_file", "not in the manifest; read anyway"))
+    return [session_dir / n for n in sorted(on_disk)]
+
+
+def _domains(records: list[JournalRecord], manifest: Manifest | None, name: str) -> str | None:
+    if manifest is not None:
+        entry = manifest.file_entry(name)
+        if entry is not None and entry.clock_domain:
+            return entry.clock_domain
+    for record in records[:1]:
+        if record.msg_type == "journal_opened" and isinstance(record.content, dict):
+            domain = record.content.get("clock_domain")
+            return domain if isinstance(domain, str) else None
+    return None
+
+
+def _offset_estimates(
+    per_file: list[tuple[FileSummary, list[JournalRecord]]], reference: str
+) -> dict[str, list[tuple[int, int]]]:
+    """``{process: [(time on that process's clock, offset to add to reach the reference clock)]}``."""
+    estimates: dict[str, list[tuple[int, int]]] = {}
+    for _summary, records in per_file:
+        for r in records:
+            if r.msg_type != "clock_offset" or not isinstance(r.content, dict):
+                continue
+            offset = r.content.get("offset_ns")
+            if not isinstance(offset, int):
+                continue
+            peer = r.content.get("peer") or (REFERENCE_PROCESS if r.process != REFERENCE_PROCESS else None)
+            if peer == reference and r.process != reference:
+                # reference = own + offset: the record's own time is on the mapped process's clock
+                estimates.setdefault(r.process, []).append((r.t_mono_ns, offset))
+            elif r.process == reference and isinstance(peer, str) and peer != reference:
+                # peer = reference + offset: on the peer's clock this instant is t + offset
+                estimates.setdefault(peer, []).append((r.t_mono_ns + offset, -offset))
+    for values in estimates.values():
+        values.sort()
+    return estimates
+
+
+def _apply_offsets(records: list[JournalRecord], estimates: list[tuple[int, int]]) -> None:
+    times = [t for t, _ in estimates]
+    offsets = [o for _, o in estimates]
+    for r in records:
+        i = bisect.bisect_right(times, r.t_mono_ns) - 1
+        r.t_ns = r.t_mono_ns + offsets[max(i, 0)]
+
+
+def read_session(session_dir: Path | str) -> SessionLog:
+    """Read every journal file of a session and merge them on one timeline. Raises
+    :class:`JournalError` only when ``session_dir`` is not a directory; a missing or broken manifest
+    and damaged files are warnings."""
+    session_dir = Path(session_dir)
+    if not session_dir.is_dir():
+        raise JournalError(f"{session_dir}: no such session directory")
+    warnings: list[JournalWarning] = []
+    manifest: Manifest | None
+    try:
+        manifest = read_manifest(session_dir)
+    except JournalError as exc:
+        manifest = None
+        warnings.append(JournalWarning("manifest.json", None, "manifest", str(exc).split(": ", 1)[-1]))
+    per_file: list[tuple[FileSummary, list[JournalRecord]]] = []
+    for path in _journal_files(session_dir, manifest, warnings):
+        records, summary = _read_file(path, warnings)
+        summary.clock_domain = _domains(records, manifest, path.name)
+        per_file.append((summary, records))
+
+    processes = [s.process for s, _ in per_file]
+    reference = REFERENCE_PROCESS if REFERENCE_PROCESS in processes else (processes[0] if processes else None)
+    offsets_applied: dict[str, int] = {}
+    if reference is not None:
+        ref_domains = {s.clock_domain for s, _ in per_file if s.process == reference}
+        estimates = _offset_estimates(per_file, reference)
+        for summary, records in per_file:
+            if summary.process == reference:
+                continue
+            same_clock = summary.clock_domain is not None and summary.clock_domain in ref_domains
+            if same_clock:
+                continue
+            found = estimates.get(summary.process)
+            if found:
+                _apply_offsets(records, found)
+                summary.offset_applied = True
+                offsets_applied[summary.process] = found[-1][1]
+            elif records:
+                warnings.append(JournalWarning(
+                    summary.file, None, "clock",
+                    f"not on the {reference}'s clock (another machine or unknown) and no clock_offset was "
+                    "journaled; its times are its own monotonic clock",
+                ))
+
+    # Reference files first, so a tie in time keeps the reference's order (the sort is stable).
+    per_file.sort(key=lambda item: item[0].process != reference)
+    merged: list[JournalRecord] = []
+    for _summary, records in per_file:
+        merged.extend(records)
+    merged.sort(key=operator.attrgetter("t_ns"))
+    for w in warnings:
+        log.warning("journal %s: %s", session_dir.name, w)
+    return SessionLog(
+        session_dir, manifest, merged, warnings, [s for s, _ in per_file], reference, offsets_applied
+    )
+
+
+def iter_sessions(paths: Iterable[Path | str]) -> Iterator[SessionLog]:
+    """Read several sessions one after another."""
+    for path in paths:
+        yield read_session(path)

@@ -1,0 +1,468 @@
+"""The journal writer: one append-only JSON-lines file per process, with the durability policy.
+
+Durability policy
+    * :meth:`JournalWriter.clinical` (SUDS, intensity, scene, safe place, stop, notes...) encodes,
+      writes and fsyncs (``fdatasync``) the line before it returns; when it returns, the record
+      survives a crash of the process or of the machine.
+    * :meth:`JournalWriter.telemetry` (head pose, frame timing) only appends to an in-memory queue and
+      returns: it never blocks the caller (the render loop). A background thread encodes the queue in
+      batches, writes at least every ``flush_interval_s`` (default 50 ms, policy: <= 100 ms) and
+      fsyncs at least every ``fsync_interval_s`` (default 1 s). The queue is bounded; if it is ever
+      full, telemetry is dropped and counted, and the count is journaled as a ``telemetry_dropped``
+      meta record. Telemetry lost in a crash is at most the last second.
+
+Ordering
+    Each line gets the next ``seq`` of its file when it is written, under one lock, so ``seq`` is the
+    order of the lines in the file. ``clinical()`` first writes every telemetry record already queued
+    (from any thread) and then its own line, so telemetry a thread queued before it called
+    ``clinical()`` is never written after that clinical record. ``t_mono_ns`` is stamped when a
+    method is called (the event's time), so across threads it can differ slightly from file order;
+    readers sort by time.
+
+Files are created with ``O_CREAT | O_EXCL | O_APPEND`` and mode 0600 and are never rewritten or
+reopened for writing: a process that restarts within a session gets ``<process>.2.jsonl``. While a
+writer is open it holds an exclusive ``flock`` on its file, which is how sealing and recovery tell
+a live writer from one whose process died.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.errors import JournalError
+from vr_exposure.journal.manifest import (
+    FORMAT_VERSION,
+    ClockPair,
+    JournalFile,
+    read_manifest,
+    session_lock,
+    updating_manifest,
+    write_manifest,
+)
+from vr_exposure.journal.paths import check_process, clock_domain, journal_file_name, utc_iso
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
+
+log = logging.getLogger(__name__)
+
+_O_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+_datasync = getattr(os, "fdatasync", os.fsync)
+
+WRITER_PROTOCOL_VERSION = ""
+"""``protocol_version`` of a header the writer builds itself (the record did not come over the link)."""
+
+
+class _Header(msgspec.Struct, gc=False):
+    """A header built by the writer for a record that has none of its own."""
+
+    msg_id: str
+    msg_type: str
+    session_id: str
+    sender: str
+    seq: int
+    sent_mono_ns: int
+    protocol_version: str
+
+
+class _Line(msgspec.Struct, gc=False):
+    """One journal line, in the field order of docs/journal.md."""
+
+    seq: int
+    t_mono_ns: int
+    process: str
+    kind: str
+    msg_type: str
+    header: Any
+    parent_header: Any
+    content: Any
+
+
+def _enc_hook(obj: Any) -> Any:
+    """Numpy values and arrays become lists/numbers, anything else unknown its ``str``: a journal
+    write must not fail because a caller passed a float32 or a Path."""
+    tolist = getattr(obj, "tolist", None)
+    if callable(tolist):
+        return tolist()
+    return str(obj)
+
+
+# (msg_type, content, header, t_mono_ns)
+_Queued = tuple[str, Any, Any, int]
+
+
+class JournalWriter:
+    """Writes one process's journal file in a session directory. Use as a context manager, or
+    call :meth:`close`; the background thread is a daemon, so a writer that is never closed loses
+    at most its last second of telemetry and leaves the session for recovery.
+
+    ``clock`` stamps every record (``monotonic_ns``) and the clock pairs (``utc_ns``); tests pass
+    a fake one. Open a session directory with :func:`create_session` or :func:`open_session_dir`.
+    """
+
+    def __init__(
+        self,
+        session_dir: Path | str,
+        process: str = "renderer",
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        flush_interval_s: float = 0.05,
+        fsync_interval_s: float = 1.0,
+        clock_pair_interval_s: float = 60.0,
+        telemetry_queue_max: int = 65_536,
+    ) -> None:
+        if not 0 < flush_interval_s <= fsync_interval_s:
+            raise ValueError("need 0 < flush_interval_s <= fsync_interval_s")
+        self.session_dir = Path(session_dir)
+        self.process = check_process(process)
+        self.clock = clock
+        self._mono = clock.monotonic_ns
+        self._flush_interval_s = flush_interval_s
+        self._fsync_interval_s = fsync_interval_s
+        self._clock_pair_interval_ns = int(clock_pair_interval_s * 1e9)
+        self._queue_max = telemetry_queue_max
+        # Wake the thread early when this many records wait, so a burst is written in chunks.
+        self._wake_batch = max(1, min(4096, telemetry_queue_max // 4))
+
+        self._queue: collections.deque[_Queued] = collections.deque()
+        self._lock = threading.Lock()  # guards the fd, seq and everything written
+        self._wake = threading.Event()
+        self._encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
+        self._seq = 0
+        self._dropped = 0
+        self._dropped_journaled = 0
+        self._dirty = False  # written since the last fsync
+        self._last_fsync = time.monotonic()
+        self._closing = False
+        self._closed = False
+        self.write_errors = 0
+        self.records_written = 0
+
+        self._fd, self.path, self.session_id = self._open_file()
+        self._msg_id_prefix = self.path.name.removesuffix(".jsonl") + ":"
+        self._last_clock_pair_ns = self._mono()
+        self._write_now(
+            "meta",
+            "journal_opened",
+            {
+                "file": self.path.name,
+                "process": self.process,
+                "pid": os.getpid(),
+                "session_id": self.session_id,
+                "format_version": FORMAT_VERSION,
+                "clock_domain": clock_domain(),
+                **self._utc_now(),
+            },
+        )
+        self._thread = threading.Thread(target=self._run, name=f"vr-exposure-journal-{process}", daemon=True)
+        self._thread.start()
+
+    # -- opening ------------------------------------------------------------------------------------
+
+    def _open_file(self) -> tuple[int, Path, str]:
+        with session_lock(self.session_dir):
+            manifest = read_manifest(self.session_dir)
+            if manifest.sealed:
+                raise JournalError(
+                    f"{self.session_dir}: the session is sealed; start a new session to journal more"
+                )
+            part = 1
+            while True:
+                path = self.session_dir / journal_file_name(self.process, part)
+                try:
+                    fd = os.open(path, _O_FLAGS, 0o600)
+                    break
+                except FileExistsError:
+                    part += 1
+                except OSError as exc:
+                    raise JournalError(f"{path}: cannot create the journal file: {exc.strerror}") from None
+            if fcntl is not None:
+                # Held for the writer's life: tells seal/recover that a live process owns the file.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            manifest.files.append(
+                JournalFile(
+                    file=path.name,
+                    process=self.process,
+                    pid=os.getpid(),
+                    clock_domain=clock_domain(),
+                    opened=ClockPair.now(self.clock),
+                )
+            )
+            try:
+                write_manifest(self.session_dir, manifest)
+            except JournalError:
+                os.close(fd)
+                raise
+        return fd, path, manifest.session_id
+
+    # -- public API ---------------------------------------------------------------------------------
+
+    def clinical(
+        self,
+        msg_type: str,
+        content: Mapping[str, Any] | Any,
+        *,
+        header: Mapping[str, Any] | Any | None = None,
+        parent_header: Mapping[str, Any] | Any | None = None,
+    ) -> int:
+        """Journal a clinical record and return its ``seq`` once it is written AND fsynced.
+        Safe from any thread. Raises :class:`JournalError` if it could not be made durable."""
+        return self._write_now("clinical", msg_type, content, header=header, parent_header=parent_header)
+
+    def telemetry(self, msg_type: str, content: Mapping[str, Any] | Any, *, header: Any = None) -> None:
+        """Queue a telemetry record; never blocks. ``content`` is encoded later by the writer
+        thread, so the caller must not change it after this call (pass a fresh dict)."""
+        queue = self._queue
+        if len(queue) >= self._queue_max or self._closing:
+            self._dropped += 1
+            return
+        queue.append((msg_type, content, header, self._mono()))
+        if len(queue) >= self._wake_batch:
+            self._wake.set()
+
+    def journal_clock_offset(self, peer: str, offset_ns: int, uncertainty_ns: int | None = None) -> int:
+        """Journal (durably) an estimate of another process's clock: ``peer_clock = own_clock +
+        offset_ns`` (+- ``uncertainty_ns``). The reader uses it to merge files across machines."""
+        return self._write_now(
+            "meta",
+            "clock_offset",
+            {"peer": peer, "offset_ns": int(offset_ns), "uncertainty_ns": uncertainty_ns},
+        )
+
+    def clock_pair(self) -> int:
+        """Journal a (monotonic, UTC) clock pair now (the writer also does every 60 s, at open and close)."""
+        return self._write_now("meta", "clock_pair", self._utc_now())
+
+    def flush(self) -> None:
+        """Write and fsync everything queued so far (blocks; not for the render loop)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._write_bytes(self._encode_queued())
+            self._fsync_locked()
+
+    @property
+    def telemetry_dropped(self) -> int:
+        """Telemetry records dropped because the queue was full (or the writer closed)."""
+        return self._dropped
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Drain the queue, journal a closing clock pair, fsync, close the file, mark it closed in
+        the manifest, and finish sealing the session if :func:`seal_session` asked for it."""
+        if self._closing:
+            if threading.current_thread() is not self._thread:
+                self._thread.join()
+            return
+        self._closing = True
+        self._wake.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join()
+        error: BaseException | None = None
+        with self._lock:
+            try:
+                data = self._encode_queued()
+                data += self._encode_one("meta", "journal_closed", {
+                    **self._utc_now(),
+                    "records": self.records_written + 1,
+                    "telemetry_dropped": self._dropped,
+                }, None, None, self._mono())
+                self._write_bytes(data)
+                self._fsync_locked()
+            except JournalError as exc:
+                error = exc
+            finally:
+                self._closed = True
+                os.close(self._fd)  # also releases the flock
+        closed_pair = ClockPair.now(self.clock)
+        with updating_manifest(self.session_dir) as manifest:
+            entry = manifest.file_entry(self.path.name)
+            if entry is not None:
+                entry.closed = closed_pair
+                entry.telemetry_dropped = self._dropped
+            seal_requested = manifest.seal_requested and not manifest.sealed
+        if seal_requested:
+            from vr_exposure.journal.seal import seal_session
+
+            seal_session(self.session_dir, clock=self.clock)
+        if error is not None:
+            raise error
+
+    def __enter__(self) -> JournalWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<JournalWriter {self.path} seq={self._seq}{' closed' if self._closed else ''}>"
+
+    # -- internals ----------------------------------------------------------------------------------
+
+    def _utc_now(self) -> dict[str, Any]:
+        utc_ns = self.clock.utc_ns()
+        return {"utc_ns": utc_ns, "utc": utc_iso(utc_ns)}
+
+    def _encode_one(
+        self, kind: str, msg_type: str, content: Any, header: Any, parent: Any, t_ns: int
+    ) -> bytes:
+        """Encode one line with the next seq (lock held)."""
+        seq = self._seq
+        if header is None:
+            header = _Header(self._msg_id_prefix + str(seq), msg_type, self.session_id, self.process,
+                             seq, t_ns, WRITER_PROTOCOL_VERSION)
+        data = self._encoder.encode(_Line(seq, t_ns, self.process, kind, msg_type, header, parent, content))
+        self._seq = seq + 1
+        self.records_written += 1
+        return data + b"\n"
+
+    def _encode_queued(self) -> bytearray:
+        """Encode every queued telemetry record, plus a ``telemetry_dropped`` record when some were
+        dropped since the last one (lock held)."""
+        queue = self._queue
+        count = len(queue)
+        buf = bytearray()
+        if count:
+            popleft = queue.popleft
+            seq = self._seq
+            prefix = self._msg_id_prefix
+            version = WRITER_PROTOCOL_VERSION
+            sid = self.session_id
+            process = self.process
+            lines = []
+            for _ in range(count):
+                msg_type, content, header, t_ns = popleft()
+                if header is None:
+                    header = _Header(prefix + str(seq), msg_type, sid, process, seq, t_ns, version)
+                lines.append(_Line(seq, t_ns, process, "telemetry", msg_type, header, None, content))
+                seq += 1
+            try:
+                buf += self._encoder.encode_lines(lines)
+            except (TypeError, ValueError, OverflowError):
+                buf = self._encode_each(lines)
+            self._seq = seq
+            self.records_written += count
+        dropped = self._dropped
+        if dropped > self._dropped_journaled:
+            buf += self._encode_one("meta", "telemetry_dropped",
+                                    {"dropped": dropped - self._dropped_journaled, "total": dropped},
+                                    None, None, self._mono())
+            self._dropped_journaled = dropped
+        return buf
+
+    def _encode_each(self, lines: list[_Line]) -> bytearray:
+        """Slow path when a batch failed to encode: keep every good line, replace a bad one by an
+        ``encode_error`` meta record with the same seq (so no gap hides it)."""
+        buf = bytearray()
+        for line in lines:
+            try:
+                buf += self._encoder.encode(line)
+            except (TypeError, ValueError, OverflowError) as exc:
+                bad = _Line(line.seq, line.t_mono_ns, self.process, "meta", "encode_error", None, None,
+                            {"msg_type": line.msg_type, "error": str(exc)})
+                buf += self._encoder.encode(bad)
+            buf += b"\n"
+        return buf
+
+    def _write_now(
+        self, kind: str, msg_type: str, content: Any, *, header: Any = None, parent_header: Any = None
+    ) -> int:
+        t_ns = self._mono()
+        try:
+            # Encode the caller's content before taking the lock: a bad value fails here, with nothing
+            # written and no seq used, and the lock is held only for the write and fsync.
+            raw = msgspec.Raw(self._encoder.encode(content))
+            if header is not None:
+                header = msgspec.Raw(self._encoder.encode(header))
+            if parent_header is not None:
+                parent_header = msgspec.Raw(self._encoder.encode(parent_header))
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise JournalError(f"{self.path.name}: cannot encode {msg_type} as JSON: {exc}") from None
+        with self._lock:
+            if self._closed:
+                raise JournalError(f"{self.path}: the journal is closed; {msg_type} was not written")
+            data = self._encode_queued()
+            seq = self._seq
+            data += self._encode_one(kind, msg_type, raw, header, parent_header, t_ns)
+            self._write_bytes(data)
+            self._fsync_locked()
+        return seq
+
+    def _write_bytes(self, data: bytes | bytearray) -> None:
+        """Write all of ``data`` (lock held). A failed write leaves the file as it is: a partial
+        line is a torn line the reader reports."""
+        if not data:
+            return
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self.write_errors += 1
+            raise JournalError(f"{self.path}: write failed: {exc.strerror or exc}") from None
+        finally:
+            view.release()
+        self._dirty = True
+
+    def _fsync_locked(self) -> None:
+        try:
+            _datasync(self._fd)
+        except OSError as exc:
+            self.write_errors += 1
+            raise JournalError(f"{self.path}: fsync failed: {exc.strerror or exc}") from None
+        self._dirty = False
+        self._last_fsync = time.monotonic()
+
+    def _run(self) -> None:
+        """The writer thread: drain the telemetry queue in batches, fsync at most every
+        ``fsync_interval_s``, write a clock pair every ``clock_pair_interval_s``."""
+        while not self._closing:
+            self._wake.wait(self._flush_interval_s)
+            self._wake.clear()
+            try:
+                self._tick()
+            except JournalError as exc:
+                # Keep running: the disk may come back; every failure is counted and logged.
+                log.error("journal writer: %s", exc)
+            except Exception:  # noqa: BLE001 - the thread must outlive any one bad batch
+                self.write_errors += 1
+                log.exception("journal writer: unexpected error")
+
+    def _tick(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            data = self._encode_queued()
+            now_ns = self._mono()
+            if now_ns - self._last_clock_pair_ns >= self._clock_pair_interval_ns:
+                self._last_clock_pair_ns = now_ns
+                data += self._encode_one("meta", "clock_pair", self._utc_now(), None, None, now_ns)
+            self._write_bytes(data)
+            fd = self._fd
+            due = self._dirty and time.monotonic() - self._last_fsync >= self._fsync_interval_s
+            if due:
+                self._dirty = False
+                self._last_fsync = time.monotonic()
+        if due:
+            # Outside the lock: clinical() need not wait for a telemetry fsync (it does its own).
+            try:
+                _datasync(fd)
+            except OSError as exc:
+                self.write_errors += 1
+                self._dirty = True
+                raise JournalError(f"{self.path}: fsync failed: {exc.strerror or exc}") from None
