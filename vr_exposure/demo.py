@@ -87,21 +87,24 @@ class RendererProcess:
         *,
         backend: str = "offscreen",
         size: str = "640x360",
+        bind: str = "tcp://127.0.0.1:*",
         extra: list[str] | None = None,
+        patient: bool = True,
         ready_timeout_s: float = READY_TIMEOUT_S,
     ) -> None:
         self.log_file = tempfile.NamedTemporaryFile(
             prefix="vr-exposure-renderer-", suffix=".log", delete=False
         )
+        # Without a patient this is exactly ``vr-exposure renderer``; with one, the same plus the keyboard.
+        head = ["vr_exposure.demo", "--patient-renderer"] if patient else ["vr_exposure.cli", "renderer"]
         args = [
             sys.executable,
             "-m",
-            "vr_exposure.demo",
-            "--patient-renderer",
+            *head,
             "--backend",
             backend,
             "--bind",
-            "tcp://127.0.0.1:*",
+            bind,
             "--size",
             size,
             *(extra or []),
@@ -294,7 +297,7 @@ class ScriptedSession:
         return 0.0 if self.start_mono_s is None else time.monotonic() - self.start_mono_s
 
     def _patient_t(self) -> float:
-        return self.elapsed_s() * self.compress
+        return self.elapsed_s() * float(self.compress)
 
     def _later(self, delay_s: float, action: Callable[[], None], label: str) -> None:
         self.timed.append(_Timed(self.elapsed_s() + delay_s, action, label))
@@ -553,7 +556,7 @@ def _run_with_window(
     script = ScriptedSession(
         controller, renderer.press, minutes=args.minutes, seed=args.seed, pseudonym=args.pseudonym, say=say
     )
-    state = {"finished_at": None}
+    state: dict[str, float | None] = {"finished_at": None}
     hard_stop = time.monotonic() + script.total_s + 90
 
     def tick() -> None:

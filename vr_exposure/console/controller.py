@@ -527,7 +527,8 @@ class ConsoleController:
         self._journal_clock_offset(offset_ns, uncertainty_ns)
 
     def _journal_clock_offset(self, offset_ns: int, uncertainty_ns: int | None) -> None:
-        self._clinical("clock_offset", {"offset_ns": offset_ns, "uncertainty_ns": uncertainty_ns})
+        if self.journal is not None:
+            self.journal.journal_clock_offset("renderer", offset_ns, uncertainty_ns)
 
     # -- internals ------------------------------------------------------------------------------------
     def _engine(self) -> eng.SessionEngine:
