@@ -107,6 +107,28 @@ def test_real_loader_without_a_runtime_says_so_on_one_line(
     assert str(err.value) == "no OpenXR runtime: set XR_RUNTIME_JSON or install one (Monado, SteamVR)"
 
 
+def test_renderer_command_without_a_runtime_exits_2_with_one_line(tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "XR_LOADER_DEBUG")}
+    env["XR_RUNTIME_JSON"] = str(tmp_path / "no-such-runtime.json")
+    proc = subprocess.run(
+        [sys.executable, "-m", "vr_exposure.cli", "renderer", "--backend", "openxr"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    lines = proc.stderr.splitlines()
+    assert lines == [
+        "vr-exposure renderer: openxr backend unavailable: "
+        "no OpenXR runtime: set XR_RUNTIME_JSON or install one (Monado, SteamVR)"
+    ], "one line, none of the OpenXR loader's own messages"
+
+
 # -- session state machine --------------------------------------------------------------------------
 
 

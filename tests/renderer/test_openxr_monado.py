@@ -161,7 +161,10 @@ def test_renderer_command_runs_120_frames_and_journals_the_head(
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
-        assert ready.startswith("READY ") and "backend=openxr" in ready, ready
+        if not ready.startswith("READY "):
+            _out, err = proc.communicate(timeout=60)
+            pytest.fail(f"no READY line (exit {proc.returncode}):\n" + "\n".join(err.splitlines()[-15:]))
+        assert "backend=openxr" in ready, ready
         if port is not None:
             from tests.renderer.monado_remote import MonadoRemote
 
