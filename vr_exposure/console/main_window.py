@@ -488,6 +488,5 @@ class ConsoleWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent | None) -> None:  # noqa: N802 - Qt override
         self._clock_timer.stop()
-        self.timeline.dispose()
         self.closing.emit()
         super().closeEvent(event)

@@ -9,14 +9,12 @@ repaints on the GUI thread.
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from numpy.typing import NDArray
-from PyQt6 import sip
 from PyQt6.QtCore import QTimer
-from PyQt6.QtWidgets import QApplication, QWidget
+from PyQt6.QtWidgets import QWidget
 
 REDRAW_INTERVAL_MS = 50  # 20 Hz
 
@@ -71,13 +69,7 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
     """Call the ``add_*`` methods from message handlers; drawing happens on the timer."""
 
     def __init__(self, parent: QWidget | None = None, capacity: int = 4096) -> None:
-        before = {id(w) for w in QApplication.topLevelWidgets()}
         super().__init__(parent=parent, background="w")
-        # pyqtgraph makes its context menus (and an option form) as windows without a QWidget parent,
-        # which would outlive the plot; remember every window it made so dispose() can free them.
-        self._menus: list[Any] = [
-            w for w in QApplication.topLevelWidgets() if id(w) not in before and w is not self
-        ]
         self.setObjectName("session-timeline")
         self.setMinimumHeight(200)
         item = self.getPlotItem()
@@ -121,18 +113,6 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         self._timer.setInterval(REDRAW_INTERVAL_MS)
         self._timer.timeout.connect(self.redraw)
         self._timer.start()
-
-    def dispose(self) -> None:
-        """Free pyqtgraph's parentless context-menu windows with the plot (they would outlive it)."""
-        self._timer.stop()
-        for widget in self._menus:
-            if widget is not None and not sip.isdeleted(widget):
-                widget.deleteLater()
-        self._menus = []
-
-    def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
-        self.dispose()
-        super().closeEvent(event)
 
     # -- data in ---------------------------------------------------------------------------------
     def add_suds(self, t_s: float, value: float, source: str = "therapist") -> None:

@@ -1,0 +1,341 @@
+"""The console window against a real renderer process (``vr-exposure renderer --backend offscreen``):
+steering, the safe-place hotkey, lost contact and resync, headset ratings, and bad connections."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+import zmq.auth
+from PyQt6.QtCore import Qt, QTimer
+
+from vr_exposure.console.bridge import LinkBridge
+from vr_exposure.console.controller import ConsoleController
+from vr_exposure.console.main_window import ConsoleWindow
+from vr_exposure.core.loading import load_library
+from vr_exposure.demo import RendererProcess
+from vr_exposure.link import LinkClient, LinkServer, RendererState
+from vr_exposure.link import messages as m
+from vr_exposure.link.security import ClientCurve, ServerCurve
+
+pytestmark = [pytest.mark.gui, pytest.mark.renderer, pytest.mark.slow]
+
+SIZE = "320x180"
+
+
+def _free_port_pair() -> int:
+    """A port p with p and p + 1 both free on loopback (command and event endpoints)."""
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+            with socket.socket() as b:
+                try:
+                    b.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return int(port)
+    raise RuntimeError("no two adjacent free ports")
+
+
+@pytest.fixture(scope="module")
+def library() -> Any:
+    return load_library()
+
+
+@pytest.fixture
+def renderers() -> Iterator[Callable[..., RendererProcess]]:
+    started: list[RendererProcess] = []
+
+    def start(**kwargs: Any) -> RendererProcess:
+        kwargs.setdefault("size", SIZE)
+        proc = RendererProcess(**kwargs)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.cleanup()
+
+
+class Console:
+    """A console window wired to one renderer, as ``vr-exposure console`` builds it."""
+
+    def __init__(self, make_widget: Any, library: Any, command: str, pub: str, **client_kwargs: Any) -> None:
+        self.client = LinkClient(command, pub, **client_kwargs)
+        self.controller = ConsoleController(self.client, library)
+        self.bridge = LinkBridge(self.client, self.controller, unreachable_after_s=1.0)
+        self.window: ConsoleWindow = make_widget(ConsoleWindow, self.controller, endpoint=command)
+        self.window.show()
+
+    def close(self) -> None:
+        self.controller.close_session()
+        self.bridge.close()
+        self.client.close()
+        # Drop every reference to the window so the leak check sees only what Qt itself still holds.
+        self.controller.listeners.clear()
+        self.window.close()
+        self.window.deleteLater()
+        del self.window
+
+
+@pytest.fixture
+def consoles(make_widget: Any, library: Any) -> Iterator[Callable[..., Console]]:
+    made: list[Console] = []
+
+    def make(command: str, pub: str, **kwargs: Any) -> Console:
+        console = Console(make_widget, library, command, pub, **kwargs)
+        made.append(console)
+        return console
+
+    yield make
+    for console in made:
+        console.close()
+
+
+def _start_exposure(qtbot: Any, console: Console) -> Path:
+    qtbot.waitUntil(lambda: console.bridge.state == "connected" and console.client.synced, timeout=20_000)
+    w = console.window
+    w.session_panel.pseudonym.setText("P042")
+    w.select_protocol("spiders-graded")
+    qtbot.mouseClick(w.session_panel.start_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(w.session_panel.begin_button, Qt.MouseButton.LeftButton)
+    c = console.controller
+    assert c.session_dir is not None
+    qtbot.waitUntil(
+        lambda: c.renderer_state.scene == "spiders" and c.renderer_state.mode == "running", timeout=20_000
+    )
+    return c.session_dir
+
+
+def _snapshot(command: str, pub: str) -> RendererState:
+    """The renderer's own state, asked by a second, independent link client."""
+    with LinkClient(command, pub, telemetry=False, name="test-observer") as observer:
+        reply = observer.request(m.SnapshotRequest(), timeout_s=2.0, retries=3)
+    assert isinstance(reply, m.SnapshotReply) and reply.state is not None
+    return reply.state
+
+
+def _journal(session_dir: Path, process: str) -> list[dict[str, Any]]:
+    path = session_dir / f"{process}.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_the_slider_moves_the_renderers_intensity(qtbot, renderers, consoles):
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    _start_exposure(qtbot, console)
+    slider = console.window.intensity.slider
+    slider.setSliderDown(True)
+    for value in range(slider.value(), 64):
+        slider.setValue(value)
+    slider.setSliderDown(False)  # release: the final value goes with the full ramp
+    c = console.controller
+    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 63, timeout=10_000)
+    state = _snapshot(renderer.command_endpoint, renderer.pub_endpoint)
+    assert state.target_intensity == 63
+    qtbot.waitUntil(
+        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).intensity == 63, timeout=10_000
+    )
+    assert c.engine is not None and c.engine.intensity == 63
+    assert console.window.intensity.current_bar.value() == 63 or c.renderer_state.intensity <= 63
+
+
+def test_safe_place_hotkey_works_with_a_command_in_flight(qtbot, renderers, consoles):
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    # A scene change is the slowest command (it fades to black first); it is still unanswered when
+    # the therapist hits F12, and nothing waits for it.
+    c.load_scene("spiders", c.protocol.ladder[5].preset if c.protocol else None)
+    assert any(p.verb == "load_scene" for p in c.pending.values())
+    qtbot.keyClick(w, Qt.Key.Key_F12)
+    assert any(p.verb == "safe_place" for p in c.pending.values())  # sent at once, no event loop needed
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=10_000)
+    assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).mode == "safe_place"
+    assert c.engine is not None and c.engine.state == "safe_place"
+    types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
+    assert "safe_place_requested" in types and "safe_place_entered" in types
+    # Esc works too, from a dialog: the SSQ form is open and focused.
+    qtbot.mouseClick(w.leave_safe_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=10_000)
+    form = w.open_ssq("before")
+    qtbot.waitExposed(form)
+    form.activateWindow()
+    qtbot.keyClick(form, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=10_000)
+    form.close()
+
+
+def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qtbot, renderers, consoles):
+    port = _free_port_pair()
+    bind = f"tcp://127.0.0.1:{port}"
+    renderer = renderers(patient=False, bind=bind)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    assert c.protocol is not None
+    c.apply_rung(3)
+    c.set_intensity(41, 0.5)
+    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 41, timeout=10_000)
+    os.kill(renderer.proc.pid, signal.SIGKILL)
+    renderer.proc.wait(timeout=10)
+    killed_at = time.monotonic()
+    lost_after_s = console.client.liveness.lost_after_s
+    qtbot.waitUntil(lambda: w.banner.level == "lost", timeout=int((lost_after_s + 3) * 1000))
+    assert time.monotonic() - killed_at <= lost_after_s + 3
+    assert w.banner.isVisible()
+    assert w.banner.text().startswith("No contact with the headset for ")
+    assert w.banner.text().endswith("s — reconnecting")
+    # The banner keeps counting while nothing arrives.
+    first = w.banner.text()
+    qtbot.waitUntil(lambda: w.banner.text() != first, timeout=3000)
+
+    restarted = renderers(patient=False, bind=bind)
+    qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=20_000)
+    preset = c.protocol.ladder[3].preset
+
+    def in_sync() -> bool:
+        st = _snapshot(restarted.command_endpoint, restarted.pub_endpoint)
+        return (st.session_id, st.scene, st.preset, st.target_intensity) == (
+            session_dir.name,
+            "spiders",
+            preset,
+            41,
+        )
+
+    qtbot.waitUntil(in_sync, timeout=20_000)
+    types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
+    assert "renderer_restarted" in types
+    states = [
+        r["content"]["state"]
+        for r in _journal(session_dir, "console")
+        if r["header"]["msg_type"] == "link_status"
+    ]
+    assert "lost" in states and states[-1] == "connected"
+
+
+def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, renderers, consoles):
+    renderer = renderers(patient=True)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_F5)  # ask now: the prompt appears in the headset
+    qtbot.waitUntil(lambda: c.renderer_state.suds_prompt is not None, timeout=10_000)
+    renderer.press("7")  # the patient answers 70 on the keyboard in VR
+    qtbot.waitUntil(lambda: len(w.timeline.suds) == 1, timeout=10_000)
+    t, v = w.timeline.suds.view()
+    assert v.tolist() == [70.0]
+    qtbot.waitUntil(
+        lambda: w.timeline.redraws > 0 and list(w.timeline._suds_curve.getData()[1]) == [70.0], timeout=5000
+    )
+    console_ratings = [
+        r for r in _journal(session_dir, "console") if r["header"]["msg_type"] == "rating_recorded"
+    ]
+    assert len(console_ratings) == 1
+    assert console_ratings[0]["content"]["rating"]["source"] == "patient-in-vr"
+    assert console_ratings[0]["content"]["rating"]["value"] == 70
+    qtbot.waitUntil(
+        lambda: any(r["header"]["msg_type"] == "rating_recorded" for r in _journal(session_dir, "renderer")),
+        timeout=10_000,
+    )
+    # The mirror shows what the patient sees.
+    qtbot.waitUntil(lambda: w.mirror.frames_shown >= 2, timeout=10_000)
+
+
+# -- bad connections ------------------------------------------------------------------------------------
+
+
+class _ThreadedServer:
+    """A real LinkServer pumped by a thread (standing in for a renderer with other keys or versions)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.server = LinkServer(
+            "tcp://127.0.0.1:*",
+            "tcp://127.0.0.1:*",
+            handler=lambda req: None,
+            snapshot=lambda: RendererState(),
+            **kwargs,
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.server.wait(5)
+            self.server.pump()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.server.close()
+
+
+def _responsive(qtbot: Any) -> None:
+    """The GUI thread is not blocked: a zero-delay timer fires promptly."""
+    fired: list[bool] = []
+    QTimer.singleShot(0, lambda: fired.append(True))
+    qtbot.waitUntil(lambda: fired == [True], timeout=500)
+
+
+def test_unreachable_endpoint_says_so_without_hanging(qtbot, consoles):
+    port = _free_port_pair()
+    console = consoles(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port + 1}")
+    w = console.window
+    qtbot.waitUntil(lambda: w.banner.level == "error", timeout=5000)
+    assert f"Cannot reach the renderer at tcp://127.0.0.1:{port}" in w.banner.text()
+    _responsive(qtbot)
+    # Commands fail with a message instead of hanging.
+    w.trigger_safe_place()
+    _responsive(qtbot)
+    qtbot.waitUntil(lambda: any("safe place" in e for e in w.errors), timeout=10_000)
+
+
+def test_wrong_key_says_so_without_hanging(qtbot, consoles, tmp_path):
+    keys = tmp_path / "keys"
+    (keys / "allowed").mkdir(parents=True)
+    renderer_pub, renderer_secret = zmq.auth.create_certificates(str(keys), "renderer")
+    console_pub, console_secret = zmq.auth.create_certificates(str(keys), "console")
+    stranger_pub, stranger_secret = zmq.auth.create_certificates(str(keys), "stranger")
+    Path(console_pub).rename(keys / "allowed" / "console.key")
+    server = _ThreadedServer(curve=ServerCurve.from_files(renderer_secret, keys / "allowed"))
+    try:
+        # The stranger's key is not on the renderer's allow-list.
+        curve = ClientCurve.from_files(stranger_secret, renderer_pub)
+        console = consoles(server.server.command_endpoint, server.server.pub_endpoint, curve=curve)
+        w = console.window
+        qtbot.waitUntil(lambda: w.banner.level == "error", timeout=10_000)
+        assert "refused this console's key" in w.banner.text()
+        _responsive(qtbot)
+        assert console.bridge.state == "error"
+    finally:
+        server.close()
+
+
+def test_other_protocol_version_says_so_without_hanging(qtbot, consoles):
+    server = _ThreadedServer(protocol_version="2.0")
+    try:
+        console = consoles(server.server.command_endpoint, server.server.pub_endpoint)
+        w = console.window
+        qtbot.waitUntil(lambda: w.banner.level == "error", timeout=10_000)
+        assert "protocol 2.0" in w.banner.text() and "1." in w.banner.text()
+        _responsive(qtbot)
+    finally:
+        server.close()
