@@ -38,8 +38,10 @@ def main() -> int:
     parser.add_argument("out", type=Path)
     parser.add_argument("--frames", type=int, default=120)
     parser.add_argument("--remote-port", type=int, default=None)
+    parser.add_argument("--glx", action="store_true", help="use the X display (GLX binding), not EGL")
     args = parser.parse_args()
-    os.environ.pop("DISPLAY", None)  # headless: Panda3D on EGL, the runtime bound through XR_MNDX_egl_enable
+    if not args.glx:
+        os.environ.pop("DISPLAY", None)  # headless: Panda3D on EGL, bound through XR_MNDX_egl_enable
 
     from panda3d.core import loadPrcFileData
 
@@ -62,6 +64,7 @@ def main() -> int:
         "space": backend.space_kind,
         "eye_size": [backend.view_configs[0].width, backend.view_configs[0].height],
         "swapchain_format": backend._eyes[0].swapchain.gl_format,
+        "gl_pipe": base.pipe.getType().getName(),
     }
     frame_ms: list[float] = []
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -89,17 +90,26 @@ def _blobs(img: np.ndarray) -> dict[str, np.ndarray]:
     }
 
 
+@pytest.mark.parametrize("gl", ["egl", "glx"])
 def test_backend_renders_both_eyes_follows_the_head_and_exits_cleanly(
-    tmp_path: Path, xr_env: tuple[dict[str, str], int | None]
+    tmp_path: Path, xr_env: tuple[dict[str, str], int | None], gl: str
 ) -> None:
+    """EGL: Panda3D headless, the session bound through XR_MNDX_egl_enable. GLX: on an X display
+    (a virtual one from xvfb-run), bound through XR_KHR_opengl_enable's Xlib binding."""
     env, port = xr_env
     out = tmp_path / "probe.json"
     cmd = [sys.executable, "-m", "tests.renderer.openxr_probe", str(out), "--frames", "120"]
+    if gl == "glx":
+        xvfb_run = shutil.which("xvfb-run")
+        if xvfb_run is None:
+            pytest.skip("the GLX binding needs an X display: install xvfb (xvfb-run)")
+        cmd = [xvfb_run, "-a", "-s", "-screen 0 1024x768x24", *cmd, "--glx"]
     if port is not None:
         cmd += ["--remote-port", str(port)]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
     _check_clean_exit(proc, proc.stderr)
     r: dict[str, Any] = json.loads(out.read_text())
+    assert r["gl_pipe"] == f"{gl}GraphicsPipe"
 
     # >= 100 frames in an OpenGL session, submitted with both eyes.
     assert r["frames_submitted"] >= 100
