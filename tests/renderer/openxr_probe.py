@@ -67,6 +67,17 @@ def main() -> int:
         "gl_pipe": base.pipe.getType().getName(),
     }
     frame_ms: list[float] = []
+    wait_ms: list[float] = []
+    runtime_wait = backend.runtime.wait_frame
+
+    def timed_wait() -> Any:
+        t0 = time.perf_counter()
+        try:
+            return runtime_wait()
+        finally:
+            wait_ms.append((time.perf_counter() - t0) * 1000)
+
+    backend.runtime.wait_frame = timed_wait  # type: ignore[method-assign]
 
     def step(n: int = 1) -> Any:
         info = None
@@ -154,6 +165,10 @@ def main() -> int:
     result["frame_ms_median"] = round(float(np.median(frame_ms)), 2)
     result["frame_ms_p99"] = round(float(np.percentile(frame_ms, 99)), 2)
     result["predicted_period_ms"] = backend.frame_period_ns / 1e6
+    # The frame minus xrWaitFrame: Panda3D's render of both eyes, the copies, the XR calls.
+    busy = np.array(frame_ms[-len(wait_ms) :]) - np.array(wait_ms)
+    result["wait_ms_median"] = round(float(np.median(wait_ms)), 2)
+    result["busy_ms_median"] = round(float(np.median(busy)), 2)
     images = backend.eye_images
     result["eyes"] = [_stats(img) for img in images]
     if all(img is not None for img in images):
@@ -163,7 +178,8 @@ def main() -> int:
     result["exit_requested"] = backend.exit_requested
     base.destroy()
     args.out.write_text(json.dumps(result, indent=1))
-    print(json.dumps({k: result[k] for k in ("frames_submitted", "elapsed_s", "frame_ms_median")}))
+    keys = ("frames_submitted", "elapsed_s", "frame_ms_median", "wait_ms_median", "busy_ms_median")
+    print(json.dumps({k: result[k] for k in keys}))
     return 0
 
 
