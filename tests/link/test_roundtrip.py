@@ -55,3 +55,50 @@ def test_rejected_and_failing_commands_become_error_replies(renderer: ThreadedRe
         assert client.request(m.PauseRequest()).ok
         assert renderer.server.counters["handler_errors"] == 1
         assert renderer.server.counters["invalid"] == 1
+
+
+def test_a_gap_in_facts_triggers_a_snapshot(renderer: ThreadedRenderer) -> None:
+    with _client(renderer) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        before = client.counters["snapshots"]
+        with renderer.lock:  # a fact is "lost" on the way: its seq is used but never arrives
+            renderer.server.event_seq += 1
+            renderer.fake._set(intensity=66.0, target_intensity=66.0)
+            renderer.server.publish(m.EventFired(event="wind"))
+            renderer.fake._set(active_events=("wind",))
+        assert client.wait_until(lambda: client.counters["gaps"] >= 1, 5)
+        assert client.wait_until(lambda: client.synced and client.state is not None, 5)
+        assert client.counters["snapshots"] > before
+        assert client.state is not None and client.state.intensity == 66.0  # only the snapshot knew
+        assert client.state.active_events == ("wind",)
+
+
+def test_a_lost_last_fact_is_noticed_from_heartbeats(renderer: ThreadedRenderer) -> None:
+    with _client(renderer) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        with renderer.lock:  # the last fact is lost and nothing follows it
+            renderer.server.event_seq += 1
+            renderer.fake._set(mode="paused")
+        assert client.wait_until(lambda: client.state is not None and client.state.mode == "paused", 5)
+        assert client.counters["gaps"] == 1
+
+
+def test_a_quick_renderer_restart_is_reported_and_resynced() -> None:
+    first = ThreadedRenderer()
+    conns: list[str] = []
+    command, pub = first.server.command_endpoint, first.server.pub_endpoint
+    with LinkClient(
+        command, pub, heartbeat_interval_s=0.2, on_connection=lambda e, d: conns.append(e)
+    ) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        old_instance = client.renderer_instance
+        first.close()
+        second = ThreadedRenderer(command_endpoint=command, pub_endpoint=pub)
+        try:
+            with second.lock:
+                second.fake._set(scene="heights", intensity=15.0)
+            assert client.wait_until(lambda: client.renderer_instance != old_instance and client.synced, 5)
+            assert client.state is not None and client.state.scene == "heights"
+            assert "reconnected" in conns and conns.count("connected") == 1
+        finally:
+            second.close()

@@ -167,6 +167,7 @@ class LinkClient:
         self._behind_seq: int | None = None
         self._telemetry_seq: dict[str, int] = {}
         self._next_heartbeat_ns = 0
+        self._restart_unreported = False
         self._closed = False
 
         self._own_context = context is None
@@ -469,7 +470,8 @@ class LinkClient:
         msg = self._decode(frames)
         if msg is None:
             return
-        restarted = self._note_instance(msg.header.instance_id)
+        restarted = self._note_instance(msg.header.instance_id) or self._restart_unreported
+        self._restart_unreported = False
         self.incompatibility = None
         change = self.liveness.heard()
         if restarted:
@@ -508,7 +510,9 @@ class LinkClient:
         if msg is None:
             return
         if self._note_instance(msg.header.instance_id):
-            self._set_connection("reconnected", "the renderer restarted; resynchronising")
+            # Connection events come from the command channel; it reports the restart when it
+            # hears the new renderer.
+            self._restart_unreported = True
         content = msg.content
         seq = msg.header.seq
         if isinstance(content, Telemetry):
