@@ -244,6 +244,33 @@ def test_shutdown_mid_frame_ends_the_open_frame_first(showbase: Any) -> None:
         assert rt.frames_submitted == n + 1 and rt.submitted[-1].layer is None
 
 
+def test_a_frame_the_app_never_ended_is_ended_empty_before_the_next(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, _ctx):
+        frame(showbase, backend, 2)
+        backend.begin_frame()
+        showbase.graphicsEngine.renderFrame()  # ... and the app's end-of-frame task failed
+        n = rt.frames_submitted
+        frame(showbase, backend)  # the fake raises on a second xrWaitFrame without xrEndFrame
+        assert rt.frames_submitted == n + 2
+        assert rt.submitted[-2].layer is None and rt.submitted[-1].layer is not None
+
+
+def test_shutdown_reaches_the_instance_when_destroying_the_session_fails(showbase: Any) -> None:
+    rt = FakeXrRuntime()
+    real_destroy = rt.destroy_session
+
+    def failing_destroy() -> None:
+        real_destroy()
+        raise RuntimeError("runtime said no")
+
+    rt.destroy_session = failing_destroy  # type: ignore[method-assign]
+    with xr_backend(showbase, rt) as (backend, rt, _ctx):
+        frame(showbase, backend, 2)
+        backend.shutdown()
+        assert rt.calls[-1] == "destroy_instance"
+        assert all(e.buffer is None for e in backend._eyes)
+
+
 def test_tracking_lost_submits_no_layer(showbase: Any) -> None:
     with xr_backend(showbase) as (backend, rt, _ctx):
         frame(showbase, backend, 2)
@@ -527,36 +554,14 @@ def test_each_eye_is_copied_into_its_swapchain_image(showbase: Any) -> None:
         scene.removeNode()
 
 
-class _StillStage:
-    """A stage that draws nothing and records what the app asked of it."""
-
-    spec = None
-    preset = None
-    intensity = 0.0
-    target_intensity = 0.0
-    active_events: tuple[str, ...] = ()
-
-    def __init__(self, _app: Any) -> None:
-        self.safe_place_fades: list[float | None] = []
-
-    def enter_safe_place(self, fade_s: float | None = None) -> None:
-        self.safe_place_fades.append(fade_s)
-
-    def update(self, dt_s: float) -> None:
-        pass
-
-    def destroy(self) -> None:
-        pass
-
-
 def test_in_the_app_frames_are_submitted_and_the_controller_reaches_the_safe_place(showbase: Any) -> None:
     """The real app's task order (begin_frame before the render, end_frame after it), a controller
     press becoming the app's safe place, and a lost session ending the app's loop."""
-    from vr_exposure.renderer.app import App
+    from vr_exposure.renderer.app import App, default_stage_factory
 
     rt = FakeXrRuntime()
     backend = OpenXrBackend(BackendOptions(size=(320, 240)), runtime=rt, blitter=RecordingBlitter())
-    app = App.on_showbase(showbase, backend, stage_factory=_StillStage)
+    app = App.on_showbase(showbase, backend, stage_factory=default_stage_factory)
     try:
         for _ in range(6):
             showbase.taskMgr.step()
@@ -565,7 +570,7 @@ def test_in_the_app_frames_are_submitted_and_the_controller_reaches_the_safe_pla
         assert len(backend.blitter.copies) == 12  # type: ignore[attr-defined]
         rt.controls = ActionStates(safe_place=True)
         showbase.taskMgr.step()
-        assert app.mode == "safe_place" and len(app.stage.safe_place_fades) == 1  # type: ignore[attr-defined]
+        assert app.mode == "safe_place"
         assert app.frame_info is not None and app.frame_info.should_render
         rt.push_state(S.LOSS_PENDING)
         showbase.taskMgr.step()

@@ -397,6 +397,9 @@ class OpenXrBackend(Backend):
         if self._shut_down:
             return FrameInfo(time.monotonic_ns(), self._head_pose, False)
         try:
+            # A frame the app began but never ended (its end-of-frame task failed) is ended empty,
+            # or xrWaitFrame would be out of order.
+            self._abandon_frame()
             self._pump_events()
             if not self.session_running or self._shut_down:
                 self._set_eyes_active(False)
@@ -580,17 +583,26 @@ class OpenXrBackend(Backend):
         for eye in self._eyes:
             if eye.buffer is not None:
                 eye.buffer.getDisplayRegion(0).clearDrawCallback()
+        # Each step runs even if one before it failed: an instance left behind is what crashes the
+        # runtime at exit.
+        if self._have_session:
+            self._have_session = False
+            self._leave_session()
+            self._teardown_step("blitter", self.blitter.release)
+            for eye in self._eyes:
+                self._teardown_step(
+                    eye.name, functools.partial(self.runtime.destroy_swapchain, eye.swapchain.swapchain)
+                )
+            self._teardown_step("session", self.runtime.destroy_session)
+        self._teardown_step("instance", self._destroy_instance)
+        self._release_panda()
+
+    @staticmethod
+    def _teardown_step(what: str, step: Any) -> None:
         try:
-            if self._have_session:
-                self._leave_session()
-                self.blitter.release()
-                for eye in self._eyes:
-                    self.runtime.destroy_swapchain(eye.swapchain.swapchain)
-                self.runtime.destroy_session()
-                self._have_session = False
-        finally:
-            self._destroy_instance()
-            self._release_panda()
+            step()
+        except Exception:  # noqa: BLE001 - shutdown must reach the instance and Panda3D's buffers
+            log.exception("openxr: destroying the %s failed", what)
 
     def _leave_session(self) -> None:
         """End a running session the way the runtime expects (request exit, STOPPING, end), bounded."""

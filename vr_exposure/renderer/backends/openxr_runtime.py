@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import xr
 
@@ -68,6 +70,39 @@ _ACTIONS: dict[str, tuple[Any, str]] = {
     "suds_step": (xr.ActionType.BOOLEAN_INPUT, "Step the SUDS rating"),
     "suds_confirm": (xr.ActionType.BOOLEAN_INPUT, "Confirm the SUDS rating"),
 }
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _frame_call(fn: _F) -> _F:
+    """A call made while the session runs: pyopenxr's exceptions (a lost session, a call the
+    runtime rejects, qualified successes such as XR_SESSION_LOSS_PENDING, which pyopenxr raises)
+    become :class:`XrRuntimeError`, on which the backend shuts down cleanly."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except xr.XrException as exc:
+            raise XrRuntimeError(f"{fn.__name__}: {type(exc).__name__}: {exc}") from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _setup_call(fn: _F) -> _F:
+    """A call made while setting the session up: a refusal makes the backend unavailable."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except xr.XrException as exc:
+            raise XrUnavailable(
+                f"the OpenXR runtime refused {fn.__name__} ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _lib(name: str) -> ctypes.CDLL | None:
@@ -190,6 +225,7 @@ class PyOpenXrRuntime:
             errors="replace"
         )
 
+    @_setup_call
     def view_configs(self) -> list[ViewConfig]:
         views = xr.enumerate_view_configuration_views(
             self._instance, self._system_id, xr.ViewConfigurationType.PRIMARY_STEREO
@@ -263,9 +299,11 @@ class PyOpenXrRuntime:
         lib.eglChooseConfig(ctypes.c_void_p(display), attribs, ctypes.byref(config), 1, ctypes.byref(count))
         return int(config.value or 0) if count.value else 0
 
+    @_setup_call
     def swapchain_formats(self) -> list[int]:
         return [int(f) for f in xr.enumerate_swapchain_formats(self._session)]
 
+    @_setup_call
     def create_swapchain(self, width: int, height: int, gl_format: int) -> SwapchainInfo:
         handle = xr.create_swapchain(
             self._session,
@@ -288,6 +326,7 @@ class PyOpenXrRuntime:
         self._swapchains[sc_id] = _Swapchain(handle, images)
         return SwapchainInfo(sc_id, width, height, gl_format, [int(i.image) for i in images])
 
+    @_frame_call
     def acquire_image(self, swapchain: int) -> int:
         handle = self._swapchains[swapchain].handle
         index = int(xr.acquire_swapchain_image(handle, xr.SwapchainImageAcquireInfo()))
@@ -299,6 +338,7 @@ class PyOpenXrRuntime:
             ) from exc
         return index
 
+    @_frame_call
     def release_image(self, swapchain: int) -> None:
         xr.release_swapchain_image(self._swapchains[swapchain].handle, xr.SwapchainImageReleaseInfo())
 
@@ -307,6 +347,7 @@ class PyOpenXrRuntime:
         if sc is not None:
             xr.destroy_swapchain(sc.handle)
 
+    @_setup_call
     def create_reference_space(self) -> str:
         offered = set(xr.enumerate_reference_spaces(self._session))
         kind = (
@@ -327,6 +368,7 @@ class PyOpenXrRuntime:
         self.space_kind = "stage" if kind == xr.ReferenceSpaceType.STAGE else "local"
         return self.space_kind
 
+    @_setup_call
     def create_actions(self) -> None:
         self._action_set = xr.create_action_set(
             self._instance,
@@ -362,6 +404,7 @@ class PyOpenXrRuntime:
 
     # -- events and the frame loop ------------------------------------------------------------------
 
+    @_frame_call
     def poll_event(self) -> XrEvent | None:
         while True:
             try:
@@ -376,18 +419,22 @@ class PyOpenXrRuntime:
                 return InstanceLossPending()
             # Other events (interaction profile changed, reference space change) need no action.
 
+    @_frame_call
     def begin_session(self) -> None:
         xr.begin_session(
             self._session,
             xr.SessionBeginInfo(primary_view_configuration_type=xr.ViewConfigurationType.PRIMARY_STEREO),
         )
 
+    @_frame_call
     def end_session(self) -> None:
         xr.end_session(self._session)
 
+    @_frame_call
     def request_exit(self) -> None:
         xr.request_exit_session(self._session)
 
+    @_frame_call
     def wait_frame(self) -> XrFrameState:
         state = xr.wait_frame(self._session, xr.FrameWaitInfo())
         return XrFrameState(
@@ -396,12 +443,14 @@ class PyOpenXrRuntime:
             should_render=bool(state.should_render),
         )
 
+    @_frame_call
     def begin_frame(self) -> None:
         try:
             xr.begin_frame(self._session, xr.FrameBeginInfo())
         except xr.exception.FrameDiscarded:
             pass  # a qualified success: the previous frame was dropped, this one goes on
 
+    @_frame_call
     def locate_views(self, display_time_ns: int) -> list[XrView] | None:
         state, views = xr.locate_views(
             self._session,
@@ -421,6 +470,7 @@ class PyOpenXrRuntime:
             for v in views
         ]
 
+    @_frame_call
     def locate_head(self, display_time_ns: int) -> XrPose | None:
         loc = xr.locate_space(self._view_space, self._app_space, display_time_ns)
         valid = xr.SpaceLocationFlags.POSITION_VALID_BIT | xr.SpaceLocationFlags.ORIENTATION_VALID_BIT
@@ -428,6 +478,7 @@ class PyOpenXrRuntime:
             return None
         return _pose(loc.pose)
 
+    @_frame_call
     def sync_actions(self) -> ActionStates:
         try:
             xr.sync_actions(
@@ -451,6 +502,7 @@ class PyOpenXrRuntime:
             suds_confirm=boolean("suds_confirm"),
         )
 
+    @_frame_call
     def end_frame(self, display_time_ns: int, layer: list[ProjectionLayerView] | None) -> None:
         layers: list[Any] = []
         keep: list[Any] = []
