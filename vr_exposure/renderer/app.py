@@ -35,11 +35,14 @@ from typing import Any, Protocol
 import msgspec
 
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.core.loading import ContentLibrary
 from vr_exposure.core.specs import SafePlaceSettings, SceneSpec
+from vr_exposure.errors import JournalError, SpecError
 from vr_exposure.link import messages as m
 from vr_exposure.link.errors import CommandRejected
 from vr_exposure.renderer.backends import Backend, FrameInfo, PatientAction, Rig, build_rig
 from vr_exposure.renderer.overlay import Overlay
+from vr_exposure.renderer.stage import StageError
 from vr_exposure.renderer.telemetry import MirrorCapture, Telemetry
 
 log = logging.getLogger(__name__)
@@ -52,13 +55,23 @@ TASK_SORTS: dict[str, int] = {
 }
 #: Tasks whose bodies are the app's own per-frame Python work (the XR task mostly waits on the runtime).
 WORK_TASKS = ("vr-exposure-link", "vr-exposure-stimuli", "vr-exposure-telemetry")
+#: A scene change fades to black, swaps while black (where a build may stall), and fades back in.
+SCENE_FADE_S = 1.0
+#: ``stop`` fades to black over this and holds.
+STOP_FADE_S = 1.0
 
 
 class StageLike(Protocol):
-    """What the app needs from :class:`vr_exposure.renderer.stage.Stage`."""
+    """What the app uses of :class:`vr_exposure.renderer.stage.Stage`."""
 
-    spec: SceneSpec | None
-    preset: str | None
+    @property
+    def spec(self) -> SceneSpec | None: ...
+
+    @property
+    def scene_id(self) -> str | None: ...
+
+    @property
+    def preset(self) -> str | None: ...
 
     @property
     def intensity(self) -> float: ...
@@ -67,25 +80,42 @@ class StageLike(Protocol):
     def target_intensity(self) -> float: ...
 
     @property
-    def active_events(self) -> tuple[str, ...]: ...
+    def active_events(self) -> list[str]: ...
 
-    def load_scene(self, scene: str, preset: str | None = None, intensity: float | None = None) -> None: ...
+    @property
+    def fade_level(self) -> float: ...
 
-    def set_intensity(self, intensity: float, ramp_s: float = 0.0) -> None: ...
+    @property
+    def transitioning(self) -> bool: ...
 
-    def apply_preset(self, preset: str, ramp_s: float = 0.0) -> None: ...
+    @property
+    def ramping(self) -> bool: ...
 
-    def trigger_event(self, event: str) -> None: ...
+    @property
+    def eye_height_m(self) -> float: ...
 
-    def pause(self) -> None: ...
+    def load(
+        self,
+        spec: SceneSpec,
+        *,
+        preset: str | None = None,
+        intensity: float | None = None,
+        fade_s: float = 0.0,
+    ) -> None: ...
 
-    def resume(self) -> None: ...
+    def set_intensity(self, value: float, ramp_s: float = 1.0) -> None: ...
 
-    def enter_safe_place(self, fade_s: float | None = None) -> None: ...
+    def apply_preset(self, name: str, ramp_s: float = 1.0) -> None: ...
 
-    def leave_safe_place(self, fade_s: float | None = None) -> None: ...
+    def trigger_event(self, name: str) -> float: ...
 
-    def stop(self, fade_s: float | None = None) -> None: ...
+    def fade(self, to_black: bool, duration_s: float) -> None: ...
+
+    def go_to_safe_place(
+        self, safe_spec: SceneSpec, fade_s: float = 2.0, *, preset: str | None = None
+    ) -> None: ...
+
+    def leave_safe_place(self, fade_s: float = 2.0) -> None: ...
 
     def update(self, dt_s: float) -> None: ...
 
@@ -120,6 +150,7 @@ class App:
         pub_endpoint: str | None = None,
         link_factory: Callable[..., Any] | None = None,
         safe_place: SafePlaceSettings | None = None,
+        library: ContentLibrary | None = None,
         clock: Clock = SYSTEM_CLOCK,
         session_dir: Path | None = None,
         max_frames: int | None = None,
@@ -133,6 +164,11 @@ class App:
         self.backend = backend
         self.clock = clock
         self.safe_place = safe_place or SafePlaceSettings()
+        if library is None:
+            from vr_exposure.core.loading import load_library
+
+            library = load_library(raise_on_error=False)
+        self.library = library
         self.max_frames = max_frames
         self.frame = 0
         self.mode: m.Mode = "idle"
@@ -151,6 +187,7 @@ class App:
         self._last_state: m.RendererState | None = None
         self._ramping = False
         self._events_seen: tuple[str, ...] = ()
+        self._scene_seen: str | None = None
 
         self._rig = build_rig(render, backend.options.ipd_m)
         backend.setup(self)
@@ -280,7 +317,8 @@ class App:
         now = self.clock.monotonic_ns()
         dt_s = 0.0 if self._last_update_ns is None else (now - self._last_update_ns) / 1e9
         self._last_update_ns = now
-        self.stage.update(min(dt_s, 0.25))
+        if self.mode != "paused":  # paused: the scene holds still (ramps, animation, events wait)
+            self.stage.update(min(dt_s, 0.25))
         self._watch_stage()
 
     def _task_telemetry(self) -> None:
@@ -303,10 +341,17 @@ class App:
     def _watch_stage(self) -> None:
         """Facts the stage makes by itself: a ramp reaching its target, an event ending."""
         stage = self.stage
-        ramping = abs(stage.intensity - stage.target_intensity) > 1e-6
+        ramping = stage.ramping
         if self._ramping and not ramping:
             self._publish_state()
         self._ramping = ramping
+        scene_id = stage.scene_id
+        if scene_id != self._scene_seen:
+            # A scene swapped in behind black (scene change, safe place and back).
+            self._scene_seen = scene_id
+            if not self.backend.head_mounted:
+                self._rig.head.setZ(stage.eye_height_m)
+            self._publish_state()
         events = tuple(stage.active_events)
         if events != self._events_seen:
             for ended in (e for e in self._events_seen if e not in events):
@@ -318,8 +363,18 @@ class App:
 
     @property
     def scene_id(self) -> str | None:
-        spec = self.stage.spec
-        return spec.id if spec is not None else None
+        return self.stage.scene_id
+
+    @property
+    def settled(self) -> bool:
+        """Nothing is fading or ramping: the view shows the current state fully."""
+        stage = self.stage
+        return (
+            not stage.transitioning
+            and not stage.ramping
+            and stage.fade_level >= 1.0
+            and self.mode != "stopped"
+        )
 
     def state(self) -> m.RendererState:
         stage = self.stage
@@ -362,8 +417,10 @@ class App:
         session_dir = Path(open_session_dir(session_dir))
         if self.journal is not None:
             self.journal.close()
-        self.journal = JournalWriter(session_dir, process="renderer", clock=self.clock)
-        self.session_id = session_id or session_dir.name
+            self.journal = None
+        writer = JournalWriter(session_dir, process="renderer", clock=self.clock)
+        self.journal = writer
+        self.session_id = session_id or writer.session_id
         if self.link is not None:
             self.link.session_id = self.session_id
         self._journal_clinical(
@@ -410,6 +467,12 @@ class App:
         spec = self.stage.spec
         if spec is None:
             raise CommandRejected("NoScene", f"no scene is loaded; load one before {what}")
+        if self.mode == "safe_place":
+            raise CommandRejected("InvalidState", f"the patient is in the safe place; leave it before {what}")
+        if self.stage.transitioning:
+            raise CommandRejected(
+                "InvalidState", f"a scene change is fading through black; try {what} again in a moment"
+            )
         return spec
 
     @staticmethod
@@ -422,18 +485,25 @@ class App:
     def _do_load_scene(self, req: m.LoadSceneRequest, parent: m.Header | None) -> None:
         self._check_intensity(req.intensity)
         try:
-            self.stage.load_scene(req.scene, preset=req.preset, intensity=req.intensity)
-        except CommandRejected:
-            raise
-        except (KeyError, LookupError, ValueError) as exc:
-            raise CommandRejected(_ename(exc, "UnknownScene"), _evalue(exc)) from None
+            spec = self.library.scene(req.scene)
+        except SpecError as exc:
+            raise CommandRejected("UnknownScene", str(exc).strip()) from None
+        if req.preset is not None and req.preset not in spec.presets:
+            known = ", ".join(spec.presets) or "none"
+            raise CommandRejected(
+                "UnknownPreset", f"scene {spec.id!r} has no preset {req.preset!r} (known: {known})"
+            )
+        if self.mode == "safe_place":
+            # Going straight from the safe place to another scene: forget the way back.
+            self.stage.leave_safe_place(SCENE_FADE_S)
+        try:
+            self.stage.load(spec, preset=req.preset, intensity=req.intensity, fade_s=SCENE_FADE_S)
+        except StageError as exc:
+            raise CommandRejected("InvalidScene", str(exc)) from None
         self.mode = "running"
-        self._events_seen = ()
+        start = spec.presets[req.preset].intensity if req.preset and req.intensity is None else req.intensity
         self._fact(
-            m.SceneLoaded(
-                scene=req.scene, preset=self.stage.preset, intensity=float(self.stage.target_intensity)
-            ),
-            parent=parent,
+            m.SceneLoaded(scene=spec.id, preset=req.preset, intensity=float(start or 0.0)), parent=parent
         )
         self._publish_state(parent)
 
@@ -441,7 +511,10 @@ class App:
         self._check_intensity(req.intensity)
         self._require_scene("setting the intensity")
         start = float(self.stage.intensity)
-        self.stage.set_intensity(req.intensity, ramp_s=req.ramp_s)
+        try:
+            self.stage.set_intensity(req.intensity, ramp_s=req.ramp_s)
+        except StageError as exc:
+            raise CommandRejected("ValueError", str(exc)) from None
         self._fact(
             m.IntensityChanged(intensity=start, target=req.intensity, ramp_s=req.ramp_s), parent=parent
         )
@@ -470,8 +543,9 @@ class App:
             raise CommandRejected(
                 "InvalidState", f"events fire only in a running scene (the renderer is {self.mode})"
             )
-        self.stage.trigger_event(req.event)
+        delay_s = self.stage.trigger_event(req.event)
         self._fact(m.EventFired(event=req.event), parent=parent)
+        self._journal_clinical("event_delay", {"event": req.event, "delay_s": round(delay_s, 3)})
         self._events_seen = tuple(self.stage.active_events)
         self._publish_state(parent)
 
@@ -482,7 +556,6 @@ class App:
             raise CommandRejected(
                 "InvalidState", f"only a running scene can be paused (the renderer is {self.mode})"
             )
-        self.stage.pause()
         self.mode = "paused"
         self._fact(m.Paused(), parent=parent)
         self._publish_state(parent)
@@ -494,7 +567,6 @@ class App:
             raise CommandRejected(
                 "InvalidState", f"only a paused scene can resume (the renderer is {self.mode})"
             )
-        self.stage.resume()
         self.mode = "running"
         self._fact(m.Resumed(), parent=parent)
         self._publish_state(parent)
@@ -509,9 +581,15 @@ class App:
         if self.mode == "safe_place":
             return
         fade = self.safe_place.fade_s if fade_s is None else fade_s
-        if self.mode == "paused":
-            self.stage.resume()
-        self.stage.enter_safe_place(fade)
+        try:
+            safe_spec = self.library.scene(self.safe_place.scene)
+        except SpecError:
+            # Never refuse the safe place: without its scene, a calm fade to black still takes the
+            # patient out of the exposure.
+            log.error("renderer: safe-place scene %r not found; fading to black", self.safe_place.scene)
+            self.stage.fade(to_black=True, duration_s=fade)
+        else:
+            self.stage.go_to_safe_place(safe_spec, fade, preset=self.safe_place.preset)
         self.mode = "safe_place"
         self.overlay.set_status(None)
         self._fact(m.SafePlaceEntered(fade_s=fade, source=source), parent=parent)
@@ -524,14 +602,14 @@ class App:
             )
         fade = self.safe_place.fade_s if req.fade_s is None else req.fade_s
         self.stage.leave_safe_place(fade)
-        self.mode = "running" if self.stage.spec is not None else "idle"
+        self.mode = "running"
         self._fact(m.SafePlaceLeft(fade_s=fade), parent=parent)
         self._publish_state(parent)
 
     def _do_stop(self, req: m.StopRequest, parent: m.Header | None) -> None:
         if self.mode == "stopped":
             return
-        self.stage.stop()
+        self.stage.fade(to_black=True, duration_s=STOP_FADE_S)
         self.mode = "stopped"
         self._fact(m.Stopped(reason=req.reason), parent=parent)
         self._publish_state(parent)
@@ -557,12 +635,10 @@ class App:
             session_dir = Path(sessions_root()) / req.session_id
         try:
             self.open_journal(session_dir, req.session_id)
-        except (OSError, ValueError) as exc:
+        except JournalError as exc:
+            raise CommandRejected("JournalError", str(exc)) from None
+        except OSError as exc:
             raise CommandRejected("JournalError", f"cannot journal into {session_dir}: {exc}") from None
-        except Exception as exc:
-            if type(exc).__name__ == "JournalError":
-                raise CommandRejected("JournalError", str(exc)) from None
-            raise
         self._fact(m.SessionSet(session_id=req.session_id, session_dir=str(session_dir)), parent=parent)
         self._publish_state(parent)
 
@@ -648,8 +724,8 @@ def _evalue(exc: Exception) -> str:
 
 
 def default_stage_factory(app: App) -> StageLike:
-    """The real stage (:mod:`vr_exposure.renderer.stage`) on the app's render graph."""
+    """The real stage (:mod:`vr_exposure.renderer.stage`) under the app's ``render``; the app calls
+    its ``update`` from the stimuli task."""
     from vr_exposure.renderer.stage import Stage
 
-    stage: StageLike = Stage(app)
-    return stage
+    return Stage(app.render, clock=app.clock)

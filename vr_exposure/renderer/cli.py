@@ -125,6 +125,15 @@ def run(args: argparse.Namespace) -> int:
     except BackendUnavailable as exc:
         say(f"{name} backend unavailable: {exc}")
         return 2
+    if args.session_dir is not None:
+        from vr_exposure.errors import JournalError
+        from vr_exposure.journal import open_session_dir
+
+        try:
+            open_session_dir(args.session_dir)
+        except JournalError as exc:
+            say(f"--session-dir: {exc} (the console creates sessions; or use `vr-exposure journal`)")
+            return 2
     pub = args.pub or default_pub_endpoint(args.bind)
     safe_place = SafePlaceSettings(on_link_lost=args.on_link_lost, link_timeout_s=args.link_timeout_s)
 

@@ -4,7 +4,7 @@ Panda3D events sent by a script or test (``messenger.send("space")``)."""
 
 from __future__ import annotations
 
-from vr_exposure.renderer.backends import BackendOptions
+from vr_exposure.renderer.backends import BackendOptions, display_available
 from vr_exposure.renderer.backends._desktop import DesktopBackend
 
 
@@ -18,4 +18,9 @@ class OffscreenBackend(DesktopBackend):
         self.frame_period_ns = 1_000_000_000 // 90
 
     def prc_data(self) -> str:
-        return super().prc_data() + "window-type offscreen\nsync-video false\nframebuffer-multisample 0\n"
+        prc = super().prc_data() + "window-type offscreen\nsync-video false\nframebuffer-multisample 0\n"
+        if not display_available():
+            # Straight to EGL: no failed X11 attempt (and its error line) first. No input devices
+            # either, so the evdev scan's complaints are noise.
+            prc += "load-display p3headlessgl\nnotify-level-device fatal\n"
+        return prc

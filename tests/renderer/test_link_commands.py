@@ -1,0 +1,274 @@
+"""Console commands over the real link (ZeroMQ on loopback) against the app on the shared offscreen
+ShowBase: each request's reply and facts, bad input answered with clear errors while frames keep
+rendering, and the safety commands' priority."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import zmq
+
+from tests.renderer.apphelpers import Console, running_app
+from vr_exposure.link import messages as m
+from vr_exposure.link.errors import CommandRejected
+
+pytestmark = pytest.mark.renderer
+
+
+@pytest.fixture
+def console(showbase: Any) -> Any:
+    with running_app(showbase) as app, Console(showbase, app) as con:
+        con.connect()
+        yield con
+
+
+def _ok(reply: m.Reply) -> None:
+    assert reply.status == "ok", f"{reply.ename}: {reply.evalue}"
+
+
+def _spiders(con: Console, **kwargs: Any) -> None:
+    _ok(con.request(m.LoadSceneRequest(scene="spiders", **kwargs)))
+
+
+def test_load_scene_set_intensity_and_preset_publish_facts_and_state(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=10)
+    _ok(con.request(m.SetIntensityRequest(intensity=40, ramp_s=0)))
+    preset = next(iter(con.app.stage.spec.presets))
+    _ok(con.request(m.ApplyPresetRequest(preset=preset, ramp_s=0)))
+    con.step_until(lambda: con.client.state is not None and con.client.state.preset == preset)
+    types = con.fact_types()
+    assert types.index("scene_loaded") < types.index("intensity_changed") < types.index("preset_applied")
+    assert "state" in types
+    loaded = con.facts("scene_loaded")[0]
+    assert loaded.scene == "spiders" and loaded.intensity == 10
+    changed = con.facts("intensity_changed")[0]
+    assert changed.target == 40
+    state = con.client.state
+    assert state.scene == "spiders" and state.mode == "running" and state.backend == "offscreen"
+    assert state.target_intensity == con.app.stage.spec.presets[preset].intensity
+
+
+@pytest.mark.parametrize(
+    ("request_", "ename", "words"),
+    [
+        (m.LoadSceneRequest(scene="no-such-scene"), None, "no-such-scene"),
+        (m.ApplyPresetRequest(preset="no-such-preset"), "UnknownPreset", "no-such-preset"),
+        (m.TriggerEventRequest(event="no-such-event"), "UnknownEvent", "no-such-event"),
+        (m.LeaveSafePlaceRequest(), "InvalidState", "not in the safe place"),
+    ],
+    ids=["unknown-scene", "unknown-preset", "unknown-event", "leave-without-safe-place"],
+)
+def test_bad_commands_get_clear_errors_and_rendering_continues(
+    console: Console, request_: m.Request, ename: str | None, words: str
+) -> None:
+    con = console
+    _spiders(con, intensity=20)
+    frame = con.app.frame
+    reply = con.request(request_)
+    assert reply.status == "error"
+    if ename is not None:
+        assert reply.ename == ename
+    assert reply.ename and words in (reply.evalue or "")
+    con.step(5)
+    assert con.app.frame >= frame + 5
+    assert con.app.state().scene == "spiders" and con.app.mode == "running"
+    assert con.app.errors == 0
+
+
+def test_intensity_outside_0_100_is_refused_with_the_field_named(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=20)
+    # msgspec checks constraints when decoding, not when building, so the console can send 120.
+    reply = con.request(m.SetIntensityRequest(intensity=120, ramp_s=0))
+    assert reply.status == "error"
+    assert "intensity" in (reply.evalue or "") and "100" in (reply.evalue or "")
+    con.step(3)
+    assert con.app.stage.target_intensity == 20 and con.app.errors == 0
+    # The app's own check (for local callers: the CLI, the patient, scripts) says the same.
+    with pytest.raises(CommandRejected, match="outside 0-100"):
+        con.app.command(m.SetIntensityRequest(intensity=120))
+    with pytest.raises(CommandRejected, match="outside 0-100"):
+        con.app.command(m.SetIntensityRequest(intensity=float("nan")))
+
+
+def test_malformed_frames_are_dropped_and_counted(console: Console) -> None:
+    con = console
+    ctx = zmq.Context.instance()
+    raw = ctx.socket(zmq.DEALER)
+    raw.linger = 0
+    raw.connect(con.app.link.command_endpoint)
+    try:
+        raw.send(b"garbage")
+        raw.send(b'{"header": {"msg_id": 1}, "content": "not json')
+        raw.send(
+            b'{"header": {"msg_id": "x", "msg_type": "fly_request", "protocol_version": "1.0"}, '
+            b'"parent_header": null, "content": {}}'
+        )
+        frame = con.app.frame
+        con.step_until(
+            lambda: con.app.link.counters["received"] >= 3 + con.app.link.counters["heartbeats"],
+            what="malformed frames read",
+        )
+        counters = con.app.link.counters
+        assert counters["malformed"] >= 2 and counters["unknown_type"] >= 1
+        assert raw.poll(1000, zmq.POLLIN), "the unknown type gets an error reply"
+        assert b"UnknownMessageType" in raw.recv_multipart()[-1]
+        con.step(3)
+        assert con.app.frame > frame and con.app.errors == 0
+        _ok(con.request(m.LoadSceneRequest(scene="spiders")))
+    finally:
+        raw.close()
+
+
+def test_safe_place_goes_ahead_of_queued_commands(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=20)
+    con.events.clear()
+    ids = [con.client.send(m.SetIntensityRequest(intensity=30 + i, ramp_s=0)) for i in range(5)]
+    safe = con.client.send(m.SafePlaceRequest(fade_s=0.5))
+    assert con.app.link.wait(2000)
+    # ZeroMQ cannot count what is queued; six small frames sent back to back on loopback arrive
+    # together, and this bounded pause makes sure of it before the frame that reads them.
+    time.sleep(0.05)
+    con.step()
+    assert con.app.mode == "safe_place", "the safe place applies in the very frame it is read"
+    _ok(con.reply(safe))
+    # Queued behind it, the intensity changes now meet a patient in the safe place and are refused.
+    for msg_id in ids:
+        reply = con.reply(msg_id)
+        assert reply.status == "error" and reply.ename == "InvalidState" and "safe place" in reply.evalue
+    types = [t for t in con.fact_types() if t != "state"]
+    assert types == ["safe_place_entered"], types
+    assert con.app.stage.target_intensity == 20 or con.app.stage.scene_id == "safe-place"
+    entered = con.facts("safe_place_entered")[0]
+    assert entered.source == "console" and entered.fade_s == 0.5
+
+
+def test_pause_resume_stop_and_safe_place_transitions(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=30)
+    _ok(con.request(m.PauseRequest()))
+    assert con.app.mode == "paused"
+    frame = con.app.frame
+    con.step(3)
+    assert con.app.frame == frame + 3, "paused still renders"
+    _ok(con.request(m.ResumeRequest()))
+    assert con.app.mode == "running"
+    _ok(con.request(m.SafePlaceRequest()))
+    assert con.app.mode == "safe_place"
+    _ok(con.request(m.SafePlaceRequest()))  # idempotent
+    _ok(con.request(m.LeaveSafePlaceRequest(fade_s=0)))
+    assert con.app.mode == "running"
+    _ok(con.request(m.StopRequest(reason="patient asked")))
+    assert con.app.mode == "stopped"
+    reply = con.request(m.PauseRequest())
+    assert reply.status == "error" and reply.ename == "InvalidState"
+    types = con.fact_types()
+    for fact in ("paused", "resumed", "safe_place_entered", "safe_place_left", "stopped"):
+        assert fact in types
+    assert types.count("safe_place_entered") == 1
+    assert con.facts("stopped")[0].reason == "patient asked"
+
+
+def test_trigger_event_fires_and_ends(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=60)
+    spec_events = con.app.stage.spec.events
+    name = next(iter(spec_events))
+    _ok(con.request(m.TriggerEventRequest(event=name)))
+    assert con.facts("event_fired")[0].event == name
+    assert name in con.app.state().active_events
+
+
+def test_suds_prompt_answered_by_the_patient_key(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=30)
+    _ok(con.request(m.SudsPromptRequest(probe_id="probe-1", scale_max=100)))
+    assert con.app.overlay.prompt_visible
+    assert "0-9" in con.app.overlay.prompt_text
+    con.showbase.messenger.send("7")
+    con.step_until(lambda: con.facts("rating_recorded"), what="rating published")
+    rating = con.facts("rating_recorded")[0]
+    assert (rating.value, rating.scale_max, rating.probe_id, rating.source) == (
+        70,
+        100,
+        "probe-1",
+        "patient-in-vr",
+    )
+    assert not con.app.overlay.prompt_visible
+    closed = con.facts("suds_prompt_closed")[0]
+    assert closed.probe_id == "probe-1" and closed.reason == "answered"
+
+
+def test_suds_prompt_on_a_0_10_scale_and_the_100_key(console: Console) -> None:
+    con = console
+    _ok(con.request(m.SudsPromptRequest(probe_id="p10", scale_max=10)))
+    con.showbase.messenger.send("h")
+    con.step_until(lambda: con.facts("rating_recorded"))
+    rating = con.facts("rating_recorded")[0]
+    assert (rating.value, rating.scale_max) == (10, 10)
+
+
+def test_suds_prompt_cancel_hides_it(console: Console) -> None:
+    con = console
+    _ok(con.request(m.SudsPromptRequest(probe_id="p2")))
+    _ok(con.request(m.SudsPromptCancelRequest(probe_id="p2")))
+    assert not con.app.overlay.prompt_visible
+    assert con.facts("suds_prompt_closed")[0].reason == "cancelled"
+
+
+def test_patient_safe_place_key(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=50)
+    con.showbase.messenger.send("space")
+    con.step()
+    assert con.app.mode == "safe_place"
+    con.step_until(lambda: con.facts("safe_place_entered"))
+    assert con.facts("safe_place_entered")[0].source == "patient"
+
+
+def test_shutdown_request_ends_the_loop(console: Console) -> None:
+    con = console
+    _ok(con.request(m.ShutdownRequest()))
+    assert con.app.exit_requested
+
+
+def test_link_lost_fades_to_safe_place_and_restored_is_published(showbase: Any) -> None:
+    from vr_exposure.core.specs import SafePlaceSettings
+
+    settings = SafePlaceSettings(link_timeout_s=0.3)
+    with running_app(showbase, safe_place=settings) as app, Console(showbase, app) as con:
+        con.connect()
+        _ok(con.request(m.LoadSceneRequest(scene="spiders", intensity=40)))
+        con.events.clear()
+        # The console falls silent: only the renderer's frames run.
+        deadline = time.monotonic() + 5.0
+        while app.link_status != "lost" and time.monotonic() < deadline:
+            showbase.taskMgr.step()
+            app.link.wait(10)
+        assert app.link_status == "lost"
+        assert app.mode == "safe_place"
+        con.step_until(lambda: "link_restored" in con.fact_types(), what="link restored")
+        types = con.fact_types()
+        assert "link_lost" in types and "safe_place_entered" in types
+        assert con.facts("safe_place_entered")[0].source == "link_lost"
+        assert app.mode == "safe_place", "contact coming back does not leave the safe place by itself"
+        assert app.link_status == "ok"
+
+
+def test_link_lost_with_hold_keeps_the_scene(showbase: Any) -> None:
+    from vr_exposure.core.specs import SafePlaceSettings
+
+    settings = SafePlaceSettings(link_timeout_s=0.3, on_link_lost="hold")
+    with running_app(showbase, safe_place=settings) as app, Console(showbase, app) as con:
+        con.connect()
+        _ok(con.request(m.LoadSceneRequest(scene="spiders", intensity=40)))
+        deadline = time.monotonic() + 5.0
+        while app.link_status != "lost" and time.monotonic() < deadline:
+            showbase.taskMgr.step()
+            app.link.wait(10)
+        assert app.link_status == "lost" and app.mode == "running"
+        assert app.state().link == "lost"

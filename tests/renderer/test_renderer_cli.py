@@ -1,0 +1,109 @@
+"""``vr-exposure renderer`` in a subprocess: clean exit after --frames, the READY line, backend choice
+and its one-line messages, and a shutdown request over the link."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.renderer
+
+READY = re.compile(r"^READY command=(tcp://\S+) pub=(tcp://\S+) backend=(\w+)$", re.MULTILINE)
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("XR_RUNTIME_JSON", None)
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    # Keep the OpenXR loader from finding a runtime installed on the machine.
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["XDG_CONFIG_DIRS"] = str(tmp_path / "config-dirs")
+    env["PRC_DIR"] = str(tmp_path)
+    return env
+
+
+def _renderer(tmp_path: Path, *args: str, timeout_s: float = 90) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "vr_exposure.cli", "renderer", "--bind", "tcp://127.0.0.1:*", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env=_env(tmp_path),
+    )
+
+
+def test_offscreen_frames_exits_zero_and_prints_ready(tmp_path: Path) -> None:
+    result = _renderer(tmp_path, "--backend", "offscreen", "--frames", "30", "--size", "160x90")
+    assert result.returncode == 0, result.stderr
+    match = READY.search(result.stdout)
+    assert match, result.stdout
+    assert match.group(3) == "offscreen"
+    assert not match.group(1).endswith(":*") and match.group(1) != match.group(2)
+    assert "fell back" not in result.stderr
+
+
+def test_explicit_openxr_without_runtime_exits_2_with_one_line(tmp_path: Path) -> None:
+    result = _renderer(tmp_path, "--backend", "openxr", "--frames", "5")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("vr-exposure renderer: openxr backend unavailable:")
+    assert "READY" not in result.stdout
+
+
+def test_default_backend_falls_back_and_says_so(tmp_path: Path) -> None:
+    result = _renderer(
+        tmp_path, "--frames", "10", "--size", "160x90", "--scene", "spiders", "--preset", "jar-far"
+    )
+    assert result.returncode == 0, result.stderr
+    match = READY.search(result.stdout)
+    assert match and match.group(3) == "offscreen"
+    fell = [line for line in result.stderr.splitlines() if "fell back" in line]
+    assert len(fell) == 1 and "openxr" in fell[0] and "window" in fell[0]
+
+
+def test_bad_arguments_exit_2(tmp_path: Path) -> None:
+    result = _renderer(tmp_path, "--backend", "offscreen", "--frames", "0")
+    assert result.returncode == 2 and "at least 1" in result.stderr
+    result = _renderer(tmp_path, "--backend", "offscreen", "--frames", "3", "--scene", "nowhere")
+    assert result.returncode == 2 and "nowhere" in result.stderr
+
+
+def test_shutdown_over_the_link_and_journal_in_the_session_dir(tmp_path: Path) -> None:
+    from vr_exposure import __version__
+    from vr_exposure.journal import create_session
+    from vr_exposure.link import LinkClient
+    from vr_exposure.link import messages as m
+
+    session = create_session(tmp_path / "sessions", pseudonym="P042", software_version=__version__)
+    command = [
+        sys.executable, "-m", "vr_exposure.cli", "renderer", "--backend", "offscreen",
+        "--bind", "tcp://127.0.0.1:*", "--size", "160x90", "--session-dir", str(session),
+    ]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            line = proc.stdout.readline()
+            match = READY.match(line.strip())
+            assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
+            with LinkClient(match.group(1), match.group(2), timeout_s=5.0) as client:
+                reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
+                assert reply.status == "ok"
+                reply = client.request(m.ShutdownRequest())
+                assert reply.status == "ok"
+            assert proc.wait(timeout=60) == 0, proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    journal = (session / "renderer.jsonl").read_text()
+    assert '"scene_loaded"' in journal and '"shutting_down"' in journal
