@@ -147,10 +147,14 @@ def _read_file(path: Path, warnings: list[JournalWarning]) -> tuple[list[Journal
     lines = body.count(b"\n")
     tail = len(data) - end
     if tail:
-        warnings.append(JournalWarning(
-            name, lines + 1, "torn_line",
-            f"torn last line ({tail} bytes without a newline: the write was interrupted); dropped",
-        ))
+        warnings.append(
+            JournalWarning(
+                name,
+                lines + 1,
+                "torn_line",
+                f"torn last line ({tail} bytes without a newline: the write was interrupted); dropped",
+            )
+        )
     records, invalid = _decode_lines(name, body, warnings)
     gaps = 0
     previous: int | None = None
@@ -171,8 +175,13 @@ def _read_file(path: Path, warnings: list[JournalWarning]) -> tuple[list[Journal
             record.msg_type = record.header.msg_type
     process = records[0].process if records else name.split(".", 1)[0]
     return records, FileSummary(
-        file=name, process=process, records=len(records), lines=lines, torn_tail_bytes=tail,
-        invalid_lines=invalid, seq_gaps=gaps,
+        file=name,
+        process=process,
+        records=len(records),
+        lines=lines,
+        torn_tail_bytes=tail,
+        invalid_lines=invalid,
+        seq_gaps=gaps,
     )
 
 
@@ -254,8 +263,11 @@ class SessionLog:
         pairs = [
             (r.t_ns, int(r.content["utc_ns"]))
             for r in self.records
-            if r.kind == "meta" and r.process == self.reference_process and isinstance(r.content, dict)
-            and "utc_ns" in r.content and r.msg_type in ("journal_opened", "clock_pair", "journal_closed")
+            if r.kind == "meta"
+            and r.process == self.reference_process
+            and isinstance(r.content, dict)
+            and "utc_ns" in r.content
+            and r.msg_type in ("journal_opened", "clock_pair", "journal_closed")
         ]
         if not pairs:
             return None
@@ -369,11 +381,15 @@ def read_session(session_dir: Path | str) -> SessionLog:
                 summary.offset_applied = True
                 offsets_applied[summary.process] = found[-1][1]
             elif records:
-                warnings.append(JournalWarning(
-                    summary.file, None, "clock",
-                    f"not on the {reference}'s clock (another machine or unknown) and no clock_offset was "
-                    "journaled; its times are its own monotonic clock",
-                ))
+                warnings.append(
+                    JournalWarning(
+                        summary.file,
+                        None,
+                        "clock",
+                        f"not on the {reference}'s clock (another machine or unknown), no clock_offset was "
+                        "journaled; its times are its own monotonic clock",
+                    )
+                )
 
     # Reference files first, so a tie in time keeps the reference's order (the sort is stable).
     per_file.sort(key=lambda item: item[0].process != reference)

@@ -1,0 +1,160 @@
+"""Journal benchmark: telemetry throughput against a plain buffered file, and clinical fsync latency.
+
+    .venv/bin/python benchmarks/journal.py [--events 200000] [--clinical 200] [--dir DIR]
+
+In one process and one run, in a temporary directory (or ``--dir``, to measure another disk):
+
+1. ``events_per_s``: ``--events`` head-pose telemetry records (the renderer's content: frame,
+   t_mono_ns, position_m[3], orientation_xyzw[4] as full-precision floats) through
+   ``JournalWriter.telemetry()``, timed from the first call until the writer thread has written
+   them all (its periodic fsyncs included, no final fsync). The contents are built before timing.
+2. ``raw_write_per_s``: the very bytes the writer produced for those records (read back from its
+   file), written line by line with ``write()`` to a plain buffered file, then flushed and closed.
+3. ``ratio`` = events_per_s / raw_write_per_s. Target (design section 7): >= 0.5.
+4. ``clinical_fsync_p50_ms`` / ``clinical_fsync_p99_ms``: latency of ``clinical()`` (encode, write,
+   fdatasync) for ``--clinical`` records, one every 2 ms, while 90 Hz telemetry flows.
+5. ``caller_ns_per_telemetry``: what one ``telemetry()`` call costs its caller (the render loop).
+
+Prints figures, then as the LAST line one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vr_exposure.journal import JournalWriter, create_session  # noqa: E402
+
+
+def _poses(n: int) -> list[dict[str, Any]]:
+    rng = random.Random(7)
+    t0 = time.monotonic_ns()
+    return [
+        {
+            "frame": i,
+            "t_mono_ns": t0 + i * 11_111_111,
+            "position_m": (rng.uniform(-1, 1), 1.6 + rng.uniform(-0.1, 0.1), rng.uniform(-1, 1)),
+            "orientation_xyzw": (rng.random(), rng.random(), rng.random(), rng.random()),
+        }
+        for i in range(n)
+    ]
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def bench_telemetry(root: Path, n: int, repeats: int) -> dict[str, float]:
+    poses = _poses(n)
+    best_writer = best_raw = float("inf")
+    caller_ns = float("inf")
+    for _ in range(repeats):
+        session = create_session(root, pseudonym="BENCH", software_version="bench", recover=False)
+        writer = JournalWriter(session, "renderer", telemetry_queue_max=n + 1)
+        telemetry = writer.telemetry
+        t0 = time.perf_counter()
+        for pose in poses:
+            telemetry("head_pose", pose)
+        t1 = time.perf_counter()
+        writer.flush(fsync=False)
+        t2 = time.perf_counter()
+        assert writer.telemetry_dropped == 0, "the benchmark queue must hold every event"
+        writer.close()
+        best_writer = min(best_writer, t2 - t0)
+        caller_ns = min(caller_ns, (t1 - t0) / n * 1e9)
+
+        lines = [
+            line for line in writer.path.read_bytes().splitlines(keepends=True) if b'"telemetry"' in line
+        ]
+        assert len(lines) == n
+        raw_path = session / "raw.bin"
+        t0 = time.perf_counter()
+        with open(raw_path, "wb") as f:
+            write = f.write
+            for line in lines:
+                write(line)
+        t1 = time.perf_counter()
+        best_raw = min(best_raw, t1 - t0)
+        line_bytes = sum(map(len, lines)) / n
+        raw_path.unlink()
+    return {
+        "events_per_s": n / best_writer,
+        "raw_write_per_s": n / best_raw,
+        "caller_ns_per_telemetry": caller_ns,
+        "bytes_per_line": line_bytes,
+    }
+
+
+def bench_clinical(root: Path, m: int) -> dict[str, float]:
+    session = create_session(root, pseudonym="BENCH", software_version="bench", recover=False)
+    latencies_ms: list[float] = []
+    poses = _poses(m * 2)
+    with JournalWriter(session, "console") as writer:
+        for i in range(m):
+            writer.telemetry("head_pose", poses[2 * i])
+            writer.telemetry("head_pose", poses[2 * i + 1])
+            t0 = time.perf_counter()
+            writer.clinical(
+                "rating_recorded",
+                {"probe_id": f"p{i}", "value": i % 101, "scale_max": 100, "source": "therapist"},
+            )
+            latencies_ms.append((time.perf_counter() - t0) * 1e3)
+            time.sleep(0.002)
+    return {
+        "clinical_fsync_p50_ms": statistics.median(latencies_ms),
+        "clinical_fsync_p99_ms": _percentile(latencies_ms, 99),
+        "clinical_fsync_max_ms": max(latencies_ms),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=200_000, help="telemetry records (default 200000)")
+    parser.add_argument("--clinical", type=int, default=200, help="clinical records (default 200)")
+    parser.add_argument("--repeats", type=int, default=3, help="best of this many runs (default 3)")
+    parser.add_argument("--dir", type=Path, default=None, help="directory on the disk to measure")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(dir=args.dir, prefix="vr-exposure-bench-") as tmp:
+        root = Path(tmp)
+        tel = bench_telemetry(root, args.events, args.repeats)
+        clin = bench_clinical(root, args.clinical)
+    ratio = tel["events_per_s"] / tel["raw_write_per_s"]
+    print(
+        f"telemetry through the writer: {tel['events_per_s']:,.0f} events/s "
+        f"({tel['bytes_per_line']:.0f} bytes/line, {args.events} events, best of {args.repeats})"
+    )
+    print(f"same bytes, plain buffered file: {tel['raw_write_per_s']:,.0f} lines/s")
+    print(f"ratio: {ratio:.2f} (target >= 0.5)")
+    print(f"caller cost of telemetry(): {tel['caller_ns_per_telemetry']:.0f} ns per call")
+    print(
+        f"clinical() incl. fdatasync: p50 {clin['clinical_fsync_p50_ms']:.2f} ms, "
+        f"p99 {clin['clinical_fsync_p99_ms']:.2f} ms, max {clin['clinical_fsync_max_ms']:.2f} ms "
+        f"({args.clinical} records, filesystem of {os.fspath(args.dir or tempfile.gettempdir())})"
+    )
+    result = {
+        "events_per_s": round(tel["events_per_s"]),
+        "raw_write_per_s": round(tel["raw_write_per_s"]),
+        "ratio": round(ratio, 3),
+        "caller_ns_per_telemetry": round(tel["caller_ns_per_telemetry"]),
+        "clinical_fsync_p50_ms": round(clin["clinical_fsync_p50_ms"], 3),
+        "clinical_fsync_p99_ms": round(clin["clinical_fsync_p99_ms"], 3),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
