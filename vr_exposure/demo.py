@@ -123,7 +123,8 @@ class RendererProcess:
                 lines.put(line)
             lines.put(None)
 
-        threading.Thread(target=read, name="renderer-stdout", daemon=True).start()
+        self._reader = threading.Thread(target=read, name="renderer-stdout", daemon=True)
+        self._reader.start()
         deadline = time.monotonic() + ready_timeout_s
         while not self.command_endpoint:
             remaining = deadline - time.monotonic()
@@ -185,6 +186,9 @@ class RendererProcess:
 
     def cleanup(self) -> None:
         self.stop()
+        self._reader.join(timeout=5)  # ends at the exited process's end of output
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
         self.log_file.close()
         try:
             os.unlink(self.log_file.name)

@@ -159,10 +159,11 @@ def test_safe_place_hotkey_works_with_a_command_in_flight(qtbot, renderers, cons
     w, c = console.window, console.controller
     w.activateWindow()
     qtbot.waitUntil(w.isActiveWindow, timeout=5000)
-    # A scene change is the slowest command (it fades to black first); it is still unanswered when
-    # the therapist hits F12, and nothing waits for it.
-    c.load_scene("spiders", c.protocol.ladder[5].preset if c.protocol else None)
-    assert any(p.verb == "load_scene" for p in c.pending.values())
+    # The therapist moves up a rung and slides the intensity, then at once hits F12: those commands
+    # are still unanswered (in flight) and nothing waits for them.
+    c.apply_rung(4)
+    c.set_intensity(70, 5.0)
+    assert {"apply_preset", "set_intensity"} <= {p.verb for p in c.pending.values()}
     qtbot.keyClick(w, Qt.Key.Key_F12)
     assert any(p.verb == "safe_place" for p in c.pending.values())  # sent at once, no event loop needed
     qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=10_000)
@@ -242,9 +243,12 @@ def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, rendere
     qtbot.waitUntil(lambda: len(w.timeline.suds) == 1, timeout=10_000)
     t, v = w.timeline.suds.view()
     assert v.tolist() == [70.0]
-    qtbot.waitUntil(
-        lambda: w.timeline.redraws > 0 and list(w.timeline._suds_curve.getData()[1]) == [70.0], timeout=5000
-    )
+
+    def plotted() -> bool:
+        ys = w.timeline._suds_curve.getData()[1]
+        return ys is not None and list(ys) == [70.0]
+
+    qtbot.waitUntil(plotted, timeout=5000)
     console_ratings = [
         r for r in _journal(session_dir, "console") if r["header"]["msg_type"] == "rating_recorded"
     ]

@@ -114,6 +114,7 @@ class ConsoleController:
         self._last_tick_ns = 0
         self._summary: dict[str, Any] | None = None
         self.clock_offset_ns: int | None = None
+        self._safe_place_after_load = False
 
     # -- listeners and time -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -453,12 +454,17 @@ class ConsoleController:
             self._clinical("renderer_restarted", {"instance_id": instance_id})
         if state.session_id != self.session_id:
             self._send_session()
-        if state.scene != (self.scene.id if self.scene else None) or state.mode in ("idle", "stopped"):
-            if self.engine.state == "safe_place" and state.mode != "safe_place":
-                # The patient was in the safe place when contact was lost: keep them there.
-                self._send(m.SafePlaceRequest(fade_s=0.0))
-            else:
-                self._send_scene()
+        if state.mode == "safe_place":
+            # The renderer is in the safe place (the patient's choice, or it lost us): stay there.
+            self._reconcile_mode("safe_place", source="link_lost" if state.link == "lost" else "console")
+            return
+        exposure_scene = self.scene.id if self.scene else None
+        if state.scene != exposure_scene or state.mode in ("idle", "stopped"):
+            self._send_scene()
+            if self.engine.state == "safe_place":
+                # The patient was in the safe place when contact was lost and the renderer restarted:
+                # back to the safe place as soon as the scene is there to return to.
+                self._safe_place_after_load = True
             return
         self._reconcile_mode(state.mode, source="console")
 
@@ -466,6 +472,9 @@ class ConsoleController:
         """A fact the renderer published (in order, after any snapshot)."""
         self.renderer_state = m.apply_fact(self.renderer_state, fact)
         t_s = self.session_time_s()
+        if isinstance(fact, m.SceneLoaded) and self._safe_place_after_load:
+            self._safe_place_after_load = False
+            self._send(m.SafePlaceRequest(fade_s=0.0))
         if isinstance(fact, m.RatingRecorded):
             self._on_headset_rating(fact, header)
         elif isinstance(fact, m.IntensityChanged):

@@ -330,6 +330,7 @@ class ConsoleWindow(QMainWindow):
                 self._do(self.controller.record_ssq, phase, values)
 
         form.accepted.connect(done)
+        form.safe_place_requested.connect(self.trigger_safe_place)
         form.open()
         return form
 

@@ -7,6 +7,8 @@ all 16 have one, so a half-filled form can never be scored as zeros.
 
 from __future__ import annotations
 
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QKeyEvent
 from PyQt6.QtWidgets import (
     QButtonGroup,
     QDialog,
@@ -24,7 +26,12 @@ RATINGS = ("none", "slight", "moderate", "severe")
 
 
 class SsqForm(QDialog):
-    """``answers()`` gives the 16 answers (0-3) once complete; ``score()`` the scored result."""
+    """``answers()`` gives the 16 answers (0-3) once complete; ``score()`` the scored result.
+
+    Esc does not cancel the form: in the console Esc is the safe place, everywhere, so the form emits
+    ``safe_place_requested`` and stays open (Cancel closes it)."""
+
+    safe_place_requested = pyqtSignal()
 
     def __init__(self, phase: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -57,6 +64,13 @@ class SsqForm(QDialog):
         layout.addWidget(self.score_label)
         layout.addWidget(self.buttons)
         self._update()
+
+    def keyPressEvent(self, event: QKeyEvent | None) -> None:  # noqa: N802 - Qt override
+        if event is not None and event.key() == Qt.Key.Key_Escape:
+            event.accept()
+            self.safe_place_requested.emit()
+            return
+        super().keyPressEvent(event)
 
     def set_answers(self, answers: list[int]) -> None:
         for group, value in zip(self.groups, answers, strict=True):
