@@ -291,6 +291,7 @@ class ScriptedSession:
         self.done = False
         self.safe_place_used = False
         self.events_fired: set[int] = set()
+        self.event_retry_at_s = 0.0
         self.nudged = False
         self.ratings = 0
         self.summary: dict[str, Any] | None = None
@@ -356,6 +357,7 @@ class ScriptedSession:
             and scene.events
             and engine.state == "running"
             and engine.time_on_rung_s() > 1.0
+            and now >= self.event_retry_at_s
         ):
             self.events_fired.add(rung)
             names = sorted(scene.events)
@@ -415,6 +417,10 @@ class ScriptedSession:
             self.say(f"renderer: event {ev['event']} fired")
         elif kind == "error":
             self.say(f"console: {ev['message']}")
+            engine = self.controller.engine
+            if ev.data.get("verb") == "trigger_event" and engine is not None and engine.rung is not None:
+                self.events_fired.discard(engine.rung)  # try again a little later
+                self.event_retry_at_s = self.elapsed_s() + 1.5
 
     def _accept(self, advice_id: str) -> None:
         self.say("therapist accepts the advice")

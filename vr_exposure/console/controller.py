@@ -115,6 +115,7 @@ class ConsoleController:
         self._summary: dict[str, Any] | None = None
         self.clock_offset_ns: int | None = None
         self._safe_place_after_load = False
+        self._exposure_seen: tuple[str | None, float] | None = None
 
     # -- listeners and time -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -475,6 +476,10 @@ class ConsoleController:
         if isinstance(fact, m.SceneLoaded) and self._safe_place_after_load:
             self._safe_place_after_load = False
             self._send(m.SafePlaceRequest(fade_s=0.0))
+        if isinstance(fact, m.SafePlaceLeft):
+            self._restore_exposure()
+        elif self.scene is not None and self.renderer_state.scene == self.scene.id:
+            self._exposure_seen = (self.renderer_state.preset, self.renderer_state.target_intensity)
         if isinstance(fact, m.RatingRecorded):
             self._on_headset_rating(fact, header)
         elif isinstance(fact, m.IntensityChanged):
@@ -544,6 +549,19 @@ class ConsoleController:
         if self.engine is None:
             raise ControllerError("no session: start one first")
         return self.engine
+
+    def _restore_exposure(self) -> None:
+        """Back from the safe place: a rung or intensity the therapist chose meanwhile was refused by
+        the renderer (nothing changes while the patient is in the safe place); apply it now."""
+        engine = self.engine
+        if engine is None or engine.state == "ended" or self._exposure_seen is None:
+            return
+        preset, intensity = self._exposure_seen
+        wanted = self._current_preset()
+        if wanted is not None and wanted != preset:
+            self._send(m.ApplyPresetRequest(preset=wanted, ramp_s=2.0))
+        elif abs(engine.intensity - intensity) >= 0.5:
+            self._send(m.SetIntensityRequest(intensity=engine.intensity, ramp_s=2.0))
 
     def _on_headset_rating(self, fact: m.RatingRecorded, header: m.Header | None) -> None:
         engine = self.engine
