@@ -1,0 +1,853 @@
+"""Export sessions as tidy tables (CSV, Parquet) or as a BIDS dataset.
+
+Tables (one row per observation, units in column names, times both as seconds since the session's
+origin ``t_s`` and as the raw monotonic stamp ``t_mono_ns``; see :data:`TABLE_DOCS`):
+
+    events      every clinical and meta record (content as JSON text)
+    suds        SUDS ratings (the console's; see docs/research.md for why only those)
+    intensity   intensity changes the renderer applied (start, target, ramp)
+    pose        head pose per frame (position in metres, orientation quaternion)
+    frames      frame timing summaries (one a second)
+    clock_sync  (monotonic, UTC) clock pairs and console->renderer clock offsets
+    probes      SUDS probes and what became of them
+    episodes    pauses and safe-place stays with their durations
+    ssq         SSQ scores before/after
+    physio      physiology samples received over LSL (long format: stream, channel, value)
+
+CSV and Parquet use a hive-style layout, ``pseudonym=<P>/session=<session_id>/<table>.<ext>``, so
+DuckDB, pandas/pyarrow and Polars read many sessions at once and get ``pseudonym`` and ``session`` as
+columns from the path (they are therefore not stored inside the files). A README.md in the output
+describes every table and column.
+
+BIDS (1.10, motion): one dataset for many sessions: ``sub-<pseudonym>/ses-<YYYYMMDD>/motion/`` with
+``*_tracksys-HMD_motion.tsv`` (no header row), ``*_channels.tsv`` (3 position, 4 quaternion and a
+latency channel), ``*_motion.json`` and ``*_events.tsv`` + ``.json``; ``*_scans.tsv`` per session;
+``participants.tsv``, ``dataset_description.json`` and ``README`` at the root. Nothing is gzipped
+(BIDS motion data are plain TSV); every file is written deterministically (same input, same bytes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import numpy as np
+import pyarrow as pa
+
+from vr_exposure import __version__
+from vr_exposure.errors import VrExposureError
+from vr_exposure.research.timeline import SessionTimeline, intensity_series, utc_iso
+
+FORMATS = ("csv", "parquet", "bids")
+TABLES = (
+    "events",
+    "suds",
+    "intensity",
+    "pose",
+    "frames",
+    "clock_sync",
+    "probes",
+    "episodes",
+    "ssq",
+    "physio",
+)
+BIDS_VERSION = "1.10.0"
+BIDS_TASK = "exposure"
+BIDS_TRACKSYS = "HMD"
+
+
+class ExportError(VrExposureError):
+    """An export that cannot be written (an output that is not a directory, a bad format)."""
+
+
+TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
+    "events": (
+        "Every clinical and meta record of the session's journals, on the merged timeline.",
+        {
+            "t_s": "seconds since the session's origin (its directory was created)",
+            "t_mono_ns": "renderer's monotonic clock, ns (CLOCK_MONOTONIC: LSL local_clock() * 1e9 on Linux)",
+            "utc": "wall clock (ISO 8601, from the nearest journaled clock pair)",
+            "process": "journal it came from: console or renderer",
+            "kind": "clinical, meta or telemetry",
+            "msg_type": "record type (docs/protocol.md, docs/journal.md)",
+            "seq": "line number within its process's journal",
+            "content_json": "the record's content as JSON",
+        },
+    ),
+    "suds": (
+        "SUDS ratings as the console's session engine recorded them (a rating given in VR appears "
+        "once, with source patient-in-vr).",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "when the rating was given, monotonic ns",
+            "suds_0_100": "the rating on 0-100 (used by every metric)",
+            "raw_value": "the rating as given, on 0-scale_max",
+            "scale_max": "10 or 100",
+            "source": "therapist, patient-in-vr or simulated",
+            "probe_id": "the probe it answered, if any",
+            "rung": "ladder rung selected when it was given (0-based), if any",
+            "during_exposure": "false before the start and in the safe place (not in metrics)",
+            "running_s": "exposure time when given (pauses and safe place not counted), s",
+        },
+    ),
+    "intensity": (
+        "Intensity changes the renderer applied: from start_intensity_0_100 at t_s, linearly to "
+        "target_intensity_0_100 over ramp_s.",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "monotonic ns",
+            "start_intensity_0_100": "intensity shown when the change began, 0-100",
+            "target_intensity_0_100": "intensity reached after the ramp, 0-100",
+            "ramp_s": "ramp duration, s",
+            "cause": "scene_loaded, intensity_changed or preset_applied",
+            "preset": "the scene preset, where the change applied one",
+            "process": "journal it came from (renderer; console where no renderer journal exists)",
+        },
+    ),
+    "pose": (
+        "Head pose of every rendered frame, in the renderer's tracking space (Panda3D axes: +x right, "
+        "+y forward, +z up; metres; unit quaternion x, y, z, w).",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "frame time, monotonic ns",
+            "frame": "frame number",
+            "position_x_m": "head position x, m",
+            "position_y_m": "head position y, m",
+            "position_z_m": "head position z, m",
+            "orientation_x": "quaternion x",
+            "orientation_y": "quaternion y",
+            "orientation_z": "quaternion z",
+            "orientation_w": "quaternion w",
+            "intensity_0_100": "intensity shown at that frame (interpolated over ramps), 0-100",
+        },
+    ),
+    "frames": (
+        "Frame timing summaries the renderer journaled once a second.",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "monotonic ns",
+            "median_frame_ms": "median frame interval over the window, ms",
+            "p99_frame_ms": "99th percentile frame interval, ms",
+            "dropped_frames": "frames longer than 1.5 display periods",
+            "frames": "frames in the window",
+            "window_s": "window length, s",
+        },
+    ),
+    "clock_sync": (
+        "Clock pairs (monotonic, UTC) and console->renderer clock offsets, to place the session in "
+        "wall-clock time and to merge journals from two machines.",
+        {
+            "record": "clock_pair or clock_offset",
+            "process": "journal (or manifest) it came from",
+            "t_mono_ns": "monotonic ns (merged timeline)",
+            "t_s": "seconds since the session's origin",
+            "utc_ns": "UTC, ns since the Unix epoch (clock pairs)",
+            "utc": "the same, ISO 8601",
+            "peer": "clock offsets: the other process",
+            "offset_ns": "clock offsets: peer clock minus own clock, ns",
+            "uncertainty_ns": "clock offsets: +- half the best round trip, ns",
+        },
+    ),
+    "probes": (
+        "SUDS probes the console issued and what became of each.",
+        {
+            "probe_id": "probe id",
+            "probe_index": "1-based probe number",
+            "due_t_s": "when it came due, s since the origin",
+            "due_running_s": "exposure time at which it was due, s",
+            "status": "answered, missed or open (the journal ended first)",
+            "closed_t_s": "when it was answered or marked missed, s since the origin",
+            "reason": "why it was missed",
+            "late_rating": "a rating arrived after it was marked missed",
+        },
+    ),
+    "episodes": (
+        "Pauses and stays in the safe place, with durations.",
+        {
+            "episode": "pause or safe_place",
+            "start_t_s": "start, s since the origin",
+            "end_t_s": "end, s since the origin (empty: still open when the journal ended)",
+            "duration_s": "duration, s (to the journal's end when open)",
+            "started_by": "who started it (patient, console, therapist, link_lost ...)",
+            "process": "journal it came from",
+        },
+    ),
+    "ssq": (
+        "Simulator Sickness Questionnaire scores (Kennedy et al. 1993).",
+        {
+            "phase": "before or after",
+            "t_s": "when it was recorded, s since the origin",
+            "nausea": "weighted Nausea score",
+            "oculomotor": "weighted Oculomotor score",
+            "disorientation": "weighted Disorientation score",
+            "total": "weighted total score",
+            "item_01 .. item_16": "answers 0-3 in questionnaire order",
+        },
+    ),
+    "physio": (
+        "Physiology samples received over LSL and journaled by the console (long format).",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "monotonic ns (LSL time mapped to the journal's clock)",
+            "stream": "LSL stream name",
+            "channel": "channel label",
+            "value": "sample value, in the stream's unit",
+        },
+    ),
+}
+
+
+# --- tables ----------------------------------------------------------------------------------------
+
+
+def _ts(tl: SessionTimeline, t_ns: np.ndarray) -> np.ndarray:
+    return (t_ns.astype(np.int64) - tl.origin_mono_ns) / 1e9
+
+
+def _opt_ts(tl: SessionTimeline, t: int | None) -> float | None:
+    return None if t is None else tl.t_s(t)
+
+
+def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
+    """Every table of one session, as pyarrow tables (column names carry units)."""
+    tables: dict[str, pa.Table] = {}
+
+    ev_t = np.asarray([e.t_mono_ns for e in tl.events], dtype=np.int64)
+    enc = msgspec.json.Encoder()
+    tables["events"] = pa.table(
+        {
+            "t_s": _ts(tl, ev_t),
+            "t_mono_ns": ev_t,
+            "utc": pa.array([_utc(tl, int(t)) for t in ev_t], pa.string()),
+            "process": pa.array([e.process for e in tl.events], pa.string()),
+            "kind": pa.array([e.kind for e in tl.events], pa.string()),
+            "msg_type": pa.array([e.msg_type for e in tl.events], pa.string()),
+            "seq": pa.array([e.seq for e in tl.events], pa.int64()),
+            "content_json": pa.array([enc.encode(e.content).decode() for e in tl.events], pa.string()),
+        }
+    )
+
+    rs = tl.ratings
+    r_t = np.asarray([r.t_mono_ns for r in rs], dtype=np.int64)
+    tables["suds"] = pa.table(
+        {
+            "t_s": _ts(tl, r_t),
+            "t_mono_ns": r_t,
+            "suds_0_100": pa.array([r.value for r in rs], pa.float64()),
+            "raw_value": pa.array([r.raw for r in rs], pa.float64()),
+            "scale_max": pa.array([r.scale_max for r in rs], pa.int64()),
+            "source": pa.array([r.source for r in rs], pa.string()),
+            "probe_id": pa.array([r.probe_id for r in rs], pa.string()),
+            "rung": pa.array([r.rung for r in rs], pa.int64()),
+            "during_exposure": pa.array([r.during_exposure for r in rs], pa.bool_()),
+            "running_s": pa.array([r.running_s for r in rs], pa.float64()),
+        }
+    )
+
+    ic = tl.intensity
+    i_t = np.asarray([c.t_mono_ns for c in ic], dtype=np.int64)
+    tables["intensity"] = pa.table(
+        {
+            "t_s": _ts(tl, i_t),
+            "t_mono_ns": i_t,
+            "start_intensity_0_100": pa.array([c.start for c in ic], pa.float64()),
+            "target_intensity_0_100": pa.array([c.target for c in ic], pa.float64()),
+            "ramp_s": pa.array([c.ramp_s for c in ic], pa.float64()),
+            "cause": pa.array([c.cause for c in ic], pa.string()),
+            "preset": pa.array([c.preset for c in ic], pa.string()),
+            "process": pa.array([c.process for c in ic], pa.string()),
+        }
+    )
+
+    p = tl.pose
+    tables["pose"] = pa.table(
+        {
+            "t_s": _ts(tl, p.t_mono_ns),
+            "t_mono_ns": p.t_mono_ns,
+            "frame": p.frame,
+            "position_x_m": p.position_m[:, 0],
+            "position_y_m": p.position_m[:, 1],
+            "position_z_m": p.position_m[:, 2],
+            "orientation_x": p.orientation_xyzw[:, 0],
+            "orientation_y": p.orientation_xyzw[:, 1],
+            "orientation_z": p.orientation_xyzw[:, 2],
+            "orientation_w": p.orientation_xyzw[:, 3],
+            "intensity_0_100": intensity_series(tl.intensity, p.t_mono_ns),
+        }
+    )
+
+    f = tl.frames
+    tables["frames"] = pa.table(
+        {
+            "t_s": _ts(tl, f.t_mono_ns),
+            "t_mono_ns": f.t_mono_ns,
+            "median_frame_ms": f.median_ms,
+            "p99_frame_ms": f.p99_ms,
+            "dropped_frames": f.dropped,
+            "frames": f.frames,
+            "window_s": f.window_s,
+        }
+    )
+
+    rows: list[dict[str, Any]] = [
+        {
+            "record": "clock_pair",
+            "process": c.process,
+            "t_mono_ns": c.mono_ns,
+            "t_s": tl.t_s(c.mono_ns),
+            "utc_ns": c.utc_ns,
+            "utc": utc_iso(c.utc_ns),
+            "peer": None,
+            "offset_ns": None,
+            "uncertainty_ns": None,
+        }
+        for c in tl.clock_pairs
+    ] + [
+        {
+            "record": "clock_offset",
+            "process": o.process,
+            "t_mono_ns": o.t_mono_ns,
+            "t_s": tl.t_s(o.t_mono_ns),
+            "utc_ns": None,
+            "utc": None,
+            "peer": o.peer,
+            "offset_ns": o.offset_ns,
+            "uncertainty_ns": o.uncertainty_ns,
+        }
+        for o in tl.clock_offsets
+    ]
+    tables["clock_sync"] = _rows_table(
+        rows,
+        {
+            "record": pa.string(),
+            "process": pa.string(),
+            "t_mono_ns": pa.int64(),
+            "t_s": pa.float64(),
+            "utc_ns": pa.int64(),
+            "utc": pa.string(),
+            "peer": pa.string(),
+            "offset_ns": pa.int64(),
+            "uncertainty_ns": pa.int64(),
+        },
+    )
+
+    tables["probes"] = _rows_table(
+        [
+            {
+                "probe_id": pr.probe_id,
+                "probe_index": pr.index,
+                "due_t_s": _opt_ts(tl, pr.due_mono_ns),
+                "due_running_s": pr.due_running_s,
+                "status": pr.status,
+                "closed_t_s": _opt_ts(tl, pr.closed_mono_ns),
+                "reason": pr.reason,
+                "late_rating": pr.late_rating,
+            }
+            for pr in tl.probes
+        ],
+        {
+            "probe_id": pa.string(),
+            "probe_index": pa.int64(),
+            "due_t_s": pa.float64(),
+            "due_running_s": pa.float64(),
+            "status": pa.string(),
+            "closed_t_s": pa.float64(),
+            "reason": pa.string(),
+            "late_rating": pa.bool_(),
+        },
+    )
+
+    tables["episodes"] = _rows_table(
+        [
+            {
+                "episode": e.kind,
+                "start_t_s": tl.t_s(e.start_mono_ns),
+                "end_t_s": _opt_ts(tl, e.end_mono_ns),
+                "duration_s": e.duration_s,
+                "started_by": e.by,
+                "process": e.process,
+            }
+            for e in sorted((*tl.pauses, *tl.safe_place), key=lambda e: e.start_mono_ns)
+        ],
+        {
+            "episode": pa.string(),
+            "start_t_s": pa.float64(),
+            "end_t_s": pa.float64(),
+            "duration_s": pa.float64(),
+            "started_by": pa.string(),
+            "process": pa.string(),
+        },
+    )
+
+    ssq_schema: dict[str, pa.DataType] = {
+        "phase": pa.string(),
+        "t_s": pa.float64(),
+        "nausea": pa.float64(),
+        "oculomotor": pa.float64(),
+        "disorientation": pa.float64(),
+        "total": pa.float64(),
+        **{f"item_{i:02d}": pa.int64() for i in range(1, 17)},
+    }
+    tables["ssq"] = _rows_table(
+        [
+            {
+                "phase": s.phase,
+                "t_s": tl.t_s(s.t_mono_ns),
+                "nausea": s.score.nausea,
+                "oculomotor": s.score.oculomotor,
+                "disorientation": s.score.disorientation,
+                "total": s.score.total,
+                **{f"item_{i:02d}": v for i, v in enumerate(s.score.items, start=1)},
+            }
+            for s in tl.ssq
+        ],
+        ssq_schema,
+    )
+
+    parts_t: list[np.ndarray] = []
+    parts_stream: list[np.ndarray] = []
+    parts_channel: list[np.ndarray] = []
+    parts_value: list[np.ndarray] = []
+    for ps in tl.physio:
+        for j, ch in enumerate(ps.channels):
+            n = len(ps.t_mono_ns)
+            parts_t.append(ps.t_mono_ns)
+            parts_stream.append(np.full(n, ps.stream, dtype=object))
+            parts_channel.append(np.full(n, ch, dtype=object))
+            parts_value.append(ps.values[:, j])
+    ph_t = np.concatenate(parts_t) if parts_t else np.zeros(0, np.int64)
+    tables["physio"] = pa.table(
+        {
+            "t_s": _ts(tl, ph_t),
+            "t_mono_ns": ph_t,
+            "stream": pa.array(np.concatenate(parts_stream) if parts_stream else [], pa.string()),
+            "channel": pa.array(np.concatenate(parts_channel) if parts_channel else [], pa.string()),
+            "value": pa.array(np.concatenate(parts_value) if parts_value else [], pa.float64()),
+        }
+    )
+    return tables
+
+
+def _utc(tl: SessionTimeline, t_mono_ns: int) -> str | None:
+    utc = tl.utc_ns(t_mono_ns)
+    if utc is None:
+        return None
+    import time
+
+    seconds, ns = divmod(utc, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1000:06d}Z"
+
+
+def _rows_table(rows: Sequence[dict[str, Any]], schema: dict[str, pa.DataType]) -> pa.Table:
+    return pa.table({name: pa.array([r.get(name) for r in rows], dtype) for name, dtype in schema.items()})
+
+
+# --- CSV and Parquet -------------------------------------------------------------------------------
+
+
+def _partition_dir(out: Path, tl: SessionTimeline) -> Path:
+    return out / f"pseudonym={tl.pseudonym or 'unknown'}" / f"session={tl.session_id}"
+
+
+def export_tables(timelines: Sequence[SessionTimeline], out: Path, fmt: str) -> list[Path]:
+    """Write every table of every session as ``fmt`` (csv or parquet) under ``out``; returns the
+    files written (README.md included)."""
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    if fmt not in ("csv", "parquet"):
+        raise ExportError(f"format {fmt!r}: use csv or parquet (or bids)")
+    _prepare(out)
+    written: list[Path] = []
+    for tl in timelines:
+        d = _partition_dir(out, tl)
+        d.mkdir(parents=True, exist_ok=True)
+        for name, table in session_tables(tl).items():
+            path = d / f"{name}.{fmt}"
+            if fmt == "csv":
+                pcsv.write_csv(table, path)
+            else:
+                pq.write_table(table, path, compression="zstd")
+            written.append(path)
+    readme = out / "README.md"
+    readme.write_text(_readme(timelines, fmt), encoding="utf-8")
+    written.append(readme)
+    return written
+
+
+def _prepare(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out}: exists and is not a directory")
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def _readme(timelines: Sequence[SessionTimeline], fmt: str) -> str:
+    lines = [
+        "# vr-exposure export",
+        "",
+        f"Written by vr-exposure {__version__} as {fmt.upper()}: {len(timelines)} session(s).",
+        "",
+        f"Layout: `pseudonym=<pseudonym>/session=<session_id>/<table>.{fmt}` (hive partitioning: readers",
+        "such as DuckDB, pyarrow.dataset and Polars add `pseudonym` and `session` columns from the path).",
+        "",
+        "Times: `t_s` is seconds since the session's origin (the moment its directory was created);",
+        "`t_mono_ns` is the renderer's monotonic clock in nanoseconds, the clock LSL's local_clock()",
+        "uses on Linux, so `t_mono_ns / 1e9` lines up with LSL/XDF recordings made on that machine.",
+        "SUDS are on 0-100 (`raw_value` and `scale_max` keep what was given); intensity is 0-100.",
+        "",
+        "Sessions:",
+        "",
+    ]
+    for tl in timelines:
+        state = "complete" if tl.complete else "INCOMPLETE: " + "; ".join(t.sentence() for t in tl.torn)
+        start = tl.start_utc_ns
+        lines.append(
+            f"- {tl.session_id} (pseudonym {tl.pseudonym}, protocol {tl.protocol_id}, "
+            f"start {utc_iso(start) if start is not None else 'unknown'}, {tl.duration_s:.0f} s): {state}"
+        )
+    lines += ["", "## Tables", ""]
+    for name in TABLES:
+        what, cols = TABLE_DOCS[name]
+        lines += [f"### {name}", "", what, "", "| column | meaning |", "|---|---|"]
+        lines += [f"| `{c}` | {m} |" for c, m in cols.items()]
+        lines.append("")
+    if fmt == "parquet":
+        lines += [
+            "## Reading many sessions at once",
+            "",
+            "```python",
+            "import pyarrow.dataset as ds",
+            "files = sorted(str(p) for p in Path(OUT).glob('pseudonym=*/session=*/suds.parquet'))",
+            "suds = ds.dataset(files, format='parquet', partitioning='hive',",
+            "                  partition_base_dir=OUT).to_table()",
+            "```",
+            "",
+            "DuckDB: `SELECT pseudonym, session, max(suds_0_100) FROM read_parquet('OUT/*/*/suds.parquet',",
+            "hive_partitioning=true) GROUP BY ALL`.",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def read_table(out: Path | str, table: str) -> pa.Table:
+    """One table of every session in a Parquet export, with ``pseudonym`` and ``session`` columns
+    from the hive-style paths (the query docs/research.md shows)."""
+    import pyarrow.dataset as ds
+
+    out = Path(out)
+    files = sorted(str(p) for p in out.glob(f"pseudonym=*/session=*/{table}.parquet"))
+    if not files:
+        raise ExportError(f"{out}: no {table}.parquet files (is this a Parquet export?)")
+    dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(out))
+    return dataset.to_table()
+
+
+# --- BIDS ------------------------------------------------------------------------------------------
+
+_LABEL_RE = re.compile(r"[^A-Za-z0-9]")
+
+
+def bids_label(text: str) -> str:
+    """A BIDS label: letters and digits only (``P-042_a`` -> ``P042a``)."""
+    label = _LABEL_RE.sub("", text)
+    if not label:
+        raise ExportError(f"{text!r} has no letters or digits to make a BIDS label from")
+    return label
+
+
+def _json_bytes(obj: Any) -> bytes:
+    return (json.dumps(obj, indent=2, sort_keys=False, ensure_ascii=False) + "\n").encode()
+
+
+def _tsv_value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "n/a"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v).replace("\t", " ").replace("\n", " ")
+
+
+def _write_tsv(path: Path, header: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> None:
+    out = []
+    if header is not None:
+        out.append("\t".join(header))
+    out += ["\t".join(_tsv_value(v) for v in row) for row in rows]
+    path.write_bytes(("\n".join(out) + "\n").encode())
+
+
+def _session_labels(timelines: Sequence[SessionTimeline]) -> dict[str, tuple[str, str]]:
+    """session_id -> (subject label, session label): ``ses-<YYYYMMDD>``; where one subject has
+    several sessions on a date, each of them is ``ses-<YYYYMMDD>T<HHMMSS>``."""
+    by_day: dict[tuple[str, str], list[SessionTimeline]] = {}
+    for tl in timelines:
+        sub = bids_label(tl.pseudonym or "unknown")
+        by_day.setdefault((sub, tl.date), []).append(tl)
+    labels: dict[str, tuple[str, str]] = {}
+    for (sub, day), tls in by_day.items():
+        for tl in tls:
+            if len(tls) == 1:
+                labels[tl.session_id] = (sub, day)
+            else:
+                utc = tl.start_utc_ns
+                import time
+
+                hms = time.strftime("%H%M%S", time.gmtime((utc or 0) // 1_000_000_000))
+                labels[tl.session_id] = (sub, f"{day}T{hms}")
+    seen: set[tuple[str, str]] = set()
+    for sid, lab in sorted(labels.items()):
+        if lab in seen:
+            labels[sid] = (lab[0], lab[1] + bids_label(sid[-4:]))
+        seen.add(labels[sid])
+    return labels
+
+
+def export_bids(timelines: Sequence[SessionTimeline], out: Path) -> list[Path]:
+    """Write one BIDS dataset holding every session (subjects by pseudonym, sessions by date)."""
+    _prepare(out)
+    written: list[Path] = []
+
+    def put(path: Path, data: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(path)
+
+    labels = _session_labels(timelines)
+    put(
+        out / "dataset_description.json",
+        _json_bytes(
+            {
+                "Name": "vr-exposure sessions",
+                "BIDSVersion": BIDS_VERSION,
+                "DatasetType": "raw",
+                "License": "n/a",
+                "GeneratedBy": [
+                    {
+                        "Name": "vr-exposure",
+                        "Version": __version__,
+                        "Description": "vr-exposure export --format bids",
+                    }
+                ],
+            }
+        ),
+    )
+    put(out / "README", _bids_readme(timelines).encode())
+    subjects = sorted({sub for sub, _ in labels.values()})
+    rows = [[f"sub-{s}"] for s in subjects]
+    tmp = out / "participants.tsv"
+    _write_tsv(tmp, ["participant_id"], rows)
+    written.append(tmp)
+    put(
+        out / "participants.json",
+        _json_bytes(
+            {
+                "participant_id": {
+                    "Description": "sub-<pseudonym>: the patient's pseudonym, letters and digits"
+                }
+            }
+        ),
+    )
+    put(out / f"task-{BIDS_TASK}_events.json", _json_bytes(_EVENTS_JSON))
+
+    scans: dict[tuple[str, str], list[list[Any]]] = {}
+    for tl in sorted(timelines, key=lambda t: t.session_id):
+        sub, ses = labels[tl.session_id]
+        base = f"sub-{sub}_ses-{ses}_task-{BIDS_TASK}"
+        mdir = out / f"sub-{sub}" / f"ses-{ses}" / "motion"
+        mdir.mkdir(parents=True, exist_ok=True)
+        pose = tl.pose
+        onset0 = int(pose.t_mono_ns[0]) if len(pose) else tl.origin_mono_ns
+        rate = pose.rate_hz() or 90.0
+        if len(pose):
+            motion = mdir / f"{base}_tracksys-{BIDS_TRACKSYS}_motion.tsv"
+            _write_motion(motion, pose.position_m, pose.orientation_xyzw, (pose.t_mono_ns - onset0) / 1e9)
+            written.append(motion)
+            chans = mdir / f"{base}_tracksys-{BIDS_TRACKSYS}_channels.tsv"
+            _write_tsv(chans, ["name", "component", "type", "tracked_point", "units"], _CHANNEL_ROWS)
+            written.append(chans)
+            put(
+                mdir / f"{base}_tracksys-{BIDS_TRACKSYS}_motion.json",
+                _json_bytes(_motion_json(tl, rate, len(pose), (int(pose.t_mono_ns[-1]) - onset0) / 1e9)),
+            )
+            acq_utc = tl.utc_ns(onset0)
+            scans.setdefault((sub, ses), []).append(
+                [
+                    f"motion/{motion.name}",
+                    _bids_datetime(acq_utc) if acq_utc is not None else None,
+                    tl.session_id,
+                ]
+            )
+        events = mdir / f"{base}_events.tsv"
+        _write_tsv(events, _EVENT_COLUMNS, _event_rows(tl, onset0))
+        written.append(events)
+    for (sub, ses), rows_ in scans.items():
+        path = out / f"sub-{sub}" / f"ses-{ses}" / f"sub-{sub}_ses-{ses}_scans.tsv"
+        _write_tsv(path, ["filename", "acq_time", "vr_exposure_session_id"], rows_)
+        written.append(path)
+    put(
+        out / "scans.json",
+        _json_bytes(
+            {
+                "acq_time": {"Description": "UTC time of the first head-pose sample"},
+                "vr_exposure_session_id": {
+                    "Description": "the vr-exposure session id (journal directory name)"
+                },
+            }
+        ),
+    )
+    return written
+
+
+def _bids_datetime(utc_ns: int) -> str:
+    import time
+
+    seconds, ns = divmod(utc_ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1000:06d}Z"
+
+
+_CHANNEL_ROWS: list[list[Any]] = [
+    ["head_x", "x", "POS", "head", "m"],
+    ["head_y", "y", "POS", "head", "m"],
+    ["head_z", "z", "POS", "head", "m"],
+    ["head_quat_x", "quat_x", "ORNT", "head", "n/a"],
+    ["head_quat_y", "quat_y", "ORNT", "head", "n/a"],
+    ["head_quat_z", "quat_z", "ORNT", "head", "n/a"],
+    ["head_quat_w", "quat_w", "ORNT", "head", "n/a"],
+    ["latency", "n/a", "LATENCY", "n/a", "s"],
+]
+
+_EVENT_COLUMNS = ["onset", "duration", "trial_type", "value", "process", "t_mono_ns", "content_json"]
+
+_EVENTS_JSON: dict[str, Any] = {
+    "onset": {
+        "Description": "seconds from the first head-pose sample of the session's motion file",
+        "Units": "s",
+    },
+    "duration": {
+        "Description": "seconds (pauses, safe-place stays, intensity ramps; 0 for instants)",
+        "Units": "s",
+    },
+    "trial_type": {"Description": "the journal record type (msg_type), e.g. rating_recorded, event_fired"},
+    "value": {
+        "Description": "SUDS 0-100 for ratings, target intensity 0-100 for intensity changes, else n/a"
+    },
+    "process": {"Description": "the journal the record came from: console or renderer"},
+    "t_mono_ns": {"Description": "the record's monotonic time (ns), as in the journal"},
+    "content_json": {"Description": "the record's content as JSON"},
+}
+
+
+def _event_rows(tl: SessionTimeline, onset0: int) -> list[list[Any]]:
+    enc = msgspec.json.Encoder()
+    durations: dict[tuple[str, int], float] = {}
+    for ep in (*tl.pauses, *tl.safe_place):
+        start_type = "paused" if ep.kind == "pause" else "safe_place_entered"
+        durations[(start_type, ep.start_mono_ns)] = ep.duration_s
+    ratings_by_t = {r.t_mono_ns: r.value for r in tl.ratings}
+    rows: list[list[Any]] = []
+    for e in tl.events:
+        if e.kind == "meta":
+            continue
+        value: float | None = None
+        duration = durations.get((e.msg_type, e.t_mono_ns), 0.0)
+        if e.msg_type == "rating_recorded" and isinstance(e.content.get("rating"), dict):
+            v = e.content["rating"].get("value")
+            value = float(v) if isinstance(v, int | float) else ratings_by_t.get(e.t_mono_ns)
+        elif e.msg_type == "intensity_changed" and isinstance(e.content.get("target"), int | float):
+            value = float(e.content["target"])
+            duration = float(e.content.get("ramp_s") or 0.0)
+        elif e.msg_type in ("scene_loaded", "preset_applied") and isinstance(
+            e.content.get("intensity"), int | float
+        ):
+            value = float(e.content["intensity"])
+        rows.append(
+            [
+                round((e.t_mono_ns - onset0) / 1e9, 6),
+                round(duration, 6),
+                e.msg_type,
+                value,
+                e.process,
+                e.t_mono_ns,
+                enc.encode(e.content).decode(),
+            ]
+        )
+    return rows
+
+
+def _write_motion(path: Path, pos: np.ndarray, ori: np.ndarray, latency_s: np.ndarray) -> None:
+    """The motion TSV: no header row (BIDS motion), one column per channels.tsv row, in order."""
+    import pyarrow.csv as pcsv
+
+    table = pa.table(
+        {
+            "x": pos[:, 0],
+            "y": pos[:, 1],
+            "z": pos[:, 2],
+            "qx": ori[:, 0],
+            "qy": ori[:, 1],
+            "qz": ori[:, 2],
+            "qw": ori[:, 3],
+            "latency": latency_s,
+        }
+    )
+    opts = pcsv.WriteOptions(include_header=False, delimiter="\t", quoting_style="none")
+    pcsv.write_csv(table, path, write_options=opts)
+
+
+def _motion_json(tl: SessionTimeline, rate_hz: float, samples: int, duration_s: float) -> dict[str, Any]:
+    return {
+        "TaskName": BIDS_TASK,
+        "TaskDescription": "virtual-reality exposure therapy session (vr-exposure)",
+        "SamplingFrequency": round(rate_hz, 3),
+        "SamplingFrequencyEffective": round((samples - 1) / duration_s, 6)
+        if duration_s > 0
+        else round(rate_hz, 3),
+        "TrackingSystemName": BIDS_TRACKSYS,
+        "Manufacturer": "n/a",
+        "ManufacturersModelName": "head-mounted display (OpenXR) or desktop view",
+        "SoftwareVersions": f"vr-exposure {__version__}",
+        "RecordingDuration": round(duration_s, 6),
+        "MotionChannelCount": 8,
+        "POSChannelCount": 3,
+        "ORNTChannelCount": 4,
+        "LATENCYChannelCount": 1,
+        "TrackedPointsCount": 1,
+        "SpatialAxes": "RAU",
+        "RotationRule": "right-hand",
+        "RotationOrder": "n/a",
+        "MissingValues": "n/a",
+        "SubjectArtefactDescription": "n/a",
+        "InstitutionName": "n/a",
+        "vr_exposure_session_id": tl.session_id,
+    }
+
+
+def _bids_readme(timelines: Sequence[SessionTimeline]) -> str:
+    return (
+        "vr-exposure sessions exported as BIDS (motion).\n\n"
+        "Each session is sub-<pseudonym>/ses-<date>: head pose of the VR headset (or desktop view) as a\n"
+        "BIDS motion recording (tracksys-HMD: 3 position channels in metres, a unit quaternion, and a\n"
+        "latency channel with each sample's time in seconds from the first sample, since frames are\n"
+        "not exactly periodic), and every clinical record of the session (SUDS ratings, intensity\n"
+        "changes, scene events, pauses, safe place) in events.tsv with onsets on the same clock.\n"
+        "Spatial axes are Panda3D's tracking space: +x right, +y forward (anterior), +z up.\n\n"
+        f"{len(timelines)} session(s); written by vr-exposure {__version__}.\n"
+    )
+
+
+# --- entry point ------------------------------------------------------------------------------------
+
+
+def export(timelines: Sequence[SessionTimeline], out: Path | str, fmt: str) -> list[Path]:
+    """Export ``timelines`` as ``fmt`` (csv, parquet or bids) into directory ``out``."""
+    out = Path(out)
+    if fmt == "bids":
+        return export_bids(timelines, out)
+    if fmt in ("csv", "parquet"):
+        return export_tables(timelines, out, fmt)
+    raise ExportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
