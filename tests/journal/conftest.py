@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from vr_exposure.core.clock import FakeClock
-from vr_exposure.journal import create_session
+from vr_exposure.core.clock import SYSTEM_CLOCK, Clock, FakeClock
+from vr_exposure.journal import JournalWriter, create_session, read_manifest, write_manifest
+from vr_exposure.journal.manifest import ClockPair, JournalFile
+from vr_exposure.journal.paths import clock_domain
 
 
 @pytest.fixture
@@ -30,3 +33,36 @@ def session(root: Path, clock: FakeClock) -> Path:
         software_version="0.1.0",
         clock=clock,
     )
+
+
+def died_mid_write(root: Path, clock: Clock = SYSTEM_CLOCK) -> Path:
+    """A session whose renderer died: its file ends in a torn line and it was never closed."""
+    session = create_session(root, pseudonym="P7", software_version="0", clock=clock, recover=False)
+    JournalWriter(session, "console", clock=clock).close()
+    manifest = read_manifest(session)
+    lines = [
+        json.dumps(
+            {
+                "seq": i,
+                "t_mono_ns": 10 + i,
+                "process": "renderer",
+                "kind": "clinical",
+                "msg_type": "note",
+                "header": None,
+                "parent_header": None,
+                "content": {"i": i},
+            }
+        )
+        for i in range(3)
+    ]
+    (session / "renderer.jsonl").write_text("\n".join(lines) + '\n{"seq": 3, "t_mo')
+    manifest.files.append(
+        JournalFile(
+            file="renderer.jsonl",
+            process="renderer",
+            opened=ClockPair.now(clock),
+            clock_domain=clock_domain(),
+        )
+    )
+    write_manifest(session, manifest)
+    return session

@@ -114,7 +114,7 @@ def _decode_lines(name: str, body: bytes, warnings: list[JournalWarning]) -> tup
     try:
         records = _batch_decoder.decode(b"[" + body[:-1].replace(b"\n", b",") + b"]")
         return records, 0
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, ValueError):  # ValueError: invalid UTF-8 inside a string
         pass
     records = []
     invalid = 0
@@ -122,7 +122,7 @@ def _decode_lines(name: str, body: bytes, warnings: list[JournalWarning]) -> tup
     for lineno, line in enumerate(body[:-1].split(b"\n"), start=1):
         try:
             records.append(decode(line))
-        except msgspec.DecodeError as exc:
+        except (msgspec.DecodeError, ValueError) as exc:
             invalid += 1
             what = "empty line" if not line.strip() else f"invalid line ({exc})"
             warnings.append(JournalWarning(name, lineno, "invalid_line", f"{what}; skipped"))

@@ -87,8 +87,11 @@ class RecoveryReport(msgspec.Struct, kw_only=True):
     def __str__(self) -> str:
         torn = {k: v for k, v in self.torn_tail_bytes.items() if v}
         detail = f", torn tails left in place: {torn}" if torn else ""
-        files = ", ".join(self.recovered_files) or "no journal files"
-        return f"{Path(self.session_dir).name}: {files} not closed cleanly{detail}; sealed={self.sealed}"
+        name = Path(self.session_dir).name
+        state = "sealed" if self.sealed else "not sealed yet"
+        if not self.recovered_files:
+            return f"{name}: no journal file was left open; {state}"
+        return f"{name}: {', '.join(self.recovered_files)} not closed cleanly{detail}; {state}"
 
 
 def digest_file(path: Path | str) -> FileDigest:
