@@ -728,4 +728,11 @@ def default_stage_factory(app: App) -> StageLike:
     its ``update`` from the stimuli task."""
     from vr_exposure.renderer.stage import Stage
 
-    return Stage(app.render, clock=app.clock)
+    audio = None
+    managers = getattr(app.base, "sfxManagerList", None) or []
+    if managers and managers[0].isValid():
+        from vr_exposure.renderer.audio import SceneAudio
+
+        # Heard from the head: spatialised cues follow the patient's head turns.
+        audio = SceneAudio(managers[0], app.rig.head, root=app.render)
+    return Stage(app.render, audio=audio, clock=app.clock)

@@ -158,23 +158,26 @@ class MirrorCapture:
     def _sample(self) -> np.ndarray | None:
         tex = self.texture
         w, h, c = tex.getXSize(), tex.getYSize(), tex.getNumComponents()
-        if w <= 0 or h <= 0 or c not in (3, 4) or tex.getComponentType() != tex.T_unsigned_byte:
+        if w <= 0 or h <= 0 or c != 4 or tex.getComponentType() != tex.T_unsigned_byte:
             return None
-        raw = np.frombuffer(tex.getRamImage(), dtype=np.uint8)
-        if raw.size != w * h * c:
+        raw = np.frombuffer(tex.getRamImage(), dtype=np.uint32)
+        if raw.size != w * h:
             return None
         step = max(1, w // self.width_px)
-        # Bottom-up BGR(A) -> top-down RGB, every ``step``-th pixel; a copy because Panda3D rewrites
-        # this buffer in place at the next triggered copy.
-        return np.ascontiguousarray(raw.reshape(h, w, c)[::-step, ::step, 2::-1])
+        # Every ``step``-th BGRA pixel, each as one uint32 so the copy moves whole pixels (10x faster
+        # than slicing channels); a copy because Panda3D rewrites this buffer in place at the next
+        # triggered copy. The worker flips rows and channels.
+        return np.ascontiguousarray(raw.reshape(h, w)[::step, ::step])
 
     def _run(self) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
                 return
-            rgb, frame = job
+            bgra, frame = job
             try:
+                # Bottom-up BGRA pixels -> top-down RGB.
+                rgb = np.ascontiguousarray(bgra.view(np.uint8).reshape(*bgra.shape, 4)[::-1, :, 2::-1])
                 jpeg = encode_jpeg(rgb, self.quality)
                 self._done.put(MirrorImage(jpeg, rgb.shape[1], rgb.shape[0], frame))
                 self.encoded += 1
