@@ -217,10 +217,15 @@ def test_loss_pending_shuts_down_cleanly(showbase: Any, loss: str) -> None:
 
 
 def test_shutdown_of_a_running_session_requests_exit_then_destroys_in_order(showbase: Any) -> None:
-    cam_active = showbase.camNode.isActive()
+    def main_regions() -> list[bool]:
+        win = showbase.win
+        regions = [win.getDisplayRegion(i) for i in range(win.getNumDisplayRegions())]
+        return [r.isActive() for r in regions if r.getCamera() == showbase.cam]
+
+    before = main_regions()
     with xr_backend(showbase) as (backend, rt, _ctx):
         frame(showbase, backend, 2)
-        assert not showbase.camNode.isActive(), "the mono camera is off while the eyes render"
+        assert not any(main_regions()), "the mono camera's region is off while the eyes render"
         windows = showbase.graphicsEngine.getNumWindows()
         backend.shutdown()
         tail = rt.calls[rt.calls.index("request_exit") :]
@@ -232,7 +237,7 @@ def test_shutdown_of_a_running_session_requests_exit_then_destroys_in_order(show
         assert showbase.graphicsEngine.getNumWindows() == windows - 2
         backend.shutdown()  # twice is fine
         assert rt.calls.count("destroy_instance") == 1
-    assert showbase.camNode.isActive() == cam_active
+    assert main_regions() == before
 
 
 def test_shutdown_mid_frame_ends_the_open_frame_first(showbase: Any) -> None:
@@ -550,6 +555,29 @@ def test_each_eye_is_copied_into_its_swapchain_image(showbase: Any) -> None:
                 assert np.nonzero(green)[1].mean() < np.nonzero(blue)[1].mean()
                 images.append(rgb)
             assert np.abs(images[0] - images[1]).mean() > 1, "the eyes see different images"
+    finally:
+        scene.removeNode()
+
+
+def test_the_desktop_window_mirrors_the_left_eye(showbase: Any) -> None:
+    from tests.renderer.apphelpers import screenshot
+    from vr_exposure.renderer.backends.openxr import GlEyeBlitter
+
+    scene = _coloured_scene(showbase.render)
+    rt = FakeXrRuntime(gl_images=True, eye_size=(96, 64))
+    try:
+        with xr_backend(showbase, rt, blitter=GlEyeBlitter(), capture_eyes=True) as (backend, rt, _ctx):
+            frame(showbase, backend, 3)
+            shot = screenshot(showbase).astype(int)
+            eye = backend.eye_images[0]
+            assert eye is not None
+            # Nearest-neighbour: the window's pixel at each eye pixel's centre (same image, scaled).
+            h, w = shot.shape[:2]
+            ys = ((np.arange(64) + 0.5) * h / 64).astype(int)
+            xs = ((np.arange(96) + 0.5) * w / 96).astype(int)
+            sampled = shot[ys][:, xs]
+            same = np.abs(sampled - eye[..., :3].astype(int)).max(axis=2) < 40
+            assert same.mean() > 0.95, "only the colour edges may differ (filtering)"
     finally:
         scene.removeNode()
 

@@ -168,6 +168,7 @@ def test_renderer_command_runs_120_frames_and_journals_the_head(
     ]  # fmt: skip
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    remote = None
     try:
         assert proc.stdout is not None
         ready = proc.stdout.readline()
@@ -183,6 +184,8 @@ def test_renderer_command_runs_120_frames_and_journals_the_head(
             remote.set_head((0.5, 1.5, -0.4), (0.0, s, 0.0, s))
         _out, err = proc.communicate(timeout=280)
     finally:
+        if remote is not None:
+            remote.close()
         if proc.poll() is None:
             proc.kill()
             proc.communicate()

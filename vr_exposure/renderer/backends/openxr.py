@@ -269,7 +269,7 @@ class OpenXrBackend(Backend):
         self._have_instance = True
         self._shut_down = False
         self._mirror: list[Any] = []
-        self._main_cam_was_active: bool | None = None
+        self._disabled_regions: list[Any] = []
 
     def prc_data(self) -> str:
         # xrWaitFrame paces the loop; a vsync'd mirror window would halve the headset's frame rate.
@@ -368,18 +368,21 @@ class OpenXrBackend(Backend):
 
     def _build_mirror(self, app: AppContext) -> None:
         """The desktop window shows the left eye (and the app's own 2-D overlay on top)."""
-        from panda3d.core import Camera, CardMaker, NodePath, OrthographicLens
+        from panda3d.core import Camera, NodePath, OrthographicLens
 
-        cam_node = getattr(app.base, "camNode", None)
-        if cam_node is not None:
-            # The scene is drawn for the eyes; a third, mono, render for the window would halve the rate.
-            self._main_cam_was_active = bool(cam_node.isActive())
-            cam_node.setActive(False)
+        # The scene is drawn for the eyes; a third, mono, render for the window would cost a third of
+        # the frame. The default camera's display region is switched off (not the camera: Panda3D
+        # then stops redrawing an offscreen window altogether).
+        main_cam = getattr(app.base, "cam", None)
+        for i in range(app.win.getNumDisplayRegions()):
+            region = app.win.getDisplayRegion(i)
+            if main_cam is not None and region.getCamera() == main_cam and region.isActive():
+                region.setActive(False)
+                self._disabled_regions.append(region)
         scene = NodePath("xr-mirror")
-        card = CardMaker("xr-mirror-card")
-        card.setFrame(-1, 1, -1, 1)
-        quad = scene.attachNewNode(card.generate())
-        quad.setTexture(self._eyes[0].texture)
+        # The buffer's own card: its UVs account for a texture padded to a power of two.
+        quad = self._eyes[0].buffer.getTextureCard()
+        quad.reparentTo(scene)
         quad.setDepthTest(False)
         quad.setDepthWrite(False)
         lens = OrthographicLens()
@@ -647,6 +650,6 @@ class OpenXrBackend(Backend):
             app.win.removeDisplayRegion(dr)
             scene.removeNode()
             self._mirror = []
-        cam_node = getattr(app.base, "camNode", None)
-        if cam_node is not None and self._main_cam_was_active is not None:
-            cam_node.setActive(self._main_cam_was_active)
+        for region in self._disabled_regions:
+            region.setActive(True)
+        self._disabled_regions = []
