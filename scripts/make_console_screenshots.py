@@ -64,7 +64,7 @@ def main() -> int:
                 return True
         return False
 
-    renderer = RendererProcess(backend="offscreen", size="640x360", patient=True)
+    renderer = RendererProcess(backend="offscreen", size="480x270", patient=True)
     client = LinkClient(renderer.command_endpoint, renderer.pub_endpoint, name="console")
     controller = ConsoleController(client, library)
     bridge = LinkBridge(client, controller)

@@ -246,7 +246,8 @@ def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, rendere
 
     def plotted() -> bool:
         ys = w.timeline._suds_curve.getData()[1]
-        return ys is not None and list(ys) == [70.0]
+        on_plot = w.timeline._suds_curve in w.timeline.getPlotItem().items
+        return on_plot and ys is not None and list(ys) == [70.0]
 
     qtbot.waitUntil(plotted, timeout=5000)
     console_ratings = [

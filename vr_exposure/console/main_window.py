@@ -373,7 +373,7 @@ class ConsoleWindow(QMainWindow):
         c = self.controller
         if ev["state"] == "opened":
             self._phase = "opened"
-            self.timeline.clear()
+            self.timeline.reset()
             protocol = c.protocol
             if protocol is not None and c.scene is not None:
                 items = [

@@ -153,7 +153,9 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
             self._now_s = t_s
             self._dirty = True
 
-    def clear(self) -> None:
+    def reset(self) -> None:
+        """Forget the session's data. (Not ``clear``: PlotWidget binds that name to PlotItem.clear,
+        which would remove the curves themselves.)"""
         self.suds.clear()
         self.intensity.clear()
         self.missed.clear()

@@ -46,7 +46,7 @@ class ConnectionBanner(QFrame):
         self._since_mono_s: float | None = None
         # The seconds count must keep moving while contact is lost, even if no message arrives at all.
         self._tick = QTimer(self)
-        self._tick.setInterval(500)
+        self._tick.setInterval(200)
         self._tick.timeout.connect(self._refresh)
         self.setVisible(False)
 
@@ -58,7 +58,7 @@ class ConnectionBanner(QFrame):
         return self._label.text()
 
     def set_status(self, level: str, message: str = "", since_mono_s: float | None = None) -> None:
-        """``message`` may hold ``{elapsed}``, replaced by whole seconds since ``since_mono_s``
+        """``message`` may hold ``{elapsed}``, replaced by the seconds since ``since_mono_s``
         (``time.monotonic()`` seconds; now when not given)."""
         if level not in _COLOURS:
             raise ValueError(f"unknown banner level {level!r}")
@@ -85,5 +85,7 @@ class ConnectionBanner(QFrame):
             self._tick.stop()
 
     def _refresh(self) -> None:
-        elapsed = 0 if self._since_mono_s is None else max(0, int(time.monotonic() - self._since_mono_s))
-        self._label.setText(self._template.replace("{elapsed}", str(elapsed)))
+        elapsed = 0.0 if self._since_mono_s is None else max(0.0, time.monotonic() - self._since_mono_s)
+        # Tenths while short (a degraded link is about fractions of a second), whole seconds after.
+        text = f"{elapsed:.1f}" if elapsed < 10 else f"{int(elapsed)}"
+        self._label.setText(self._template.replace("{elapsed}", text))
