@@ -272,3 +272,34 @@ def test_link_lost_with_hold_keeps_the_scene(showbase: Any) -> None:
             app.link.wait(10)
         assert app.link_status == "lost" and app.mode == "running"
         assert app.state().link == "lost"
+
+
+def test_set_session_journals_clinical_records(console: Console, tmp_path: Any) -> None:
+    from vr_exposure import __version__
+    from vr_exposure.journal import create_session, read_session
+
+    con = console
+    session = create_session(tmp_path / "sessions", pseudonym="P007", software_version=__version__)
+    _ok(con.request(m.SetSessionRequest(session_id=session.name, session_dir=str(session), pseudonym="P007")))
+    assert con.app.state().session_id == session.name
+    _spiders(con, intensity=25)
+    _ok(con.request(m.SetIntensityRequest(intensity=35, ramp_s=0)))
+    _ok(con.request(m.SudsPromptRequest(probe_id="probe-9")))
+    con.showbase.messenger.send("4")
+    con.step_until(lambda: con.facts("rating_recorded"))
+    _ok(con.request(m.SafePlaceRequest()))
+    bad = con.request(m.SetSessionRequest(session_id="nope", session_dir=str(tmp_path / "missing")))
+    assert bad.status == "error" and bad.ename == "JournalError"
+    con.step(3)
+    con.app.journal.close()  # type: ignore[union-attr]
+    con.app.journal = None
+    log = read_session(session)
+    for msg_type in ("scene_loaded", "intensity_changed", "rating_recorded", "safe_place_entered"):
+        records = log.by_type(msg_type)
+        assert records, msg_type
+        assert all(r.kind == "clinical" for r in records), msg_type
+    rating = log.by_type("rating_recorded")[0]
+    assert rating.content["value"] == 40 and rating.content["probe_id"] == "probe-9"
+    changed = log.by_type("intensity_changed")[0]
+    assert changed.parent_header is not None and changed.parent_header.msg_type == "set_intensity_request"
+    assert log.by_type("head_pose"), "telemetry reaches the journal too"
