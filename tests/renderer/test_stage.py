@@ -86,13 +86,15 @@ def test_preset_overrides_ease_in_rather_than_jump(
 ) -> None:
     stage.load(spiders, preset="jar-far")  # nearest_distance_m from keyframes: about 2.3 m
     start = stage.values["nearest_distance_m"]
-    stage.apply_preset("jar-close", ramp_s=1.0)  # pins 0.5 m
+    pinned = spiders.presets["jar-close"].overrides["nearest_distance_m"]
+    assert pinned < start
+    stage.apply_preset("jar-close", ramp_s=1.0)
     clock.advance(DT)
     stage.update(DT)
     first = stage.values["nearest_distance_m"]
-    assert 0.5 < first < start
+    assert pinned < first < start
     _step(stage, clock, 1.2)
-    assert stage.values["nearest_distance_m"] == 0.5
+    assert stage.values["nearest_distance_m"] == pinned
     assert stage.preset == "jar-close"
     assert stage.intensity == 35
 
