@@ -77,7 +77,7 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:
         out = _summary(log)
         if shown:
-            out["shown"] = msgspec.to_builtins(shown)
+            out["shown"] = [r.to_dict() for r in shown]
         print(json.dumps(out, indent=2))
         return 1 if log.warnings else 0
     m = log.manifest
