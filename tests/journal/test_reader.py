@@ -263,3 +263,41 @@ def test_a_damaged_byte_never_makes_the_reader_raise(
     warnings: list = []
     records = read_journal_file(path, warnings)
     assert len(records) >= data.count(b"\n") - 2
+
+
+def test_contents_decodes_one_type_in_one_call(session: Path) -> None:
+    import msgspec
+
+    class Pose(msgspec.Struct):
+        frame: int
+        position_m: tuple[float, float, float]
+
+    with JournalWriter(session, "renderer") as writer:
+        for i in range(5):
+            writer.telemetry("head_pose", {"frame": i, "position_m": (0.0, 1.6, i / 10), "extra": "ignored"})
+    log = read_session(session)
+    assert [c["frame"] for c in log.contents("head_pose")] == [0, 1, 2, 3, 4]
+    poses = log.contents("head_pose", Pose)
+    assert poses[4] == Pose(frame=4, position_m=(0.0, 1.6, 0.4))
+    assert log.contents("nothing") == []
+
+
+def test_record_content_is_decoded_once_and_to_dict_is_plain(session: Path) -> None:
+    with JournalWriter(session, "renderer") as writer:
+        writer.clinical("note", {"text": "hello", "tags": ["a"]})
+    rec = read_session(session).by_type("note")[0]
+    assert rec.content is rec.content  # cached: the same dict every time
+    d = rec.to_dict()
+    assert d["content"] == {"text": "hello", "tags": ["a"]} and d["header"]["msg_type"] == "note"
+    assert list(d) == [
+        "seq",
+        "t_mono_ns",
+        "process",
+        "kind",
+        "msg_type",
+        "header",
+        "parent_header",
+        "content",
+        "t_ns",
+    ]
+    assert "note" in repr(rec) and "hello" in repr(rec)
