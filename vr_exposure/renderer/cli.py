@@ -25,6 +25,8 @@ patient keys (window and offscreen):
   arrow keys, left-drag with the mouse: look around (window)
 """
 
+RENDER_SWITCH_INTERVAL_S = 0.0005
+
 _SIZE = re.compile(r"^(\d{2,5})x(\d{2,5})$")
 
 
@@ -139,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
 
     from panda3d.core import loadPrcFileData
 
+    # The mirror encoder and the journal writer run in threads; with CPython's default 5 ms switch
+    # interval the frame loop can wait that long for the GIL when it wants it back. 0.5 ms bounds that.
+    sys.setswitchinterval(RENDER_SWITCH_INTERVAL_S)
     # Configuration goes in here, before the ShowBase exists, never at import time.
     loadPrcFileData("vr-exposure-renderer", backend.prc_data() + "notify-level-display error\n")
     from direct.showbase.ShowBase import ShowBase
