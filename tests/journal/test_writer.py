@@ -332,3 +332,21 @@ def test_sessions_root_follows_the_environment(monkeypatch: pytest.MonkeyPatch, 
     assert sessions_root() == tmp_path / "s"
     monkeypatch.delenv("VR_EXPOSURE_SESSIONS")
     assert sessions_root().name == "sessions" and "vr-exposure" in str(sessions_root())
+
+
+def test_short_writes_are_continued_where_they_stopped(
+    session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vr_exposure.journal import writer as writer_module
+
+    def stingy_writev(fd: int, buffers: list) -> int:
+        return os.write(fd, bytes(b"".join(bytes(b) for b in buffers)[:7]))  # at most 7 bytes a call
+
+    monkeypatch.setattr(writer_module, "_writev", stingy_writev)
+    with JournalWriter(session, "renderer") as writer:
+        for i in range(30):
+            writer.telemetry("head_pose", {"frame": i})
+        writer.clinical("note", {"text": "after thirty poses"})
+    log = read_session(session)
+    assert log.warnings == []
+    assert [r.content["frame"] for r in log.by_type("head_pose")] == list(range(30))

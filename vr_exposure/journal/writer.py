@@ -65,6 +65,8 @@ log = logging.getLogger(__name__)
 
 _O_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
 _datasync = getattr(os, "fdatasync", os.fsync)
+_writev = getattr(os, "writev", None)
+_IOV_MAX = min(1024, os.sysconf("SC_IOV_MAX")) if hasattr(os, "sysconf") else 1024
 
 WRITER_PROTOCOL_VERSION = ""
 """``protocol_version`` of a header the writer builds itself (the record did not come over the link)."""
@@ -108,9 +110,6 @@ _CHUNK = 2048
 """Most telemetry records the encoder thread encodes per hold of the encode lock, so a clinical()
 call never waits behind a long backlog."""
 
-# (msg_type, content, header, t_mono_ns)
-_Queued = tuple[str, Any, Any, int]
-
 
 class JournalWriter:
     """Writes one process's journal file in a session directory. Use as a context manager, or
@@ -150,11 +149,13 @@ class JournalWriter:
         # telemetry() takes its fast path while fewer than this wait; 0 once closing (all slow).
         self._fast_below = self._wake_batch
 
-        self._queue: collections.deque[_Queued] = collections.deque()
+        # Queued telemetry is already a _Line (seq and header filled in by the encoder): one object
+        # per record, and not one the cyclic GC tracks (gc=False), so a backlog costs no GC passes.
+        self._queue: collections.deque[_Line] = collections.deque()
         self._append = self._queue.append
         self._lock = threading.Lock()  # encode lock: queue -> seq -> encoded chunks, in order
         self._io_lock = threading.Lock()  # I/O lock: chunks -> fd, fsync bookkeeping
-        self._chunks: collections.deque[bytes | bytearray] = collections.deque()
+        self._chunks: collections.deque[bytes] = collections.deque()
         self._wake = threading.Event()
         self._io_wake = threading.Event()
         self._encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
@@ -249,7 +250,7 @@ class JournalWriter:
         """Queue a telemetry record; never blocks. ``content`` is encoded later by the encoder
         thread, so the caller must not change it after this call (pass a fresh dict)."""
         if len(self._queue) < self._fast_below:
-            self._append((msg_type, content, header, self._mono()))
+            self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
         else:
             self._telemetry_slow(msg_type, content, header)
 
@@ -262,7 +263,7 @@ class JournalWriter:
             # Once per crossing, not per call: Event.set takes a lock. The encoder never sleeps
             # while this many records wait.
             self._wake.set()
-        self._append((msg_type, content, header, self._mono()))
+        self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
 
     def journal_clock_offset(self, peer: str, offset_ns: int, uncertainty_ns: int | None = None) -> int:
         """Journal (durably) an estimate of another process's clock: ``peer_clock = own_clock +
@@ -282,9 +283,9 @@ class JournalWriter:
         with self._lock:
             if self._closed:
                 return
-            data = self._encode_queued()
+            parts = self._encode_queued()
             with self._io_lock:
-                self._write_chunks(data)
+                self._write_pending(parts)
                 if fsync:
                     self._fsync_locked()
 
@@ -314,20 +315,22 @@ class JournalWriter:
         error: BaseException | None = None
         with self._lock, self._io_lock:
             try:
-                data = self._encode_queued()
-                data += self._encode_one(
-                    "meta",
-                    "journal_closed",
-                    {
-                        **self._utc_now(),
-                        "records": self.records_written + 1,
-                        "telemetry_dropped": self._dropped,
-                    },
-                    None,
-                    None,
-                    self._mono(),
+                parts = self._encode_queued()
+                parts.append(
+                    self._encode_one(
+                        "meta",
+                        "journal_closed",
+                        {
+                            **self._utc_now(),
+                            "records": self.records_written + 1,
+                            "telemetry_dropped": self._dropped,
+                        },
+                        None,
+                        None,
+                        self._mono(),
+                    )
                 )
-                self._write_chunks(data)
+                self._write_pending(parts)
                 self._fsync_locked()
             except JournalError as exc:
                 error = exc
@@ -395,47 +398,46 @@ class JournalWriter:
             self._short_headers[msg_type] = raw
         return raw
 
-    def _encode_queued(self, limit: int | None = None) -> bytearray:
+    def _encode_queued(self, limit: int | None = None) -> list[bytes]:
         """Encode the queued telemetry records (all, or the oldest ``limit``), plus a
-        ``telemetry_dropped`` record when some were dropped since the last one."""
+        ``telemetry_dropped`` record when some were dropped since the last one. Returns the
+        encoded pieces, to be written in order (never joined: writev takes them as they are)."""
         queue = self._queue
         count = len(queue) if limit is None else min(limit, len(queue))
-        buf = bytearray()
+        parts: list[bytes] = []
         if count:
             popleft = queue.popleft
             seq = self._seq
-            process = self.process
-            lines: list[_Line] = []
-            append = lines.append
+            lines = [popleft() for _ in range(count)]
             short_headers = self._short_headers
-            for _ in range(count):
-                msg_type, content, header, t_ns = popleft()
-                if header is None:
-                    header = short_headers.get(msg_type)
-                    if header is None:
-                        header = self._short_header(msg_type)
-                append(_Line(seq, t_ns, process, "telemetry", msg_type, header, None, content))
+            for line in lines:
+                line.seq = seq
                 seq += 1
+                if line.header is None:
+                    header = short_headers.get(line.msg_type)
+                    line.header = self._short_header(line.msg_type) if header is None else header
             try:
-                buf += self._encoder.encode_lines(lines)
+                parts.append(self._encoder.encode_lines(lines))
             except (TypeError, ValueError, OverflowError, RecursionError):
-                buf = self._encode_each(lines)
+                parts.append(self._encode_each(lines))
             self._seq = seq
             self.records_written += count
         dropped = self._dropped
         if dropped > self._dropped_journaled:
-            buf += self._encode_one(
-                "meta",
-                "telemetry_dropped",
-                {"dropped": dropped - self._dropped_journaled, "total": dropped},
-                None,
-                None,
-                self._mono(),
+            parts.append(
+                self._encode_one(
+                    "meta",
+                    "telemetry_dropped",
+                    {"dropped": dropped - self._dropped_journaled, "total": dropped},
+                    None,
+                    None,
+                    self._mono(),
+                )
             )
             self._dropped_journaled = dropped
-        return buf
+        return parts
 
-    def _encode_each(self, lines: list[_Line]) -> bytearray:
+    def _encode_each(self, lines: list[_Line]) -> bytes:
         """Slow path when a batch failed to encode: keep every good line, replace a bad one by an
         ``encode_error`` meta record with the same seq (so no gap hides it)."""
         buf = bytearray()
@@ -455,7 +457,7 @@ class JournalWriter:
                 )
                 buf += self._encoder.encode(bad)
             buf += b"\n"
-        return buf
+        return bytes(buf)
 
     def _write_now(
         self, kind: str, msg_type: str, content: Any, *, header: Any = None, parent_header: Any = None
@@ -474,39 +476,55 @@ class JournalWriter:
         with self._lock:
             if self._closed:
                 raise JournalError(f"{self.path}: the journal is closed; {msg_type} was not written")
-            data = self._encode_queued()
+            parts = self._encode_queued()
             seq = self._seq
-            data += self._encode_one(kind, msg_type, raw, header, parent_header, t_ns)
+            parts.append(self._encode_one(kind, msg_type, raw, header, parent_header, t_ns))
             with self._io_lock:
-                self._write_chunks(data)
+                self._write_pending(parts)
                 self._fsync_locked()
         return seq
 
     # -- writing (I/O lock held) --------------------------------------------------------------------
 
-    def _write_chunks(self, last: bytes | bytearray = b"") -> None:
-        """Write every encoded chunk not yet written, then ``last``."""
+    def _write_pending(self, parts: list[bytes] | None = None) -> None:
+        """Write every encoded chunk the encoder thread queued and not yet written, then ``parts``."""
         chunks = self._chunks
         if chunks:
             pending = [chunks.popleft() for _ in range(len(chunks))]
-            pending.append(last)
-            last = b"".join(pending)
-        self._write_bytes(last)
+            if parts:
+                pending += parts
+            parts = pending
+        if parts:
+            self._write_parts(parts)
 
-    def _write_bytes(self, data: bytes | bytearray) -> None:
-        """Write all of ``data``. A failed write leaves the file as it is: a partial line is a torn
-        line the reader reports."""
-        if not data:
-            return
-        view = memoryview(data)
+    def _write_parts(self, parts: list[bytes]) -> None:
+        """Write all of ``parts`` in order, with ``writev`` (no copy into one buffer) where there is
+        one. A failed write leaves the file as it is: a partial line is a torn line the reader
+        reports."""
+        fd = self._fd
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            if _writev is None:  # pragma: no cover - not POSIX
+                view = memoryview(b"".join(parts))
+                while view:
+                    view = view[os.write(fd, view) :]
+            else:
+                pending: list[bytes | memoryview] = [p for p in parts if p]
+                while pending:
+                    batch = pending[:_IOV_MAX]
+                    written = _writev(fd, batch)
+                    # Regular files take the whole batch unless the disk is full or a signal
+                    # interrupts; then go on from the first byte not written.
+                    i = 0
+                    while i < len(batch) and written >= len(batch[i]):
+                        written -= len(batch[i])
+                        i += 1
+                    rest = pending[len(batch) :]
+                    if i < len(batch):
+                        rest = [memoryview(batch[i])[written:], *batch[i + 1 :], *rest]
+                    pending = rest
         except OSError as exc:
             self.write_errors += 1
             raise JournalError(f"{self.path}: write failed: {exc.strerror or exc}") from None
-        finally:
-            view.release()
         self._dirty = True
 
     def _fsync_locked(self) -> None:
@@ -532,14 +550,15 @@ class JournalWriter:
                 with self._lock:
                     if self._closed:
                         return
-                    data = self._encode_queued(_CHUNK)
+                    parts = self._encode_queued(_CHUNK)
                     now_ns = self._mono()
                     if now_ns - self._last_clock_pair_ns >= self._clock_pair_interval_ns:
                         self._last_clock_pair_ns = now_ns
-                        data += self._encode_one("meta", "clock_pair", self._utc_now(), None, None, now_ns)
-                    if data:
-                        self._chunks.append(data)
-                if data:
+                        parts.append(
+                            self._encode_one("meta", "clock_pair", self._utc_now(), None, None, now_ns)
+                        )
+                    self._chunks.extend(parts)
+                if parts:
                     self._io_wake.set()
             except Exception:  # noqa: BLE001 - the thread must outlive any one bad batch
                 self.write_errors += 1
@@ -555,7 +574,7 @@ class JournalWriter:
                 with self._io_lock:
                     if self._closed:
                         return
-                    self._write_chunks()
+                    self._write_pending()
                     due = self._dirty and time.monotonic() - self._last_fsync >= self._fsync_interval_s
                     if due:
                         # Under the I/O lock: a clinical() that arrives now waits at most one
