@@ -301,3 +301,15 @@ def test_record_content_is_decoded_once_and_to_dict_is_plain(session: Path) -> N
         "t_ns",
     ]
     assert "note" in repr(rec) and "hello" in repr(rec)
+
+
+def test_a_header_with_unexpected_types_keeps_the_record(session: Path) -> None:
+    with JournalWriter(session, "console") as writer:
+        writer.clinical("note", {"text": "kept"}, parent_header={"msg_id": "m17", "seq": "3", "odd": [1]})
+        writer.clinical("note", {"text": "also kept"}, header={"msg_id": ["not", "a", "string"]})
+    log = read_session(session)
+    notes = log.by_type("note")
+    assert [r.content["text"] for r in notes] == ["kept", "also kept"]
+    assert notes[0].parent_header is not None and notes[0].parent_header.seq == 3
+    assert notes[1].header is None
+    assert [w.code for w in log.warnings] == ["invalid_header", "invalid_header"]

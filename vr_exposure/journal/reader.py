@@ -142,6 +142,45 @@ _record_decoder = msgspec.json.Decoder(JournalRecord)
 _content_decoder = msgspec.json.Decoder()
 
 
+class _LooseRecord(msgspec.Struct, kw_only=True, gc=False):
+    """A line whose headers are not in the expected shape (a caller passed odd values)."""
+
+    seq: int
+    t_mono_ns: int
+    process: str
+    kind: str
+    msg_type: str = ""
+    header: Any = None
+    parent_header: Any = None
+    content: msgspec.Raw = _NULL
+
+
+_loose_decoder = msgspec.json.Decoder(_LooseRecord)
+
+
+def _loose_header(value: Any) -> RecordHeader | None:
+    try:
+        return msgspec.convert(value, RecordHeader, strict=False) if isinstance(value, dict) else None
+    except msgspec.ValidationError:
+        return None
+
+
+def _decode_loose(line: bytes) -> JournalRecord:
+    """Keep a line whose seq, time, process, kind and content are fine but whose header fields have
+    the wrong types: the headers are coerced, or dropped when they cannot be."""
+    loose = _loose_decoder.decode(line)
+    return JournalRecord(
+        seq=loose.seq,
+        t_mono_ns=loose.t_mono_ns,
+        process=loose.process,
+        kind=loose.kind,
+        msg_type=loose.msg_type,
+        header=_loose_header(loose.header),
+        parent_header=_loose_header(loose.parent_header),
+        content_json=loose.content,
+    )
+
+
 def _decode_lines(
     name: str, body: memoryview, lines: int, warnings: list[JournalWarning]
 ) -> tuple[list[JournalRecord], int]:
@@ -166,10 +205,20 @@ def _decode_lines(
         for lineno, line in enumerate(bytes(body[:-1]).split(b"\n"), start=1):
             try:
                 records.append(decode(line))
-            except (msgspec.DecodeError, ValueError) as exc:
-                invalid += 1
-                what = "empty line" if not line.strip() else f"invalid line ({exc})"
-                warnings.append(JournalWarning(name, lineno, "invalid_line", f"{what}; skipped"))
+                continue
+            except msgspec.ValidationError as exc:
+                error: Exception = exc
+                try:
+                    records.append(_decode_loose(line))
+                    warnings.append(JournalWarning(name, lineno, "invalid_header", f"{exc}; header coerced"))
+                    continue
+                except (msgspec.DecodeError, ValueError):
+                    pass
+            except (msgspec.DecodeError, ValueError) as exc:  # ValueError: invalid UTF-8
+                error = exc
+            invalid += 1
+            what = "empty line" if not line.strip() else f"invalid line ({error})"
+            warnings.append(JournalWarning(name, lineno, "invalid_line", f"{what}; skipped"))
         return records, invalid
     finally:
         if gc_was_enabled:
