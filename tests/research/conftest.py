@@ -91,9 +91,9 @@ def demo_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(match.group(1))
 
 
-def _count(path: Path, needle: bytes) -> int:
+def _lines_with(path: Path, needle: bytes) -> int:
     try:
-        return path.read_bytes().count(needle)
+        return sum(1 for line in path.read_bytes().split(b"\n") if needle in line)
     except OSError:
         return 0
 
@@ -137,7 +137,7 @@ def killed_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
             for key in keys:
                 renderer.press(key)
             deadline = time.monotonic() + 90.0
-            while _count(journal, b'"head_pose"') < poses:
+            while _lines_with(journal, b'"head_pose"') < poses:
                 assert renderer.alive(), renderer.log_tail()
                 assert time.monotonic() < deadline, "the renderer journaled too few head poses"
                 time.sleep(0.05)

@@ -191,11 +191,12 @@ def _mmss(seconds: float | None) -> str:
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
     """Cells are already escaped HTML; the first ``left`` columns align left."""
-    th = "".join(f'<th class="{"l" if i < left else ""}">{h}</th>' for i, h in enumerate(headers))
-    trs = "".join(
-        "<tr>" + "".join(f'<td class="{"l" if i < left else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
-        for r in rows
-    )
+
+    def cell(tag: str, i: int, text: str) -> str:
+        return f'<{tag} class="l">{text}</{tag}>' if i < left else f"<{tag}>{text}</{tag}>"
+
+    th = "".join(cell("th", i, h) for i, h in enumerate(headers))
+    trs = "".join("<tr>" + "".join(cell("td", i, c) for i, c in enumerate(r)) + "</tr>" for r in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 

@@ -129,6 +129,15 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     msg_type: str
     seq: int
     content: dict[str, Any]
+    offset_ns: int = 0
+    """What was added to the process's own clock to put it on the merged timeline (0 on one machine)."""
+
+    @property
+    def event_mono_ns(self) -> int:
+        """When the event happened: the session engine's own stamp (``content.t_mono_ns``, taken
+        before the record was written) where the record has one, else the record's time."""
+        t = self.content.get("t_mono_ns")
+        return t + self.offset_ns if isinstance(t, int) and not isinstance(t, bool) else self.t_mono_ns
 
 
 class HeadsetRating(msgspec.Struct, frozen=True, kw_only=True):
@@ -500,7 +509,7 @@ def episodes(events: Iterable[Event], process: str, kind: str, end_mono_ns: int)
         if e.process != process:
             continue
         if e.msg_type == start_type and open_at is None:
-            open_at = e.t_mono_ns
+            open_at = e.event_mono_ns
             raw_by = e.content.get("by", e.content.get("source"))
             by = raw_by if isinstance(raw_by, str) else None
         elif open_at is not None and (
@@ -514,8 +523,8 @@ def episodes(events: Iterable[Event], process: str, kind: str, end_mono_ns: int)
                 Episode(
                     kind=kind,
                     start_mono_ns=open_at,
-                    end_mono_ns=e.t_mono_ns,
-                    duration_s=(e.t_mono_ns - open_at) / 1e9,
+                    end_mono_ns=e.event_mono_ns,
+                    duration_s=(e.event_mono_ns - open_at) / 1e9,
                     by=by,
                     process=process,
                 )
@@ -884,6 +893,7 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
                     msg_type=r.msg_type,
                     seq=r.seq,
                     content=c,
+                    offset_ns=t - r.t_mono_ns,
                 )
             )
             if r.msg_type in ("clock_pair", "journal_opened", "journal_closed") and isinstance(
@@ -922,11 +932,12 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
     pauses = tuple(episodes(events, episode_process, "pause", end_mono_ns))
     safe = tuple(episodes(events, episode_process, "safe_place", end_mono_ns))
 
+    # The engine's own stamps, as its metrics use them (the record is written a moment later).
     started = next(
-        (e.t_mono_ns for e in events if e.msg_type == "session_started" and e.process == _CONSOLE), None
+        (e.event_mono_ns for e in events if e.msg_type == "session_started" and e.process == _CONSOLE), None
     )
     ended = next(
-        (e.t_mono_ns for e in events if e.msg_type == "session_ended" and e.process == _CONSOLE), None
+        (e.event_mono_ns for e in events if e.msg_type == "session_ended" and e.process == _CONSOLE), None
     )
     summary = next(
         (e.content for e in reversed(events) if e.msg_type == "session_summary" and e.process == _CONSOLE),
@@ -1234,7 +1245,7 @@ def _rung_changes(events: Sequence[Event]) -> tuple[RungChange, ...]:
             c = e.content
             out.append(
                 RungChange(
-                    t_mono_ns=e.t_mono_ns,
+                    t_mono_ns=e.event_mono_ns,
                     rung=c["rung"],
                     rung_from=c.get("rung_from") if isinstance(c.get("rung_from"), int) else None,
                     preset=str(c.get("preset", "")),
