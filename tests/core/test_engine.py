@@ -598,3 +598,11 @@ TestEngineMachine = EngineMachine.TestCase
 TestEngineMachine.settings = settings(
     max_examples=300, stateful_step_count=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
+
+
+def test_duration_text_reads_naturally_for_short_and_long_caps() -> None:
+    from vr_exposure.core.engine import _duration_text
+
+    assert _duration_text(20.0) == "20 s"
+    assert _duration_text(119.4) == "119 s"
+    assert _duration_text(1800.0) == "30 min"

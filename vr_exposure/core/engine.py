@@ -690,13 +690,13 @@ class SessionEngine:
                 events.append(_missed(now, p))
         cap_s = self.rules.up.time_cap_s
         if self._rung is not None and self._visit_running_ns >= cap_s * 1e9:
-            minutes = self._visit_running_ns / 60e9
+            on_rung = _duration_text(self._visit_running_ns / 1e9)
             events.extend(
                 self._give(
                     now,
                     "move_up",
                     "time_cap",
-                    f"{minutes:.0f} min on this rung (cap {cap_s / 60:g} min): consider the next rung",
+                    f"{on_rung} on this rung (cap {_duration_text(cap_s)}): consider the next rung",
                 )
             )
         if (
@@ -884,3 +884,10 @@ def _check_scene(protocol: ProtocolSpec, scene: SceneSpec) -> None:
             f"ladder: protocol {protocol.id!r} names presets scene {scene.id!r} does not have: "
             + ", ".join(missing)
         )
+
+
+def _duration_text(seconds: float) -> str:
+    """A duration as a therapist reads it: ``45 s`` under two minutes, ``30 min`` above."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min"
