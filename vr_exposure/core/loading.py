@@ -631,7 +631,8 @@ def _check_scene(data: dict[str, Any], path: Path | None, report: _Report) -> No
             if not _HOTKEY.match(event.hotkey):
                 report.error(
                     (*where, "hotkey"),
-                    f'"{event.hotkey}" is not a hotkey: use one lower-case letter or f1-f12 (digits are SUDS keys)',
+                    f'"{event.hotkey}" is not a hotkey: '
+                    "use one lower-case letter or f1-f12 (digits are SUDS keys)",
                 )
             elif event.hotkey in hotkeys:
                 report.error(
