@@ -350,3 +350,31 @@ def test_short_writes_are_continued_where_they_stopped(
     log = read_session(session)
     assert log.warnings == []
     assert [r.content["frame"] for r in log.by_type("head_pose")] == list(range(30))
+
+
+def test_a_full_disk_raises_from_clinical_and_never_from_telemetry(
+    session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from vr_exposure.journal import writer as writer_module
+
+    real = writer_module._writev
+    writer = JournalWriter(session, "renderer", flush_interval_s=0.005)
+
+    def full(fd: int, buffers: list) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(writer_module, "_writev", full)
+    for i in range(20):
+        writer.telemetry("head_pose", {"frame": i})  # never raises, whatever the disk does
+    with pytest.raises(JournalError, match="write failed: No space left on device"):
+        writer.clinical("stopped", {"reason": "x"})
+    _wait_for(lambda: writer.write_errors >= 1)
+    monkeypatch.setattr(writer_module, "_writev", real)
+    seq = writer.clinical("stopped", {"reason": "disk back"})
+    writer.close()
+    log = read_session(session)
+    assert log.by_type("stopped")[-1].seq == seq
+    assert [r.content["reason"] for r in log.by_type("stopped")] == ["disk back"]
+    assert {w.code for w in log.warnings} == {"seq_gap"}  # the lost lines show as a gap

@@ -107,7 +107,8 @@ class JournalRecord(msgspec.Struct, kw_only=True, gc=False):
 class JournalWarning(str):
     """A problem found while reading, as ``file:line: message`` text, with its parts as attributes:
     ``file``, ``line`` (1-based, or None for the whole file), ``code`` (``torn_line``,
-    ``invalid_line``, ``seq_gap``, ``missing_file``, ``unlisted_file``, ``clock``, ``manifest``)."""
+    ``invalid_line``, ``invalid_header``, ``seq_gap``, ``missing_file``, ``unlisted_file``, ``clock``,
+    ``manifest``)."""
 
     file: str
     line: int | None

@@ -169,23 +169,29 @@ class JournalWriter:
         self._closed = False
         self.write_errors = 0
         self.records_written = 0
+        self._io_failing = False  # log a failing disk once, not at every wake-up
 
         self._fd, self.path, self.session_id = self._open_file()
         self._msg_id_prefix = self.path.name.removesuffix(".jsonl") + ":"
         self._last_clock_pair_ns = self._mono()
-        self._write_now(
-            "meta",
-            "journal_opened",
-            {
-                "file": self.path.name,
-                "process": self.process,
-                "pid": os.getpid(),
-                "session_id": self.session_id,
-                "format_version": FORMAT_VERSION,
-                "clock_domain": clock_domain(),
-                **self._utc_now(),
-            },
-        )
+        try:
+            self._write_now(
+                "meta",
+                "journal_opened",
+                {
+                    "file": self.path.name,
+                    "process": self.process,
+                    "pid": os.getpid(),
+                    "session_id": self.session_id,
+                    "format_version": FORMAT_VERSION,
+                    "clock_domain": clock_domain(),
+                    **self._utc_now(),
+                },
+            )
+        except JournalError:
+            self._closed = True
+            os.close(self._fd)
+            raise
         name = f"vr-exposure-journal-{process}"
         self._threads = (
             threading.Thread(target=self._encode_loop, name=f"{name}-encode", daemon=True),
@@ -580,9 +586,15 @@ class JournalWriter:
                         # Under the I/O lock: a clinical() that arrives now waits at most one
                         # telemetry fsync, and never writes into a file being closed.
                         self._fsync_locked()
+                if self._io_failing:
+                    self._io_failing = False
+                    log.warning("journal writer %s: writing works again", self.path.name)
             except JournalError as exc:
-                # Keep running: the disk may come back; every failure is counted and logged.
-                log.error("journal writer: %s", exc)
+                # Keep running: the disk may come back. Every failure is counted (write_errors);
+                # the telemetry of a failed write is lost, clinical() calls raise to their callers.
+                if not self._io_failing:
+                    self._io_failing = True
+                    log.error("journal writer: %s", exc)
             except Exception:  # noqa: BLE001
                 self.write_errors += 1
                 log.exception("journal writer %s: writing failed", self.path.name)
