@@ -173,3 +173,19 @@ def test_a_session_id_resolves_under_the_sessions_root(
     )
     tl = load_timeline(result.session_dir.name)
     assert tl.session_dir == result.session_dir and len(tl.pose) == 200
+
+
+def test_lines_without_a_top_level_msg_type_still_read(synthetic: Synthetic, tmp_path: Path) -> None:
+    """Early drafts of the journal format named the type only in the header."""
+    src = synthetic.sessions[3].session_dir
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    for name in ("renderer.jsonl", "console.jsonl"):
+        lines = [json.loads(line) for line in (dst / name).read_text().splitlines()]
+        for line in lines:
+            del line["msg_type"]
+        (dst / name).write_text("".join(json.dumps(line) + "\n" for line in lines))
+    old, new = load_timeline(src), load_timeline(dst)
+    assert len(new.pose) == len(old.pose) and np.array_equal(new.pose.t_mono_ns, old.pose.t_mono_ns)
+    assert [e.msg_type for e in new.events] == [e.msg_type for e in old.events]
+    assert len(new.ratings) == len(old.ratings) and len(new.intensity) == len(old.intensity)

@@ -616,6 +616,20 @@ _get_pos = operator.attrgetter("position_m")
 _get_ori = operator.attrgetter("orientation_xyzw")
 
 
+def _as_dicts(poses: Sequence[Any]) -> list[dict[str, Any]]:
+    return [
+        p
+        if isinstance(p, dict)
+        else {
+            "frame": p.frame,
+            "t_mono_ns": p.t_mono_ns,
+            "position_m": p.position_m,
+            "orientation_xyzw": p.orientation_xyzw,
+        }
+        for p in poses
+    ]
+
+
 def _header_msg_type(header: Any) -> str:
     value = header.get("msg_type") if isinstance(header, dict) else None
     return value if isinstance(value, str) else ""
@@ -636,15 +650,7 @@ def _pose_columns(poses: Sequence[Any]) -> tuple[PoseArrays, int]:
             ori = np.fromiter(chain(map(_get_ori, poses)), dtype=np.float64, count=4 * n).reshape(n, 4)
             return PoseArrays(frame, t, pos, ori), 0
         except (TypeError, ValueError):
-            poses = [
-                {
-                    "frame": p.frame,
-                    "t_mono_ns": p.t_mono_ns,
-                    "position_m": p.position_m,
-                    "orientation_xyzw": p.orientation_xyzw,
-                }
-                for p in poses
-            ]
+            poses = _as_dicts(poses)
     rows: list[tuple[int, int, tuple[float, ...], tuple[float, ...]]] = []
     bad = 0
     for p in poses:
@@ -682,6 +688,15 @@ def _read_file(path: Path, process_hint: str, warnings: list[str]) -> _FileRead:
         records, poses, seqs, bad = _decode_slow(body)
     else:
         records, poses, seqs = fast
+    if any(not r.msg_type for r in records):
+        # Lines without a top-level msg_type (early drafts of the format): the header names it.
+        for r in records:
+            r.msg_type = r.msg_type or _header_msg_type(r.header)
+        extra = [r.content for r in records if r.msg_type == "head_pose" and isinstance(r.content, dict)]
+        if extra:
+            records = [r for r in records if r.msg_type != "head_pose"]
+            poses = [*_as_dicts(poses), *extra]
+            poses.sort(key=lambda p: p.get("t_mono_ns") if isinstance(p.get("t_mono_ns"), int) else 0)
     pose, bad_poses = _pose_columns(poses)
     if bad_poses:
         warnings.append(
