@@ -110,6 +110,9 @@ _CHUNK = 2048
 """Most telemetry records the encoder thread encodes per hold of the encode lock, so a clinical()
 call never waits behind a long backlog."""
 
+_ASSIST = 256
+"""Queued telemetry records from which telemetry() encodes a batch itself (see _telemetry_slow)."""
+
 
 class JournalWriter:
     """Writes one process's journal file in a session directory. Use as a context manager, or
@@ -146,8 +149,11 @@ class JournalWriter:
         self._queue_max = telemetry_queue_max
         # The encoder wakes early when this many records wait, so a burst is encoded in chunks.
         self._wake_batch = max(1, min(_CHUNK, telemetry_queue_max // 4))
+        # A burst: from this many waiting records on, telemetry() encodes them itself when the
+        # encode lock is free (never waiting for it), while they are still in the CPU's caches.
+        self._assist_batch = max(1, min(_ASSIST, self._wake_batch))
         # telemetry() takes its fast path while fewer than this wait; 0 once closing (all slow).
-        self._fast_below = self._wake_batch
+        self._fast_below = self._assist_batch
 
         # Queued telemetry is already a _Line (seq and header filled in by the encoder): one object
         # per record, and not one the cyclic GC tracks (gc=False), so a backlog costs no GC passes.
@@ -265,11 +271,21 @@ class JournalWriter:
         if self._closing or waiting >= self._queue_max:
             self._dropped += 1
             return
-        if waiting == self._wake_batch:
+        self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
+        if self._lock.acquire(blocking=False):
+            # Never waits: if clinical() or the encoder holds the lock, this record just waits
+            # in the queue. Steady 90 Hz telemetry never gets here (the encoder drains every
+            # flush_interval_s); a burst is encoded in batches while it is hot in the caches.
+            try:
+                if not self._closed:
+                    self._chunks.extend(self._encode_queued(_CHUNK))
+            finally:
+                self._lock.release()
+            self._io_wake.set()
+        elif waiting == self._wake_batch:
             # Once per crossing, not per call: Event.set takes a lock. The encoder never sleeps
             # while this many records wait.
             self._wake.set()
-        self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
 
     def journal_clock_offset(self, peer: str, offset_ns: int, uncertainty_ns: int | None = None) -> int:
         """Journal (durably) an estimate of another process's clock: ``peer_clock = own_clock +
