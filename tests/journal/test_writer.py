@@ -378,3 +378,39 @@ def test_a_full_disk_raises_from_clinical_and_never_from_telemetry(
     assert log.by_type("stopped")[-1].seq == seq
     assert [r.content["reason"] for r in log.by_type("stopped")] == ["disk back"]
     assert {w.code for w in log.warnings} == {"seq_gap"}  # the lost lines show as a gap
+
+
+def test_telemetry_lines_carry_a_short_header_or_the_one_given(session: Path) -> None:
+    with JournalWriter(session, "renderer") as writer:
+        writer.telemetry("head_pose", {"frame": 1})
+        writer.telemetry('odd "type"\n', {"frame": 2})
+        writer.telemetry("head_pose", {"frame": 3}, header={"msg_id": "h3", "msg_type": "head_pose"})
+    lines = _lines(session / "renderer.jsonl")[1:4]
+    assert lines[0] == {
+        "seq": 1,
+        "t_mono_ns": lines[0]["t_mono_ns"],
+        "process": "renderer",
+        "kind": "telemetry",
+        "msg_type": "head_pose",
+        "header": {"msg_type": "head_pose", "sender": "renderer"},
+        "parent_header": None,
+        "content": {"frame": 1},
+    }
+    assert lines[1]["msg_type"] == 'odd "type"\n' and lines[1]["header"]["msg_type"] == 'odd "type"\n'
+    assert lines[2]["header"] == {"msg_id": "h3", "msg_type": "head_pose"} and lines[2]["kind"] == "telemetry"
+    assert [x["seq"] for x in lines] == [1, 2, 3]
+
+
+def test_a_telemetry_burst_is_encoded_in_order_by_whoever_holds_the_lock(session: Path) -> None:
+    with JournalWriter(session, "renderer", flush_interval_s=0.001) as writer:
+        for frame in range(5000):
+            writer.telemetry("head_pose", {"frame": frame})
+            if frame % 1000 == 0:
+                writer.clinical("note", {"frame": frame})
+        assert writer.telemetry_dropped == 0
+    log = read_session(session)
+    assert log.warnings == []
+    assert [r.content["frame"] for r in log.by_type("head_pose")] == list(range(5000))
+    notes = log.by_type("note")
+    poses_before = [sum(1 for r in log.records if r.msg_type == "head_pose" and r.seq < n.seq) for n in notes]
+    assert poses_before == [1, 1001, 2001, 3001, 4001]

@@ -97,6 +97,20 @@ class _Line(msgspec.Struct, gc=False):
     content: Any
 
 
+class _TelemetryLine(msgspec.Struct, gc=False):
+    """A telemetry line without a header of its own: what telemetry() queues. ``middle`` is the
+    pre-encoded run of fields that is the same for every record of one ``msg_type``
+    (``"process":...`` through ``"parent_header":null``, see :meth:`JournalWriter._middle`). A
+    ``Raw`` value is written verbatim, so this encodes to exactly the bytes a :class:`_Line` with
+    the writer's short header would: the caller builds a 4-field object and the encoder skips
+    five fields per record."""
+
+    seq: int
+    t_mono_ns: int
+    middle: msgspec.Raw = msgspec.field(name="process")
+    content: Any = None
+
+
 def _enc_hook(obj: Any) -> Any:
     """Numpy values and arrays become lists/numbers, anything else unknown its ``str``: a journal
     write must not fail because a caller passed a float32 or a Path."""
@@ -155,9 +169,9 @@ class JournalWriter:
         # telemetry() takes its fast path while fewer than this wait; 0 once closing (all slow).
         self._fast_below = self._assist_batch
 
-        # Queued telemetry is already a _Line (seq and header filled in by the encoder): one object
-        # per record, and not one the cyclic GC tracks (gc=False), so a backlog costs no GC passes.
-        self._queue: collections.deque[_Line] = collections.deque()
+        # Queued telemetry is already the line to encode (the encoder only fills in seq): one
+        # object per record, not one the cyclic GC tracks (gc=False), so a backlog costs no GC.
+        self._queue: collections.deque[_Line | _TelemetryLine] = collections.deque()
         self._append = self._queue.append
         self._lock = threading.Lock()  # encode lock: queue -> seq -> encoded chunks, in order
         self._io_lock = threading.Lock()  # I/O lock: chunks -> fd, fsync bookkeeping
@@ -165,7 +179,8 @@ class JournalWriter:
         self._wake = threading.Event()
         self._io_wake = threading.Event()
         self._encoder = msgspec.json.Encoder(enc_hook=_enc_hook)
-        self._short_headers: dict[str, msgspec.Raw] = {}
+        self._middles: dict[str, msgspec.Raw] = {}
+        self._middle_types: dict[bytes, str] = {}
         self._seq = 0
         self._dropped = 0
         self._dropped_journaled = 0
@@ -261,17 +276,24 @@ class JournalWriter:
     def telemetry(self, msg_type: str, content: Mapping[str, Any] | Any, *, header: Any = None) -> None:
         """Queue a telemetry record; never blocks. ``content`` is encoded later by the encoder
         thread, so the caller must not change it after this call (pass a fresh dict)."""
-        if len(self._queue) < self._fast_below:
-            self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
-        else:
-            self._telemetry_slow(msg_type, content, header)
+        if header is None and len(self._queue) < self._fast_below:
+            middle = self._middles.get(msg_type)
+            if middle is not None:
+                self._append(_TelemetryLine(0, self._mono(), middle, content))
+                return
+        self._telemetry_slow(msg_type, content, header)
 
     def _telemetry_slow(self, msg_type: str, content: Any, header: Any) -> None:
         waiting = len(self._queue)
         if self._closing or waiting >= self._queue_max:
             self._dropped += 1
             return
-        self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
+        if header is None:
+            self._append(_TelemetryLine(0, self._mono(), self._middle(msg_type), content))
+        else:
+            self._append(_Line(0, self._mono(), self.process, "telemetry", msg_type, header, None, content))
+        if len(self._queue) < self._assist_batch:
+            return
         if self._lock.acquire(blocking=False):
             # Never waits: if clinical() or the encoder holds the lock, this record just waits
             # in the queue. Steady 90 Hz telemetry never gets here (the encoder drains every
@@ -411,14 +433,31 @@ class JournalWriter:
         self.records_written += 1
         return data + b"\n"
 
-    def _short_header(self, msg_type: str) -> msgspec.Raw:
-        """The header of writer-stamped telemetry: only ``msg_type`` and ``sender``; the other
-        header fields are implied by the line (``seq``, ``t_mono_ns``) and the manifest
-        (``session_id``), and repeating them at 90 Hz would double the file. Cached per type."""
-        raw = msgspec.Raw(self._encoder.encode({"msg_type": msg_type, "sender": self.process}))
-        if len(self._short_headers) < 1024:  # msg_types are few; never let a bug grow this unbounded
-            self._short_headers[msg_type] = raw
-        return raw
+    def _middle(self, msg_type: str) -> msgspec.Raw:
+        """The fields between ``t_mono_ns`` and ``content`` of a ``msg_type`` telemetry line, encoded
+        once. Its header is short, only ``msg_type`` and ``sender``: the other header fields are
+        implied by the line (``seq``, ``t_mono_ns``) and the manifest (``session_id``), and
+        repeating them at 90 Hz would double the file."""
+        middle = self._middles.get(msg_type)
+        if middle is not None:
+            return middle
+        enc = self._encoder.encode
+        header = enc({"msg_type": msg_type, "sender": self.process})
+        data = b"".join(
+            [
+                enc(self.process),
+                b',"kind":"telemetry","msg_type":',
+                enc(msg_type),
+                b',"header":',
+                header,
+                b',"parent_header":null',
+            ]
+        )
+        middle = msgspec.Raw(data)
+        if len(self._middles) < 1024:  # msg_types are few; never let a bug grow this unbounded
+            self._middles[msg_type] = middle
+            self._middle_types[data] = msg_type
+        return middle
 
     def _encode_queued(self, limit: int | None = None) -> list[bytes]:
         """Encode the queued telemetry records (all, or the oldest ``limit``), plus a
@@ -431,13 +470,9 @@ class JournalWriter:
             popleft = queue.popleft
             seq = self._seq
             lines = [popleft() for _ in range(count)]
-            short_headers = self._short_headers
             for line in lines:
                 line.seq = seq
                 seq += 1
-                if line.header is None:
-                    header = short_headers.get(line.msg_type)
-                    line.header = self._short_header(line.msg_type) if header is None else header
             try:
                 parts.append(self._encoder.encode_lines(lines))
             except (TypeError, ValueError, OverflowError, RecursionError):
@@ -459,7 +494,7 @@ class JournalWriter:
             self._dropped_journaled = dropped
         return parts
 
-    def _encode_each(self, lines: list[_Line]) -> bytes:
+    def _encode_each(self, lines: list[_Line | _TelemetryLine]) -> bytes:
         """Slow path when a batch failed to encode: keep every good line, replace a bad one by an
         ``encode_error`` meta record with the same seq (so no gap hides it)."""
         buf = bytearray()
@@ -475,11 +510,16 @@ class JournalWriter:
                     "encode_error",
                     None,
                     None,
-                    {"msg_type": line.msg_type, "error": str(exc)},
+                    {"msg_type": self._msg_type_of(line), "error": str(exc)},
                 )
                 buf += self._encoder.encode(bad)
             buf += b"\n"
         return bytes(buf)
+
+    def _msg_type_of(self, line: _Line | _TelemetryLine) -> str:
+        if isinstance(line, _Line):
+            return line.msg_type
+        return self._middle_types.get(bytes(line.middle), "")
 
     def _write_now(
         self, kind: str, msg_type: str, content: Any, *, header: Any = None, parent_header: Any = None
