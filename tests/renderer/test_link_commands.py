@@ -136,13 +136,13 @@ def test_safe_place_goes_ahead_of_queued_commands(console: Console) -> None:
     con.step()
     assert con.app.mode == "safe_place", "the safe place applies in the very frame it is read"
     _ok(con.reply(safe))
-    # Queued behind it, the intensity changes now meet a patient in the safe place and are refused.
+    # Queued behind it, the intensity changes meet a patient in the safe place: nothing they see
+    # changes, the last one only sets the intensity the scene comes back at.
     for msg_id in ids:
-        reply = con.reply(msg_id)
-        assert reply.status == "error" and reply.ename == "InvalidState" and "safe place" in reply.evalue
+        _ok(con.reply(msg_id))
     types = [t for t in con.fact_types() if t != "state"]
     assert types == ["safe_place_entered"], types
-    assert con.app.stage.target_intensity == 20 or con.app.stage.scene_id == "safe-place"
+    assert con.app.stage.return_to == ("spiders", None, 34)
     entered = con.facts("safe_place_entered")[0]
     assert entered.source == "console" and entered.fade_s == 0.5
 
@@ -303,3 +303,104 @@ def test_set_session_journals_clinical_records(console: Console, tmp_path: Any) 
     changed = log.by_type("intensity_changed")[0]
     assert changed.parent_header is not None and changed.parent_header.msg_type == "set_intensity_request"
     assert log.by_type("head_pose"), "telemetry reaches the journal too"
+
+
+def _settled_on(con: Console, scene: str) -> None:
+    con.step_until(
+        lambda: con.app.stage.scene_id == scene and not con.app.stage.transitioning,
+        what=f"{scene} shown",
+    )
+
+
+def test_load_scene_queued_before_safe_place_does_not_take_the_patient_out(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=20)
+    con.events.clear()
+    load = con.client.send(m.LoadSceneRequest(scene="spiders", intensity=90))
+    safe = con.client.send(m.SafePlaceRequest(fade_s=0.2))
+    assert con.app.link.wait(2000)
+    time.sleep(0.05)  # both frames waiting before the frame that reads them (see above)
+    con.step()
+    _ok(con.reply(safe))
+    reply = con.reply(load)
+    assert reply.status == "error" and reply.ename == "InvalidState", reply
+    assert "safe place" in (reply.evalue or "") and "leave_safe_place" in (reply.evalue or "")
+    _settled_on(con, "safe-place")
+    con.step(5)
+    assert con.app.mode == "safe_place" and con.app.stage.scene_id == "safe-place"
+    assert "scene_loaded" not in con.fact_types()
+    # Leaving is the therapist's separate, deliberate step, back to the scene shown before.
+    _ok(con.request(m.LeaveSafePlaceRequest(fade_s=0)))
+    _settled_on(con, "spiders")
+    assert con.app.stage.target_intensity == 20 and con.app.mode == "running"
+
+
+def test_load_scene_is_refused_while_stopped(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=30)
+    _ok(con.request(m.StopRequest(reason="patient asked")))
+    reply = con.request(m.LoadSceneRequest(scene="spiders", intensity=60))
+    assert reply.status == "error" and reply.ename == "InvalidState" and "stopped" in (reply.evalue or "")
+    con.step(3)
+    assert con.app.mode == "stopped" and con.app.stage.target_intensity == 30
+    assert con.app.stage.fade_level < 1.0
+    # The way on from a stop: the safe place (and from there, deliberately, back).
+    _ok(con.request(m.SafePlaceRequest(fade_s=0)))
+    _settled_on(con, "safe-place")
+    assert con.app.mode == "safe_place"
+
+
+def test_set_intensity_in_the_safe_place_chooses_the_return_intensity(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=70)
+    _ok(con.request(m.SafePlaceRequest(fade_s=0)))
+    _settled_on(con, "safe-place")
+    con.events.clear()
+    shown = con.app.stage.intensity
+    _ok(con.request(m.SetIntensityRequest(intensity=30, ramp_s=2.0)))
+    con.step(3)
+    assert con.app.stage.scene_id == "safe-place" and con.app.stage.intensity == shown
+    assert "intensity_changed" not in con.fact_types(), "nothing the patient sees changed"
+    assert con.app.stage.return_to == ("spiders", None, 30)
+    bad = con.request(m.SetIntensityRequest(intensity=120))
+    assert bad.status == "error" and con.app.stage.return_to == ("spiders", None, 30)
+    _ok(con.request(m.LeaveSafePlaceRequest(fade_s=0.2)))
+    _settled_on(con, "spiders")
+    # Back at the chosen intensity from the first visible frame, not at 70 ramping down.
+    assert con.app.stage.intensity == 30 and con.app.stage.target_intensity == 30
+    assert not con.app.stage.ramping
+
+
+def test_set_intensity_in_the_safe_place_with_nothing_to_return_to_is_refused(console: Console) -> None:
+    con = console
+    _ok(con.request(m.SafePlaceRequest(fade_s=0)))  # from idle: no scene before it
+    reply = con.request(m.SetIntensityRequest(intensity=40))
+    assert reply.status == "error" and reply.ename == "InvalidState"
+    assert "no scene to return to" in (reply.evalue or "")
+
+
+def test_a_new_session_starts_from_the_safe_place_without_the_old_way_back(
+    console: Console, tmp_path: Any
+) -> None:
+    from vr_exposure import __version__
+    from vr_exposure.journal import create_session
+
+    con = console
+    _spiders(con, intensity=80)
+    _ok(con.request(m.SafePlaceRequest(fade_s=0)))  # the previous session ended in the safe place
+    _settled_on(con, "safe-place")
+    session = create_session(tmp_path / "sessions", pseudonym="P100", software_version=__version__)
+    _ok(con.request(m.SetSessionRequest(session_id=session.name, session_dir=str(session))))
+    assert con.app.mode == "idle" and con.app.stage.scene_id == "safe-place"
+    assert con.app.stage.return_to is None
+    reply = con.request(m.LeaveSafePlaceRequest())
+    assert reply.status == "error", "no way back into the previous patient's exposure"
+    _spiders(con, intensity=10)
+    _settled_on(con, "spiders")
+    assert con.app.mode == "running" and con.app.stage.target_intensity == 10
+    # The same session again (a reconnect) changes nothing.
+    _ok(con.request(m.SafePlaceRequest(fade_s=0)))
+    _ok(con.request(m.SetSessionRequest(session_id=session.name, session_dir=str(session))))
+    assert con.app.mode == "safe_place"
+    con.app.journal.close()  # type: ignore[union-attr]
+    con.app.journal = None

@@ -18,6 +18,14 @@ So a command read in the link task of frame N is on screen in frame N. Every han
 failing command becomes an error reply (the link server does that) and a failing task step is
 journaled and counted (:attr:`App.errors`), and the loop keeps rendering the last safe state.
 
+Modes and what they refuse: in the safe place (or stopped) nothing takes the patient out but a
+deliberate ``leave_safe_place`` (or, from a stop, the safe place). A ``load_scene``, ``apply_preset``
+or ``trigger_event`` there is refused with ``InvalidState`` (a ``load_scene`` queued before a
+``safe_place`` is applied after it, since safety commands go first); a ``set_intensity`` in the safe
+place chooses the intensity the scene comes back at. A ``set_session`` for a new session while in the
+safe place or stopped makes the renderer ``idle`` where it is, with no way back into the previous
+session's exposure.
+
 Dependencies are explicit: the app is given ``render``, ``aspect2d``, ``win`` and ``task_mgr`` (and
 the ShowBase only for what a backend needs to build cameras); it never uses Panda3D's builtins and
 never changes Panda3D's configuration (the CLI loads the backend's prc before creating the ShowBase).
@@ -116,6 +124,10 @@ class StageLike(Protocol):
     ) -> None: ...
 
     def leave_safe_place(self, fade_s: float = 2.0) -> None: ...
+
+    def set_return_intensity(self, value: float) -> None: ...
+
+    def forget_return(self) -> None: ...
 
     def update(self, dt_s: float) -> None: ...
 
@@ -499,9 +511,20 @@ class App:
             raise CommandRejected(
                 "UnknownPreset", f"scene {spec.id!r} has no preset {req.preset!r} (known: {known})"
             )
+        # A load_scene queued before a safe_place or stop is applied after it (those go first): it
+        # must not take the patient out again. Leaving is always a deliberate, separate command.
         if self.mode == "safe_place":
-            # Going straight from the safe place to another scene: forget the way back.
-            self.stage.leave_safe_place(SCENE_FADE_S)
+            raise CommandRejected(
+                "InvalidState",
+                f"the patient is in the safe place; {spec.id!r} was not loaded. Leave the safe place "
+                "first (leave_safe_place returns to the scene shown before it), then load a scene",
+            )
+        if self.mode == "stopped":
+            raise CommandRejected(
+                "InvalidState",
+                f"the renderer is stopped (the view is black); {spec.id!r} was not loaded. Go to the "
+                "safe place, or start a new session (set_session), before loading a scene",
+            )
         try:
             self.stage.load(spec, preset=req.preset, intensity=req.intensity, fade_s=SCENE_FADE_S)
         except StageError as exc:
@@ -515,6 +538,9 @@ class App:
 
     def _do_set_intensity(self, req: m.SetIntensityRequest, parent: m.Header | None) -> None:
         self._check_intensity(req.intensity)
+        if self.mode == "safe_place":
+            self._set_return_intensity(req.intensity, parent)
+            return
         self._require_scene("setting the intensity")
         start = float(self.stage.intensity)
         try:
@@ -525,6 +551,16 @@ class App:
             m.IntensityChanged(intensity=start, target=req.intensity, ramp_s=req.ramp_s), parent=parent
         )
         self._publish_state(parent)
+
+    def _set_return_intensity(self, intensity: float, parent: m.Header | None) -> None:
+        """In the safe place, ``set_intensity`` chooses the intensity the scene comes back at when the
+        patient leaves (instead of first showing the old one and then ramping): nothing the patient
+        sees changes now, so no fact is published; the choice is journaled."""
+        try:
+            self.stage.set_return_intensity(intensity)
+        except StageError as exc:
+            raise CommandRejected("InvalidState", f"the patient is in the safe place and {exc}") from None
+        self._journal_clinical("return_intensity_set", {"intensity": float(intensity)}, parent_header=parent)
 
     def _do_apply_preset(self, req: m.ApplyPresetRequest, parent: m.Header | None) -> None:
         spec = self._require_scene("applying a preset")
@@ -639,12 +675,18 @@ class App:
             from vr_exposure.journal import sessions_root
 
             session_dir = Path(sessions_root()) / req.session_id
+        previous = self.session_id
         try:
             self.open_journal(session_dir, req.session_id)
         except JournalError as exc:
             raise CommandRejected("JournalError", str(exc)) from None
         except OSError as exc:
             raise CommandRejected("JournalError", f"cannot journal into {session_dir}: {exc}") from None
+        if req.session_id != previous and self.mode in ("safe_place", "stopped"):
+            # A new session starts from where the patient is (the safe place, or black), with no way
+            # back into the previous session's exposure: the next load_scene is the new session's.
+            self.stage.forget_return()
+            self.mode = "idle"
         self._fact(m.SessionSet(session_id=req.session_id, session_dir=str(session_dir)), parent=parent)
         self._publish_state(parent)
 

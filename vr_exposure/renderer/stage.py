@@ -396,6 +396,28 @@ class Stage:
         spec, preset, intensity = back
         self._begin_transition(fade_s, lambda: self._load_now(spec, preset, intensity))
 
+    def set_return_intensity(self, value: float) -> None:
+        """While in the safe place: come back at ``value`` (0-100, no preset) instead of the intensity
+        shown before. Raises :class:`StageError` when not in the safe place or nothing to return to."""
+        _check_intensity(value)
+        if not self._in_safe_place:
+            raise StageError("the stage is not in the safe place")
+        if self._return_to is None:
+            raise StageError("there is no scene to return to")
+        spec, _preset, _intensity = self._return_to
+        self._return_to = (spec, None, float(value))
+
+    @property
+    def return_to(self) -> tuple[str, str | None, float] | None:
+        """Scene, preset and intensity :meth:`leave_safe_place` goes back to (None outside it)."""
+        back = self._return_to
+        return None if back is None else (back[0].id, back[1], back[2])
+
+    def forget_return(self) -> None:
+        """Stay on what is shown, with no way back: the safe place (or black) becomes a plain scene."""
+        self._in_safe_place = False
+        self._return_to = None
+
     # -------------------------------------------------------------------------------------- per frame
 
     def update(self, dt_s: float) -> None:
