@@ -69,6 +69,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="the simulated patient's random seed")
     parser.add_argument("--pseudonym", default=PSEUDONYM, help=f"the patient pseudonym (default {PSEUDONYM})")
     parser.add_argument("--quiet", action="store_true", help="print only the result")
+    parser.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish the session's markers, SUDS and intensity as Lab Streaming Layer streams",
+    )
 
 
 def display_available() -> bool:
@@ -502,12 +507,22 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_headless(
-    args: argparse.Namespace, library: Any, client: Any, renderer: RendererProcess, say: Callable[[str], None]
+    args: argparse.Namespace,
+    library: Any,
+    client: Any,
+    renderer: RendererProcess,
+    say: Callable[[str], None],
 ) -> dict[str, Any] | None:
     from vr_exposure.console.adapter import LinkAdapter
     from vr_exposure.console.controller import ConsoleController
 
-    controller = ConsoleController(client, library, sessions_root=args.sessions, console_name="demo-console")
+    controller = ConsoleController(
+        client,
+        library,
+        sessions_root=args.sessions,
+        console_name="demo-console",
+        lsl=args.lsl,
+    )
     adapter = LinkAdapter(client, controller)
     say("console (headless) connecting")
     deadline = time.monotonic() + 30
@@ -547,7 +562,11 @@ def _run_headless(
 
 
 def _run_with_window(
-    args: argparse.Namespace, library: Any, client: Any, renderer: RendererProcess, say: Callable[[str], None]
+    args: argparse.Namespace,
+    library: Any,
+    client: Any,
+    renderer: RendererProcess,
+    say: Callable[[str], None],
 ) -> dict[str, Any] | None:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
@@ -557,7 +576,13 @@ def _run_with_window(
     from vr_exposure.console.main_window import ConsoleWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    controller = ConsoleController(client, library, sessions_root=args.sessions, console_name="demo-console")
+    controller = ConsoleController(
+        client,
+        library,
+        sessions_root=args.sessions,
+        console_name="demo-console",
+        lsl=args.lsl,
+    )
     bridge = LinkBridge(client, controller)
     window = ConsoleWindow(controller, endpoint=renderer.command_endpoint)
     window.select_protocol(PROTOCOL_ID)

@@ -1,11 +1,14 @@
 """``vr-exposure console``: the therapist console window, connected to one renderer.
 
     vr-exposure console [--connect ENDPOINT] [--pub ENDPOINT] [--key NAME] [--renderer-key FILE]
-                        [--protocol ID] [--pseudonym P] [--sessions DIR]
+                        [--protocol ID] [--pseudonym P] [--sessions DIR] [--lsl]
 
 On loopback no keys are needed. For a renderer on another machine, give this console's key pair name
 (``--key``, from ``vr-exposure keys generate --name NAME``) and the renderer's public key file
 (``--renderer-key``); the renderer must allow this console's public key (``vr-exposure keys allow``).
+
+``--lsl`` publishes the session's markers, SUDS and intensity as Lab Streaming Layer streams
+(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder.
 """
 
 from __future__ import annotations
@@ -55,6 +58,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="where session directories go (default: $VR_EXPOSURE_SESSIONS or the user data dir)",
     )
+    parser.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish each session's markers, SUDS and intensity as Lab Streaming Layer streams",
+    )
 
 
 def default_pub_endpoint(command_endpoint: str) -> str:
@@ -102,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         client = LinkClient(args.connect, pub, curve=curve)
     except Exception as exc:  # zmq refuses a malformed endpoint at connect time
         raise LinkError(f"cannot connect to {args.connect} / {pub}: {exc}") from None
-    controller = ConsoleController(client, library, sessions_root=args.sessions)
+    controller = ConsoleController(client, library, sessions_root=args.sessions, lsl=args.lsl)
     bridge = LinkBridge(client, controller)
     window = ConsoleWindow(controller, endpoint=args.connect)
     if args.protocol:

@@ -14,6 +14,11 @@ What it guarantees:
   is reconciled with the session: a renderer that restarted is told the session, scene, rung and
   intensity again.
 - Advice is shown, never applied: only :meth:`accept_advice` (the therapist's click) moves the rung.
+- With ``lsl=True`` every clinical record is handed, as it is journaled, to the session's Lab Streaming
+  Layer outlets (:class:`vr_exposure.research.lsl.LslBridge`: markers, SUDS, intensity), and so are the
+  renderer's facts as they arrive (the bridge counts a rating once, from the engine's record). The
+  outlets live as long as the session's journal. LSL trouble is reported, never allowed to stop a
+  session.
 
 Listeners get :class:`UiEvent` objects (``kind`` plus data); the window turns them into widget updates,
 the demo into printed progress.
@@ -22,6 +27,7 @@ the demo into printed progress.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +64,8 @@ class UiEvent:
 
 Listener = Callable[[UiEvent], None]
 
+log = logging.getLogger(__name__)
+
 # The renderer's safe_place_entered ``source`` -> the engine's ``by``.
 _SAFE_PLACE_BY = {"console": "therapist", "patient": "patient", "link_lost": "link-lost"}
 
@@ -84,6 +92,7 @@ class ConsoleController:
         clock: Clock = SYSTEM_CLOCK,
         sessions_root: Path | None = None,
         console_name: str = "console",
+        lsl: bool = False,
     ) -> None:
         self.link = link
         self.library = library
@@ -116,6 +125,8 @@ class ConsoleController:
         self.clock_offset_ns: int | None = None
         self._safe_place_after_load = False
         self._exposure_seen: tuple[str | None, float] | None = None
+        self.lsl = lsl
+        self.lsl_bridge: Any = None  # an LslBridge while a session with --lsl is open
 
     # -- listeners and time -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -150,11 +161,60 @@ class ConsoleController:
         return msg_id
 
     def _clinical(
-        self, msg_type: str, content: dict[str, Any], *, header: Any = None, parent: Any = None
+        self,
+        msg_type: str,
+        content: dict[str, Any],
+        *,
+        header: Any = None,
+        parent: Any = None,
+        t_mono_ns: int | None = None,
     ) -> None:
+        """Journal a clinical record (fsynced), then hand it to the LSL outlets. ``t_mono_ns`` is the
+        record's own time (an engine event's); by default the moment it is journaled."""
         if self.journal is None:
             return
+        stamp_ns = self.clock.monotonic_ns() if t_mono_ns is None else t_mono_ns
         self.journal.clinical(msg_type, content, header=_plain(header), parent_header=_plain(parent))
+        self._to_lsl(msg_type, content, stamp_ns)
+
+    # -- Lab Streaming Layer --------------------------------------------------------------------------
+    def _open_lsl(self) -> None:
+        if not self.lsl or self.session_id is None:
+            return
+        try:
+            from vr_exposure.research.lsl import LslBridge
+
+            self.lsl_bridge = LslBridge.for_console(self.session_id)
+        except Exception as exc:  # noqa: BLE001 - no liblsl, no network: the session goes on without
+            log.warning("LSL outlets not started: %s", exc)
+            self._emit("error", message=f"LSL streams not started (the session goes on without): {exc}")
+
+    def _to_lsl(self, msg_type: str, content: Any, t_mono_ns: int) -> None:
+        bridge = self.lsl_bridge
+        if bridge is None:
+            return
+        try:
+            bridge.on_event(msg_type, content, t_mono_ns)
+        except Exception as exc:  # noqa: BLE001 - a recorder's trouble must never stop the session
+            log.exception("LSL: %s not published", msg_type)
+            self._close_lsl()
+            self._emit("error", message=f"LSL streams stopped after an error (the session goes on): {exc}")
+
+    def _close_lsl(self) -> None:
+        bridge, self.lsl_bridge = self.lsl_bridge, None
+        if bridge is not None:
+            try:
+                bridge.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.exception("LSL: closing the outlets failed")
+
+    def _renderer_time_ns(self, header: m.Header | None) -> int:
+        """A renderer fact's time on this console's clock: its send stamp less the measured clock
+        offset; the time it arrived when either is unknown."""
+        sent = getattr(header, "sent_mono_ns", None)
+        if isinstance(sent, int) and sent > 0 and self.clock_offset_ns is not None:
+            return sent - self.clock_offset_ns
+        return self.clock.monotonic_ns()
 
     def _telemetry(self, msg_type: str, content: dict[str, Any]) -> None:
         if self.journal is not None:
@@ -163,7 +223,7 @@ class ConsoleController:
     def _engine_events(self, events: list[eng.SessionEvent], *, header: Any = None) -> None:
         """Journal every engine event (fsynced), then act on it and tell the listeners."""
         for event in events:
-            self._clinical(event.msg_type, event.content(), parent=header)
+            self._clinical(event.msg_type, event.content(), parent=header, t_mono_ns=event.t_mono_ns)
         for event in events:
             self._on_engine_event(event)
 
@@ -195,9 +255,12 @@ class ConsoleController:
             software_version=__version__,
             clock=self.clock,
         )
+        if self.journal is not None:
+            self.close_session()  # the previous session ended but was not closed: seal it first
         self.journal = JournalWriter(session_dir, process="console", clock=self.clock)
         self.session_dir = session_dir
         self.session_id = session_dir.name
+        self._open_lsl()
         self.pseudonym = pseudonym
         self.protocol = protocol
         self.scene = scene
@@ -279,6 +342,7 @@ class ConsoleController:
         session_dir = self.session_dir
         if self.engine is not None and self.engine.state != "ended":
             self.end_session("console closed")
+        self._close_lsl()
         if self.journal is not None:
             self.journal.close()
             self.journal = None
@@ -472,6 +536,9 @@ class ConsoleController:
     def on_fact(self, fact: m.Content, header: m.Header | None = None) -> None:
         """A fact the renderer published (in order, after any snapshot)."""
         self.renderer_state = m.apply_fact(self.renderer_state, fact)
+        if not isinstance(fact, m.StateChanged):
+            # The renderer journals its facts (a full state is not one); they are markers here too.
+            self._to_lsl(fact.msg_type, msgspec.to_builtins(fact), self._renderer_time_ns(header))
         t_s = self.session_time_s()
         if isinstance(fact, m.SceneLoaded) and self._safe_place_after_load:
             self._safe_place_after_load = False
