@@ -39,6 +39,8 @@ from typing import Any, TextIO
 
 import msgspec
 
+from vr_exposure.console.cli import add_physio_option, open_physio
+
 PROTOCOL_ID = "spiders-graded"
 PSEUDONYM = "DEMO01"
 SSQ_BEFORE = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
@@ -74,6 +76,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish the session's markers, SUDS and intensity as Lab Streaming Layer streams",
     )
+    add_physio_option(parser)
 
 
 def display_available() -> bool:
@@ -480,6 +483,7 @@ def run(args: argparse.Namespace) -> int:
     library = load_library()
     protocol = compressed_protocol(library.protocol(PROTOCOL_ID), args.minutes)
     library = dataclasses.replace(library, protocols={**library.protocols, PROTOCOL_ID: protocol})
+    physio = open_physio(args.physio)
     say(f"starting the renderer ({'window' if windows else 'offscreen'})")
     renderer = RendererProcess(
         backend="window" if windows else "offscreen", size="960x540" if windows else "480x270"
@@ -488,10 +492,12 @@ def run(args: argparse.Namespace) -> int:
     client = LinkClient(renderer.command_endpoint, renderer.pub_endpoint, name="demo-console")
     try:
         if windows:
-            summary = _run_with_window(args, library, client, renderer, say)
+            summary = _run_with_window(args, library, client, renderer, say, physio)
         else:
-            summary = _run_headless(args, library, client, renderer, say)
+            summary = _run_headless(args, library, client, renderer, say, physio)
     finally:
+        if physio is not None:
+            physio.close()
         client.close()
         renderer.cleanup()
     if summary is None:
@@ -512,6 +518,7 @@ def _run_headless(
     client: Any,
     renderer: RendererProcess,
     say: Callable[[str], None],
+    physio: Any = None,
 ) -> dict[str, Any] | None:
     from vr_exposure.console.adapter import LinkAdapter
     from vr_exposure.console.controller import ConsoleController
@@ -522,6 +529,7 @@ def _run_headless(
         sessions_root=args.sessions,
         console_name="demo-console",
         lsl=args.lsl,
+        physio=physio,
     )
     adapter = LinkAdapter(client, controller)
     say("console (headless) connecting")
@@ -567,6 +575,7 @@ def _run_with_window(
     client: Any,
     renderer: RendererProcess,
     say: Callable[[str], None],
+    physio: Any = None,
 ) -> dict[str, Any] | None:
     from PyQt6.QtCore import QTimer
     from PyQt6.QtWidgets import QApplication
@@ -582,6 +591,7 @@ def _run_with_window(
         sessions_root=args.sessions,
         console_name="demo-console",
         lsl=args.lsl,
+        physio=physio,
     )
     bridge = LinkBridge(client, controller)
     window = ConsoleWindow(controller, endpoint=renderer.command_endpoint)

@@ -2,7 +2,7 @@
 once per process, from ``LSLAPICFG`` here, and a child bounds the test's time). Prints one JSON object
 with what recorder-side inlets received next to what the console journal holds.
 
-Usage: python lsl_child.py session SESSIONS_ROOT
+Usage: python lsl_child.py session|physio SESSIONS_ROOT
 """
 
 from __future__ import annotations
@@ -103,7 +103,85 @@ def session(root: Path) -> dict[str, Any]:
     }
 
 
+def physio(root: Path) -> dict[str, Any]:
+    """A heart-rate outlet on loopback; the console window polls it from the link bridge's Qt timer
+    (the link points at a port nothing listens on: physiology does not need a renderer), journals the
+    samples and plots them."""
+    import socket
+
+    import numpy as np
+    import pylsl
+    from PyQt6.QtCore import QEventLoop
+    from PyQt6.QtWidgets import QApplication
+
+    from vr_exposure.console.bridge import LinkBridge
+    from vr_exposure.console.controller import ConsoleController
+    from vr_exposure.console.main_window import ConsoleWindow
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.journal import read_session
+    from vr_exposure.link import LinkClient
+    from vr_exposure.research.lsl import PhysioInlet
+    from vr_exposure.research.timeline import load_timeline
+
+    info = pylsl.StreamInfo("test-heart-rate", "HeartRate", 1, 10.0, pylsl.cf_float32, "test-hr-console")
+    info.desc().append_child("channels").append_child("channel").append_child_value("label", "hr_bpm")
+    outlet = pylsl.StreamOutlet(info)
+    inlet = PhysioInlet("test-heart-rate", resolve_timeout_s=RESOLVE_TIMEOUT_S)
+    inlet.inlet.open_stream(timeout=RESOLVE_TIMEOUT_S)
+    time.sleep(0.3)
+
+    with socket.socket() as s1, socket.socket() as s2:  # two free ports nobody answers on
+        s1.bind(("127.0.0.1", 0))
+        s2.bind(("127.0.0.1", 0))
+        command, pub = (f"tcp://127.0.0.1:{s.getsockname()[1]}" for s in (s1, s2))
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    client = LinkClient(command, pub, name="console")
+    controller = ConsoleController(client, load_library(), sessions_root=root, physio=inlet)
+    bridge = LinkBridge(client, controller)
+    window = ConsoleWindow(controller, endpoint=command)
+    window.show()
+    session_dir = controller.start_session("P042", protocol_id="spiders-graded")
+    pushed = [float(v) for v in np.linspace(62.0, 81.0, 20)]
+    for value in pushed:
+        outlet.push_sample([value], pylsl.local_clock())
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.03)
+    deadline = time.monotonic() + 10.0
+    while controller.physio_samples < len(pushed) and time.monotonic() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.01)
+    window.timeline.redraw()
+    plot_t, plot_v = window.timeline.physio_data("hr_bpm")
+    axis_label = window.timeline.physio_axis_label()
+    controller.close_session()
+    bridge.close()
+    client.close()
+    window.close()
+    inlet.close()
+
+    log = read_session(session_dir)
+    journal_t: list[int] = []
+    journal_v: list[float] = []
+    for record in log.by_type("physio_samples"):
+        assert record.process == "console" and record.kind == "telemetry", record
+        assert record.content["stream"] == "test-heart-rate" and record.content["channels"] == ["hr_bpm"]
+        journal_t += record.content["t_mono_ns"]
+        journal_v += [row[0] for row in record.content["values"]]
+    [stream] = load_timeline(session_dir).physio
+    return {
+        "pushed": pushed,
+        "journal_t_mono_ns": journal_t,
+        "journal_values": journal_v,
+        "batches": len(log.by_type("physio_samples")),
+        "timeline_values": stream.values[:, 0].tolist(),
+        "plot_t_s": plot_t.tolist(),
+        "plot_values": plot_v.tolist(),
+        "session_start_ns": controller._session_start_ns,
+        "axis_label": axis_label,
+    }
+
+
 if __name__ == "__main__":
     mode, root = sys.argv[1], Path(sys.argv[2])
-    result = {"session": session}[mode](root)
+    result = {"session": session, "physio": physio}[mode](root)
     print(json.dumps(result))

@@ -1,4 +1,4 @@
-"""``--lsl``: the console's Lab Streaming Layer outlets, on
+"""``--lsl`` and ``--physio``: the console's Lab Streaming Layer outlets and physiology inlet, on
 loopback (``LSLAPICFG`` pointing at :data:`~vr_exposure.research.lsl.LOOPBACK_CONFIG`), each run in a
 child process with a time limit."""
 
@@ -70,3 +70,20 @@ def test_suds_once_per_rating_and_the_renderers_intensity(lsl_session: dict[str,
 def test_the_outlets_live_with_the_session_journal(lsl_session: dict[str, Any]) -> None:
     assert lsl_session["open_after_end"]  # the SSQ after, once the session ended, is still published
     assert lsl_session["closed"]
+
+
+def test_physiology_samples_are_journaled_and_plotted(tmp_path: Path) -> None:
+    got = _run_child("physio", tmp_path)
+    pushed = got["pushed"]
+    # Every sample, in order, journaled as physio_samples telemetry (in batches as the timer polled)
+    # and read back by the research timeline ...
+    assert got["journal_values"] == pytest.approx(pushed, abs=1e-4)
+    assert got["timeline_values"] == pytest.approx(pushed, abs=1e-4)
+    assert got["batches"] >= 2  # polled as the samples came, not once at the end
+    # ... and on the timeline's physiology axis at their session times.
+    assert got["plot_values"] == pytest.approx(pushed, abs=1e-4)
+    start_ns = got["session_start_ns"]
+    expected_t_s = [(t - start_ns) / 1e9 for t in got["journal_t_mono_ns"]]
+    assert got["plot_t_s"] == pytest.approx(expected_t_s, abs=1e-6)
+    assert all(0.0 < t < 30.0 for t in got["plot_t_s"])
+    assert "hr_bpm" in got["axis_label"]

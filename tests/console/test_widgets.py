@@ -3,6 +3,7 @@ the advice panel, the timeline's ring buffers and the mirror."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PyQt6.QtCore import Qt
 from PyQt6.QtGui import QImage
@@ -168,6 +169,33 @@ def test_timeline_redraws_on_its_timer_not_per_sample(make_widget, qtbot):
     qtbot.waitUntil(
         lambda: plot._suds_curve.getData()[0] is None or not len(plot._suds_curve.getData()[0]), timeout=2000
     )
+
+
+def test_ring_buffer_extend_wraps_like_append():
+    one, many = RingBuffer(5), RingBuffer(5)
+    for chunk in ([0.0, 1.0], [2.0, 3.0, 4.0], [5.0], [6.0, 7.0, 8.0, 9.0, 10.0, 11.0]):
+        for x in chunk:
+            one.append(x, x * 2)
+        many.extend(np.asarray(chunk), np.asarray(chunk) * 2)
+        assert [a.tolist() for a in many.view()] == [a.tolist() for a in one.view()]
+    assert many.last() == (11.0, 22.0)
+
+
+def test_physiology_gets_its_own_axis_once_samples_arrive(make_widget, qtbot):
+    plot = make_widget(SessionTimeline)
+    assert not plot.getPlotItem().getAxis("right").isVisible()
+    t = np.arange(10) * 0.25
+    values = np.column_stack([70 + t, 2 + t / 10])
+    plot.add_physio("chest-strap", ["hr_bpm", "eda_us"], t, values)
+    plot.add_physio("chest-strap", ["hr_bpm", "eda_us"], t + 2.5, values + 1)
+    qtbot.waitUntil(lambda: len(plot.physio_data("hr_bpm")[0]) == 20, timeout=2000)
+    x, y = plot.physio_data("eda_us")
+    assert x.tolist() == pytest.approx([*t.tolist(), *(t + 2.5).tolist()])
+    assert y.tolist() == pytest.approx([*values[:, 1].tolist(), *(values[:, 1] + 1).tolist()])
+    assert plot.getPlotItem().getAxis("right").isVisible()
+    assert plot.physio_axis_label() == "chest-strap: hr_bpm, eda_us"
+    plot.reset()
+    qtbot.waitUntil(lambda: len(plot.physio_data("hr_bpm")[0]) == 0, timeout=2000)
 
 
 def _jpeg(width: int, height: int) -> bytes:

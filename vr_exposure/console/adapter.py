@@ -88,10 +88,12 @@ class LinkAdapter:
         return recreated
 
     def housekeeping(self) -> None:
-        """A few times a second: connection diagnosis, the session's clock (probes), the clock offset."""
+        """A few times a second: connection diagnosis, the session's clock (probes), the clock offset,
+        the physiology stream."""
         self._check_monitor()
         self._check_unreachable()
         self.controller.tick()
+        self.controller.poll_physio()
         offset = self.client.clock_offset
         if offset is not None:
             self.controller.on_clock_offset(offset[0], offset[1])

@@ -2,13 +2,15 @@
 
     vr-exposure console [--connect ENDPOINT] [--pub ENDPOINT] [--key NAME] [--renderer-key FILE]
                         [--protocol ID] [--pseudonym P] [--sessions DIR] [--lsl]
+                        [--physio STREAM_NAME]
 
 On loopback no keys are needed. For a renderer on another machine, give this console's key pair name
 (``--key``, from ``vr-exposure keys generate --name NAME``) and the renderer's public key file
 (``--renderer-key``); the renderer must allow this console's public key (``vr-exposure keys allow``).
 
 ``--lsl`` publishes the session's markers, SUDS and intensity as Lab Streaming Layer streams
-(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder.
+(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder. ``--physio STREAM_NAME`` reads a
+physiology stream (heart rate, EDA) from LSL, journals it and plots it on the timeline.
 """
 
 from __future__ import annotations
@@ -63,6 +65,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="publish each session's markers, SUDS and intensity as Lab Streaming Layer streams",
     )
+    add_physio_option(parser)
+
+
+def add_physio_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--physio",
+        default=None,
+        metavar="STREAM_NAME",
+        help="read the LSL stream of this name (heart rate, EDA ...): journaled and shown on the timeline",
+    )
+
+
+def open_physio(stream_name: str | None) -> Any:
+    """The :class:`~vr_exposure.research.lsl.PhysioInlet` for ``--physio`` (waits up to 5 s for the
+    stream to be found; an error naming it if it is not), or None."""
+    if not stream_name:
+        return None
+    from vr_exposure.research.lsl import PhysioInlet
+
+    print(f"looking for the LSL stream {stream_name!r} ...", file=sys.stderr, flush=True)
+    return PhysioInlet(stream_name)
 
 
 def default_pub_endpoint(command_endpoint: str) -> str:
@@ -105,12 +128,13 @@ def run(args: argparse.Namespace) -> int:
     pub = args.pub or default_pub_endpoint(args.connect)
     curve = client_curve_for(args.connect, args.key, args.renderer_key)
     library = load_library()
+    physio = open_physio(args.physio)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     try:
         client = LinkClient(args.connect, pub, curve=curve)
     except Exception as exc:  # zmq refuses a malformed endpoint at connect time
         raise LinkError(f"cannot connect to {args.connect} / {pub}: {exc}") from None
-    controller = ConsoleController(client, library, sessions_root=args.sessions, lsl=args.lsl)
+    controller = ConsoleController(client, library, sessions_root=args.sessions, lsl=args.lsl, physio=physio)
     bridge = LinkBridge(client, controller)
     window = ConsoleWindow(controller, endpoint=args.connect)
     if args.protocol:
@@ -122,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         rc = app.exec()
     finally:
         session_dir = controller.close_session()
+        controller.close_physio()
         bridge.close()
         client.close()
     if session_dir is not None:

@@ -19,6 +19,9 @@ What it guarantees:
   renderer's facts as they arrive (the bridge counts a rating once, from the engine's record). The
   outlets live as long as the session's journal. LSL trouble is reported, never allowed to stop a
   session.
+- With a physiology inlet (``physio=``, a :class:`vr_exposure.research.lsl.PhysioInlet`),
+  :meth:`poll_physio` (called from the link's housekeeping, a few times a second) journals each batch of
+  samples as ``physio_samples`` telemetry and hands it to the listeners for the timeline.
 
 Listeners get :class:`UiEvent` objects (``kind`` plus data); the window turns them into widget updates,
 the demo into printed progress.
@@ -93,6 +96,7 @@ class ConsoleController:
         sessions_root: Path | None = None,
         console_name: str = "console",
         lsl: bool = False,
+        physio: Any = None,
     ) -> None:
         self.link = link
         self.library = library
@@ -127,6 +131,8 @@ class ConsoleController:
         self._exposure_seen: tuple[str | None, float] | None = None
         self.lsl = lsl
         self.lsl_bridge: Any = None  # an LslBridge while a session with --lsl is open
+        self.physio = physio  # a PhysioInlet (its poll() never blocks), or None
+        self.physio_samples = 0
 
     # -- listeners and time -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -207,6 +213,47 @@ class ConsoleController:
                 bridge.close()
             except Exception:  # noqa: BLE001 - closing is best effort
                 log.exception("LSL: closing the outlets failed")
+
+    # -- physiology ------------------------------------------------------------------------------------
+    def poll_physio(self) -> int:
+        """Take what the physiology stream sent since the last call: journal it (``physio_samples``
+        telemetry, when a session is open) and show it. Returns the number of samples."""
+        inlet = self.physio
+        if inlet is None:
+            return 0
+        try:
+            batch = inlet.poll()
+        except Exception as exc:  # noqa: BLE001 - a physiology device going away must not stop the session
+            log.exception("physiology stream: poll failed")
+            self.physio = None
+            self._emit(
+                "error", message=f"physiology stream {getattr(inlet, 'stream_name', '')!r} stopped: {exc}"
+            )
+            return 0
+        n = len(batch)
+        if n == 0:
+            return 0
+        from vr_exposure.research.lsl import PHYSIO_MSG_TYPE
+
+        self._telemetry(PHYSIO_MSG_TYPE, batch.journal_content())
+        self.physio_samples += n
+        start_ns = self._session_start_ns if self._session_start_ns is not None else self._created_ns
+        self._emit(
+            "physio",
+            stream=batch.stream,
+            channels=tuple(batch.channels),
+            t_s=(batch.t_mono_ns - start_ns) / 1e9,
+            values=batch.values,
+        )
+        return n
+
+    def close_physio(self) -> None:
+        inlet, self.physio = self.physio, None
+        if inlet is not None:
+            try:
+                inlet.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.exception("physiology stream: closing failed")
 
     def _renderer_time_ns(self, header: m.Header | None) -> int:
         """A renderer fact's time on this console's clock: its send stamp less the measured clock

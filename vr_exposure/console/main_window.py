@@ -428,6 +428,9 @@ class ConsoleWindow(QMainWindow):
         self.timeline.add_suds(ev["t_s"], ev["value"], ev["source"])
         self.suds.show_rating(ev["value"], ev["source"], len(self.controller.missed_probes))
 
+    def _ui_physio(self, ev: UiEvent) -> None:
+        self.timeline.add_physio(ev["stream"], ev["channels"], ev["t_s"], ev["values"])
+
     def _ui_probe_missed(self, ev: UiEvent) -> None:
         self.timeline.add_missed_probe(ev["t_s"])
         self.suds.show_rating(*self._last_rating(), len(self.controller.missed_probes))

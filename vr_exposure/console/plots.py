@@ -1,5 +1,7 @@
 """The live session timeline: SUDS ratings, intensity, events, missed probes and safe-place spans on one
-time axis (session seconds), with SUDS and intensity sharing the 0-100 scale.
+time axis (session seconds), with SUDS and intensity sharing the 0-100 scale; a physiology stream
+(heart rate, EDA ... from ``--physio``) has its own, autoscaled axis on the right, shown once samples
+arrive.
 
 Messages only append to fixed-size numpy ring buffers; a 20 Hz ``QTimer`` redraws when something changed
 (pyqtgraph's ``examples/scrollingPlots.py`` pattern), so a burst of telemetry never turns into a burst of
@@ -9,6 +11,7 @@ repaints on the GUI thread.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
@@ -24,6 +27,8 @@ THERAPIST_COLOUR = "#7b1fa2"
 INTENSITY_COLOUR = "#1565c0"
 EVENT_COLOUR = "#ef6c00"
 SAFE_COLOUR = (46, 125, 50, 60)
+PHYSIO_COLOURS = ("#00897b", "#6d4c41", "#5e35b1", "#546e7a")
+PHYSIO_CAPACITY = 16384  # per channel: 27 min at 10 Hz, before the oldest samples are overwritten
 
 
 class RingBuffer:
@@ -46,6 +51,23 @@ class RingBuffer:
         self._v[self._next] = value
         self._next = (self._next + 1) % self.capacity
         self._count = min(self._count + 1, self.capacity)
+
+    def extend(self, t: NDArray[np.float64], values: NDArray[np.float64]) -> None:
+        """Append many samples at once (only the newest ``capacity`` of them are kept)."""
+        n = int(len(t))
+        if n == 0:
+            return
+        if n >= self.capacity:
+            self._t[:] = t[-self.capacity :]
+            self._v[:] = values[-self.capacity :]
+            self._next = 0
+            self._count = self.capacity
+            return
+        idx = (self._next + np.arange(n)) % self.capacity
+        self._t[idx] = t
+        self._v[idx] = values
+        self._next = (self._next + n) % self.capacity
+        self._count = min(self._count + n, self.capacity)
 
     def last(self) -> tuple[float, float] | None:
         if self._count == 0:
@@ -80,7 +102,7 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         item.setLabel("left", "SUDS · intensity (0-100)")
         item.setYRange(0, 105, padding=0)
         item.getViewBox().setLimits(yMin=-5, yMax=110)
-        item.addLegend(offset=(10, 10))
+        self._legend = item.addLegend(offset=(10, 10))
         self.suds = RingBuffer(capacity)
         self.intensity = RingBuffer(capacity)
         self.missed = RingBuffer(512)
@@ -106,6 +128,9 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         self._max_event_lines = 200
         self._safe_regions: list[pg.LinearRegionItem] = []
         self._safe_open_since: float | None = None
+        self.physio: dict[str, RingBuffer] = {}
+        self._physio_curves: dict[str, pg.PlotCurveItem] = {}
+        self._physio_view: pg.ViewBox | None = None
         self._now_s = 0.0
         self._dirty = True
         self.redraws = 0
@@ -135,6 +160,65 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         self.missed.append(t_s, 100.0)
         self._dirty = True
 
+    def add_physio(
+        self, stream: str, channels: Sequence[str], t_s: NDArray[np.float64], values: NDArray[np.float64]
+    ) -> None:
+        """Samples of a physiology stream: ``t_s`` (n,) session seconds, ``values`` (n, channels)."""
+        if self._physio_view is None:
+            self._make_physio_axis(stream, channels)
+        t = np.asarray(t_s, dtype=np.float64)
+        v = np.asarray(values, dtype=np.float64).reshape(len(t), len(channels))
+        for i, channel in enumerate(channels):
+            buffer = self.physio.get(channel)
+            if buffer is None:
+                buffer = self.physio[channel] = RingBuffer(PHYSIO_CAPACITY)
+                self._add_physio_curve(channel)
+            buffer.extend(t, v[:, i])
+        self._dirty = True
+
+    def physio_axis_label(self) -> str:
+        return "" if self._physio_view is None else str(self._plot.getAxis("right").labelText)
+
+    def physio_data(self, channel: str) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """What the curve of ``channel`` shows (after the last redraw)."""
+        x, y = self._physio_curves[channel].getData()
+        return (
+            np.asarray([] if x is None else x, dtype=np.float64),
+            np.asarray([] if y is None else y, dtype=np.float64),
+        )
+
+    def _make_physio_axis(self, stream: str, channels: Sequence[str]) -> None:
+        # pyqtgraph's MultiplePlotAxes pattern: a second ViewBox sharing the x axis, on the right axis.
+        plot = self._plot
+        view = pg.ViewBox()
+        view.setMouseEnabled(x=False, y=False)
+        plot.showAxis("right")
+        scene = plot.scene()
+        assert scene is not None
+        scene.addItem(view)
+        axis = plot.getAxis("right")
+        axis.linkToView(view)
+        axis.setLabel(f"{stream}: {', '.join(channels)}")
+        view.setXLink(plot)
+        view.enableAutoRange(axis=pg.ViewBox.YAxis)
+        main = plot.getViewBox()
+
+        def follow() -> None:
+            view.setGeometry(main.sceneBoundingRect())
+            view.linkedViewChanged(main, view.XAxis)
+
+        main.sigResized.connect(follow)
+        follow()
+        self._physio_view = view
+
+    def _add_physio_curve(self, channel: str) -> None:
+        assert self._physio_view is not None
+        colour = PHYSIO_COLOURS[len(self._physio_curves) % len(PHYSIO_COLOURS)]
+        curve = pg.PlotCurveItem([], [], pen=pg.mkPen(colour, width=1.5), name=channel)
+        self._physio_view.addItem(curve)
+        self._physio_curves[channel] = curve
+        self._legend.addItem(curve, channel)
+
     def safe_place(self, t_s: float, entered: bool) -> None:
         if entered and self._safe_open_since is None:
             self._safe_open_since = t_s
@@ -159,6 +243,8 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         self.suds.clear()
         self.intensity.clear()
         self.missed.clear()
+        for buffer in self.physio.values():
+            buffer.clear()
         for line in self._event_lines:
             self._plot.removeItem(line)
         self._event_lines.clear()
@@ -188,6 +274,8 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         self._suds_curve.setData(st, sv)
         mt, mv = self.missed.view()
         self._missed_scatter.setData(mt, mv)
+        for channel, buffer in self.physio.items():
+            self._physio_curves[channel].setData(*buffer.view())
         for t_s, label in self._pending_events:
             line = pg.InfiniteLine(
                 pos=t_s,
