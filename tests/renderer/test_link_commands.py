@@ -404,3 +404,50 @@ def test_a_new_session_starts_from_the_safe_place_without_the_old_way_back(
     assert con.app.mode == "safe_place"
     con.app.journal.close()  # type: ignore[union-attr]
     con.app.journal = None
+
+
+def _state_after(con: Console, fact_type: str) -> m.RendererState:
+    """The first ``state`` published after the last ``fact_type`` fact."""
+
+    def found() -> m.RendererState | None:
+        facts = [
+            msg.content
+            for msg in con.events
+            if not msg.header.msg_type.startswith(("head_", "frame_", "view_"))
+        ]
+        last = max((i for i, f in enumerate(facts) if f.msg_type == fact_type), default=None)
+        if last is None:
+            return None
+        return next((f.state for f in facts[last + 1 :] if isinstance(f, m.StateChanged)), None)
+
+    # Published in the same frame as the fact; a few frames leave room for loopback TCP.
+    con.step_until(lambda: found() is not None, max_frames=30, what=f"a state after {fact_type}")
+    state = found()
+    assert state is not None
+    return state
+
+
+def test_state_after_scene_loaded_already_shows_the_new_scene(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=10)
+    spec = con.app.stage.spec
+    preset = next(p for p in spec.presets if spec.presets[p].intensity not in (0, 10))
+    start = spec.presets[preset].intensity
+    con.events.clear()
+    _ok(con.request(m.LoadSceneRequest(scene="spiders", preset=preset)))
+    assert con.app.stage.transitioning, "the old view is still fading out"
+    state = _state_after(con, "scene_loaded")
+    assert (state.scene, state.preset, state.intensity, state.target_intensity) == (
+        "spiders",
+        preset,
+        start,
+        start,
+    )
+    # A change of scene: the state names the new scene straight away too, and stays so after the swap.
+    con.events.clear()
+    _ok(con.request(m.LoadSceneRequest(scene="safe-place")))
+    assert _state_after(con, "scene_loaded").scene == "safe-place"
+    _settled_on(con, "safe-place")
+    con.step(2)
+    assert con.client.state is not None and con.client.state.scene == "safe-place"
+    assert con.app.state().scene == "safe-place"

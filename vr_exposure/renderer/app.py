@@ -100,6 +100,9 @@ class StageLike(Protocol):
     def ramping(self) -> bool: ...
 
     @property
+    def pending(self) -> tuple[str | None, str | None, float] | None: ...
+
+    @property
     def eye_height_m(self) -> float: ...
 
     def load(
@@ -395,12 +398,22 @@ class App:
         )
 
     def state(self) -> m.RendererState:
+        """The renderer's state. During a scene change's fade-out it already names the scene, preset
+        and intensity being changed to, as the ``scene_loaded`` (or safe-place) fact before it did:
+        what the renderer has committed to, not the frames still fading out."""
         stage = self.stage
+        pending = stage.pending
+        if pending is not None:
+            scene, preset, intensity = pending
+            target = intensity
+        else:
+            scene, preset = stage.scene_id, stage.preset
+            intensity, target = stage.intensity, stage.target_intensity
         return m.RendererState(
-            scene=self.scene_id,
-            preset=stage.preset,
-            intensity=round(float(stage.intensity), 3),
-            target_intensity=round(float(stage.target_intensity), 3),
+            scene=scene,
+            preset=preset,
+            intensity=round(float(intensity), 3),
+            target_intensity=round(float(target), 3),
             mode=self.mode,
             backend=self.backend.name,
             frame=self.frame,

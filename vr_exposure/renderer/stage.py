@@ -56,6 +56,8 @@ class _Transition:
 
     fade_s: float
     swap: Callable[[], None]
+    #: What the swap shows: scene, preset, intensity; None when it only clears the stage.
+    target: tuple[SceneSpec, str | None, float] | None = None
     phase: str = "out"  # out -> black -> in
     black_frames: int = 0
 
@@ -161,6 +163,19 @@ class Stage:
         return self._transition is not None
 
     @property
+    def pending(self) -> tuple[str | None, str | None, float] | None:
+        """During a transition, before its swap: the scene id, preset and intensity it will show
+        (``(None, None, 0.0)`` when it clears the stage); None otherwise. What the renderer has
+        committed to, while the old scene is still fading out."""
+        tr = self._transition
+        if tr is None or tr.phase == "in":
+            return None
+        if tr.target is None:
+            return None, None, 0.0
+        spec, preset, intensity = tr.target
+        return spec.id, preset, intensity
+
+    @property
     def ramping(self) -> bool:
         return self._ramp_ival is not None
 
@@ -188,7 +203,7 @@ class Stage:
         the build's stall then happens only while the view is black."""
         level = self._check_start(spec, preset, intensity)
         if fade_s > 0.0 and self._loaded is not None:
-            self._begin_transition(fade_s, lambda: self._load_now(spec, preset, level))
+            self._begin_transition(fade_s, lambda: self._load_now(spec, preset, level), (spec, preset, level))
         else:
             self._load_now(spec, preset, level)
             if fade_s > 0.0:
@@ -361,8 +376,13 @@ class Stage:
         if self.audio is not None:
             self.audio.set_master(level)
 
-    def _begin_transition(self, fade_s: float, swap: Callable[[], None]) -> None:
-        self._transition = _Transition(fade_s, swap)
+    def _begin_transition(
+        self,
+        fade_s: float,
+        swap: Callable[[], None],
+        target: tuple[SceneSpec, str | None, float] | None,
+    ) -> None:
+        self._transition = _Transition(fade_s, swap, target)
         self._start_fade(0.0, fade_s)
 
     # ------------------------------------------------------------------------------------ safe place
@@ -381,7 +401,9 @@ class Stage:
         if self._loaded is None:
             self.load(safe_spec, preset=preset, intensity=level, fade_s=fade_s)
         else:
-            self._begin_transition(fade_s, lambda: self._load_now(safe_spec, preset, level))
+            self._begin_transition(
+                fade_s, lambda: self._load_now(safe_spec, preset, level), (safe_spec, preset, level)
+            )
 
     def leave_safe_place(self, fade_s: float = 2.0) -> None:
         """Fade back to the scene, preset and intensity shown before the safe place."""
@@ -391,10 +413,10 @@ class Stage:
         self._in_safe_place = False
         self._return_to = None
         if back is None:
-            self._begin_transition(fade_s, self._unload)
+            self._begin_transition(fade_s, self._unload, None)
             return
         spec, preset, intensity = back
-        self._begin_transition(fade_s, lambda: self._load_now(spec, preset, intensity))
+        self._begin_transition(fade_s, lambda: self._load_now(spec, preset, intensity), back)
 
     def set_return_intensity(self, value: float) -> None:
         """While in the safe place: come back at ``value`` (0-100, no preset) instead of the intensity
