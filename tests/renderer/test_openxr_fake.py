@@ -606,3 +606,26 @@ def test_in_the_app_frames_are_submitted_and_the_controller_reaches_the_safe_pla
     finally:
         app.close()
     assert rt.calls[-1] == "destroy_instance"
+
+
+def test_dropped_frames_are_counted_against_the_runtimes_frame_period(showbase: Any) -> None:
+    """The backend learns the display period from the runtime's first wait frame, after the app and
+    its telemetry were built: frame timing must use that period, not the 60 Hz placeholder."""
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.renderer.app import App, default_stage_factory
+
+    rt = FakeXrRuntime(period_ns=2_000_000)  # a 500 Hz display: a 5 ms frame is a dropped one
+    backend = OpenXrBackend(BackendOptions(size=(320, 240)), runtime=rt, blitter=RecordingBlitter())
+    clock = FakeClock()
+    app = App.on_showbase(showbase, backend, stage_factory=default_stage_factory, clock=clock)
+    try:
+        assert backend.frame_period_ns != 2_000_000, "not known before the first frame"
+        for _ in range(250):  # 5 ms apart on the app's clock: 1.25 s, one frame-timing summary
+            showbase.taskMgr.step()
+            clock.advance(0.005)
+        assert backend.frame_period_ns == 2_000_000
+        timing = app.telemetry.last_timing
+        assert timing is not None and timing.median_ms == pytest.approx(5.0)
+        assert timing.dropped == timing.frames, "every 5 ms frame misses a 2 ms display period"
+    finally:
+        app.close()

@@ -236,7 +236,8 @@ class App:
             )
         mirror_output = getattr(backend, "mirror_output", None) or win
         self.telemetry = Telemetry(
-            frame_period_ns=backend.frame_period_ns,
+            # Read at each summary: an XR backend learns the runtime's period at its first frame.
+            frame_period_ns=lambda: backend.frame_period_ns,
             publish=self._publish_telemetry if self.link is not None else None,
             journal=self._journal_telemetry,
             mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,

@@ -42,14 +42,26 @@ class FrameTimingSummary:
 
 
 class FrameTimer:
-    """Frame intervals over a window of ``window_s``; :meth:`tick` returns a summary once per window."""
+    """Frame intervals over a window of ``window_s``; :meth:`tick` returns a summary once per window.
 
-    def __init__(self, frame_period_ns: int, window_s: float = 1.0, max_frames: int = 2048) -> None:
-        self.frame_period_ns = frame_period_ns
+    ``frame_period_ns`` is the display's period, or a function returning it: an XR runtime tells the
+    real period only from its first ``xrWaitFrame`` (and may change it), so it is read again at every
+    summary (once a second), not fixed at construction."""
+
+    def __init__(
+        self, frame_period_ns: int | Callable[[], int], window_s: float = 1.0, max_frames: int = 2048
+    ) -> None:
+        self._period: Callable[[], int] = (
+            frame_period_ns if callable(frame_period_ns) else (lambda: frame_period_ns)
+        )
         self.window_ns = int(window_s * 1e9)
         self._intervals_ns: deque[int] = deque(maxlen=max_frames)
         self._last_ns: int | None = None
         self._window_start_ns: int | None = None
+
+    @property
+    def frame_period_ns(self) -> int:
+        return int(self._period())
 
     def tick(self, now_ns: int) -> FrameTimingSummary | None:
         """Record that a frame ended at ``now_ns``."""
@@ -215,7 +227,7 @@ class Telemetry:
     def __init__(
         self,
         *,
-        frame_period_ns: int,
+        frame_period_ns: int | Callable[[], int],
         publish: Publish | None = None,
         journal: Publish | None = None,
         mirror: MirrorCapture | None = None,
