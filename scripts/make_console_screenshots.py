@@ -46,12 +46,19 @@ def main() -> int:
     from vr_exposure.console.controller import ConsoleController
     from vr_exposure.console.main_window import ConsoleWindow
     from vr_exposure.core.loading import load_library
-    from vr_exposure.demo import PROTOCOL_ID, RendererProcess, ScriptedSession, compressed_protocol
+    from vr_exposure.demo import (
+        PROTOCOL_ID,
+        RendererProcess,
+        ScriptedSession,
+        compressed_protocol,
+        time_compression,
+    )
     from vr_exposure.link import LinkClient
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     minutes = args.seconds / 60.0 / 0.8  # grab at 80% of the compressed session
     library = load_library()
+    compress = time_compression(library.protocol(PROTOCOL_ID), minutes)
     protocol = compressed_protocol(library.protocol(PROTOCOL_ID), minutes)
     library = dataclasses.replace(library, protocols={**library.protocols, PROTOCOL_ID: protocol})
 
@@ -82,6 +89,7 @@ def main() -> int:
             controller,
             renderer.press,
             minutes=minutes,
+            compress=compress,
             seed=3,
             pseudonym="P042",
             say=lambda line: print(line, flush=True),

@@ -70,3 +70,106 @@ def test_headless_demo_leaves_a_complete_sealed_session(tmp_path: Path) -> None:
     phases = {r.content["phase"] for r in log.by_type("ssq")}
     assert phases == {"before", "after"}
     assert log.by_type("session_ended") and log.by_type("session_summary")
+
+
+class _FakeRenderer:
+    """Just enough renderer for the scripted session, on the controller's fake clock: requests come
+    back as the facts a renderer publishes, and the patient's key presses as ``rating_recorded``."""
+
+    def __init__(self, library) -> None:
+        self.library = library
+        self.controller = None
+        self.prompt: str | None = None
+        self.facts: list = []
+
+    def send(self, content) -> str:
+        from vr_exposure.link import messages as m
+
+        scene = self.library.scene("spiders")
+        if isinstance(content, m.LoadSceneRequest):
+            self.facts.append(
+                m.SceneLoaded(scene=content.scene, preset=content.preset, intensity=content.intensity)
+            )
+        elif isinstance(content, m.ApplyPresetRequest):
+            intensity = scene.presets[content.preset].intensity
+            self.facts.append(
+                m.PresetApplied(preset=content.preset, intensity=intensity, ramp_s=content.ramp_s)
+            )
+        elif isinstance(content, m.SetIntensityRequest):
+            self.facts.append(m.IntensityChanged(intensity=content.intensity, target=content.intensity))
+        elif isinstance(content, m.SudsPromptRequest):
+            self.prompt = content.probe_id
+            self.facts.append(m.SudsPromptShown(probe_id=content.probe_id))
+        elif isinstance(content, m.SudsPromptCancelRequest):
+            self.prompt = None
+        elif isinstance(content, m.SafePlaceRequest):
+            self.facts.append(m.SafePlaceEntered(source="console"))
+        elif isinstance(content, m.LeaveSafePlaceRequest):
+            self.facts.append(m.SafePlaceLeft())
+        elif isinstance(content, m.TriggerEventRequest):
+            self.facts.append(m.EventFired(event=content.event))
+        return f"msg-{id(content)}"
+
+    def press(self, key: str) -> None:
+        from vr_exposure.link import messages as m
+
+        value = 10 if key == "h" else int(key)
+        self.facts.append(m.RatingRecorded(value=value, scale_max=10, probe_id=self.prompt))
+        self.prompt = None
+
+    def deliver(self) -> None:
+        while self.facts:
+            self.controller.on_fact(self.facts.pop(0))
+
+
+def test_the_simulated_patient_habituates_within_rungs_in_the_compressed_demo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default 2-minute demo, on a fake clock: ratings given with the patient's digit keys rise at
+    each step up the ladder and fall on the rung, enough for the engine's 50%-from-peak advice."""
+    import dataclasses
+    import types
+
+    from vr_exposure import demo
+    from vr_exposure.console.controller import ConsoleController
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.core.loading import load_library
+
+    minutes = 2.0
+    library = load_library()
+    original = library.protocol(demo.PROTOCOL_ID)
+    protocol = demo.compressed_protocol(original, minutes)
+    library = dataclasses.replace(library, protocols={**library.protocols, demo.PROTOCOL_ID: protocol})
+    clock = FakeClock()
+    monkeypatch.setattr(demo, "time", types.SimpleNamespace(monotonic=lambda: clock.monotonic_ns() / 1e9))
+    renderer = _FakeRenderer(library)
+    controller = ConsoleController(renderer, library, clock=clock, sessions_root=tmp_path)
+    renderer.controller = controller
+    script = demo.ScriptedSession(
+        controller,
+        renderer.press,
+        minutes=minutes,
+        compress=demo.time_compression(original, minutes),
+        seed=7,
+        pseudonym="DEMO01",
+        say=lambda line: None,
+    )
+    for _ in range(int(minutes * 60 * 10) + 50):
+        if script.step():
+            break
+        renderer.deliver()
+        controller.tick()
+        clock.advance(0.1)
+    assert script.summary is not None
+    controller.close_session()
+    rungs = script.summary["metrics"]["rungs"]
+    falls = [
+        (r["trajectory"]["peak"], r["trajectory"]["end"]) for r in rungs if r["trajectory"]["n_ratings"] >= 2
+    ]
+    assert len(falls) >= 6
+    # Within a rung SUDS fall, in steps the digit keys show; stepping up, they rise again.
+    assert sum(1 for peak, end in falls if peak - end >= 20) >= 3, falls
+    assert max(peak for peak, _ in falls) >= 40, falls
+    accepted = [a.advice.rule for a in controller.engine.advice if a.status == "accepted"]
+    assert accepted.count("reduction_from_peak") >= 2, accepted
+    assert "reduction" in script.summary["table"] and " 0%" not in script.summary["table"].splitlines()[-1]

@@ -248,11 +248,18 @@ def _patient_renderer_main(argv: list[str]) -> int:
 # The scripted session
 
 
+def time_compression(protocol: Any, minutes: float) -> float:
+    """Protocol seconds per wall-clock second when ``protocol`` runs in ``minutes`` (30 for the
+    60-minute ``spiders-graded`` in the default 2 minutes)."""
+    return float(protocol.session.length_s) / (max(0.25, minutes) * 60.0)
+
+
 def compressed_protocol(protocol: Any, minutes: float) -> Any:
     """``protocol`` with its clock squeezed into ``minutes`` of wall time: a probe every protocol
-    minute, the rung time cap and the session length scaled alike."""
+    minute, the rung time cap (10 protocol minutes, so that one run climbs most of the ladder) and the
+    session length scaled alike."""
     total_s = max(0.25, minutes) * 60.0
-    compress = protocol.session.length_s / total_s
+    compress = time_compression(protocol, minutes)
     probe_s = max(1.5, 60.0 / compress)
     rep = msgspec.structs.replace
     return rep(
@@ -260,6 +267,32 @@ def compressed_protocol(protocol: Any, minutes: float) -> Any:
         suds=rep(protocol.suds, probe_interval_s=probe_s, response_window_s=max(1.2, 0.8 * probe_s)),
         rules=rep(protocol.rules, up=rep(protocol.rules.up, time_cap_s=max(4 * probe_s, 600.0 / compress))),
         session=rep(protocol.session, length_s=total_s),
+    )
+
+
+#: The simulated patient's habituation time constant as a fraction of the rung time cap: the model's
+#: default (600 s) is a third of the protocol's 30-minute cap, so a patient habituates within a rung.
+TAU_PER_RUNG_CAP = 1.0 / 3.0
+
+
+def demo_patient(seed: int, rung_cap_s: float) -> Any:
+    """The demo's simulated patient, for a rung time cap of ``rung_cap_s`` *protocol* seconds.
+
+    The demo squeezes the cap (30 minutes in the protocol) to about 10 protocol minutes, so the
+    patient habituates as much faster: ``habituation_tau_s`` is a third of the cap, as the model's
+    default is of the protocol's. The patient answers with the digit keys, in steps of 10, so the fall
+    must be large enough to show in them: each rung is mostly a new stimulus (``generalisation`` 0.1
+    per 10 intensity points: SUDS rise again at each step up) and distress settles lower
+    (``floor_fraction`` 0.2), so ratings go e.g. 50 -> 20 on a rung and the engine's "SUDS fell 50%
+    from peak" advice fires, not only its time cap."""
+    from vr_exposure.core.simulated_patient import SimulatedPatient
+
+    return SimulatedPatient(
+        seed,
+        habituation_tau_s=TAU_PER_RUNG_CAP * rung_cap_s,
+        generalisation=0.1,
+        floor_fraction=0.2,
+        noise_sd=3.0,
     )
 
 
@@ -272,7 +305,10 @@ class _Timed:
 
 class ScriptedSession:
     """The scripted therapist and the simulated patient around one :class:`ConsoleController`.
-    Call :meth:`step` ten times a second; it returns True once the session has ended."""
+    Call :meth:`step` ten times a second; it returns True once the session has ended.
+
+    The controller's library holds the compressed protocol; ``compress`` (:func:`time_compression`)
+    maps wall-clock seconds back to protocol seconds, the patient's time."""
 
     def __init__(
         self,
@@ -280,26 +316,29 @@ class ScriptedSession:
         press: Callable[[str], None],
         *,
         minutes: float,
+        compress: float,
         seed: int,
         pseudonym: str,
         say: Callable[[str], None],
     ) -> None:
-        from vr_exposure.core.simulated_patient import SimulatedPatient
-
         self.controller = controller
         self.press = press
         self.say = say
         self.pseudonym = pseudonym
         self.total_s = max(0.25, minutes) * 60.0
         protocol = controller.library.protocol(PROTOCOL_ID)
-        self.compress = protocol.session.length_s / self.total_s
-        self.patient = SimulatedPatient(seed, noise_sd=3.0)
+        self.compress = compress
+        self.patient = demo_patient(seed, protocol.rules.up.time_cap_s * compress)
         self.start_mono_s: float | None = None
         self.timed: list[_Timed] = []
         self.done = False
         self.safe_place_used = False
         self.events_fired: set[int] = set()
         self.event_retry_at_s = 0.0
+        # The way back from the safe place fades out, loads the scene and fades in; the renderer
+        # refuses events meanwhile, so the therapist waits for the view to settle first.
+        self.settle_s = 2.0 * protocol.safe_place.fade_s + 1.5
+        self.events_hold_until_s = 0.0
         self.nudged = False
         self.ratings = 0
         self.summary: dict[str, Any] | None = None
@@ -365,7 +404,7 @@ class ScriptedSession:
             and scene.events
             and engine.state == "running"
             and engine.time_on_rung_s() > 1.0
-            and now >= self.event_retry_at_s
+            and now >= max(self.event_retry_at_s, self.events_hold_until_s)
         ):
             self.events_fired.add(rung)
             names = sorted(scene.events)
@@ -404,6 +443,7 @@ class ScriptedSession:
             if self.start_mono_s is not None:
                 self._observe()
             if kind == "safe_place":
+                self.events_hold_until_s = self.elapsed_s() + self.settle_s
                 self.say(
                     "renderer: patient in the safe place" if ev["entered"] else "renderer: exposure resumes"
                 )
@@ -431,6 +471,10 @@ class ScriptedSession:
                 self.event_retry_at_s = self.elapsed_s() + 1.5
 
     def _accept(self, advice_id: str) -> None:
+        wait_s = self.events_hold_until_s - self.elapsed_s()
+        if wait_s > 0:  # a new rung during the fade back from the safe place would be refused
+            self._later(wait_s, lambda: self._accept(advice_id), "accept advice")
+            return
         self.say("therapist accepts the advice")
         self.controller.accept_advice(advice_id)
 
@@ -481,7 +525,9 @@ def run(args: argparse.Namespace) -> int:
     say = _make_say(args.quiet, sys.stdout)
     windows = display_available() and not args.headless
     library = load_library()
-    protocol = compressed_protocol(library.protocol(PROTOCOL_ID), args.minutes)
+    original = library.protocol(PROTOCOL_ID)
+    args.compress = time_compression(original, args.minutes)
+    protocol = compressed_protocol(original, args.minutes)
     library = dataclasses.replace(library, protocols={**library.protocols, PROTOCOL_ID: protocol})
     physio = open_physio(args.physio)
     say(f"starting the renderer ({'window' if windows else 'offscreen'})")
@@ -541,7 +587,13 @@ def _run_headless(
         adapter.poll(50)
         adapter.housekeeping()
     script = ScriptedSession(
-        controller, renderer.press, minutes=args.minutes, seed=args.seed, pseudonym=args.pseudonym, say=say
+        controller,
+        renderer.press,
+        minutes=args.minutes,
+        compress=args.compress,
+        seed=args.seed,
+        pseudonym=args.pseudonym,
+        say=say,
     )
     next_housekeeping = 0.0
     hard_stop = time.monotonic() + script.total_s + 60
@@ -599,7 +651,13 @@ def _run_with_window(
     window.session_panel.pseudonym.setText(args.pseudonym)
     window.show()
     script = ScriptedSession(
-        controller, renderer.press, minutes=args.minutes, seed=args.seed, pseudonym=args.pseudonym, say=say
+        controller,
+        renderer.press,
+        minutes=args.minutes,
+        compress=args.compress,
+        seed=args.seed,
+        pseudonym=args.pseudonym,
+        say=say,
     )
     state: dict[str, float | None] = {"finished_at": None}
     hard_stop = time.monotonic() + script.total_s + 90
