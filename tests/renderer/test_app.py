@@ -157,3 +157,28 @@ def test_overlay_is_on_screen_in_mono_and_world_locked_in_stereo(showbase: Any) 
         left, right = img[:, : img.shape[1] // 2], img[:, img.shape[1] // 2 :]
         assert left.std() > 1 and right.std() > 1, "both eyes render"
     assert showbase.camNode.isActive(), "stereo gives the default camera back on close"
+
+
+def test_stereo_offscreen_frames_keep_updating(showbase: Any) -> None:
+    """Side-by-side stereo switches off the default camera's display region, not the camera: with the
+    camera switched off Panda3D stops redrawing an offscreen window, and screenshots go stale."""
+    with running_app(showbase, link=False, stereo=True) as app:
+        app.command(m.LoadSceneRequest(scene="spiders", intensity=0))
+        for _ in range(3):
+            showbase.taskMgr.step()
+        before = screenshot(showbase)
+        app.command(m.SetIntensityRequest(intensity=100, ramp_s=0))
+        for _ in range(2):
+            showbase.taskMgr.step()
+        after = screenshot(showbase)
+        assert diff(after, before) > 2.0, "the next frames show the new view"
+        for half in (slice(0, after.shape[1] // 2), slice(after.shape[1] // 2, None)):
+            assert diff(after[:, half], before[:, half]) > 2.0, "both eyes redraw"
+        assert showbase.camNode.isActive(), "the camera itself stays on"
+        mono = [
+            showbase.win.getDisplayRegion(i)
+            for i in range(showbase.win.getNumDisplayRegions())
+            if showbase.win.getDisplayRegion(i).getCamera() == showbase.cam
+        ]
+        assert mono and not any(r.isActive() for r in mono), "no third, mono render"
+    assert all(r.isActive() for r in mono), "the default camera's region is back after close"

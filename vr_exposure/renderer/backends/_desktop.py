@@ -53,6 +53,7 @@ class DesktopBackend(Backend):
         self._last_mouse: tuple[float, float] | None = None
         self._app: AppContext | None = None
         self._display_regions: list[Any] = []
+        self._disabled_regions: list[Any] = []
         self._camera_parent: Any = None
         self._lens_fov: Any = None
         self.cameras: list[Any] = []
@@ -66,9 +67,14 @@ class DesktopBackend(Backend):
         base, win, rig = app.base, app.win, app.rig
         w, h = win.getXSize(), win.getYSize()
         if self.options.stereo:
-            # Side-by-side: two display regions, one camera per eye, the default camera switched off
-            # so the scene is not drawn a third time.
-            base.camNode.setActive(False)
+            # Side-by-side: two display regions, one camera per eye. The default camera's display
+            # region is switched off so the scene is not drawn a third time; not the camera itself
+            # (as the OpenXR mirror learned: Panda3D may then stop redrawing an offscreen window).
+            for i in range(win.getNumDisplayRegions()):
+                region = win.getDisplayRegion(i)
+                if region.getCamera() == base.cam and region.isActive():
+                    region.setActive(False)
+                    self._disabled_regions.append(region)
             for eye, (left, right) in ((rig.left_eye, (0.0, 0.5)), (rig.right_eye, (0.5, 1.0))):
                 lens = PerspectiveLens()
                 lens.setNearFar(NEAR_M, FAR_M)
@@ -161,7 +167,9 @@ class DesktopBackend(Backend):
         if self.options.stereo:
             for cam in self.cameras:
                 cam.removeNode()
-            app.base.camNode.setActive(True)
+            for region in self._disabled_regions:
+                region.setActive(True)
+            self._disabled_regions.clear()
         elif self._camera_parent is not None:
             app.base.camera.reparentTo(self._camera_parent)
             app.base.camera.setPosHpr(0, 0, 0, 0, 0, 0)
