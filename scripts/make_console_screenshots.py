@@ -35,7 +35,11 @@ def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import tempfile
 
-    os.environ.setdefault("VR_EXPOSURE_SESSIONS", tempfile.mkdtemp(prefix="vr-exposure-screenshots-"))
+    # A throwaway home for the session: the window shows session paths under the home directory as
+    # ~/..., so the images carry no path of the machine that made them.
+    home = Path(tempfile.mkdtemp(prefix="vr-exposure-screenshots-"))
+    os.environ["HOME"] = str(home)
+    os.environ["VR_EXPOSURE_SESSIONS"] = str(home / "sessions")
 
     import dataclasses
 

@@ -40,6 +40,7 @@ from typing import Any, TextIO
 import msgspec
 
 from vr_exposure.console.cli import add_physio_option, open_physio
+from vr_exposure.console.controller import display_path
 
 PROTOCOL_ID = "spiders-graded"
 PSEUDONYM = "DEMO01"
@@ -359,7 +360,7 @@ class ScriptedSession:
         c = self.controller
         self.start_mono_s = time.monotonic()
         session_dir = c.start_session(self.pseudonym, protocol_id=PROTOCOL_ID)
-        self.say(f"session {c.session_id} in {session_dir}")
+        self.say(f"session {c.session_id} in {display_path(session_dir)}")
         score = c.record_ssq("before", SSQ_BEFORE)
         self.say(f"SSQ before: total {score.total:.1f}")
         c.begin_exposure()
@@ -549,7 +550,7 @@ def run(args: argparse.Namespace) -> int:
     if summary is None:
         return 1
     print()
-    print(f"session directory: {summary['session_dir']}")
+    print(f"session directory: {display_path(summary['session_dir'])}")
     print(
         f"{summary['ratings']} SUDS ratings, {summary['probes_missed']} probes missed, "
         f"{summary['running_s']:.0f} s of exposure"

@@ -189,3 +189,13 @@ def test_refusals_are_clear(setup):
     c.on_reply(m.SetIntensityReply(status="error", ename="BadIntensity", evalue="120 is outside 0-100"), "x")
     (err,) = [e for e in events if e.kind == "error"]
     assert "120 is outside 0-100" in err["message"]
+
+
+def test_paths_are_shown_with_the_home_directory_as_a_tilde(monkeypatch, tmp_path):
+    from vr_exposure.console.controller import display_path
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert display_path(tmp_path / "home" / "sessions" / "S1") == "~/sessions/S1"
+    assert display_path(tmp_path / "home") == "~"
+    assert display_path(tmp_path / "homework" / "S1") == str(tmp_path / "homework" / "S1")
+    assert display_path("/srv/sessions/S1") == "/srv/sessions/S1"

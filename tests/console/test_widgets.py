@@ -238,3 +238,21 @@ def test_typing_in_a_text_field_never_records_suds(make_widget, qtbot):
     window.rungs.rung_list.setFocus()
     qtbot.keyClick(window.rungs.rung_list, "5")
     assert window.errors and "no session" in window.errors[-1]
+
+
+def test_the_window_shows_the_session_directory_under_a_tilde(make_widget, monkeypatch, tmp_path):
+    from vr_exposure.console.controller import ConsoleController
+    from vr_exposure.console.main_window import ConsoleWindow
+    from vr_exposure.core.loading import load_library
+
+    class _Link:
+        def send(self, content):
+            return "msg-1"
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    controller = ConsoleController(_Link(), load_library(), sessions_root=tmp_path / "sessions")
+    window = make_widget(ConsoleWindow, controller)
+    session_dir = controller.start_session("P042", protocol_id="spiders-graded")
+    text = window.session_panel.info.text()
+    assert f"~/sessions/{session_dir.name}" in text and str(tmp_path) not in text
+    controller.close_session()

@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from vr_exposure.link import LinkClient
 
     from .bridge import LinkBridge
-    from .controller import ConsoleController
+    from .controller import ConsoleController, display_path
     from .main_window import ConsoleWindow
 
     pub = args.pub or default_pub_endpoint(args.connect)
@@ -150,5 +150,5 @@ def run(args: argparse.Namespace) -> int:
         bridge.close()
         client.close()
     if session_dir is not None:
-        print(f"session: {session_dir}")
+        print(f"session: {display_path(session_dir)}")
     return int(rc)

@@ -775,6 +775,17 @@ class ConsoleController:
             self._emit("length_reached", t_s=t_s, length_s=event.length_s)
 
 
+def display_path(path: str | Path) -> str:
+    """``path`` for people to read: under the home directory as ``~/...`` (shorter, and no account
+    name in a screenshot or a shared log); any other path as it is."""
+    p = Path(path)
+    try:
+        rel = p.relative_to(Path.home())
+    except (ValueError, RuntimeError):  # elsewhere, or no home directory to be found
+        return str(p)
+    return "~" if rel == Path() else f"~/{rel.as_posix()}"
+
+
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, dict):
         return value

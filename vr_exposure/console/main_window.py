@@ -39,7 +39,7 @@ from PyQt6.QtWidgets import (
 
 from vr_exposure.errors import VrExposureError
 
-from .controller import ConsoleController, UiEvent
+from .controller import ConsoleController, UiEvent, display_path
 from .mirror import PatientMirror
 from .plots import SessionTimeline
 from .widgets import (
@@ -392,7 +392,7 @@ class ConsoleWindow(QMainWindow):
                 None if c.scene is None else c.scene.id,
             )
             self._show_events()
-            self.session_panel.info.setText(f"session {ev['session_id']}\n{ev['session_dir']}")
+            self.session_panel.info.setText(f"session {ev['session_id']}\n{display_path(ev['session_dir'])}")
         else:
             self._phase = "ended"
         self.session_panel.set_phase(self._phase)
