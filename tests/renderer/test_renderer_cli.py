@@ -107,3 +107,85 @@ def test_shutdown_over_the_link_and_journal_in_the_session_dir(tmp_path: Path) -
                 proc.wait()
     journal = (session / "renderer.jsonl").read_text()
     assert '"scene_loaded"' in journal and '"shutting_down"' in journal
+
+
+def test_non_loopback_bind_without_curve_exits_2_before_any_window(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vr_exposure.cli",
+            "renderer",
+            "--backend",
+            "offscreen",
+            "--bind",
+            "tcp://0.0.0.0:*",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path),
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "refusing to bind tcp://0.0.0.0" in lines[0] and "CURVE" in lines[0]
+    assert "READY" not in result.stdout
+
+
+def test_curve_without_keys_exits_2_naming_the_key(tmp_path: Path) -> None:
+    result = _renderer(tmp_path, "--backend", "offscreen", "--curve", "--keys-dir", str(tmp_path / "keys"))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "renderer.key_secret" in lines[0] and "keys generate" in lines[0], (
+        result.stderr
+    )
+
+
+def test_curve_admits_an_allowed_console_key_and_nothing_else(tmp_path: Path) -> None:
+    from vr_exposure.link import LinkClient
+    from vr_exposure.link import messages as m
+    from vr_exposure.link.keys import allow_key, generate_keys
+    from vr_exposure.link.security import ClientCurve
+
+    keys = tmp_path / "keys"
+    renderer_public, _ = generate_keys("renderer", directory=keys)
+    console_public, console_secret = generate_keys("console", directory=keys)
+    _, intruder_secret = generate_keys("intruder", directory=tmp_path / "other-keys")
+    allow_key(console_public, directory=keys)
+    command = [
+        sys.executable, "-m", "vr_exposure.cli", "renderer", "--backend", "offscreen",
+        "--bind", "tcp://127.0.0.1:*", "--size", "160x90", "--curve", "--keys-dir", str(keys),
+    ]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
+    ) as proc:
+        try:
+            assert proc.stdout is not None and proc.stderr is not None
+            line = proc.stdout.readline()
+            match = READY.match(line.strip())
+            assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
+            endpoints = match.group(1), match.group(2)
+            # A console whose key is not on the allow-list, and one without CURVE: nothing gets through.
+            for curve in (ClientCurve.from_files(intruder_secret, renderer_public), None):
+                heard: list[Any] = []
+                with LinkClient(
+                    *endpoints, timeout_s=0.5, retries=1, on_event=heard.append, curve=curve
+                ) as bad:
+                    assert not bad.wait_until(lambda b=bad: b.synced or b.state is not None, 2.0)
+                    assert heard == [] and bad.state is None
+            good_curve = ClientCurve.from_files(console_secret, renderer_public)
+            with LinkClient(*endpoints, timeout_s=5.0, curve=good_curve) as client:
+                assert client.wait_until(lambda: client.synced, 30.0), "the allowed console connects"
+                reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
+                assert reply.status == "ok"
+                assert client.wait_until(
+                    lambda: client.state is not None and client.state.scene == "spiders", 10
+                )
+                reply = client.request(m.ShutdownRequest())
+                assert reply.status == "ok"
+            assert proc.wait(timeout=60) == 0, proc.stderr.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

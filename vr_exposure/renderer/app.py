@@ -170,6 +170,7 @@ class App:
         session_dir: Path | None = None,
         max_frames: int | None = None,
         mirror: bool = True,
+        curve: Any = None,
     ) -> None:
         self._base = base
         self._render = render
@@ -224,6 +225,9 @@ class App:
                 from vr_exposure.link.server import LinkServer
 
                 link_factory = LinkServer
+            # CURVE (a ``link.security.ServerCurve``) only when asked for, so a test's own link
+            # factory need not know about it.
+            secure = {} if curve is None else {"curve": curve}
             self.link = link_factory(
                 command_endpoint,
                 pub_endpoint or "tcp://127.0.0.1:*",
@@ -233,6 +237,7 @@ class App:
                 link_timeout_s=self.safe_place.link_timeout_s,
                 on_link_lost=self._on_link_lost,
                 on_link_restored=self._on_link_restored,
+                **secure,
             )
         mirror_output = getattr(backend, "mirror_output", None) or win
         self.telemetry = Telemetry(

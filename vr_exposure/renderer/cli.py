@@ -4,8 +4,17 @@ Prints one machine-readable line on stdout once the link is bound, for scripts a
 
     READY command=tcp://127.0.0.1:47310 pub=tcp://127.0.0.1:47311 backend=offscreen
 
+On loopback (the default) the link is plain text. Any other ``--bind`` needs CURVE (``--curve``):
+the renderer's key pair ``renderer`` (or ``--key NAME``) from the key store and the console keys
+allowed there::
+
+    vr-exposure keys generate --name renderer
+    vr-exposure keys allow console.key          # the console's public key, copied over
+    vr-exposure renderer --bind tcp://0.0.0.0:47310 --curve
+
 Exit codes: 0 after ``--frames N`` frames, a ``shutdown`` request, a closed window or SIGTERM;
-2 when the backend asked for explicitly (``--backend openxr``) cannot run here (one line on stderr).
+2 when the backend asked for explicitly (``--backend openxr``) cannot run here, or the link cannot be
+set up as asked (a non-loopback bind without CURVE, missing keys); one line on stderr.
 """
 
 from __future__ import annotations
@@ -70,6 +79,24 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="ENDPOINT",
         help="state/telemetry endpoint (default: the command port + 1)",
+    )
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help="encrypt the link with CURVE and admit only allowed console keys (needed off loopback)",
+    )
+    parser.add_argument(
+        "--key",
+        default=None,
+        metavar="NAME",
+        help="with CURVE: this renderer's key pair in the key store (default renderer; implies --curve)",
+    )
+    parser.add_argument(
+        "--keys-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the key store (default: as `vr-exposure keys`, the user config dir)",
     )
     parser.add_argument(
         "--frames", type=_positive, default=None, metavar="N", help="exit cleanly after N frames"
@@ -137,6 +164,32 @@ def run(args: argparse.Namespace) -> int:
             say(f"--session-dir: {exc} (the console creates sessions; or use `vr-exposure journal`)")
             return 2
     pub = args.pub or default_pub_endpoint(args.bind)
+    curve = None
+    from vr_exposure.errors import LinkError
+    from vr_exposure.link.security import check_bind_allowed
+
+    if args.curve or args.key is not None:
+        from vr_exposure.link.keys import server_curve
+
+        name = args.key or "renderer"
+        try:
+            curve = server_curve(name, directory=args.keys_dir)
+        except LinkError as exc:
+            say(f"{exc}; create it with `vr-exposure keys generate --name {name}`")
+            return 2
+        if not curve.allowed_dir.is_dir():
+            say(
+                f"{curve.allowed_dir}: no console keys are allowed yet; "
+                "add one with `vr-exposure keys allow CONSOLE_PUBLIC_KEY_FILE`"
+            )
+            return 2
+    try:
+        # Before any window opens: a renderer that would expose the session in plain text never starts.
+        check_bind_allowed(args.bind, curve)
+        check_bind_allowed(pub, curve)
+    except LinkError as exc:
+        say(str(exc))
+        return 2
     safe_place = SafePlaceSettings(on_link_lost=args.on_link_lost, link_timeout_s=args.link_timeout_s)
 
     from panda3d.core import loadPrcFileData
@@ -169,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
             session_dir=args.session_dir,
             max_frames=args.frames,
             mirror=not args.no_mirror,
+            curve=curve,
         )
         if args.scene is not None:
             from vr_exposure.link.errors import CommandRejected
