@@ -12,9 +12,25 @@ import pytest
 
 from vr_exposure.journal import read_session, verify_session
 
-pytestmark = [pytest.mark.slow, pytest.mark.renderer]
+
+def test_demo_help_documents_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    from vr_exposure.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", "--help"])
+    assert exited.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for option, words in (
+        ("--minutes N", "wall-clock length"),
+        ("--headless", "no windows"),
+        ("--lsl", "Lab Streaming Layer"),
+        ("--physio STREAM_NAME", "journaled and shown on the timeline"),
+    ):
+        assert option in out and words in out, option
 
 
+@pytest.mark.slow
+@pytest.mark.renderer
 def test_headless_demo_leaves_a_complete_sealed_session(tmp_path: Path) -> None:
     sessions = tmp_path / "sessions"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

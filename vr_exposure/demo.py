@@ -55,12 +55,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=2.0,
         metavar="N",
-        help="wall-clock length of the compressed 60-minute protocol (default 2)",
+        help="wall-clock length of the compressed 60-minute protocol (default 2; e.g. 0.5 for a quick run)",
     )
     parser.add_argument(
         "--headless",
         action="store_true",
-        help="no windows even with a display: offscreen renderer, console without a window",
+        help="no windows even with a display (without one the demo is always headless): offscreen "
+        "renderer, the console without its window, progress printed",
     )
     parser.add_argument(
         "--sessions",
@@ -71,7 +72,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=7, help="the simulated patient's random seed")
     parser.add_argument("--pseudonym", default=PSEUDONYM, help=f"the patient pseudonym (default {PSEUDONYM})")
-    parser.add_argument("--quiet", action="store_true", help="print only the result")
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress: print only the session directory and SUDS table"
+    )
     parser.add_argument(
         "--lsl",
         action="store_true",
