@@ -473,6 +473,14 @@ class ScriptedSession:
             if ev.data.get("verb") == "trigger_event" and engine is not None and engine.rung is not None:
                 self.events_fired.discard(engine.rung)  # try again a little later
                 self.event_retry_at_s = self.elapsed_s() + 1.5
+            elif (
+                ev.data.get("verb") == "apply_preset"
+                and "fading" in ev["message"]
+                and engine is not None
+                and engine.state == "running"
+            ):
+                # Refused during a fade (a slow machine takes longer than the wait for it): again soon.
+                self._later(1.5, self.controller.reapply_rung, "apply the rung again")
 
     def _accept(self, advice_id: str) -> None:
         wait_s = self.events_hold_until_s - self.elapsed_s()

@@ -199,3 +199,16 @@ def test_paths_are_shown_with_the_home_directory_as_a_tilde(monkeypatch, tmp_pat
     assert display_path(tmp_path / "home") == "~"
     assert display_path(tmp_path / "homework" / "S1") == str(tmp_path / "homework" / "S1")
     assert display_path("/srv/sessions/S1") == "/srv/sessions/S1"
+
+
+def test_reapplying_the_rung_repeats_the_request_only(setup):
+    c, link, clock, events = setup
+    session_dir = c.start_session("P042", protocol_id="spiders-graded")
+    c.begin_exposure()
+    c.apply_rung(3)
+    before = _records(session_dir)
+    link.sent.clear()
+    c.reapply_rung()  # e.g. the renderer refused the preset during a fade
+    (apply,) = link.of(m.ApplyPresetRequest)
+    assert apply.preset == c.protocol.ladder[3].preset and c.engine.rung == 3
+    assert _records(session_dir) == before  # no new rung visit in the journal

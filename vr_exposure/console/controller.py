@@ -433,6 +433,13 @@ class ConsoleController:
         self._send(m.ApplyPresetRequest(preset=self.protocol.ladder[index].preset, ramp_s=2.0))
         self._engine_events(events)
 
+    def reapply_rung(self) -> None:
+        """Ask the renderer again for the current rung's preset, e.g. after it refused one during a
+        scene fade. Nothing is journaled: the rung did not change, only the request is repeated."""
+        preset = self._current_preset()
+        if preset is not None:
+            self._send(m.ApplyPresetRequest(preset=preset, ramp_s=2.0))
+
     def load_scene(self, scene_id: str, preset: str | None = None) -> None:
         """A free session switches scene; with a protocol the scene is the protocol's."""
         scene = self.library.scene(scene_id)
