@@ -46,18 +46,46 @@ def test_a_rating_given_in_vr_is_counted_once(synthetic: Synthetic) -> None:
     assert {h.probe_id for h in tl.headset_ratings} == {r.probe_id for r in vr}
 
 
-def test_merged_events_agree_with_the_journal_reader(synthetic: Synthetic) -> None:
-    result = synthetic.sessions[1]
-    tl = load_timeline(result.session_dir)
-    log = read_session(result.session_dir)
+def _assert_timeline_holds_every_record(session_dir: Path) -> None:
+    """Every record the journal reader merged is in the timeline once, at the reader's time: the
+    telemetry tables as columns, everything else as events."""
+    tl = load_timeline(session_dir)
+    log = read_session(session_dir)
     tables = ("head_pose", "frame_timing", "physio_samples")
     expected = [(r.t_ns, r.process, r.seq, r.msg_type) for r in log.records if r.msg_type not in tables]
     got = [(e.t_mono_ns, e.process, e.seq, e.msg_type) for e in tl.events]
     assert sorted(got) == sorted(expected)
     poses = log.by_type("head_pose")
-    assert np.array_equal(tl.pose.t_mono_ns, np.asarray([p.content["t_mono_ns"] for p in poses]))
+    pose_t = [p.content["t_mono_ns"] + p.t_ns - p.t_mono_ns for p in poses]
+    assert np.array_equal(tl.pose.t_mono_ns, np.asarray(pose_t))
     assert np.allclose(tl.pose.position_m, np.asarray([p.content["position_m"] for p in poses]))
     assert np.allclose(tl.pose.orientation_xyzw, np.asarray([p.content["orientation_xyzw"] for p in poses]))
+    assert np.array_equal(tl.frames.t_mono_ns, np.asarray([r.t_ns for r in log.by_type("frame_timing")]))
+
+
+def test_the_timeline_holds_every_journal_record(synthetic: Synthetic) -> None:
+    _assert_timeline_holds_every_record(synthetic.sessions[1].session_dir)
+
+
+def test_a_console_on_another_machine_is_put_on_the_renderers_clock(
+    demo_session: Path, tmp_path: Path
+) -> None:
+    """The demo's console journals clock offsets towards the renderer; declared on another machine,
+    its records are moved by them, and the timeline's events and origin move with them."""
+    dst = tmp_path / demo_session.name
+    shutil.copytree(demo_session, dst)
+    manifest = json.loads((dst / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["process"] == "console":
+            entry["clock_domain"] = "another-machine"
+    (dst / "manifest.json").write_text(json.dumps(manifest))
+    _assert_timeline_holds_every_record(dst)
+    same, moved = load_timeline(demo_session), load_timeline(dst)
+    offsets = {o.offset_ns for o in moved.clock_offsets if o.process == "console"}
+    shifts = {e.offset_ns for e in moved.events if e.process == "console"}
+    assert shifts and shifts <= offsets and shifts != {0}
+    assert all(e.offset_ns == 0 for e in same.events)
+    assert moved.origin_mono_ns - same.origin_mono_ns in offsets
 
 
 def test_metrics_equal_the_engines_own(synthetic: Synthetic) -> None:

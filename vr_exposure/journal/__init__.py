@@ -36,7 +36,7 @@ from vr_exposure.journal.seal import (
     seal_session,
     verify_session,
 )
-from vr_exposure.journal.session import create_session, list_sessions, open_session_dir
+from vr_exposure.journal.session import create_session, find_session, list_sessions, open_session_dir
 from vr_exposure.journal.writer import JournalWriter
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "VerifyResult",
     "check_pseudonym",
     "create_session",
+    "find_session",
     "list_sessions",
     "open_session_dir",
     "read_journal_file",

@@ -25,7 +25,7 @@ from vr_exposure.errors import JournalError
 from vr_exposure.journal.paths import sessions_root
 from vr_exposure.journal.reader import SessionLog, read_session
 from vr_exposure.journal.seal import recover_unsealed, seal_session, verify_session
-from vr_exposure.journal.session import list_sessions
+from vr_exposure.journal.session import find_session, list_sessions
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,17 +45,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--root", type=Path, default=None, help="sessions root (default: the configured one)")
 
 
-def resolve_session(name: str) -> Path:
-    """A path to a session directory, or a session id under the sessions root."""
-    path = Path(name)
-    if path.is_dir():
-        return path
-    candidate = sessions_root() / name
-    if candidate.is_dir():
-        return candidate
-    raise JournalError(f"{name}: no such session directory (nor a session id under {sessions_root()})")
-
-
 def _summary(log: SessionLog) -> dict[str, Any]:
     manifest = msgspec.to_builtins(log.manifest) if log.manifest is not None else None
     return {
@@ -71,7 +60,7 @@ def _summary(log: SessionLog) -> dict[str, Any]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    log = read_session(resolve_session(args.session))
+    log = read_session(find_session(args.session))
     records = log.by_type(args.msg_type) if args.msg_type else log.records
     shown = records[: args.records] if args.records > 0 else []
     if args.json:
@@ -105,7 +94,7 @@ def _show(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     status = 0
     for name in args.sessions:
-        result = verify_session(resolve_session(name))
+        result = verify_session(find_session(name))
         if result.ok:
             print(f"{result.session_dir}: OK ({len(result.checked)} files)")
         else:
@@ -118,7 +107,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _seal(args: argparse.Namespace) -> int:
     status = 0
     for name in args.sessions:
-        result = seal_session(resolve_session(name))
+        result = seal_session(find_session(name))
         if result.already:
             print(f"{result.session_dir}: already sealed")
         elif result.sealed:

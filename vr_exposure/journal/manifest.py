@@ -111,7 +111,7 @@ def read_manifest(session_dir: Path | str) -> Manifest:
     if manifest.format_version > FORMAT_VERSION:
         raise JournalError(
             f"{path}: journal format version {manifest.format_version} is newer than this software reads "
-            f"({FORMAT_VERSION}); update vr-exposure"
+            f"(it reads {FORMAT_VERSION}); update vr-exposure"
         )
     return manifest
 

@@ -86,6 +86,24 @@ def open_session_dir(path: Path | str) -> Path:
     return path
 
 
+def find_session(name: str | os.PathLike[str]) -> Path:
+    """A session directory from what a user typed: its path, the path of its ``manifest.json``,
+    or a session id under the sessions root."""
+    from vr_exposure.journal.paths import sessions_root
+
+    path = Path(name)
+    if path.name == MANIFEST_NAME and path.is_file():
+        return path.parent
+    if path.is_dir():
+        return path
+    root = sessions_root()
+    if not path.is_absolute() and len(path.parts) == 1 and (root / path).is_dir():
+        return root / path
+    raise JournalError(
+        f"{name}: no such session directory (not a session directory path, nor a session id under {root})"
+    )
+
+
 def list_sessions(root: Path | str | None = None) -> list[Path]:
     """Session directories (those with a manifest) under ``root``, oldest first."""
     if root is None:
@@ -98,4 +116,4 @@ def list_sessions(root: Path | str | None = None) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir() and (p / MANIFEST_NAME).is_file())
 
 
-__all__ = ["create_session", "list_sessions", "manifest_path", "open_session_dir"]
+__all__ = ["create_session", "find_session", "list_sessions", "manifest_path", "open_session_dir"]

@@ -226,7 +226,7 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
             )
             + ("" if tl.session_ended_mono_ns is not None else " (no end recorded)"),
         ),
-        ("Software", escape(str(tl.manifest.get("software_version", "?")))),
+        ("Software", escape(tl.manifest.software_version)),
         (
             "Journal",
             '<span class="ok">complete</span>' if tl.complete else '<span class="warn">incomplete</span>',

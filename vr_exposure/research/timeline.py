@@ -22,15 +22,14 @@ Which record is the truth for what (the same rule everywhere; docs/research.md s
 * **Pauses and the safe place**: the renderer's facts (what the patient saw), else the console's.
 * **Probes, rungs, SSQ, notes**: the console (the authority on the session).
 
-Reading is vectorised for long sessions: each file is decoded in one msgspec call (falling back to
-line by line only when a line is damaged), the head-pose contents are decoded together into columns.
-A torn last line (a write interrupted by a crash) is left out and described, never fatal. Stamps of a
-console on another machine are mapped onto the renderer's clock with the journaled clock offset.
+The journal is read by :func:`vr_exposure.journal.read_session` (the one reader of the format: torn
+lines, damaged lines, gaps and clock offsets between machines are handled, and reported, there); the
+head poses are decoded from it straight into columns (:meth:`~vr_exposure.journal.SessionLog.contents`
+with a struct of just the pose fields).
 """
 
 from __future__ import annotations
 
-import gc
 import itertools
 import math
 import operator
@@ -48,14 +47,21 @@ from vr_exposure.core.specs import ProtocolSpec
 from vr_exposure.core.ssq import SsqScore
 from vr_exposure.core.suds import RatingError, SudsRating, rating_from_content
 from vr_exposure.errors import JournalError
+from vr_exposure.journal import (
+    FORMAT_VERSION,
+    JournalRecord,
+    Manifest,
+    SessionLog,
+    find_session,
+    read_manifest,
+    read_session,
+)
 
-SUPPORTED_FORMAT_VERSIONS = (1,)
-"""Journal format versions this reader understands (``manifest.json`` ``format_version``)."""
-
-MANIFEST_NAME = "manifest.json"
 PHYSIO_MSG_TYPE = "physio_samples"
 """Console telemetry: one batch of samples from a physiology LSL stream (see :mod:`.lsl`)."""
-_TELEMETRY_TABLES = ("frame_timing", PHYSIO_MSG_TYPE)
+_POSE = "head_pose"
+_TABLES = (_POSE, "frame_timing", PHYSIO_MSG_TYPE)
+"""Telemetry kept as arrays, not as events."""
 _RENDERER = "renderer"
 _CONSOLE = "console"
 
@@ -63,58 +69,14 @@ _CONSOLE = "console"
 # --- decoding --------------------------------------------------------------------------------------
 
 
-class _Rec(msgspec.Struct, gc=False):
-    """One journal line as the reader needs it (``header`` only for files whose lines lack a
-    top-level ``msg_type``, as early drafts of the format did)."""
-
-    seq: int
-    t_mono_ns: int
-    process: str = ""
-    kind: str = ""
-    msg_type: str = ""
-    header: Any = None
-    content: Any = None
-
-
-class _SlimContent(msgspec.Struct, gc=False):
-    """The head-pose fields of any content; other fields are skipped without being built. Typed
-    tuples decode about twice as fast as ``Any`` (lists); a content where these names hold something
-    else fails validation and the file is read again with :class:`_LooseContent`."""
+class _PoseContent(msgspec.Struct, gc=False):
+    """The fields of a ``head_pose`` content. Typed tuples decode about twice as fast as lists; a
+    content that does not fit is read again as a dict, and left out if it has no 3 + 4 numbers."""
 
     frame: int | None = None
     t_mono_ns: int | None = None
     position_m: tuple[float, float, float] | None = None
     orientation_xyzw: tuple[float, float, float, float] | None = None
-
-
-class _Slim(msgspec.Struct, gc=False):
-    """The first pass over a whole file: what each line is, and a head pose's values."""
-
-    seq: int
-    t_mono_ns: int
-    kind: str = ""
-    msg_type: str = ""
-    content: _SlimContent | None = None
-
-
-class _LooseContent(msgspec.Struct, gc=False):
-    frame: Any = None
-    t_mono_ns: Any = None
-    position_m: Any = None
-    orientation_xyzw: Any = None
-
-
-class _LooseSlim(msgspec.Struct, gc=False):
-    seq: int
-    t_mono_ns: int
-    kind: str = ""
-    msg_type: str = ""
-    content: _LooseContent | None = None
-
-
-_rec_one = msgspec.json.Decoder(_Rec)
-_slim = msgspec.json.Decoder(_Slim)
-_loose = msgspec.json.Decoder(_LooseSlim)
 
 
 # --- the typed timeline ----------------------------------------------------------------------------
@@ -223,9 +185,11 @@ class ClockOffsetRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class FileInfo(msgspec.Struct, frozen=True, kw_only=True):
-    """One journal file as read. ``torn_bytes``: bytes after the last complete line (an interrupted
+    """One journal file as the journal reader found it (:class:`vr_exposure.journal.FileSummary`),
+    in the research tools' words. ``torn_bytes``: bytes after the last complete line (an interrupted
     write); ``closed``: the writer's closing record is there; ``bad_lines``: lines that could not be
-    decoded (left out); ``seq_gaps``: missing seq ranges ``(first_missing, last_missing)``."""
+    decoded (left out); ``seq_gaps``: places where lines are missing; ``last_mono_ns``: its latest
+    time, on the merged timeline."""
 
     file: str
     process: str
@@ -234,8 +198,7 @@ class FileInfo(msgspec.Struct, frozen=True, kw_only=True):
     torn_bytes: int
     closed: bool
     bad_lines: int
-    seq_gaps: tuple[tuple[int, int], ...]
-    first_mono_ns: int | None
+    seq_gaps: int
     last_mono_ns: int | None
     format_version: int | None
     clock_domain: str | None
@@ -321,7 +284,7 @@ class SessionTimeline:
     pseudonym: str | None
     protocol_id: str | None
     scene_id: str | None
-    manifest: dict[str, Any]
+    manifest: Manifest
     format_version: int
     origin_mono_ns: int
     events: tuple[Event, ...]
@@ -366,11 +329,7 @@ class SessionTimeline:
 
     def utc_ns(self, t_mono_ns: int) -> int | None:
         """UTC (ns since the epoch) of a monotonic stamp, from the nearest journaled clock pair."""
-        pairs = self.clock_pairs
-        if not pairs:
-            return None
-        best = min(pairs, key=lambda p: abs(p.mono_ns - t_mono_ns))
-        return best.utc_ns + (t_mono_ns - best.mono_ns)
+        return _utc_at(self.clock_pairs, t_mono_ns)
 
     @property
     def date(self) -> str:
@@ -544,400 +503,77 @@ def episodes(events: Iterable[Event], process: str, kind: str, end_mono_ns: int)
     return out
 
 
-# --- reading files ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _FileRead:
-    info: FileInfo
-    records: list[_Rec]
-    pose: PoseArrays
-
-
-def _decode_fast(body: bytes) -> tuple[list[_Rec], list[Any], np.ndarray] | None:
-    """Two passes: every line decoded slim (type, time, pose values, nothing else built) in one
-    msgspec call, then only the lines that are not head poses decoded in full. None when a line is
-    damaged (the caller goes line by line)."""
-    slims: list[Any]
-    try:
-        slims = _slim.decode_lines(body)
-    except msgspec.ValidationError:
-        try:
-            slims = _loose.decode_lines(body)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
-    except msgspec.DecodeError:
-        return None
-    ends = np.flatnonzero(np.frombuffer(body, dtype=np.uint8) == 10)
-    if len(ends) != len(slims):  # blank lines: positions would not match
-        return None
-    is_pose = [sl.msg_type == "head_pose" and sl.content is not None for sl in slims]
-    poses = list(itertools.compress(map(_get_content, slims), is_pose))
-    others = [i for i, p in enumerate(is_pose) if not p]
-    records: list[_Rec] = []
-    for i in others:
-        start = int(ends[i - 1]) + 1 if i else 0
-        try:
-            records.append(_rec_one.decode(body[start : int(ends[i])]))
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
-    seqs = np.fromiter(map(_get_seq, slims), dtype=np.int64, count=len(slims))
-    return records, poses, seqs
-
-
-def _decode_slow(body: bytes) -> tuple[list[_Rec], list[Any], np.ndarray, int]:
-    records: list[_Rec] = []
-    poses: list[Any] = []
-    seqs: list[int] = []
-    bad = 0
-    for line in body.split(b"\n"):
-        if not line.strip():
-            continue
-        try:
-            rec = _rec_one.decode(line)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            bad += 1
-            continue
-        seqs.append(rec.seq)
-        if not rec.msg_type:
-            rec.msg_type = _header_msg_type(rec.header)
-        if rec.msg_type == "head_pose" and isinstance(rec.content, dict):
-            poses.append(rec.content)
-        else:
-            records.append(rec)
-    return records, poses, np.asarray(seqs, dtype=np.int64), bad
-
-
-_get_content = operator.attrgetter("content")
-_get_seq = operator.attrgetter("seq")
-_get_frame = operator.attrgetter("frame")
-_get_t = operator.attrgetter("t_mono_ns")
-_get_pos = operator.attrgetter("position_m")
-_get_ori = operator.attrgetter("orientation_xyzw")
-
-
-def _as_dicts(poses: Sequence[Any]) -> list[dict[str, Any]]:
-    return [
-        p
-        if isinstance(p, dict)
-        else {
-            "frame": p.frame,
-            "t_mono_ns": p.t_mono_ns,
-            "position_m": p.position_m,
-            "orientation_xyzw": p.orientation_xyzw,
-        }
-        for p in poses
-    ]
-
-
-def _header_msg_type(header: Any) -> str:
-    value = header.get("msg_type") if isinstance(header, dict) else None
-    return value if isinstance(value, str) else ""
-
-
-def _pose_columns(poses: Sequence[Any]) -> tuple[PoseArrays, int]:
-    """Columns from decoded pose contents (slim structs or dicts); samples without 3 + 4 numbers
-    are left out and counted."""
-    n = len(poses)
-    if n == 0:
-        return PoseArrays.empty(), 0
-    if isinstance(poses[0], _SlimContent | _LooseContent):
-        try:
-            frame = np.fromiter(map(_get_frame, poses), dtype=np.int64, count=n)
-            t = np.fromiter(map(_get_t, poses), dtype=np.int64, count=n)
-            chain = itertools.chain.from_iterable
-            pos = np.fromiter(chain(map(_get_pos, poses)), dtype=np.float64, count=3 * n).reshape(n, 3)
-            ori = np.fromiter(chain(map(_get_ori, poses)), dtype=np.float64, count=4 * n).reshape(n, 4)
-            return PoseArrays(frame, t, pos, ori), 0
-        except (TypeError, ValueError):
-            poses = _as_dicts(poses)
-    rows: list[tuple[int, int, tuple[float, ...], tuple[float, ...]]] = []
-    bad = 0
-    for p in poses:
-        try:
-            pos_t = tuple(float(x) for x in p["position_m"])
-            ori_t = tuple(float(x) for x in p["orientation_xyzw"])
-            if len(pos_t) != 3 or len(ori_t) != 4:
-                raise ValueError
-            rows.append((int(p.get("frame") or 0), int(p["t_mono_ns"]), pos_t, ori_t))
-        except (KeyError, TypeError, ValueError):
-            bad += 1
-    if not rows:
-        return PoseArrays.empty(), bad
-    return (
-        PoseArrays(
-            np.asarray([r[0] for r in rows], dtype=np.int64),
-            np.asarray([r[1] for r in rows], dtype=np.int64),
-            np.asarray([r[2] for r in rows], dtype=np.float64),
-            np.asarray([r[3] for r in rows], dtype=np.float64),
-        ),
-        bad,
-    )
-
-
-def _read_file(path: Path, process_hint: str, warnings: list[str]) -> _FileRead:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror}") from None
-    cut = data.rfind(b"\n") + 1
-    body, tail = data[:cut], data[cut:]
-    fast = _decode_fast(body) if body else ([], [], np.zeros(0, np.int64))
-    bad = 0
-    if fast is None:
-        records, poses, seqs, bad = _decode_slow(body)
-    else:
-        records, poses, seqs = fast
-    if any(not r.msg_type for r in records):
-        # Lines without a top-level msg_type (early drafts of the format): the header names it.
-        for r in records:
-            r.msg_type = r.msg_type or _header_msg_type(r.header)
-        extra = [r.content for r in records if r.msg_type == "head_pose" and isinstance(r.content, dict)]
-        if extra:
-            records = [r for r in records if r.msg_type != "head_pose"]
-            poses = [*_as_dicts(poses), *extra]
-            poses.sort(key=lambda p: p.get("t_mono_ns") if isinstance(p.get("t_mono_ns"), int) else 0)
-    pose, bad_poses = _pose_columns(poses)
-    if bad_poses:
-        warnings.append(
-            f"{path.name}: {bad_poses} head poses without 3 position and 4 orientation numbers left out"
-        )
-    closed = False
-    version: int | None = None
-    domain: str | None = None
-    process = process_hint
-    for r in records:
-        if not r.msg_type:
-            r.msg_type = _header_msg_type(r.header)
-        if not isinstance(r.content, dict):
-            r.content = {"value": r.content}
-        if r.msg_type == "journal_closed":
-            closed = True
-        elif r.msg_type == "journal_opened":
-            c = r.content
-            version = c["format_version"] if isinstance(c.get("format_version"), int) else version
-            domain = c["clock_domain"] if isinstance(c.get("clock_domain"), str) else domain
-            process = c["process"] if isinstance(c.get("process"), str) else process
-    if version is not None and version not in SUPPORTED_FORMAT_VERSIONS:
-        raise JournalError(
-            f"{path}: journal format version {version} is not one this software reads "
-            f"({', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))}); "
-            + ("update vr-exposure" if version > max(SUPPORTED_FORMAT_VERSIONS) else "convert it first")
-        )
-    gaps: list[tuple[int, int]] = []
-    if seqs.size > 1:
-        srt = np.sort(seqs)
-        jumps = np.nonzero(np.diff(srt) > 1)[0]
-        gaps = [(int(srt[i]) + 1, int(srt[i + 1]) - 1) for i in jumps]
-    times = [r.t_mono_ns for r in records]
-    if len(pose):
-        times += [int(pose.t_mono_ns.min()), int(pose.t_mono_ns.max())]
-    info = FileInfo(
-        file=path.name,
-        process=process,
-        lines=len(records) + len(poses) + bad,
-        bytes=len(data),
-        torn_bytes=len(tail),
-        closed=closed,
-        bad_lines=bad,
-        seq_gaps=tuple(gaps),
-        first_mono_ns=min(times) if times else None,
-        last_mono_ns=max(times) if times else None,
-        format_version=version,
-        clock_domain=domain,
-    )
-    return _FileRead(info, records, pose)
-
-
-def _journal_files(session_dir: Path, manifest: Mapping[str, Any]) -> list[tuple[Path, str]]:
-    listed: list[tuple[Path, str]] = []
-    seen: set[str] = set()
-    for entry in manifest.get("files") or []:
-        if isinstance(entry, dict) and isinstance(entry.get("file"), str):
-            name = entry["file"]
-            if (session_dir / name).is_file():
-                listed.append((session_dir / name, str(entry.get("process") or name.split(".")[0])))
-                seen.add(name)
-    for p in sorted(session_dir.glob("*.jsonl")):
-        if p.name not in seen:
-            listed.append((p, p.name.split(".")[0]))
-    return listed
-
-
-def read_manifest_dict(session_dir: Path) -> dict[str, Any]:
-    """``manifest.json`` as plain data, with the format checked (a clear message otherwise)."""
-    path = session_dir / MANIFEST_NAME
-    try:
-        manifest = msgspec.json.decode(path.read_bytes())
-    except FileNotFoundError:
-        raise JournalError(f"{path}: no manifest here; is {session_dir} a session directory?") from None
-    except msgspec.DecodeError as exc:
-        raise JournalError(f"{path}: the manifest is not valid JSON: {exc}") from None
-    if not isinstance(manifest, dict):
-        raise JournalError(f"{path}: the manifest is not a JSON object")
-    fmt = manifest.get("format", "vr-exposure-journal")
-    if fmt != "vr-exposure-journal":
-        raise JournalError(f"{path}: format is {fmt!r}, not a vr-exposure journal")
-    version = manifest.get("format_version", 1)
-    if not isinstance(version, int) or version not in SUPPORTED_FORMAT_VERSIONS:
-        newer = isinstance(version, int) and version > max(SUPPORTED_FORMAT_VERSIONS)
-        raise JournalError(
-            f"{path}: journal format version {version!r} is "
-            + ("newer than this software reads" if newer else "not one this software reads")
-            + f" (it reads {', '.join(map(str, SUPPORTED_FORMAT_VERSIONS))})"
-            + ("; update vr-exposure" if newer else "")
-        )
-    return manifest
-
-
-def resolve_session(arg: str | os.PathLike[str]) -> Path:
-    """A session directory from a path, or a session id under the sessions root."""
-    path = Path(arg)
-    if (path / MANIFEST_NAME).is_file():
-        return path
-    if path.name == MANIFEST_NAME and path.is_file():
-        return path.parent
-    if not path.is_absolute() and len(path.parts) == 1:
-        from vr_exposure.journal.paths import sessions_root
-
-        candidate = sessions_root() / path
-        if (candidate / MANIFEST_NAME).is_file():
-            return candidate
-    raise JournalError(
-        f"{arg}: not a session directory (no {MANIFEST_NAME}) nor a session id under the sessions root"
-    )
-
-
-# --- assembling ------------------------------------------------------------------------------------
-
-
-class _ClockMap:
-    """Maps one process's stamps onto the reference (renderer) clock."""
-
-    def __init__(self, offsets_ns: Sequence[tuple[int, int]]) -> None:
-        self.t = np.asarray([t for t, _ in offsets_ns], dtype=np.int64)
-        self.off = np.asarray([o for _, o in offsets_ns], dtype=np.int64)
-
-    def __call__(self, t_mono_ns: int) -> int:
-        if self.t.size == 0:
-            return t_mono_ns
-        i = max(0, int(np.searchsorted(self.t, t_mono_ns, side="right")) - 1)
-        return t_mono_ns + int(self.off[i])
-
-
-def _clock_maps(reads: Sequence[_FileRead], offsets: Sequence[ClockOffsetRecord]) -> dict[str, _ClockMap]:
-    """Per process: identity when it shares the renderer's clock domain (one machine), else the
-    offsets it journaled towards the renderer."""
-    domains = {r.info.process: r.info.clock_domain for r in reads}
-    ref = domains.get(_RENDERER)
-    maps: dict[str, _ClockMap] = {}
-    for process, domain in domains.items():
-        if process == _RENDERER or ref is None or domain == ref:
-            maps[process] = _ClockMap([])
-            continue
-        mine = sorted(
-            (o.t_mono_ns, o.offset_ns) for o in offsets if o.process == process and o.peer in ("renderer", "")
-        )
-        maps[process] = _ClockMap(mine)
-    return maps
+# --- reading the journal ---------------------------------------------------------------------------
 
 
 def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
-    """Read one session directory (or a session id under the sessions root) into a timeline.
+    """Read one session (its directory, its ``manifest.json``, or a session id under the sessions
+    root) into a timeline, through :func:`vr_exposure.journal.read_session`.
 
     Raises :class:`JournalError` for a directory that is not a session or a journal format this
     version does not read (saying which); a crash's torn tail or gaps are described, not fatal."""
-    session_dir = resolve_session(session)
-    manifest = read_manifest_dict(session_dir)
-    warnings: list[str] = []
-    # Hundreds of thousands of small objects are made and dropped here, none in a cycle: the cyclic
-    # collector would only rescan them again and again (a third of the time for an hour of pose).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        reads = [_read_file(p, proc, warnings) for p, proc in _journal_files(session_dir, manifest)]
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-
-    # Clock offsets first: they decide how each file's stamps map onto the merged timeline.
-    offsets: list[ClockOffsetRecord] = []
-    for fr in reads:
-        for r in fr.records:
-            if r.msg_type == "clock_offset":
-                c = r.content
-                if isinstance(c.get("offset_ns"), int):
-                    unc = c.get("uncertainty_ns")
-                    offsets.append(
-                        ClockOffsetRecord(
-                            process=fr.info.process,
-                            t_mono_ns=r.t_mono_ns,
-                            peer=str(c.get("peer") or ("renderer" if fr.info.process == _CONSOLE else "")),
-                            offset_ns=int(c["offset_ns"]),
-                            uncertainty_ns=unc if isinstance(unc, int) else None,
-                        )
-                    )
-    maps = _clock_maps(reads, offsets)
+    session_dir = find_session(session)
+    manifest = read_manifest(session_dir)  # refused here, before any journal is read
+    log = read_session(session_dir)
+    for f in log.files:
+        if f.format_version is not None and f.format_version > FORMAT_VERSION:
+            raise JournalError(
+                f"{session_dir / f.file}: journal format version {f.format_version} is newer than this "
+                f"software reads (it reads {FORMAT_VERSION}); update vr-exposure"
+            )
+    warnings = [str(w) for w in log.warnings]
 
     events: list[Event] = []
-    pairs: list[ClockPairRecord] = []
-    created = manifest.get("created")
-    if (
-        isinstance(created, dict)
-        and isinstance(created.get("mono_ns"), int)
-        and isinstance(created.get("utc_ns"), int)
-    ):
-        pairs.append(
-            ClockPairRecord(process="manifest", mono_ns=created["mono_ns"], utc_ns=created["utc_ns"])
-        )
-    telemetry: list[tuple[str, int, _Rec]] = []
-    for fr in reads:
-        fmap = maps[fr.info.process]
-        identity = fmap.t.size == 0
-        for r in fr.records:
-            t = r.t_mono_ns if identity else fmap(r.t_mono_ns)
+    for msg_type in log.msg_types:
+        if msg_type in _TABLES:
+            continue
+        for r in log.by_type(msg_type):
             c = r.content
-            if r.msg_type in _TELEMETRY_TABLES:
-                telemetry.append((fr.info.process, t, r))
-                continue
             events.append(
                 Event(
-                    t_mono_ns=t,
-                    process=fr.info.process,
+                    t_mono_ns=r.t_ns,
+                    process=r.process,
                     kind=r.kind,
-                    msg_type=r.msg_type,
+                    msg_type=msg_type,
                     seq=r.seq,
-                    content=c,
-                    offset_ns=t - r.t_mono_ns,
+                    content=c if isinstance(c, dict) else {"value": c},
+                    offset_ns=r.t_ns - r.t_mono_ns,
                 )
             )
-            if r.msg_type in ("clock_pair", "journal_opened", "journal_closed") and isinstance(
-                c.get("utc_ns"), int
-            ):
-                pairs.append(ClockPairRecord(process=fr.info.process, mono_ns=t, utc_ns=c["utc_ns"]))
-        if fr.info.torn_bytes:
-            warnings.append(f"{fr.info.file}: last {fr.info.torn_bytes} bytes are a torn line (left out)")
-        if fr.info.bad_lines:
-            warnings.append(f"{fr.info.file}: {fr.info.bad_lines} damaged lines left out")
-        for a, b in fr.info.seq_gaps:
-            warnings.append(
-                f"{fr.info.file}: seq {a}-{b} missing" if b > a else f"{fr.info.file}: seq {a} missing"
-            )
     events.sort(key=lambda e: (e.t_mono_ns, e.process, e.seq))
-    pairs.sort(key=lambda p: p.mono_ns)
 
-    processes = {fr.info.process for fr in reads if fr.records or len(fr.pose)}
+    processes = {f.process for f in log.files if f.records}
     has_renderer = _RENDERER in processes
     has_console = _CONSOLE in processes
+    # The manifest is written by the process that created the session (the console, usually).
+    creator = _CONSOLE if has_console else next(iter(sorted(processes)), _RENDERER)
+    origin = log.merged_ns(creator, manifest.created.mono_ns)
+    pairs = [ClockPairRecord(process="manifest", mono_ns=origin, utc_ns=manifest.created.utc_ns)]
+    offsets: list[ClockOffsetRecord] = []
+    for e in events:
+        c = e.content
+        if e.msg_type in ("clock_pair", "journal_opened", "journal_closed") and _is_int(c.get("utc_ns")):
+            pairs.append(ClockPairRecord(process=e.process, mono_ns=e.t_mono_ns, utc_ns=c["utc_ns"]))
+        elif e.msg_type == "clock_offset" and _is_int(c.get("offset_ns")):
+            unc = c.get("uncertainty_ns")
+            offsets.append(
+                ClockOffsetRecord(
+                    process=e.process,
+                    t_mono_ns=e.t_mono_ns - e.offset_ns,
+                    peer=str(c.get("peer") or (_RENDERER if e.process == _CONSOLE else "")),
+                    offset_ns=c["offset_ns"],
+                    uncertainty_ns=unc if _is_int(unc) else None,
+                )
+            )
+    pairs.sort(key=lambda p: p.mono_ns)
 
-    pose = _pose_arrays(reads, maps)
-    frames = _frame_arrays(telemetry)
-    physio = _physio_streams(telemetry, maps, warnings)
+    pose = _pose_arrays(log, warnings)
+    frames = _frame_arrays(log)
+    physio = _physio_streams(log, warnings)
 
     last_times = [e.t_mono_ns for e in events[-1:]]
     if len(pose):
         last_times.append(int(pose.t_mono_ns[-1]))
-    origin = _origin(manifest, events, maps)
     end_mono_ns = max(last_times) if last_times else origin
 
     ratings, ratings_process, headset = _ratings(events, has_console, warnings)
@@ -959,25 +595,42 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
         None,
     )
 
-    torn: list[TornTail] = []
-    for fr in reads:
-        if not fr.info.closed:
-            last = fr.info.last_mono_ns
-            last_m = None if last is None else maps[fr.info.process](last)
-            tmp_utc = None
-            if last_m is not None and pairs:
-                best = min(pairs, key=lambda p: abs(p.mono_ns - last_m))
-                tmp_utc = best.utc_ns + (last_m - best.mono_ns)
-            torn.append(TornTail(fr.info.file, fr.info.process, last_m, tmp_utc, fr.info.torn_bytes))
+    files = tuple(
+        FileInfo(
+            file=f.file,
+            process=f.process,
+            lines=f.lines,
+            bytes=f.bytes,
+            torn_bytes=f.torn_tail_bytes,
+            closed=f.closed,
+            bad_lines=f.invalid_lines,
+            seq_gaps=f.seq_gaps,
+            last_mono_ns=None if f.last_mono_ns is None else log.merged_ns(f.process, f.last_mono_ns),
+            format_version=f.format_version,
+            clock_domain=f.clock_domain,
+        )
+        for f in log.files
+    )
+    torn = tuple(
+        TornTail(
+            f.file,
+            f.process,
+            f.last_mono_ns,
+            None if f.last_mono_ns is None else _utc_at(pairs, f.last_mono_ns),
+            f.torn_bytes,
+        )
+        for f in files
+        if not f.closed
+    )
 
     return SessionTimeline(
         session_dir=session_dir,
-        session_id=str(manifest.get("session_id") or session_dir.name),
-        pseudonym=manifest.get("pseudonym") if isinstance(manifest.get("pseudonym"), str) else None,
-        protocol_id=manifest.get("protocol") if isinstance(manifest.get("protocol"), str) else None,
-        scene_id=manifest.get("scene") if isinstance(manifest.get("scene"), str) else None,
+        session_id=manifest.session_id,
+        pseudonym=manifest.pseudonym,
+        protocol_id=manifest.protocol,
+        scene_id=manifest.scene,
         manifest=manifest,
-        format_version=int(manifest.get("format_version", 1)),
+        format_version=manifest.format_version,
         origin_mono_ns=origin,
         events=tuple(events),
         ratings=ratings,
@@ -999,8 +652,8 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
         physio=physio,
         clock_pairs=tuple(pairs),
         clock_offsets=tuple(offsets),
-        files=tuple(fr.info for fr in reads),
-        torn=tuple(torn),
+        files=files,
+        torn=torn,
         warnings=tuple(warnings),
         session_started_mono_ns=started,
         session_ended_mono_ns=ended,
@@ -1009,44 +662,74 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
     )
 
 
-def _origin(manifest: Mapping[str, Any], events: Sequence[Event], maps: Mapping[str, _ClockMap]) -> int:
-    created = manifest.get("created")
-    if isinstance(created, dict) and isinstance(created.get("mono_ns"), int):
-        # The manifest is written by the process that created the session (the console, usually).
-        creator = _CONSOLE if _CONSOLE in maps else next(iter(maps), _RENDERER)
-        return maps[creator](created["mono_ns"]) if creator in maps else int(created["mono_ns"])
-    return events[0].t_mono_ns if events else 0
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _pose_arrays(reads: Sequence[_FileRead], maps: Mapping[str, _ClockMap]) -> PoseArrays:
-    parts: list[PoseArrays] = []
-    for fr in reads:
-        if not len(fr.pose):
-            continue
-        fmap = maps[fr.info.process]
-        p = fr.pose
-        if fmap.t.size:
-            idx = np.clip(np.searchsorted(fmap.t, p.t_mono_ns, side="right") - 1, 0, None)
-            p = PoseArrays(p.frame, p.t_mono_ns + fmap.off[idx], p.position_m, p.orientation_xyzw)
-        parts.append(p)
-    if not parts:
+def _utc_at(pairs: Sequence[ClockPairRecord], t_mono_ns: int) -> int | None:
+    """UTC (ns since the epoch) of a merged-timeline stamp, from the nearest clock pair."""
+    if not pairs:
+        return None
+    best = min(pairs, key=lambda p: abs(p.mono_ns - t_mono_ns))
+    return best.utc_ns + (t_mono_ns - best.mono_ns)
+
+
+_get_frame = operator.attrgetter("frame")
+_get_t = operator.attrgetter("t_mono_ns")
+_get_pos = operator.attrgetter("position_m")
+_get_ori = operator.attrgetter("orientation_xyzw")
+
+
+def _pose_arrays(log: SessionLog, warnings: list[str]) -> PoseArrays:
+    """The head poses as columns, times on the merged timeline, in time order."""
+    records = log.by_type(_POSE)
+    n = len(records)
+    if n == 0:
         return PoseArrays.empty()
-    if len(parts) == 1:
-        frame, t, pos, ori = (
-            parts[0].frame,
-            parts[0].t_mono_ns,
-            parts[0].position_m,
-            parts[0].orientation_xyzw,
-        )
-    else:
-        frame = np.concatenate([p.frame for p in parts])
-        t = np.concatenate([p.t_mono_ns for p in parts])
-        pos = np.concatenate([p.position_m for p in parts])
-        ori = np.concatenate([p.orientation_xyzw for p in parts])
+    try:
+        poses = log.contents(_POSE, _PoseContent)
+        frame = np.fromiter(map(_get_frame, poses), dtype=np.int64, count=n)
+        t = np.fromiter(map(_get_t, poses), dtype=np.int64, count=n)
+        chain = itertools.chain.from_iterable
+        pos = np.fromiter(chain(map(_get_pos, poses)), dtype=np.float64, count=3 * n).reshape(n, 3)
+        ori = np.fromiter(chain(map(_get_ori, poses)), dtype=np.float64, count=4 * n).reshape(n, 4)
+        if any(f.offset_applied for f in log.files):  # a renderer on another machine than the reference
+            t += np.fromiter((r.t_ns - r.t_mono_ns for r in records), dtype=np.int64, count=n)
+    except (msgspec.ValidationError, TypeError, ValueError):
+        # Some content lacks a field or holds something else there: row by row, leaving those out.
+        frame, t, pos, ori = _pose_rows(records, log.contents(_POSE), warnings)
     if t.size > 1 and np.any(np.diff(t) < 0):
         order = np.argsort(t, kind="stable")
         frame, t, pos, ori = frame[order], t[order], pos[order], ori[order]
     return PoseArrays(frame, t, pos, ori)
+
+
+def _pose_rows(
+    records: Sequence[JournalRecord], contents: Sequence[Any], warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rows: list[tuple[int, int, tuple[float, ...], tuple[float, ...]]] = []
+    for r, p in zip(records, contents, strict=True):
+        try:
+            pos_t = tuple(float(x) for x in p["position_m"])
+            ori_t = tuple(float(x) for x in p["orientation_xyzw"])
+            if len(pos_t) != 3 or len(ori_t) != 4:
+                raise ValueError
+            rows.append((int(p.get("frame") or 0), int(p["t_mono_ns"]) + r.t_ns - r.t_mono_ns, pos_t, ori_t))
+        except (KeyError, TypeError, ValueError):
+            pass
+    if len(rows) < len(records):
+        warnings.append(
+            f"{len(records) - len(rows)} head poses without 3 position and 4 orientation numbers left out"
+        )
+    if not rows:
+        empty = PoseArrays.empty()
+        return empty.frame, empty.t_mono_ns, empty.position_m, empty.orientation_xyzw
+    return (
+        np.asarray([row[0] for row in rows], dtype=np.int64),
+        np.asarray([row[1] for row in rows], dtype=np.int64),
+        np.asarray([row[2] for row in rows], dtype=np.float64),
+        np.asarray([row[3] for row in rows], dtype=np.float64),
+    )
 
 
 def _num(c: Mapping[str, Any], key: str, default: float = math.nan) -> float:
@@ -1054,10 +737,8 @@ def _num(c: Mapping[str, Any], key: str, default: float = math.nan) -> float:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else default
 
 
-def _frame_arrays(telemetry: Sequence[tuple[str, int, _Rec]]) -> FrameArrays:
-    rows = sorted(
-        ((t, r.content) for _, t, r in telemetry if r.msg_type == "frame_timing"), key=lambda x: x[0]
-    )
+def _frame_arrays(log: SessionLog) -> FrameArrays:
+    rows = [(r.t_ns, r.content) for r in log.by_type("frame_timing") if isinstance(r.content, dict)]
     return FrameArrays(
         t_mono_ns=np.asarray([t for t, _ in rows], dtype=np.int64),
         median_ms=np.asarray([_num(c, "median_ms") for _, c in rows], dtype=np.float64),
@@ -1068,27 +749,20 @@ def _frame_arrays(telemetry: Sequence[tuple[str, int, _Rec]]) -> FrameArrays:
     )
 
 
-def _physio_streams(
-    telemetry: Sequence[tuple[str, int, _Rec]], maps: Mapping[str, _ClockMap], warnings: list[str]
-) -> tuple[PhysioStream, ...]:
+def _physio_streams(log: SessionLog, warnings: list[str]) -> tuple[PhysioStream, ...]:
     by_stream: dict[str, tuple[tuple[str, ...], list[np.ndarray], list[np.ndarray]]] = {}
-    for process, _, r in telemetry:
-        if r.msg_type != PHYSIO_MSG_TYPE:
-            continue
+    for r in log.by_type(PHYSIO_MSG_TYPE):
         c = r.content
         try:
             name = str(c["stream"])
             channels = tuple(str(x) for x in c["channels"])
-            t = np.asarray(c["t_mono_ns"], dtype=np.int64).reshape(-1)
+            t = np.asarray(c["t_mono_ns"], dtype=np.int64).reshape(-1) + (r.t_ns - r.t_mono_ns)
             v = np.asarray(c["values"], dtype=np.float64).reshape(t.shape[0], len(channels))
         except (KeyError, TypeError, ValueError):
             warnings.append(
-                f"{process}.jsonl seq {r.seq}: a physio_samples record could not be read (left out)"
+                f"{r.process}.jsonl seq {r.seq}: a physio_samples record could not be read (left out)"
             )
             continue
-        fmap = maps[process]
-        if fmap.t.size:
-            t = np.asarray([fmap(int(x)) for x in t], dtype=np.int64)
         entry = by_stream.setdefault(name, (channels, [], []))
         entry[1].append(t)
         entry[2].append(v)
