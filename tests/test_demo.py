@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import select
+import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -189,3 +193,69 @@ def test_the_simulated_patient_habituates_within_rungs_in_the_compressed_demo(
     accepted = [a.advice.rule for a in controller.engine.advice if a.status == "accepted"]
     assert accepted.count("reduction_from_peak") >= 2, accepted
     assert "reduction" in script.summary["table"] and " 0%" not in script.summary["table"].splitlines()[-1]
+
+
+@pytest.fixture
+def xvfb_display(tmp_path: Path) -> Iterator[str]:
+    """A private X server (Xvfb picks a free display number and writes it to a pipe), killed at the
+    end of the test."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip(
+            "Xvfb is not installed (apt-get install xvfb xauth), so the demo's windows cannot be tested"
+        )
+    read_fd, write_fd = os.pipe()
+    with open(tmp_path / "xvfb.log", "wb") as log:
+        proc = subprocess.Popen(
+            [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+            pass_fds=(write_fd,),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    os.close(write_fd)
+    try:
+        number = b""
+        deadline = time.monotonic() + 20.0
+        while not number.endswith(b"\n"):
+            ready, _, _ = select.select([read_fd], [], [], max(0.0, deadline - time.monotonic()))
+            chunk = os.read(read_fd, 16) if ready else b""
+            if not chunk:
+                pytest.fail(
+                    f"Xvfb did not start: {(tmp_path / 'xvfb.log').read_text(errors='replace')[-2000:]}"
+                )
+            number += chunk
+        yield f":{number.decode().strip()}"
+    finally:
+        os.close(read_fd)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+@pytest.mark.slow
+@pytest.mark.renderer
+def test_demo_with_a_display_opens_both_windows_and_completes(tmp_path: Path, xvfb_display: str) -> None:
+    sessions = tmp_path / "sessions"
+    env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+    env.update(DISPLAY=xvfb_display, QT_QPA_PLATFORM="xcb")
+    result = subprocess.run(
+        [sys.executable, "-m", "vr_exposure.cli", "demo", "--minutes", "0.3", "--sessions", str(sessions)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "starting the renderer (window)" in result.stdout  # not the headless path
+    match = re.search(r"^session directory: (.+)$", result.stdout, re.MULTILINE)
+    assert match, result.stdout
+    session_dir = Path(match.group(1)).expanduser()
+    assert session_dir.parent == sessions
+    log = read_session(session_dir)
+    assert log.manifest is not None and log.manifest.sealed and verify_session(session_dir).ok
+    (started,) = [r for r in log.by_type("renderer_started") if r.process == "renderer"][:1]
+    assert started.content["backend"] == "window"
+    assert log.by_type("session_summary") and log.by_type("session_ended")
