@@ -26,6 +26,8 @@ from vr_exposure.core.loading import (
 from vr_exposure.core.specs import AudioCue, Keyframe, Parameter, Preset, ProtocolSpec, SceneSpec
 from vr_exposure.errors import SpecError
 
+from .conftest import write_file
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -175,16 +177,6 @@ def test_the_installed_package_carries_the_content(monkeypatch: pytest.MonkeyPat
 # Bad input: every problem, as file:line: field: message
 
 
-def _write(tmp_path: Path, name: str, text: str | bytes) -> Path:
-    path = tmp_path / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(text, bytes):
-        path.write_bytes(text)
-    else:
-        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
 def _problems(path: Path, kind: loading.Kind | None = None) -> list[str]:
     return [str(p) for p in check_file(path, kind)]
 
@@ -209,14 +201,15 @@ GOOD_SCENE = """
 """
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_a_good_scene_has_no_problems(in_tmp: Path) -> None:
-    assert _problems(_write(in_tmp, "jar.yaml", GOOD_SCENE)) == []
+    assert _problems(write_file(in_tmp / "jar.yaml", GOOD_SCENE)) == []
+
+
+def _write_changed(path: Path, good: str, replace: str, by: str) -> Path:
+    """``good`` with the first ``replace`` (which must be there) replaced by ``by``, written to ``path``."""
+    text = textwrap.dedent(good).lstrip("\n")
+    assert replace in text
+    return write_file(path, text.replace(replace, by, 1))
 
 
 @pytest.mark.parametrize(
@@ -346,16 +339,12 @@ def test_a_good_scene_has_no_problems(in_tmp: Path) -> None:
     ],
 )
 def test_each_problem_names_file_line_and_field(in_tmp: Path, replace: str, by: str, expected: str) -> None:
-    text = textwrap.dedent(GOOD_SCENE).lstrip("\n")
-    assert replace in text
-    path = _write(in_tmp, "jar.yaml", text.replace(replace, by, 1))
-    assert _problems(path) == [expected]
+    assert _problems(_write_changed(in_tmp / "jar.yaml", GOOD_SCENE, replace, by)) == [expected]
 
 
 def test_every_problem_in_a_file_is_reported_in_line_order(in_tmp: Path) -> None:
-    path = _write(
-        in_tmp,
-        "many.yaml",
+    path = write_file(
+        in_tmp / "many.yaml",
         """
         id: many
         title: 7
@@ -444,7 +433,7 @@ def test_every_problem_in_a_file_is_reported_in_line_order(in_tmp: Path) -> None
     ],
 )
 def test_unreadable_files_are_one_clear_problem(in_tmp: Path, content: bytes, expected: str) -> None:
-    path = _write(in_tmp, "bad.yaml", content)
+    path = write_file(in_tmp / "bad.yaml", content)
     assert _problems(path, "scene") == [expected]
     with pytest.raises(SpecError) as info:
         load_scene(path)
@@ -452,11 +441,11 @@ def test_unreadable_files_are_one_clear_problem(in_tmp: Path, content: bytes, ex
 
 
 def test_yaml_tricks_are_refused_without_a_traceback(in_tmp: Path) -> None:
-    merge = _write(in_tmp, "merge.yaml", "base: &b {intensity: 1}\n<<: *b\n")
+    merge = write_file(in_tmp / "merge.yaml", "base: &b {intensity: 1}\n<<: *b\n")
     assert "merge.yaml:2: YAML merge keys (<<) are not supported: write the keys out" in _problems(merge)
-    recursive = _write(in_tmp, "rec.yaml", "id: rec\ntitle: &t [*t]\n")
+    recursive = write_file(in_tmp / "rec.yaml", "id: rec\ntitle: &t [*t]\n")
     assert "rec.yaml:2: title[0]: recursive YAML alias (a node that contains itself)" in _problems(recursive)
-    keys = _write(in_tmp, "keys.yaml", "id: keys\n? [a, b]\n: 1\n3: x\n")
+    keys = write_file(in_tmp / "keys.yaml", "id: keys\n? [a, b]\n: 1\n3: x\n")
     assert [p for p in _problems(keys) if "key must be text" in p] == [
         "keys.yaml:2: a key must be text, got a mapping or list",
         "keys.yaml:4: a key must be text, got 3 (an integer)",
@@ -464,7 +453,7 @@ def test_yaml_tricks_are_refused_without_a_traceback(in_tmp: Path) -> None:
     laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{c}: &{c} [{', '.join(['*' + p] * 10)}]\n" for p, c in zip("abcdefg", "bcdefgh", strict=True)
     )
-    assert _problems(_write(in_tmp, "laughs.yaml", laughs)) == [
+    assert _problems(write_file(in_tmp / "laughs.yaml", laughs)) == [
         "laughs.yaml:1: file expands to more than 200000 YAML nodes (aliases?); not loaded"
     ]
 
@@ -516,7 +505,7 @@ def _library_problems(*paths: Path) -> list[str]:
 
 
 def test_a_short_ladder_is_only_a_warning(in_tmp: Path) -> None:
-    path = _write(in_tmp, "protocols/brief.yaml", GOOD_PROTOCOL)
+    path = write_file(in_tmp / "protocols/brief.yaml", GOOD_PROTOCOL)
     assert _library_problems(path) == [
         "protocols/brief.yaml:4: ladder: warning: only 2 rungs; a fear ladder usually has 10-15"
     ]
@@ -580,9 +569,7 @@ def test_a_short_ladder_is_only_a_warning(in_tmp: Path) -> None:
     ],
 )
 def test_protocol_problems(in_tmp: Path, replace: str, by: str, expected: str) -> None:
-    text = textwrap.dedent(GOOD_PROTOCOL).lstrip("\n")
-    assert replace in text
-    path = _write(in_tmp, "protocols/brief.yaml", text.replace(replace, by, 1))
+    path = _write_changed(in_tmp / "protocols/brief.yaml", GOOD_PROTOCOL, replace, by)
     problems = [p for p in _library_problems(path) if "warning:" not in p]
     assert problems == [expected]
 
@@ -590,11 +577,10 @@ def test_protocol_problems(in_tmp: Path, replace: str, by: str, expected: str) -
 def test_a_library_holds_only_what_loaded_cleanly(in_tmp: Path) -> None:
     scenes = in_tmp / "scenes"
     protocols = in_tmp / "protocols"
-    _write(in_tmp, "scenes/jar.yaml", GOOD_SCENE)
-    _write(in_tmp, "scenes/broken.yaml", "id: broken\n")
-    _write(
-        in_tmp,
-        "protocols/uses-jar.yaml",
+    write_file(in_tmp / "scenes/jar.yaml", GOOD_SCENE)
+    write_file(in_tmp / "scenes/broken.yaml", "id: broken\n")
+    write_file(
+        in_tmp / "protocols/uses-jar.yaml",
         """
         id: uses-jar
         title: Uses the jar
@@ -620,8 +606,8 @@ def test_a_library_holds_only_what_loaded_cleanly(in_tmp: Path) -> None:
 
 
 def test_two_files_with_one_id_are_an_error(in_tmp: Path) -> None:
-    a = _write(in_tmp, "a/jar.yaml", GOOD_SCENE)
-    b = _write(in_tmp, "b/jar.yaml", GOOD_SCENE)
+    a = write_file(in_tmp / "a/jar.yaml", GOOD_SCENE)
+    b = write_file(in_tmp / "b/jar.yaml", GOOD_SCENE)
     library = build_library([(a, "scene"), (b, "scene")])
     assert [str(p) for p in library.problems] == [
         'b/jar.yaml:1: id: scene id "jar" is also used by a/jar.yaml'

@@ -10,12 +10,13 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from vr_exposure.cli import main
+
+from .conftest import write_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,12 +25,6 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str]
     rc = main(list(argv))
     out, err = capsys.readouterr()
     return rc, out.splitlines(), err
-
-
-def _write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 SCENE = """
@@ -55,12 +50,6 @@ PROTOCOL = """
 """
 
 
-@pytest.fixture
-def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def test_validate_without_paths_checks_the_shipped_content(capsys: pytest.CaptureFixture[str]) -> None:
     rc, out, _ = _run(capsys, "validate")
     assert rc == 0
@@ -72,8 +61,10 @@ def test_validate_without_paths_checks_the_shipped_content(capsys: pytest.Captur
 def test_validate_reports_every_problem_then_a_summary_and_fails(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _write(in_tmp / "content" / "scenes" / "jar.yaml", SCENE.replace("intensity: 30", "intensity: 120"))
-    _write(in_tmp / "content" / "protocols" / "short.yaml", PROTOCOL.replace("preset: near", "preset: nearr"))
+    write_file(in_tmp / "content" / "scenes" / "jar.yaml", SCENE.replace("intensity: 30", "intensity: 120"))
+    write_file(
+        in_tmp / "content" / "protocols" / "short.yaml", PROTOCOL.replace("preset: near", "preset: nearr")
+    )
     (in_tmp / "content" / "scenes" / "empty.yaml").write_bytes(b"")
     (in_tmp / "content" / "scenes" / "photo.yaml").write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00")
     rc, out, err = _run(capsys, "validate", "content")
@@ -90,8 +81,8 @@ def test_validate_reports_every_problem_then_a_summary_and_fails(
 
 
 def test_warnings_alone_pass_unless_strict(in_tmp: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _write(in_tmp / "scenes" / "jar.yaml", SCENE)
-    _write(in_tmp / "protocols" / "short.yaml", PROTOCOL)
+    write_file(in_tmp / "scenes" / "jar.yaml", SCENE)
+    write_file(in_tmp / "protocols" / "short.yaml", PROTOCOL)
     rc, out, _ = _run(capsys, "validate", "scenes", "protocols/short.yaml")
     assert out == [
         "protocols/short.yaml:4: ladder: warning: only 1 rung; a fear ladder usually has 10-15",
@@ -107,9 +98,9 @@ def test_a_protocol_alone_is_checked_against_the_installed_scenes(
     in_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = (ROOT / "protocols" / "spiders-graded.yaml").read_text(encoding="utf-8")
-    _write(in_tmp / "spiders-graded.yaml", text)
+    write_file(in_tmp / "spiders-graded.yaml", text)
     assert _run(capsys, "validate", "spiders-graded.yaml")[:2] == (0, ["1 file checked: no problems"])
-    _write(in_tmp / "spiders-graded.yaml", text.replace("scene: spiders", "scene: spider"))
+    write_file(in_tmp / "spiders-graded.yaml", text.replace("scene: spiders", "scene: spider"))
     rc, out, _ = _run(capsys, "validate", "spiders-graded.yaml")
     assert out == [
         'spiders-graded.yaml:6: scene: no scene "spider"; did you mean "spiders"?',
@@ -206,8 +197,8 @@ def test_scenes_json_is_one_object_for_scripts(capsys: pytest.CaptureFixture[str
 def test_scenes_with_broken_content_lists_the_rest_and_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _write(tmp_path / "scenes" / "jar.yaml", SCENE)
-    _write(tmp_path / "scenes" / "bad.yaml", "id: bad\ntitle: Bad\ncondition: fear\nbuilder: x\n")
+    write_file(tmp_path / "scenes" / "jar.yaml", SCENE)
+    write_file(tmp_path / "scenes" / "bad.yaml", "id: bad\ntitle: Bad\ncondition: fear\nbuilder: x\n")
     (tmp_path / "protocols").mkdir()
     monkeypatch.setenv("VR_EXPOSURE_CONTENT", str(tmp_path))
     rc, out, err = _run(capsys, "scenes")

@@ -12,6 +12,9 @@ from vr_exposure.journal import JournalWriter, create_session, read_manifest, wr
 from vr_exposure.journal.manifest import ClockPair, JournalFile
 from vr_exposure.journal.paths import clock_domain
 
+LINE_FIELDS = ["seq", "t_mono_ns", "process", "kind", "msg_type", "header", "parent_header", "content"]
+"""The fields of a journal line, in the order the writer writes them (docs/journal.md)."""
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:

@@ -15,6 +15,8 @@ from vr_exposure.errors import JournalError
 from vr_exposure.journal import JournalWriter, create_session, read_journal_file, read_session
 from vr_exposure.journal import writer as writer_module
 
+from .conftest import LINE_FIELDS
+
 
 def _write_some(session: Path, process: str = "renderer", n: int = 5) -> Path:
     with JournalWriter(session, process) as writer:
@@ -289,17 +291,7 @@ def test_record_content_is_decoded_once_and_to_dict_is_plain(session: Path) -> N
     assert rec.content is rec.content  # cached: the same dict every time
     d = rec.to_dict()
     assert d["content"] == {"text": "hello", "tags": ["a"]} and d["header"]["msg_type"] == "note"
-    assert list(d) == [
-        "seq",
-        "t_mono_ns",
-        "process",
-        "kind",
-        "msg_type",
-        "header",
-        "parent_header",
-        "content",
-        "t_ns",
-    ]
+    assert list(d) == [*LINE_FIELDS, "t_ns"]
     assert "note" in repr(rec) and "hello" in repr(rec)
 
 

@@ -27,6 +27,8 @@ from vr_exposure.journal import (
     sessions_root,
 )
 
+from .conftest import LINE_FIELDS
+
 
 def _lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_bytes().splitlines()]
@@ -83,16 +85,7 @@ def test_every_line_is_one_json_object_with_the_documented_fields(session: Path)
         )
         writer.telemetry("head_pose", {"frame": 3})
     for line in _lines(session / "console.jsonl"):
-        assert list(line) == [
-            "seq",
-            "t_mono_ns",
-            "process",
-            "kind",
-            "msg_type",
-            "header",
-            "parent_header",
-            "content",
-        ]
+        assert list(line) == LINE_FIELDS
         assert line["kind"] in ("clinical", "telemetry", "meta")
     rating = [x for x in _lines(session / "console.jsonl") if x["msg_type"] == "rating_recorded"][0]
     assert rating["header"]["msg_id"] == "m1" and rating["header"]["seq"] == 7

@@ -19,12 +19,8 @@ import msgspec
 
 from vr_exposure.core.clock import Clock
 from vr_exposure.errors import JournalError
+from vr_exposure.journal.locks import session_lock
 from vr_exposure.journal.paths import MANIFEST_NAME, utc_iso
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not Linux/macOS: no advisory locks, single writer assumed
-    fcntl = None  # type: ignore[assignment]
 
 FORMAT = "vr-exposure-journal"
 FORMAT_VERSION = 1
@@ -151,23 +147,6 @@ def write_manifest(session_dir: Path | str, manifest: Manifest) -> None:
             tmp.unlink()
         raise JournalError(f"{final}: cannot write the manifest: {exc.strerror or exc}") from None
     fsync_dir(session_dir)
-
-
-@contextlib.contextmanager
-def session_lock(session_dir: Path | str) -> Iterator[None]:
-    """Exclusive advisory lock on the session directory for a manifest read-modify-write."""
-    if fcntl is None:  # pragma: no cover
-        yield
-        return
-    try:
-        fd = os.open(session_dir, os.O_RDONLY)
-    except OSError as exc:
-        raise JournalError(f"{session_dir}: cannot open the session directory: {exc.strerror}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
 
 
 @contextlib.contextmanager

@@ -15,27 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from pathlib import Path
 
 import msgspec
 
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
 from vr_exposure.errors import JournalError
+from vr_exposure.journal.locks import session_lock, writer_alive
 from vr_exposure.journal.manifest import (
     ClockPair,
     JournalFile,
     Manifest,
     read_manifest,
-    session_lock,
     write_manifest,
 )
 from vr_exposure.journal.paths import JOURNAL_SUFFIX, MANIFEST_NAME
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -111,23 +105,6 @@ def digest_file(path: Path | str) -> FileDigest:
             else:
                 tail += len(chunk)
     return FileDigest(sha.hexdigest(), lines, size, tail)
-
-
-def writer_alive(path: Path | str) -> bool:
-    """True while a :class:`JournalWriter` (in any process) holds ``path`` open."""
-    if fcntl is None:  # pragma: no cover - no locks: trust the manifest's ``closed``
-        return False
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)
-    return False
 
 
 def _journal_names(session_dir: Path) -> list[str]:

@@ -49,21 +49,16 @@ import msgspec
 
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock, SystemClock
 from vr_exposure.errors import JournalError
+from vr_exposure.journal.locks import hold_writer_lock, session_lock
 from vr_exposure.journal.manifest import (
     FORMAT_VERSION,
     ClockPair,
     JournalFile,
     read_manifest,
-    session_lock,
     updating_manifest,
     write_manifest,
 )
 from vr_exposure.journal.paths import check_process, clock_domain, journal_file_name, utc_iso
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -244,9 +239,7 @@ class JournalWriter:
                     part += 1
                 except OSError as exc:
                     raise JournalError(f"{path}: cannot create the journal file: {exc.strerror}") from None
-            if fcntl is not None:
-                # Held for the writer's life: tells seal/recover that a live process owns the file.
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            hold_writer_lock(fd)  # for the writer's life: seal and recover leave the file alone
             manifest.files.append(
                 JournalFile(
                     file=path.name,
