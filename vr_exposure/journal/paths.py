@@ -24,7 +24,6 @@ JOURNAL_SUFFIX = ".jsonl"
 
 _PSEUDONYM_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 _PROCESS_RE = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-_SESSION_ID_RE = re.compile(r"\d{8}T\d{6}Z-[A-Za-z0-9][A-Za-z0-9_-]{0,31}-[0-9a-f]{4}")
 
 
 def sessions_root() -> Path:
@@ -56,10 +55,6 @@ def check_process(process: str) -> str:
             f"process name {process!r} must be 1-32 of a-z, 0-9, '-', '_', starting with a letter"
         )
     return process
-
-
-def is_session_id(name: str) -> bool:
-    return _SESSION_ID_RE.fullmatch(name) is not None
 
 
 def new_session_id(pseudonym: str, utc_ns: int) -> str:

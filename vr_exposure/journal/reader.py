@@ -21,7 +21,7 @@ import gc
 import itertools
 import logging
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -445,15 +445,15 @@ class SessionLog:
     def utc_ns(self, t_ns: int) -> int | None:
         """Wall-clock time (ns since the epoch) of a merged-timeline time, from the reference
         process's nearest earlier (monotonic, UTC) pair; None if no pair was journaled."""
-        pairs = [
+        pairs = sorted(
             (r.t_ns, int(r.content["utc_ns"]))
-            for r in self.records
+            for msg_type in ("journal_opened", "clock_pair", "journal_closed")
+            for r in self.by_type(msg_type)  # from the index: not a pass over every record
             if r.kind == "meta"
             and r.process == self.reference_process
             and isinstance(r.content, dict)
             and "utc_ns" in r.content
-            and r.msg_type in ("journal_opened", "clock_pair", "journal_closed")
-        ]
+        )
         if not pairs:
             return None
         i = bisect.bisect_right(pairs, t_ns, key=operator.itemgetter(0)) - 1
@@ -588,9 +588,3 @@ def read_session(session_dir: Path | str) -> SessionLog:
     for w in warnings:
         log.warning("journal %s: %s", session_dir.name, w)
     return SessionLog(session_dir, manifest, merged, warnings, [s for s, _ in per_file], reference, applied)
-
-
-def iter_sessions(paths: Iterable[Path | str]) -> Iterator[SessionLog]:
-    """Read several sessions one after another."""
-    for path in paths:
-        yield read_session(path)

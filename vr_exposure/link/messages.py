@@ -484,14 +484,6 @@ MESSAGE_TYPES: dict[str, type[Content]] = Content.registry
 """Every known ``msg_type`` -> its content Struct."""
 
 
-def reply_type_for(msg_type: str) -> type[Reply]:
-    """The reply Struct for a request type; :class:`Reply` for an unknown ``*_request``."""
-    cls = MESSAGE_TYPES.get(msg_type)
-    if isinstance(cls, type) and issubclass(cls, Request):
-        return cls.reply_type
-    return Reply
-
-
 def reply_msg_type_for(msg_type: str) -> str:
     """``set_intensity_request`` -> ``set_intensity_reply``; anything else -> ``error``."""
     if msg_type.endswith("_request"):

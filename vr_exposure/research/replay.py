@@ -523,20 +523,22 @@ def replay_to_frames(
     return ReplayResult(len(records), records, out_dir)
 
 
-def ffmpeg_path() -> str | None:
-    return shutil.which("ffmpeg")
+def require_ffmpeg() -> str:
+    """The ffmpeg executable on ``PATH``; :class:`ReplayError` saying what to do when there is none."""
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise ReplayError(
+            "ffmpeg was not found on PATH, so no video can be written; install it (e.g. `apt install "
+            "ffmpeg`) or write PNG frames with --frames DIR"
+        )
+    return exe
 
 
 def replay_to_video(
     replayer: Replayer, video: Path, *, fps: float = 30.0, speed: float = 1.0, max_frames: int | None = None
 ) -> ReplayResult:
     """Encode the replay as an H.264 video through ffmpeg (``speed`` times real time)."""
-    exe = ffmpeg_path()
-    if exe is None:
-        raise ReplayError(
-            "ffmpeg was not found on PATH, so no video can be written; install it (e.g. `apt install "
-            "ffmpeg`) or write PNG frames with --frames DIR"
-        )
+    exe = require_ffmpeg()
     w, h = replayer.size
     cmd = [
         exe,

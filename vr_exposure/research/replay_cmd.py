@@ -58,21 +58,18 @@ def run(args: argparse.Namespace) -> int:
     from vr_exposure.research.replay import (
         Replayer,
         ReplayError,
-        ffmpeg_path,
         parse_time_s,
         replay_to_frames,
         replay_to_video,
         replay_window,
+        require_ffmpeg,
     )
     from vr_exposure.research.timeline import load_timeline
 
     if not args.speed > 0:
         raise ReplayError(f"--speed {args.speed}: must be above 0")
-    if args.video is not None and ffmpeg_path() is None:
-        raise ReplayError(
-            "ffmpeg was not found on PATH, so no video can be written; install it (e.g. `apt install "
-            "ffmpeg`) or write PNG frames with --frames DIR"
-        )
+    if args.video is not None:
+        require_ffmpeg()  # before the session is read
     size = _size(args.size)
     tl = load_timeline(args.session)
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

@@ -34,6 +34,7 @@ import itertools
 import math
 import operator
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,12 +281,7 @@ class SessionTimeline:
     """Everything a research tool needs of one session, on one monotonic timeline (the renderer's)."""
 
     session_dir: Path
-    session_id: str
-    pseudonym: str | None
-    protocol_id: str | None
-    scene_id: str | None
     manifest: Manifest
-    format_version: int
     origin_mono_ns: int
     events: tuple[Event, ...]
     ratings: tuple[SudsRating, ...]
@@ -313,6 +309,22 @@ class SessionTimeline:
     end_mono_ns: int
     summary: dict[str, Any] | None = field(default=None)
 
+    @property
+    def session_id(self) -> str:
+        return self.manifest.session_id
+
+    @property
+    def pseudonym(self) -> str:
+        return self.manifest.pseudonym
+
+    @property
+    def protocol_id(self) -> str | None:
+        return self.manifest.protocol
+
+    @property
+    def scene_id(self) -> str | None:
+        return self.manifest.scene
+
     # -- time ----------------------------------------------------------------------------------------
 
     @property
@@ -337,8 +349,6 @@ class SessionTimeline:
         utc = self.start_utc_ns
         if utc is None:
             return self.session_id[:8]
-        import time
-
         return time.strftime("%Y%m%d", time.gmtime(utc // 1_000_000_000))
 
     @property
@@ -373,7 +383,7 @@ class SessionTimeline:
             for e in (*self._console_episodes("pause"), *self._console_episodes("safe_place"))
         ]
         out: dict[int, float] = {}
-        changes = [c for c in self.rung_changes]
+        changes = self.rung_changes
         for i, change in enumerate(changes):
             a = max(change.t_mono_ns, start)
             b = min(changes[i + 1].t_mono_ns if i + 1 < len(changes) else end, end)
@@ -384,8 +394,7 @@ class SessionTimeline:
         return out
 
     def _console_episodes(self, kind: str) -> list[Episode]:
-        eps = episodes(self.events, _CONSOLE, kind, self.end_mono_ns)
-        return eps
+        return episodes(self.events, _CONSOLE, kind, self.end_mono_ns)
 
     def metrics(self, protocol: ProtocolSpec | None = None, *, label: str | None = None) -> SessionMetrics:
         """SUDS metrics of this session by :func:`vr_exposure.core.metrics.session_metrics`, with the
@@ -405,14 +414,10 @@ class SessionTimeline:
 
 
 def utc_hms(utc_ns: int) -> str:
-    import time
-
     return time.strftime("%H:%M:%S", time.gmtime(utc_ns // 1_000_000_000))
 
 
 def utc_iso(utc_ns: int) -> str:
-    import time
-
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(utc_ns // 1_000_000_000)) + "Z"
 
 
@@ -625,12 +630,7 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
 
     return SessionTimeline(
         session_dir=session_dir,
-        session_id=manifest.session_id,
-        pseudonym=manifest.pseudonym,
-        protocol_id=manifest.protocol,
-        scene_id=manifest.scene,
         manifest=manifest,
-        format_version=manifest.format_version,
         origin_mono_ns=origin,
         events=tuple(events),
         ratings=ratings,
