@@ -4,15 +4,24 @@
 
 Offscreen, in one process and one run:
 
+Every frame is finished before it counts: the offscreen backend waits for the GL frame (``glFinish``)
+in the app's present task, and the empty-scene baseline calls the same function after each frame.
+(Without it a software rasteriser queues frames and a later frame stalls for seconds while it
+catches up: frame times then say nothing about the frames.)
+
 1. ``empty_frame_ms_median``: Panda3D alone (the same ShowBase and buffer size, an empty scene).
 2. ``app_ms_median`` / ``app_ms_p99``: the app at the heaviest spiders preset, with a console
    connected over the real link (heartbeats, head pose, frame timing and mirror images flowing) and
    a session journal open. Measured: the bodies of the app's link, stimuli and telemetry tasks (link
    pump, stage.update, telemetry and journal hand-off), timed with ``perf_counter_ns``; not the draw.
 3. ``hitch_ratio``: the worst whole-frame time over the frames around intensity changes (steps and
-   ramps), events and scene changes, divided by the median frame time of the steady run. A scene
-   change fades to black first and may stall only while the view is fully black: those frames are
-   excluded (and counted in the output).
+   ramps), events and scene changes, divided by the steady median frame time of the scene that frame
+   shows (spiders at the heaviest preset; the safe place measured the same way, since a different
+   scene costs differently without any hitch). A scene change fades to black first and may stall only
+   while the view is fully black: those frames are excluded (and counted in the output). The same
+   ratio on the process's CPU time (all threads, the rasteriser's included) is printed beside it:
+   the machine may be busy with other work, which stretches wall time but not CPU time. The worst
+   frames are broken down into the app's tasks, Panda3D's render and the wait for the GL frame.
 
 Targets (design §7): ``app_ms_p99 <= 1.0``, ``hitch_ratio <= 2.0``. Prints figures, then as the LAST
 line one JSON object.
@@ -21,6 +30,7 @@ line one JSON object.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -69,23 +79,45 @@ def main(argv: list[str] | None = None) -> int:
     from vr_exposure.link import messages as m
     from vr_exposure.renderer.app import WORK_TASKS, App, default_stage_factory
     from vr_exposure.renderer.backends import BackendOptions
-    from vr_exposure.renderer.backends.offscreen import OffscreenBackend
+    from vr_exposure.renderer.backends.offscreen import OffscreenBackend, gl_finish
     from vr_exposure.renderer.cli import RENDER_SWITCH_INTERVAL_S
 
     sys.setswitchinterval(RENDER_SWITCH_INTERVAL_S)  # as `vr-exposure renderer` runs
     base = ShowBase(windowType="offscreen")
     step = base.taskMgr.step
+    # Where Panda3D's own render (igLoop, sort 50) starts and ends within a frame.
+    marks: dict[str, int] = {}
 
-    # 1. Panda3D alone.
+    def _mark(name: str) -> Any:
+        def task(t: Any) -> Any:
+            marks[name] = time.perf_counter_ns()
+            return t.cont
+
+        return task
+
+    base.taskMgr.add(_mark("render-start"), "bench-render-start", sort=49)
+    base.taskMgr.add(_mark("render-end"), "bench-render-end", sort=51)
+
+    # 1. Panda3D alone, each frame finished as the app's offscreen frames are.
     for _ in range(30):
         step()
+        gl_finish()
     empty_ns = []
+    empty_cpu_ns = []
     for _ in range(300):
-        t0 = time.perf_counter_ns()
+        t0, c0 = time.perf_counter_ns(), time.process_time_ns()
         step()
+        gl_finish()
         empty_ns.append(time.perf_counter_ns() - t0)
+        empty_cpu_ns.append(time.process_time_ns() - c0)
     empty_median, _, _ = _percentiles_ms(empty_ns)
-    print(f"empty frame: median {empty_median:.3f} ms over {len(empty_ns)} frames ({w}x{h}, offscreen)")
+    empty_cpu_median, _, _ = _percentiles_ms(empty_cpu_ns)
+    print(
+        f"empty frame: median {empty_median:.3f} ms wall, {empty_cpu_median:.3f} ms process CPU over "
+        f"{len(empty_ns)} frames ({w}x{h}, offscreen, each frame finished)"
+    )
+    gc_pauses: list[tuple[int, float]] = []
+    gc_start = [0]
 
     with tempfile.TemporaryDirectory() as tmp:
         from vr_exposure import __version__
@@ -102,15 +134,38 @@ def main(argv: list[str] | None = None) -> int:
         )
         client = LinkClient(app.link.command_endpoint, app.link.pub_endpoint, timeout_s=5.0)
         frame_ns: list[int] = []
+        frame_cpu_ns: list[int] = []
         work_by_frame: list[int] = []
         black: list[bool] = []
+        shown: list[str | None] = []
+        parts: list[dict[str, float]] = []
+
+        def _on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                gc_start[0] = time.perf_counter_ns()
+            else:
+                gc_pauses.append((len(frame_ns), (time.perf_counter_ns() - gc_start[0]) / 1e6))
+
+        gc.callbacks.append(_on_gc)
 
         def frame() -> None:
-            t0 = time.perf_counter_ns()
+            t0, c0 = time.perf_counter_ns(), time.process_time_ns()
             step()
             frame_ns.append(time.perf_counter_ns() - t0)
+            frame_cpu_ns.append(time.process_time_ns() - c0)
             work_by_frame.append(app.work_ns[-1] if app.work_ns else 0)
             black.append(_stage_fully_black(app.stage))
+            shown.append(app.stage.scene_id)
+            task = app.task_ns
+            parts.append(
+                {
+                    "link": task["vr-exposure-link"] / 1e6,
+                    "stimuli": task["vr-exposure-stimuli"] / 1e6,
+                    "render": (marks["render-end"] - marks["render-start"]) / 1e6,
+                    "telemetry": task["vr-exposure-telemetry"] / 1e6,
+                    "gl-finish": task["vr-exposure-present"] / 1e6,
+                }
+            )
             client.poll(0)
 
         def command(request: m.Request) -> int:
@@ -171,7 +226,27 @@ def main(argv: list[str] | None = None) -> int:
             for name, values in per_task.items():
                 med, p99, mx = _percentiles_ms(values)
                 print(f"  {name}: median {med:.3f} ms, p99 {p99:.3f} ms, max {mx:.3f} ms")
-            print(f"whole frame at that preset: median {steady_median:.3f} ms, p99 {steady_p99:.3f} ms")
+            steady_cpu_median, steady_cpu_p99, _ = _percentiles_ms(frame_cpu_ns[first:])
+            print(
+                f"whole frame at that preset: median {steady_median:.3f} ms, p99 {steady_p99:.3f} ms wall; "
+                f"process CPU median {steady_cpu_median:.3f} ms, p99 {steady_cpu_p99:.3f} ms"
+            )
+            reference = {"spiders": (steady_median, steady_cpu_median)}
+
+            # The safe place's own steady frame time, for the frames that show it.
+            command(m.LoadSceneRequest(scene="safe-place"))
+            for _ in range(100):
+                frame()
+            first_safe = len(frame_ns)
+            for _ in range(150):
+                frame()
+            safe_median, _, _ = _percentiles_ms(frame_ns[first_safe:])
+            safe_cpu_median, _, _ = _percentiles_ms(frame_cpu_ns[first_safe:])
+            reference["safe-place"] = (safe_median, safe_cpu_median)
+            print(f"safe-place scene: median {safe_median:.3f} ms wall, {safe_cpu_median:.3f} ms process CPU")
+            command(m.LoadSceneRequest(scene="spiders", preset=heaviest))
+            for _ in range(100):
+                frame()
 
             # 3. Hitches around changes.
             changes: list[tuple[str, int]] = []
@@ -201,35 +276,66 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(AFTER_FRAMES):
                 frame()
 
-            worst_ms = worst_work_ms = 0.0
-            worst_what = worst_work_what = ""
+            worst_work_ms = 0.0
+            worst_work_what = ""
             excluded = 0
+            # (ratio, cpu ratio, frame index, what)
+            considered: list[tuple[float, float, int, str]] = []
+            seen: set[int] = set()
             for what, index in changes:
                 lo, hi = max(0, index - BEFORE_FRAMES), min(len(frame_ns), index + AFTER_FRAMES)
                 for i in range(lo, hi):
+                    if i in seen:
+                        continue
+                    seen.add(i)
                     if black[i] or (i > 0 and black[i - 1]):
                         # Fully black this frame (or the previous one, whose stall shows up in this
                         # frame's time): the stall is invisible.
                         excluded += 1
                         continue
-                    ms = frame_ns[i] / 1e6
-                    if ms > worst_ms:
-                        worst_ms, worst_what = ms, f"{what} (+{i - index} frames)"
+                    ref_ms, ref_cpu_ms = reference.get(shown[i] or "", reference["spiders"])
+                    considered.append(
+                        (
+                            frame_ns[i] / 1e6 / ref_ms,
+                            frame_cpu_ns[i] / 1e6 / ref_cpu_ms,
+                            i,
+                            f"{what} (+{i - index} frames)",
+                        )
+                    )
                     work_ms = work_by_frame[i] / 1e6
                     if work_ms > worst_work_ms:
                         worst_work_ms, worst_work_what = work_ms, f"{what} (+{i - index} frames)"
-            hitch_ratio = worst_ms / steady_median
+            considered.sort(reverse=True)
+            hitch_ratio, _, worst_i, worst_what = considered[0]
+            cpu_hitch_ratio = max(c[1] for c in considered)
             print(
-                f"hitches: worst frame {worst_ms:.3f} ms at {worst_what}; {len(changes)} changes, "
-                f"{excluded} fully-black frames excluded; hitch ratio {hitch_ratio:.2f} (whole frame, "
-                "draw included)"
+                f"hitches: worst frame {frame_ns[worst_i] / 1e6:.3f} ms at {worst_what}; {len(changes)} "
+                f"changes, {len(considered)} frames around them, {excluded} fully-black frames excluded; "
+                f"hitch ratio {hitch_ratio:.2f} on wall time, {cpu_hitch_ratio:.2f} on process CPU time "
+                "(whole frame, draw included, against the shown scene's steady median)"
             )
+            print("worst frames around changes (ms; wall / process CPU, then where the wall time went):")
+            for ratio, cpu_ratio, i, what in considered[:6]:
+                p = parts[i]
+                pauses = [ms for at, ms in gc_pauses if at == i]
+                wall_ms, cpu_ms = frame_ns[i] / 1e6, frame_cpu_ns[i] / 1e6
+                split = ", ".join(f"{name} {ms:.2f}" for name, ms in p.items())
+                gc_note = f", gc {sum(pauses):.2f}" if pauses else ""
+                print(
+                    f"  {ratio:5.2f}x  {wall_ms:8.2f} / {cpu_ms:8.2f} ({cpu_ratio:.2f}x CPU)  {what} "
+                    f"[{shown[i]}]: {split}{gc_note}"
+                )
             print(
                 f"app work around the same changes: worst {worst_work_ms:.3f} ms at {worst_work_what} "
                 f"({worst_work_ms / steady_median:.3f} of the median frame)"
             )
+            gc_ms = [ms for _, ms in gc_pauses]
+            print(
+                f"garbage collections during the run: {len(gc_ms)}, longest {max(gc_ms, default=0.0):.2f} ms"
+            )
             print(f"renderer errors: {app.errors}; error replies: {app.link.counters['error_replies']}")
         finally:
+            gc.callbacks.remove(_on_gc)
             client.close()
             app.close()
     base.destroy()
@@ -240,6 +346,10 @@ def main(argv: list[str] | None = None) -> int:
                 "app_ms_p99": round(app_p99, 4),
                 "empty_frame_ms_median": round(empty_median, 4),
                 "hitch_ratio": round(hitch_ratio, 3),
+                "hitch_ratio_cpu": round(cpu_hitch_ratio, 3),
+                "frame_ms_median": round(steady_median, 3),
+                "frame_cpu_ms_median": round(steady_cpu_median, 3),
+                "empty_frame_cpu_ms_median": round(empty_cpu_median, 4),
             }
         )
     )

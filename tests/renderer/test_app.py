@@ -182,3 +182,25 @@ def test_stereo_offscreen_frames_keep_updating(showbase: Any) -> None:
         ]
         assert mono and not any(r.isActive() for r in mono), "no third, mono render"
     assert all(r.isActive() for r in mono), "the default camera's region is back after close"
+
+
+def test_offscreen_frames_are_finished_each_frame_after_the_render(
+    showbase: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing swaps an offscreen buffer, so nothing would wait for its frames: the present task
+    (after Panda3D's render, outside the app's own measured work) waits for each one."""
+    from vr_exposure.renderer.app import WORK_TASKS
+    from vr_exposure.renderer.backends import offscreen
+
+    assert offscreen._gl_finish_function() is not None, "glFinish is found on this machine"
+    offscreen.gl_finish()  # harmless with the context current
+    with running_app(showbase, link=False) as app:
+        finished: list[int] = []
+        monkeypatch.setattr(offscreen, "gl_finish", lambda: finished.append(app.frame))
+        first = app.frame
+        for _ in range(3):
+            showbase.taskMgr.step()
+        assert finished == [first, first + 1, first + 2], "once per frame, before the frame counts as done"
+        tasks = {t.name: t.getSort() for t in showbase.taskMgr.getAllTasks()}
+        assert tasks["vr-exposure-present"] > tasks["igLoop"]
+        assert "vr-exposure-present" not in WORK_TASKS

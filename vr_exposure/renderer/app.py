@@ -11,8 +11,9 @@ Frame order (Panda3D task sorts; lower runs first)::
      15  vr-exposure-stimuli    stage.update(dt): intensity ramps, fades, events, animation, audio
      20  ivalLoop               (Panda3D) intervals
      50  igLoop                 (Panda3D) renders the frame (XR: each eye into its swapchain image)
-     52  vr-exposure-telemetry  head pose, frame timing (1 Hz), mirror image; journal hand-off;
-                                backend.end_frame() (XR: release images, xrEndFrame)
+     52  vr-exposure-telemetry  head pose, frame timing (1 Hz), mirror image; journal hand-off
+     54  vr-exposure-present    backend.end_frame(): XR: release images, xrEndFrame; offscreen: wait
+                                until the GL frame is finished (so frames never pile up in the driver)
 
 So a command read in the link task of frame N is on screen in frame N. Every handler is wrapped: a
 failing command becomes an error reply (the link server does that) and a failing task step is
@@ -60,6 +61,7 @@ TASK_SORTS: dict[str, int] = {
     "vr-exposure-link": 10,
     "vr-exposure-stimuli": 15,
     "vr-exposure-telemetry": 52,
+    "vr-exposure-present": 54,
 }
 #: Tasks whose bodies are the app's own per-frame Python work (the XR task mostly waits on the runtime).
 WORK_TASKS = ("vr-exposure-link", "vr-exposure-stimuli", "vr-exposure-telemetry")
@@ -313,7 +315,7 @@ class App:
                 self._task_failed(name, exc)
             self.task_ns[name] = time.perf_counter_ns() - t0
             self.task_cpu_ns[name] = time.thread_time_ns() - c0
-            if name == "vr-exposure-telemetry":
+            if name == "vr-exposure-present":
                 self._frame_done()
             return int(Task.cont)
 
@@ -354,6 +356,9 @@ class App:
             self.telemetry.on_frame(
                 self.frame, self.clock.monotonic_ns(), pose.position_m, pose.orientation_xyzw
             )
+
+    def _task_present(self) -> None:
+        # Not the app's own work (WORK_TASKS): the runtime's or the driver's.
         self.backend.end_frame()
 
     def _frame_done(self) -> None:
