@@ -204,3 +204,35 @@ def test_offscreen_frames_are_finished_each_frame_after_the_render(
         tasks = {t.name: t.getSort() for t in showbase.taskMgr.getAllTasks()}
         assert tasks["vr-exposure-present"] > tasks["igLoop"]
         assert "vr-exposure-present" not in WORK_TASKS
+
+
+def test_scene_changes_leave_no_shadow_buffers_behind(showbase: Any) -> None:
+    """Each scene's sun renders a shadow map into its own buffer; a scene change (the safe place and
+    back included) must take the old one away, or every change adds a buffer still drawing the old
+    scene each frame and frames grow slower through a session."""
+    engine = showbase.graphicsEngine
+    before = engine.getNumWindows()
+    with running_app(showbase, link=False) as app:
+        counts = []
+        for scene in ("spiders", "safe-place", "spiders"):
+            app.command(m.LoadSceneRequest(scene=scene))
+            _until_settled(showbase, app)
+            assert app.stage.scene_id == scene
+            counts.append(engine.getNumWindows())
+        app.command(m.SafePlaceRequest(fade_s=0))
+        _until_settled(showbase, app)
+        app.command(m.LeaveSafePlaceRequest(fade_s=0))
+        _until_settled(showbase, app)
+        counts.append(engine.getNumWindows())
+        assert counts == [before + 1] * 4, counts
+    showbase.taskMgr.step()
+    assert engine.getNumWindows() == before
+
+
+def _until_settled(showbase: Any, app: Any, max_frames: int = 3000) -> None:
+    """Step until a scene change (fade out, swap, fade in) is over; bounded."""
+    for _ in range(max_frames):
+        showbase.taskMgr.step()
+        if not app.stage.transitioning and app.stage.fade_level >= 1.0:
+            return
+    raise AssertionError(f"still changing scene after {max_frames} frames")

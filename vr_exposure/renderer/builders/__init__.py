@@ -84,6 +84,13 @@ class SceneInstance:
         return 0.0, -10.0
 
     def destroy(self) -> None:
+        """Remove the scene, and the shadow buffers of its lights first: Panda3D keeps a shadow
+        caster's buffer (and through its camera the whole detached scene) rendering every frame
+        until the light stops casting, so each scene change would otherwise add one more."""
+        for light in self.root.findAllMatches("**/+LightLensNode"):
+            node = light.node()
+            if node.isShadowCaster():
+                node.setShadowCaster(False)
         self.root.removeNode()
 
 
