@@ -42,6 +42,22 @@ def test_keys_command_generates_lists_and_allows(capsys: pytest.CaptureFixture[s
     assert "already exists" in capsys.readouterr().err
 
 
+def test_the_documented_key_commands_work_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """docs/protocol.md's sequence, run on one machine from a directory without key files: the
+    bare ``console.key`` is the one in the key store; a file that is nowhere says what to do."""
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["keys", "generate", "--name", "renderer"]) == 0
+    assert cli_main(["keys", "generate"]) == 0
+    assert cli_main(["keys", "allow", "console.key"]) == 0
+    assert [(k.kind, k.name) for k in list_keys() if k.kind == "allowed"] == [("allowed", "console")]
+    capsys.readouterr()
+    assert cli_main(["keys", "allow", "therapist-laptop.key"]) == 1
+    err = capsys.readouterr().err
+    assert "therapist-laptop.key: no such file; copy the console's public key file here" in err
+
+
 def test_allowing_a_secret_file_keeps_only_the_public_key() -> None:
     _, secret = generate_keys("tablet")
     target = allow_key(secret)

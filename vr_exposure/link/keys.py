@@ -75,7 +75,18 @@ def generate_keys(
 
 
 def allow_key(public_file: Path, *, name: str | None = None, directory: Path | None = None) -> Path:
-    """Copy a console's public key onto the allow-list; returns where it went."""
+    """Copy a console's public key onto the allow-list; returns where it went. A bare file name
+    that is not in the working directory is looked up in the key store (console and renderer on
+    one machine: ``vr-exposure keys allow console.key`` right after ``keys generate``)."""
+    if not public_file.exists():
+        stored = (directory or keys_dir()) / public_file.name
+        if len(public_file.parts) == 1 and stored.is_file():
+            public_file = stored
+        else:
+            raise LinkError(
+                f"{public_file}: no such file; copy the console's public key file here (the .key file "
+                "`vr-exposure keys generate` printed on the console's machine) or give its path"
+            )
     load_public_key(public_file)  # refuse anything that is not a readable key
     key_name = name or public_file.name.removesuffix(".key_secret").removesuffix(".key")
     _check_name(key_name)
