@@ -94,17 +94,33 @@ def test_headless_demo_leaves_a_complete_sealed_session(tmp_path: Path) -> None:
 
 class _FakeRenderer:
     """Just enough renderer for the scripted session, on the controller's fake clock: requests come
-    back as the facts a renderer publishes, and the patient's key presses as ``rating_recorded``."""
+    back as the facts a renderer publishes and then their ok replies, and the patient's key presses as
+    ``rating_recorded``. The first ``refuse_presets`` preset requests are refused, as a renderer does
+    during a scene change's fade through black."""
 
-    def __init__(self, library) -> None:
+    FADING = "a scene change is fading through black; try applying a preset again in a moment"
+
+    def __init__(self, library, *, refuse_presets: int = 0) -> None:
         self.library = library
         self.controller = None
         self.prompt: str | None = None
         self.facts: list = []
+        self.replies: list = []
+        self.refuse_presets = refuse_presets
+        self.refused: list[str] = []
+        self.sent = 0
 
     def send(self, content) -> str:
         from vr_exposure.link import messages as m
 
+        self.sent += 1
+        msg_id = f"msg-{self.sent}"
+        if isinstance(content, m.ApplyPresetRequest) and len(self.refused) < self.refuse_presets:
+            self.refused.append(msg_id)
+            reply = m.ApplyPresetReply(status="error", ename="InvalidState", evalue=self.FADING)
+            self.replies.append((reply, msg_id))
+            return msg_id
+        self.replies.append((content.reply_type(), msg_id))
         scene = self.library.scene("spiders")
         if isinstance(content, m.LoadSceneRequest):
             self.facts.append(
@@ -128,7 +144,7 @@ class _FakeRenderer:
             self.facts.append(m.SafePlaceLeft())
         elif isinstance(content, m.TriggerEventRequest):
             self.facts.append(m.EventFired(event=content.event))
-        return f"msg-{id(content)}"
+        return msg_id
 
     def press(self, key: str) -> None:
         from vr_exposure.link import messages as m
@@ -138,8 +154,11 @@ class _FakeRenderer:
         self.prompt = None
 
     def deliver(self) -> None:
-        while self.facts:
-            self.controller.on_fact(self.facts.pop(0))
+        while self.facts or self.replies:
+            while self.facts:
+                self.controller.on_fact(self.facts.pop(0))
+            while self.replies:
+                self.controller.on_reply(*self.replies.pop(0))
 
 
 def test_the_simulated_patient_habituates_within_rungs_in_the_compressed_demo(
@@ -193,6 +212,78 @@ def test_the_simulated_patient_habituates_within_rungs_in_the_compressed_demo(
     accepted = [a.advice.rule for a in controller.engine.advice if a.status == "accepted"]
     assert accepted.count("reduction_from_peak") >= 2, accepted
     assert "reduction" in script.summary["table"] and " 0%" not in script.summary["table"].splitlines()[-1]
+
+
+def _run_scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minutes: float, **renderer_kwargs):
+    """The demo's scripted session against a :class:`_FakeRenderer` on a fake clock; returns the
+    script, the controller, the fake renderer and the printed lines."""
+    import dataclasses
+    import types
+
+    from vr_exposure import demo
+    from vr_exposure.console.controller import ConsoleController
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.core.loading import load_library
+
+    library = load_library()
+    original = library.protocol(demo.PROTOCOL_ID)
+    protocol = demo.compressed_protocol(original, minutes)
+    library = dataclasses.replace(library, protocols={**library.protocols, demo.PROTOCOL_ID: protocol})
+    clock = FakeClock()
+    monkeypatch.setattr(demo, "time", types.SimpleNamespace(monotonic=lambda: clock.monotonic_ns() / 1e9))
+    renderer = _FakeRenderer(library, **renderer_kwargs)
+    controller = ConsoleController(renderer, library, clock=clock, sessions_root=tmp_path)
+    renderer.controller = controller
+    lines: list[str] = []
+    script = demo.ScriptedSession(
+        controller,
+        renderer.press,
+        minutes=minutes,
+        compress=demo.time_compression(original, minutes),
+        seed=7,
+        pseudonym="DEMO01",
+        say=lines.append,
+    )
+    for _ in range(int(minutes * 60 * 10) + 50):
+        if script.step():
+            break
+        renderer.deliver()
+        controller.tick()
+        clock.advance(0.1)
+    return script, controller, renderer, lines
+
+
+def test_the_scripted_therapist_retries_a_refused_rung_and_the_journal_follows_the_renderer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renderer refuses the first two rung changes (a fade through black): the demo's therapist
+    uses the console's own retry, and the console journal records a rung only once it was accepted."""
+    import json
+
+    script, controller, renderer, lines = _run_scripted(tmp_path, monkeypatch, 1.0, refuse_presets=2)
+    assert script.summary is not None
+    session_dir = controller.session_dir
+    controller.close_session()
+    assert len(renderer.refused) == 2
+    assert (
+        sum(
+            "the renderer refused the rung change: a scene change is fading through black" in line
+            for line in lines
+        )
+        == 2
+    ), lines
+    assert sum(line.startswith("therapist: try again") for line in lines) == 2, lines
+    records = [json.loads(x) for x in (session_dir / "console.jsonl").read_text().splitlines() if x]
+    failed = [r for r in records if r["msg_type"] == "command_failed"]
+    assert [r["parent_header"]["msg_id"] for r in failed] == renderer.refused
+    assert all(r["content"]["requested"]["kind"] == "rung" for r in failed)
+    changes = [r for r in records if r["msg_type"] == "rung_changed"]
+    assert changes[0]["content"]["rung"] == 0 and len(changes) >= 3
+    # Every later rung in the journal was a request the renderer accepted, never a refused one.
+    parents = [r["parent_header"]["msg_id"] for r in changes[1:]]
+    assert all(p.startswith("msg-") and p not in renderer.refused for p in parents)
+    # The refused advice was accepted on the retry, not lost.
+    assert [r["content"]["rung_to"] for r in records if r["msg_type"] == "advice_accepted"][0] == 1
 
 
 @pytest.fixture

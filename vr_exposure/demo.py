@@ -10,7 +10,9 @@ and the console (its window with a display; its Qt-free controller without), the
   each rating reaches the console as the renderer's ``rating_recorded`` fact;
 - a **scripted therapist** does the SSQ before, begins the exposure, accepts the engine's advice (the
   only way the rung moves), nudges the intensity once, fires the scene's events, takes the patient to
-  the safe place once and back, does the SSQ after and ends the session.
+  the safe place once and back, does the SSQ after and ends the session. When the renderer refuses an
+  action (a new rung during a fade through black), it does what the console window offers: "Try
+  again" (:meth:`ConsoleController.retry`) a moment later.
 
 ``--minutes N`` maps the protocol's 60 minutes onto N minutes of wall time (default 2): probes come every
 protocol minute (every 2 s by default) instead of every 5, and the rung time cap shrinks with the rest.
@@ -47,6 +49,9 @@ PSEUDONYM = "DEMO01"
 SSQ_BEFORE = [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
 SSQ_AFTER = [1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0]
 READY_TIMEOUT_S = 90.0
+#: The scripted therapist tries a refused action again after this long, at most this many times.
+RETRY_AFTER_S = 1.5
+MAX_RETRIES = 5
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -338,7 +343,7 @@ class ScriptedSession:
         self.done = False
         self.safe_place_used = False
         self.events_fired: set[int] = set()
-        self.event_retry_at_s = 0.0
+        self.retries: dict[str, int] = {}  # msg_id of a retried request -> how many tries so far
         # The way back from the safe place fades out, loads the scene and fades in; the renderer
         # refuses events meanwhile, so the therapist waits for the view to settle first.
         self.settle_s = 2.0 * protocol.safe_place.fade_s + 1.5
@@ -408,7 +413,7 @@ class ScriptedSession:
             and scene.events
             and engine.state == "running"
             and engine.time_on_rung_s() > 1.0
-            and now >= max(self.event_retry_at_s, self.events_hold_until_s)
+            and now >= self.events_hold_until_s
         ):
             self.events_fired.add(rung)
             names = sorted(scene.events)
@@ -469,18 +474,24 @@ class ScriptedSession:
             self.say(f"renderer: event {ev['event']} fired")
         elif kind == "error":
             self.say(f"console: {ev['message']}")
-            engine = self.controller.engine
-            if ev.data.get("verb") == "trigger_event" and engine is not None and engine.rung is not None:
-                self.events_fired.discard(engine.rung)  # try again a little later
-                self.event_retry_at_s = self.elapsed_s() + 1.5
-            elif (
-                ev.data.get("verb") == "apply_preset"
-                and "fading" in ev["message"]
-                and engine is not None
-                and engine.state == "running"
-            ):
-                # Refused during a fade (a slow machine takes longer than the wait for it): again soon.
-                self._later(1.5, self.controller.reapply_rung, "apply the rung again")
+        elif kind == "refused":
+            # The renderer refused a rung change, an event ... (e.g. during a fade through black, which
+            # a slow machine makes longer than the wait for it): the session stayed where the patient
+            # is, and the therapist clicks "Try again" a moment later, as the console window offers.
+            self.say(f"console: {ev['message']}")
+            attempts = self.retries.pop(ev["token"], 0)
+            if attempts < MAX_RETRIES:
+                token = ev["token"]
+                self._later(RETRY_AFTER_S, lambda: self._retry(token, attempts + 1), "try again")
+
+    def _retry(self, token: str, attempt: int) -> None:
+        engine = self.controller.engine
+        if engine is None or engine.state == "ended":
+            return
+        self.say(f"therapist: try again ({attempt} of {MAX_RETRIES})")
+        msg_id = self.controller.retry(token)
+        if msg_id is not None:
+            self.retries[msg_id] = attempt
 
     def _accept(self, advice_id: str) -> None:
         wait_s = self.events_hold_until_s - self.elapsed_s()

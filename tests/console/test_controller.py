@@ -13,17 +13,44 @@ from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_library
 from vr_exposure.link import messages as m
 
+FADING = "a scene change is fading through black; try applying a preset again in a moment"
+
 
 class RecordingLink:
+    """Records what the controller sends; the test plays the renderer's replies with :meth:`answer`."""
+
     def __init__(self) -> None:
         self.sent: list[m.Request] = []
+        self.ids: list[str] = []
+        self.answered: set[str] = set()
 
     def send(self, content: m.Request) -> str:
         self.sent.append(content)
-        return f"msg-{len(self.sent)}"
+        self.ids.append(f"msg-{len(self.sent)}")
+        return self.ids[-1]
 
     def of(self, cls: type) -> list[Any]:
         return [s for s in self.sent if isinstance(s, cls)]
+
+    def id_of(self, request: m.Request) -> str:
+        return next(i for s, i in zip(self.sent, self.ids, strict=True) if s is request)
+
+    def answer(self, c: ConsoleController, *, refuse: str | None = None, ename: str = "InvalidState") -> None:
+        """Reply to every request not yet answered, as the renderer: ok, or (``refuse``) an error with
+        that ``evalue`` for preset, intensity and event requests."""
+        steering = (m.ApplyPresetRequest, m.SetIntensityRequest, m.TriggerEventRequest)
+        for request, msg_id in zip(list(self.sent), list(self.ids), strict=True):
+            if msg_id in self.answered:
+                continue
+            self.answered.add(msg_id)
+            if refuse is not None and isinstance(request, steering):
+                reply = request.reply_type(status="error", ename=ename, evalue=refuse)
+            else:
+                reply = request.reply_type()
+            header = m.Header(
+                msg_id=msg_id, msg_type=request.msg_type, protocol_version="1.0", sender="console"
+            )
+            c.on_reply(reply, msg_id, header)
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +145,12 @@ def test_advice_is_shown_never_applied_until_accepted(setup):
     assert "consider the next rung" in advice["text"]
     assert c.engine.rung == 0 and not link.of(m.ApplyPresetRequest)  # advisory only
     c.accept_advice(advice["advice"].advice_id)
-    assert c.engine.rung == 1
     (apply,) = link.of(m.ApplyPresetRequest)
     assert apply.preset == c.protocol.ladder[1].preset
+    assert c.engine.rung == 0  # until the renderer accepts the preset
+    link.answer(c)
+    assert c.engine.rung == 1
+    assert [a.status for a in c.engine.advice] == ["accepted"]
 
 
 def test_modes_follow_the_renderer_including_the_patients_safe_place(setup):
@@ -148,6 +178,7 @@ def test_a_restarted_renderer_is_resynced_to_the_session(setup):
     c.begin_exposure()
     c.apply_rung(2)
     c.set_intensity(47, 1.0)
+    link.answer(c)
     c.on_snapshot(m.RendererState(session_id=session_dir.name, scene="spiders", mode="running"), "inst-a")
     link.sent.clear()
     # The renderer came back as a new process: idle, no session, no scene.
@@ -201,14 +232,171 @@ def test_paths_are_shown_with_the_home_directory_as_a_tilde(monkeypatch, tmp_pat
     assert display_path("/srv/sessions/S1") == "/srv/sessions/S1"
 
 
-def test_reapplying_the_rung_repeats_the_request_only(setup):
-    c, link, clock, events = setup
+def _types(session_dir: Path) -> list[str]:
+    return [r["header"]["msg_type"] for r in _records(session_dir)]
+
+
+def _begun(c: ConsoleController, link: RecordingLink) -> Path:
     session_dir = c.start_session("P042", protocol_id="spiders-graded")
     c.begin_exposure()
-    c.apply_rung(3)
+    link.answer(c)
+    c.on_snapshot(
+        m.RendererState(
+            session_id=session_dir.name,
+            scene="spiders",
+            preset=c.protocol.ladder[0].preset,
+            intensity=10,
+            target_intensity=10,
+            mode="running",
+        ),
+        "inst-a",
+    )
+    return session_dir
+
+
+def test_a_refused_rung_change_leaves_the_session_on_the_rung_the_patient_sees(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
     before = _records(session_dir)
-    link.sent.clear()
-    c.reapply_rung()  # e.g. the renderer refused the preset during a fade
+    c.apply_rung(3)
     (apply,) = link.of(m.ApplyPresetRequest)
-    assert apply.preset == c.protocol.ladder[3].preset and c.engine.rung == 3
-    assert _records(session_dir) == before  # no new rung visit in the journal
+    (requested,) = [e for e in events if e.kind == "requested"]
+    assert (requested["action"], requested["rung"]) == ("rung", 3)
+    link.answer(c, refuse=FADING)  # the renderer is fading through black: it refused the preset
+    assert c.engine.rung == 0 and c.engine.intensity == c.scene.presets[c.protocol.ladder[0].preset].intensity
+    records = _records(session_dir)
+    assert [r["content"]["rung"] for r in records if r["header"]["msg_type"] == "rung_changed"] == [0]
+    assert not [r for r in records[len(before) :] if r["header"]["msg_type"] == "intensity_changed"]
+    (failed,) = [r for r in records if r["header"]["msg_type"] == "command_failed"]
+    assert failed["parent_header"]["msg_id"] == link.id_of(apply)
+    assert failed["content"]["requested"] == {
+        "kind": "rung",
+        "rung": 3,
+        "preset": apply.preset,
+        "ramp_s": 0.0,
+    }
+    assert failed["content"]["renderer"]["preset"] == c.protocol.ladder[0].preset
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["message"] == (
+        "the renderer refused the rung change: a scene change is fading through black — try again in a moment"
+    )
+    assert refused["rung"] == 0 and refused["requested_rung"] == 3 and refused["action"] == "rung"
+    assert not [e for e in events if e.kind == "rung" and e["rung"] == 3]
+
+    # One click: the same request again; now the renderer takes it and the session follows.
+    retry_id = c.retry(refused["token"])
+    assert link.sent[-1] == apply and retry_id != link.id_of(apply)
+    link.answer(c)
+    assert c.engine.rung == 3
+    changed = [r for r in _records(session_dir) if r["header"]["msg_type"] == "rung_changed"]
+    assert [r["content"]["rung"] for r in changed] == [0, 3]
+    assert changed[-1]["parent_header"]["msg_id"] == retry_id
+    assert changed[-1]["parent_header"]["msg_type"] == "apply_preset_request"
+    with pytest.raises(ControllerError, match="can no longer be retried"):
+        c.retry(refused["token"])
+
+
+def test_a_refused_intensity_change_is_not_journaled_and_the_slider_goes_back(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    start = c.engine.intensity
+    c.set_intensity(70, 1.0)
+    link.answer(c, refuse=FADING)
+    assert c.engine.intensity == start
+
+    def changes() -> list[dict[str, Any]]:
+        return [
+            r
+            for r in _records(session_dir)
+            if r["header"]["msg_type"] == "intensity_changed" and r["content"]["rung"] is None
+        ]
+
+    assert not changes()
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["action"] == "intensity" and refused["target_intensity"] == 10
+    assert refused["message"].startswith(
+        "the renderer refused the intensity change: a scene change is fading"
+    )
+    c.set_intensity(70, 1.0)
+    link.answer(c)
+    (changed,) = changes()
+    assert changed["content"]["intensity"] == 70 and changed["parent_header"]["msg_id"] == link.ids[-1]
+
+
+def test_a_refused_advice_stays_pending_and_can_be_accepted_again(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    for value in (80, 60, 35):
+        clock.advance(30)
+        c.record_suds(value)
+    (advice,) = [e["advice"] for e in events if e.kind == "advice"]
+    c.accept_advice(advice.advice_id)
+    link.answer(c, refuse="the patient is in the safe place; leave it before applying a preset")
+    assert c.engine.rung == 0 and [a.status for a in c.engine.advice] == ["pending"]
+    assert "advice_accepted" not in _types(session_dir)
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["advice"] == advice  # the window shows it again
+    assert refused["message"] == (
+        "the renderer refused the rung change: the patient is in the safe place — leave the safe place "
+        "first, then try again"
+    )
+    c.retry(refused["token"])
+    link.answer(c)
+    assert c.engine.rung == 1 and [a.status for a in c.engine.advice] == ["accepted"]
+    accepted = [r for r in _records(session_dir) if r["header"]["msg_type"] == "advice_accepted"]
+    assert accepted[0]["parent_header"]["msg_id"] == link.ids[-1]
+
+
+def test_an_event_is_journaled_only_when_the_renderer_fired_it(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    c.trigger_event("walk_toward")
+    link.answer(c, refuse="events fire only in a running scene (the renderer is paused)")
+    assert "event_triggered" not in _types(session_dir)
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["message"] == (
+        "the renderer refused the event 'walk_toward': events fire only in a running scene (the renderer "
+        "is paused) — resume the scene first, then try again"
+    )
+    c.retry(refused["token"])
+    link.answer(c)
+    (fired,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "event_triggered"]
+    assert fired["content"]["event"] == "walk_toward" and fired["parent_header"]["msg_id"] == link.ids[-1]
+
+
+def test_no_answer_is_a_refusal_too(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    msg_id = c.apply_rung(2)
+    c.on_command_failed(msg_id, "renderer did not answer apply_preset after 3 tries (3.0 s): contact lost")
+    assert c.engine.rung == 0
+    (failed,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "command_failed"]
+    assert failed["content"]["ename"] == "Timeout" and failed["parent_header"]["msg_id"] == msg_id
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["message"].startswith("the renderer did not answer the rung change (")
+    assert refused["message"].endswith("it was not applied — check the connection banner, then try again")
+
+
+def test_without_a_link_a_rung_change_is_refused_not_recorded(library, tmp_path):
+    c = ConsoleController(None, library, clock=FakeClock(), sessions_root=tmp_path)
+    events: list[UiEvent] = []
+    c.subscribe(events.append)
+    c.start_session("P042", protocol_id="spiders-graded")
+    c.begin_exposure()
+    c.apply_rung(2)
+    assert c.engine.rung == 0
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert "was not sent: not connected to a renderer" in refused["message"] and refused["token"]
+
+
+def test_the_safe_place_is_still_sent_at_once_with_refusals_and_requests_in_flight(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    c.apply_rung(4)
+    link.answer(c, refuse=FADING)
+    c.set_intensity(80, 5.0)  # in flight, unanswered
+    c.safe_place()
+    assert isinstance(link.sent[-1], m.SafePlaceRequest)  # sent at once, not queued behind anything
+    assert _types(session_dir)[-1] == "safe_place_requested"
+    c.on_fact(m.SafePlaceEntered(fade_s=2.0, source="console"))
+    assert c.engine.state == "safe_place"

@@ -182,6 +182,55 @@ def test_safe_place_hotkey_works_with_a_command_in_flight(qtbot, renderers, cons
     form.close()
 
 
+def test_a_rung_refused_during_a_fade_leaves_journal_and_renderer_in_agreement(qtbot, renderers, consoles):
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    assert c.protocol is not None
+    first, wanted = c.protocol.ladder[0].preset, c.protocol.ladder[3].preset
+    qtbot.waitUntil(lambda: not c.pending, timeout=10_000)
+    # A scene change (the same scene again) fades through black; the rung change right behind it
+    # arrives during the fade and is refused.
+    c.load_scene("spiders", preset=first)
+    refused_id = c.apply_rung(3)
+    qtbot.waitUntil(w.refusal.isVisible, timeout=10_000)
+    assert w.refusal.text() == (
+        "the renderer refused the rung change: a scene change is fading through black — try again in a moment"
+    )
+    assert c.engine is not None and c.engine.rung == 0
+    assert w.rungs.current_rung == 0 and w.rungs.rung_list.currentRow() == 0
+    assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).preset == first
+    console_log = _journal(session_dir, "console")
+    assert [r["content"]["rung"] for r in console_log if r["msg_type"] == "rung_changed"] == [0]
+    (failed,) = [r for r in console_log if r["msg_type"] == "command_failed"]
+    assert failed["parent_header"]["msg_id"] == refused_id
+
+    # The therapist clicks "Try again" (again if the fade is still under way) until the renderer takes it.
+    for _ in range(20):
+        qtbot.mouseClick(w.refusal.retry_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not c.pending, timeout=10_000)
+        if c.engine.rung == 3:
+            break
+        assert w.refusal.isVisible() and c.engine.rung == 0
+        qtbot.wait(250)
+    assert c.engine.rung == 3 and w.rungs.current_rung == 3 and not w.refusal.isVisible()
+    qtbot.waitUntil(
+        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).preset == wanted, timeout=10_000
+    )
+
+    # The two journals agree: each rung the console recorded after the first is a preset the renderer
+    # applied, for the same request, and nothing the renderer refused is recorded as a rung.
+    def parents(process: str, msg_type: str) -> list[str | None]:
+        records = [r for r in _journal(session_dir, process) if r["msg_type"] == msg_type]
+        return [(r["parent_header"] or {}).get("msg_id") for r in records]
+
+    qtbot.waitUntil(lambda: len(parents("renderer", "preset_applied")) == 1, timeout=10_000)
+    assert parents("console", "rung_changed")[1:] == parents("renderer", "preset_applied")
+    refused = set(parents("console", "command_failed"))
+    assert refused_id in refused and not refused & set(parents("renderer", "preset_applied"))
+
+
 def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qtbot, renderers, consoles):
     port = _free_port_pair()
     bind = f"tcp://127.0.0.1:{port}"
@@ -193,6 +242,8 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     c.apply_rung(3)
     c.set_intensity(41, 0.5)
     qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 41, timeout=10_000)
+    qtbot.waitUntil(lambda: not c.pending, timeout=10_000)  # both accepted, so both in the session
+    assert c.engine is not None and (c.engine.rung, c.engine.intensity) == (3, 41)
     os.kill(renderer.proc.pid, signal.SIGKILL)
     renderer.proc.wait(timeout=10)
     killed_at = time.monotonic()

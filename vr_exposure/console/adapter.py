@@ -199,7 +199,7 @@ class LinkAdapter:
         content = msg.content
         if isinstance(content, m.Reply):
             parent = msg.parent_header
-            self.controller.on_reply(content, None if parent is None else parent.msg_id)
+            self.controller.on_reply(content, None if parent is None else parent.msg_id, parent)
 
     def _on_request_failed(self, msg_id: str, request: m.Request, error: LinkError) -> None:
         self.controller.on_command_failed(msg_id, str(error))

@@ -14,6 +14,16 @@ What it guarantees:
   is reconciled with the session: a renderer that restarted is told the session, scene, rung and
   intensity again.
 - Advice is shown, never applied: only :meth:`accept_advice` (the therapist's click) moves the rung.
+- Steering follows what the renderer accepted, so the journal never says the patient was on a rung the
+  patient never saw. A rung change (or accepted advice), an intensity change, an event or a scene
+  change is sent as a request and only applied to the session engine and journaled (``rung_changed``,
+  ``intensity_changed``, ``event_triggered``, ``scene_changed``) when the renderer's reply is ``ok``,
+  with that request's header as the record's ``parent_header``, the same parent the renderer's own
+  fact carries. A refusal, or no answer, is journaled as ``command_failed`` with the same parent and
+  what was asked, and is reported as a ``refused`` UI event: a sentence saying why and what to do,
+  the session's real rung and intensity for the widgets to return to, and a token for
+  :meth:`retry` (one click sends the same request again). The safe place is not one of these: it is
+  sent at once, in any state, and the session follows the renderer's ``safe_place_entered`` fact.
 - With ``lsl=True`` every clinical record is handed, as it is journaled, to the session's Lab Streaming
   Layer outlets (:class:`vr_exposure.research.lsl.LslBridge`: markers, SUDS, intensity), and so are the
   renderer's facts as they arrive (the bridge counts a rating once, from the engine's record). The
@@ -29,6 +39,7 @@ the demo into printed progress.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import time
@@ -77,11 +88,48 @@ class ControllerError(VrExposureError):
     """A console action that cannot be done now (no session, no ladder ...)."""
 
 
+@dataclass(frozen=True)
+class _Intent:
+    """What a steering request asks of the session; applied only once the renderer accepts it."""
+
+    kind: str  # "rung", "intensity", "event" or "scene"
+    rung: int | None = None
+    advice_id: str | None = None
+    intensity: float | None = None
+    ramp_s: float = 0.0
+    event: str | None = None
+    scene: str | None = None
+    preset: str | None = None
+
+    def what(self) -> str:
+        """The action in words, for messages: "the rung change", "the event 'walk'" ..."""
+        if self.kind == "event":
+            return f"the event {self.event!r}"
+        return {"rung": "the rung change", "intensity": "the intensity change"}.get(
+            self.kind, "the scene change"
+        )
+
+    def journal(self) -> dict[str, Any]:
+        fields = ("rung", "advice_id", "intensity", "ramp_s", "event", "scene", "preset")
+        return {"kind": self.kind, **{f: getattr(self, f) for f in fields if getattr(self, f) is not None}}
+
+
 @dataclass
 class _Pending:
     verb: str
     sent_mono_ns: int
     content: m.Request
+    intent: _Intent | None = None
+
+
+# Refusals the console can explain better than by repeating the renderer's sentence: a pattern in the
+# renderer's ``evalue`` -> what the therapist should do.
+_ADVICE_FOR = (
+    ("fading through black", "try again in a moment"),
+    ("safe place", "leave the safe place first, then try again"),
+    ("events fire only in a running scene", "resume the scene first, then try again"),
+)
+_RETRY_KEEP = 16  # refused actions kept for :meth:`ConsoleController.retry`
 
 
 class ConsoleController:
@@ -116,6 +164,7 @@ class ConsoleController:
         self.connection = "connecting"
         self.connection_since_mono_s = time.monotonic()
         self.pending: dict[str, _Pending] = {}
+        self.refused: dict[str, _Intent] = {}  # retry token -> the refused action, newest last
         self.ssq: dict[str, SsqScore] = {}
         self.notes: list[tuple[float, str]] = []
         self.missed_probes: list[str] = []
@@ -128,7 +177,6 @@ class ConsoleController:
         self._summary: dict[str, Any] | None = None
         self.clock_offset_ns: int | None = None
         self._safe_place_after_load = False
-        self._exposure_seen: tuple[str | None, float] | None = None
         self.lsl = lsl
         self.lsl_bridge: Any = None  # an LslBridge while a session with --lsl is open
         self.physio = physio  # a PhysioInlet (its poll() never blocks), or None
@@ -154,17 +202,31 @@ class ConsoleController:
         return self.engine is not None and self.engine.state != "ended"
 
     # -- sending --------------------------------------------------------------------------------------
-    def _send(self, content: m.Request) -> str | None:
+    def _send(self, content: m.Request, intent: _Intent | None = None) -> str | None:
         if self.link is None:
-            self._emit("error", message=f"not connected: {content.msg_type} was not sent")
-            return None
-        try:
-            msg_id = self.link.send(content)
-        except VrExposureError as exc:
-            self._emit("error", message=f"{content.msg_type} could not be sent: {exc}")
-            return None
-        self.pending[msg_id] = _Pending(m.verb_of(content.msg_type), self.clock.monotonic_ns(), content)
-        return msg_id
+            problem = "not connected to a renderer"
+        else:
+            try:
+                msg_id = self.link.send(content)
+            except VrExposureError as exc:
+                problem = str(exc)
+            else:
+                now = self.clock.monotonic_ns()
+                self.pending[msg_id] = _Pending(m.verb_of(content.msg_type), now, content, intent)
+                if intent is not None:
+                    self._emit("requested", token=msg_id, action=intent.kind, rung=intent.rung)
+                return msg_id
+        if intent is None:
+            self._emit("error", message=f"{content.msg_type} was not sent: {problem}")
+        else:
+            self._refuse(
+                _Pending(m.verb_of(content.msg_type), self.clock.monotonic_ns(), content, intent),
+                None,
+                ename="NotSent",
+                evalue=problem,
+                sentence=f"{intent.what()} was not sent: {problem} — check the connection, then try again",
+            )
+        return None
 
     def _clinical(
         self,
@@ -419,40 +481,60 @@ class ConsoleController:
         }
 
     # -- steering -------------------------------------------------------------------------------------
-    def set_intensity(self, intensity: float, ramp_s: float = 1.0) -> None:
+    # Each of these only sends a request; the session follows when the renderer accepts it (on_reply).
+    def set_intensity(self, intensity: float, ramp_s: float = 1.0) -> str | None:
+        """Ask for ``intensity`` (0-100) with a ramp. Returns the request's msg_id (None if not sent)."""
         intensity = max(0.0, min(100.0, float(intensity)))
-        self._send(m.SetIntensityRequest(intensity=intensity, ramp_s=max(0.0, ramp_s)))
-        if self.active:
-            self._engine_events(self._engine().set_intensity(intensity))
+        ramp_s = max(0.0, ramp_s)
+        intent = _Intent("intensity", intensity=intensity, ramp_s=ramp_s)
+        return self._send(m.SetIntensityRequest(intensity=intensity, ramp_s=ramp_s), intent)
 
-    def apply_rung(self, index: int) -> None:
+    def apply_rung(self, index: int) -> str | None:
+        """Ask for ladder rung ``index`` (0-based); the session moves to it when the renderer accepts."""
         engine = self._engine()
         if self.protocol is None:
             raise ControllerError("this free session has no fear ladder")
-        events = engine.set_rung(index)
-        self._send(m.ApplyPresetRequest(preset=self.protocol.ladder[index].preset, ramp_s=2.0))
-        self._engine_events(events)
+        if engine.state not in eng.LIVE_STATES:
+            raise ControllerError(f"the session has {engine.state}; the rung can no longer change")
+        size = len(self.protocol.ladder)
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
+            raise ControllerError(f"rung {index!r} is not on this ladder (0-{size - 1})")
+        return self._request(_Intent("rung", rung=index, preset=self.protocol.ladder[index].preset))
 
-    def reapply_rung(self) -> None:
-        """Ask the renderer again for the current rung's preset, e.g. after it refused one during a
-        scene fade. Nothing is journaled: the rung did not change, only the request is repeated."""
-        preset = self._current_preset()
-        if preset is not None:
-            self._send(m.ApplyPresetRequest(preset=preset, ramp_s=2.0))
+    def retry(self, token: str) -> str | None:
+        """Send a refused action again (the one-click retry; ``token`` from its ``refused`` event).
+        Returns the new request's msg_id."""
+        intent = self.refused.pop(token, None)
+        if intent is None:
+            raise ControllerError("that action can no longer be retried (it was retried or is too old)")
+        if intent.kind == "rung" and not self.active:
+            raise ControllerError("no session is running: the rung can no longer change")
+        return self._request(intent)
 
-    def load_scene(self, scene_id: str, preset: str | None = None) -> None:
+    def _request(self, intent: _Intent) -> str | None:
+        if intent.kind == "rung":
+            assert intent.preset is not None
+            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=2.0), intent)
+        if intent.kind == "intensity":
+            assert intent.intensity is not None
+            return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=intent.ramp_s), intent)
+        if intent.kind == "event":
+            assert intent.event is not None
+            return self._send(m.TriggerEventRequest(event=intent.event), intent)
+        assert intent.scene is not None
+        intensity = self.engine.intensity if self.engine is not None else 0.0
+        request = m.LoadSceneRequest(scene=intent.scene, preset=intent.preset, intensity=intensity)
+        return self._send(request, dataclasses.replace(intent, intensity=intensity))
+
+    def load_scene(self, scene_id: str, preset: str | None = None) -> str | None:
         """A free session switches scene; with a protocol the scene is the protocol's."""
         scene = self.library.scene(scene_id)
         if self.protocol is not None and scene.id != self.protocol.scene:
             raise ControllerError(f"protocol {self.protocol.id} uses scene {self.protocol.scene}")
-        self.scene = scene
-        intensity = self.engine.intensity if self.engine is not None else 0.0
-        self._send(m.LoadSceneRequest(scene=scene.id, preset=preset, intensity=intensity))
-        self._clinical("scene_requested", {"scene": scene.id, "preset": preset, "intensity": intensity})
+        return self._request(_Intent("scene", scene=scene.id, preset=preset))
 
-    def trigger_event(self, name: str) -> None:
-        self._send(m.TriggerEventRequest(event=name))
-        self._clinical("event_requested", {"event": name, "session_s": self.session_time_s()})
+    def trigger_event(self, name: str) -> str | None:
+        return self._request(_Intent("event", event=name))
 
     def safe_place(self) -> None:
         """One action, any state, never blocked: the request goes out before anything else happens."""
@@ -511,13 +593,23 @@ class ConsoleController:
         return score
 
     # -- advice ---------------------------------------------------------------------------------------
-    def accept_advice(self, advice_id: str) -> None:
+    def accept_advice(self, advice_id: str) -> str | None:
+        """The therapist takes the advice: its rung is requested; the engine records the acceptance
+        and the new rung when the renderer accepts the preset (a refusal leaves the advice pending)."""
         engine = self._engine()
-        events = engine.accept_advice(advice_id)
-        for event in events:
-            if isinstance(event, eng.RungChanged):
-                self._send(m.ApplyPresetRequest(preset=event.preset, ramp_s=2.0))
-        self._engine_events(events)
+        record = next((a for a in engine.advice if a.advice.advice_id == advice_id), None)
+        if record is None:
+            raise ControllerError(f"advice: no advice {advice_id!r} was given in this session")
+        if record.status != "pending":
+            raise ControllerError(f"advice {advice_id} was already {record.status}; it cannot be accepted")
+        advice = record.advice
+        if advice.rung_from != engine.rung:
+            raise ControllerError(
+                f"advice {advice_id} was for rung {advice.rung_from + 1}; the session is on another rung"
+            )
+        assert self.protocol is not None
+        preset = self.protocol.ladder[advice.rung_to].preset
+        return self._request(_Intent("rung", rung=advice.rung_to, advice_id=advice_id, preset=preset))
 
     def dismiss_advice(self, advice_id: str, note: str = "") -> None:
         self._engine_events(self._engine().dismiss_advice(advice_id, note))
@@ -597,10 +689,6 @@ class ConsoleController:
         if isinstance(fact, m.SceneLoaded) and self._safe_place_after_load:
             self._safe_place_after_load = False
             self._send(m.SafePlaceRequest(fade_s=0.0))
-        if isinstance(fact, m.SafePlaceLeft):
-            self._restore_exposure()
-        elif self.scene is not None and self.renderer_state.scene == self.scene.id:
-            self._exposure_seen = (self.renderer_state.preset, self.renderer_state.target_intensity)
         if isinstance(fact, m.RatingRecorded):
             self._on_headset_rating(fact, header)
         elif isinstance(fact, m.IntensityChanged):
@@ -635,23 +723,134 @@ class ConsoleController:
         elif isinstance(item, m.HeadPose):
             self._emit("head_pose", pose=item)
 
-    def on_reply(self, reply: m.Reply, parent_msg_id: str | None) -> None:
+    def on_reply(self, reply: m.Reply, parent_msg_id: str | None, parent_header: Any = None) -> None:
+        """The renderer answered a request. ``parent_header`` is the request's header as the reply
+        carries it (it links the console's record to the renderer's fact in the journals)."""
         pending = self.pending.pop(parent_msg_id or "", None)
         verb = pending.verb if pending is not None else m.verb_of(reply.msg_type)
+        parent = self._parent(pending, parent_msg_id, parent_header)
         if reply.status != "ok":
+            if pending is not None and pending.intent is not None:
+                self._refuse(pending, parent_msg_id, ename=reply.ename, evalue=reply.evalue, parent=parent)
+                return
             message = f"the renderer refused {verb.replace('_', ' ')}: {reply.evalue or reply.ename}"
-            if self.journal is not None:
-                self._clinical("command_failed", {"verb": verb, "ename": reply.ename, "evalue": reply.evalue})
+            self._clinical(
+                "command_failed", {"verb": verb, "ename": reply.ename, "evalue": reply.evalue}, parent=parent
+            )
             self._emit("error", message=message, verb=verb, ename=reply.ename)
-        else:
-            self._emit("reply", verb=verb)
+            return
+        if pending is not None and pending.intent is not None:
+            self._accepted(pending.intent, parent)
+        self._emit("reply", verb=verb)
 
     def on_command_failed(self, parent_msg_id: str | None, message: str) -> None:
-        """The link gave up on a command (no reply after its retries)."""
+        """The link gave up on a command (no reply after its retries; the renderer will not apply it
+        late: the request carried a deadline)."""
         pending = self.pending.pop(parent_msg_id or "", None)
+        parent = self._parent(pending, parent_msg_id, None)
+        if pending is not None and pending.intent is not None:
+            self._refuse(pending, parent_msg_id, ename="Timeout", evalue=message, parent=parent)
+            return
         verb = pending.verb if pending is not None else "a command"
-        self._clinical("command_failed", {"verb": verb, "ename": "Timeout", "evalue": message})
+        self._clinical("command_failed", {"verb": verb, "ename": "Timeout", "evalue": message}, parent=parent)
         self._emit("error", message=f"{verb.replace('_', ' ')}: {message}", verb=verb, ename="Timeout")
+
+    @staticmethod
+    def _parent(pending: _Pending | None, msg_id: str | None, header: Any) -> Any:
+        """The request's header for the journal: as the reply echoed it, else what the console knows
+        of it (its msg_id and type)."""
+        if header is not None:
+            return header
+        if msg_id is None:
+            return None
+        msg_type = pending.content.msg_type if pending is not None else ""
+        return {"msg_id": msg_id, "msg_type": msg_type}
+
+    def _accepted(self, intent: _Intent, parent: Any) -> None:
+        """The renderer applied the request: now the session (engine and journal) follows."""
+        engine = self.engine
+        live = engine is not None and engine.state != "ended"
+        try:
+            if intent.kind == "rung" and live:
+                assert engine is not None and intent.rung is not None
+                events: list[eng.SessionEvent] | None = None
+                if intent.advice_id is not None:
+                    try:
+                        events = engine.accept_advice(intent.advice_id)
+                    except VrExposureError:
+                        events = None  # closed meanwhile (another rung came first): a plain rung change
+                if events is None:
+                    events = engine.set_rung(intent.rung)
+                self._engine_events(events, header=parent)
+            elif intent.kind == "intensity" and live:
+                assert engine is not None and intent.intensity is not None
+                self._engine_events(engine.set_intensity(intent.intensity), header=parent)
+            elif intent.kind == "event":
+                content = {"event": intent.event, "session_s": self.session_time_s()}
+                self._clinical("event_triggered", content, parent=parent)
+            elif intent.kind == "scene" and intent.scene is not None:
+                self.scene = self.library.scene(intent.scene)
+                content = {"scene": intent.scene, "preset": intent.preset, "intensity": intent.intensity}
+                self._clinical("scene_changed", content, parent=parent)
+                self._emit("scene", scene=intent.scene, preset=intent.preset)
+        except VrExposureError as exc:
+            message = f"{intent.what()} was applied by the renderer but not recorded: {exc}"
+            self._emit("error", message=message)
+
+    def _refuse(
+        self,
+        pending: _Pending,
+        token: str | None,
+        *,
+        ename: str | None,
+        evalue: str | None,
+        parent: Any = None,
+        sentence: str | None = None,
+    ) -> None:
+        """A steering request was refused, not answered or not sent: the session stays where the
+        renderer is; journal it, keep it for a retry and tell the listeners why and what to do."""
+        intent = pending.intent
+        assert intent is not None
+        state = self.renderer_state
+        self._clinical(
+            "command_failed",
+            {
+                "verb": pending.verb,
+                "ename": ename,
+                "evalue": evalue,
+                "requested": intent.journal(),
+                "renderer": {
+                    "scene": state.scene,
+                    "preset": state.preset,
+                    "mode": state.mode,
+                    "target_intensity": state.target_intensity,
+                },
+            },
+            parent=parent,
+        )
+        if token is None:
+            token = f"unsent-{next(self._adhoc_counter)}"
+        self.refused[token] = intent
+        while len(self.refused) > _RETRY_KEEP:
+            self.refused.pop(next(iter(self.refused)))
+        engine = self.engine
+        advice = None
+        if intent.advice_id is not None and engine is not None:
+            advice = next((a for a in engine.pending_advice if a.advice_id == intent.advice_id), None)
+        self._emit(
+            "refused",
+            token=token,
+            action=intent.kind,
+            verb=pending.verb,
+            ename=ename,
+            evalue=evalue,
+            message=sentence or _refusal_sentence(intent, ename, evalue),
+            rung=None if engine is None else engine.rung,
+            requested_rung=intent.rung,
+            intensity=state.intensity,
+            target_intensity=state.target_intensity,
+            advice=advice,
+        )
 
     def on_clock_offset(self, offset_ns: int, uncertainty_ns: int | None = None) -> None:
         """Journal the console -> renderer clock offset when it moves (so merged timelines line up)."""
@@ -670,19 +869,6 @@ class ConsoleController:
         if self.engine is None:
             raise ControllerError("no session: start one first")
         return self.engine
-
-    def _restore_exposure(self) -> None:
-        """Back from the safe place: a rung or intensity the therapist chose meanwhile was refused by
-        the renderer (nothing changes while the patient is in the safe place); apply it now."""
-        engine = self.engine
-        if engine is None or engine.state == "ended" or self._exposure_seen is None:
-            return
-        preset, intensity = self._exposure_seen
-        wanted = self._current_preset()
-        if wanted is not None and wanted != preset:
-            self._send(m.ApplyPresetRequest(preset=wanted, ramp_s=2.0))
-        elif abs(engine.intensity - intensity) >= 0.5:
-            self._send(m.SetIntensityRequest(intensity=engine.intensity, ramp_s=2.0))
 
     def _on_headset_rating(self, fact: m.RatingRecorded, header: m.Header | None) -> None:
         engine = self.engine
@@ -780,6 +966,23 @@ class ConsoleController:
             self._emit("mode", mode=self._engine().state, t_s=t_s)
         elif isinstance(event, eng.SessionLengthReached):
             self._emit("length_reached", t_s=t_s, length_s=event.length_s)
+
+
+def _refusal_sentence(intent: _Intent, ename: str | None, evalue: str | None) -> str:
+    """What was refused, the renderer's reason, and what the therapist can do, e.g. "the renderer
+    refused the rung change: a scene change is fading through black — try again in a moment"."""
+    text = (evalue or ename or "no reason given").strip().rstrip(".")
+    if ename == "Timeout":
+        return (
+            f"the renderer did not answer {intent.what()} ({text}); it was not applied — check the "
+            "connection banner, then try again"
+        )
+    reason, _, advice = text.partition("; ")
+    for pattern, known in _ADVICE_FOR:
+        if pattern in reason:
+            advice = known
+            break
+    return f"the renderer refused {intent.what()}: {reason} — {advice or 'try again'}"
 
 
 def display_path(path: str | Path) -> str:

@@ -3,7 +3,8 @@ the widgets and from the widgets' signals to the controller.
 
 Layout: the connection banner across the top (only while contact is not healthy); a session bar with the
 timer and the large safe-place button; the ladder, intensity and events on the left; the timeline and
-the patient-view mirror in the middle; SUDS, advice and notes on the right.
+the patient-view mirror in the middle; SUDS, advice and notes on the right; along the bottom the refusal
+bar (a steering request the renderer refused: why, what to do, and a one-click retry) and the last error.
 
 Hotkeys (documented in docs/console.md):
   F12 or Esc   safe place (works in any state, from any widget, even with a dialog open)
@@ -50,6 +51,7 @@ from .widgets import (
     EventItem,
     IntensityControl,
     NotesPanel,
+    RefusalBar,
     RungItem,
     RungPicker,
     SessionTimer,
@@ -158,6 +160,7 @@ class ConsoleWindow(QMainWindow):
         self.suds = SudsEntry(self)
         self.advice = AdvicePanel(self)
         self.notes = NotesPanel(self)
+        self.refusal = RefusalBar(self)
         self.error_label = QLabel("", self)
         self.error_label.setObjectName("error-label")
         self.error_label.setWordWrap(True)
@@ -190,6 +193,7 @@ class ConsoleWindow(QMainWindow):
         outer.addWidget(self.banner)
         outer.addLayout(top)
         outer.addLayout(body, 1)
+        outer.addWidget(self.refusal)
         outer.addWidget(self.error_label)
         central = QWidget(self)
         central.setLayout(outer)
@@ -246,6 +250,7 @@ class ConsoleWindow(QMainWindow):
         self.advice.accepted.connect(lambda a: self._do(self.controller.accept_advice, a.advice_id))
         self.advice.dismissed.connect(lambda a: self._do(self.controller.dismiss_advice, a.advice_id))
         self.notes.note_entered.connect(lambda text: self._do(self.controller.add_note, text))
+        self.refusal.retry_requested.connect(lambda token: self._do(self.controller.retry, token))
 
     def _install_shortcuts(self) -> None:
         self.shortcuts: dict[str, QShortcut] = {}
@@ -369,6 +374,27 @@ class ConsoleWindow(QMainWindow):
     def _ui_error(self, ev: UiEvent) -> None:
         self.show_error(ev["message"])
 
+    def _ui_scene(self, ev: UiEvent) -> None:
+        self.rungs.set_current_scene(ev["scene"])
+        self._show_events()
+
+    def _ui_requested(self, ev: UiEvent) -> None:
+        if ev["action"] == "rung":
+            self.rungs.set_requested_rung(ev["rung"])
+
+    def _ui_refused(self, ev: UiEvent) -> None:
+        """The renderer refused (or never got) a steering request: the widgets go back to what the
+        patient is really shown, and the bar says why, with a one-click retry."""
+        self.errors.append(ev["message"])
+        self.refusal.show_refusal(ev["message"], ev["token"], ev["action"])
+        if ev["action"] == "rung":
+            self.rungs.set_requested_rung(None)
+            self.rungs.set_current_rung(ev["rung"])
+            if ev["advice"] is not None:
+                self.advice.show_advice(ev["advice"], ev["advice"].reason)
+        elif ev["action"] == "intensity":
+            self.intensity.show_renderer_intensity(ev["intensity"], ev["target_intensity"])
+
     def _ui_session(self, ev: UiEvent) -> None:
         c = self.controller
         if ev["state"] == "opened":
@@ -458,6 +484,8 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_rung(self, ev: UiEvent) -> None:
         self.rungs.set_current_rung(ev["rung"])
+        if self.refusal.action == "rung":
+            self.refusal.clear()  # a rung change went through since: the refusal is history
         self.timeline.add_event(ev["t_s"], f"rung {ev['rung'] + 1}")
 
     def _ui_note(self, ev: UiEvent) -> None:

@@ -7,6 +7,7 @@ from .banner import ConnectionBanner
 from .events import EventButtons, EventItem
 from .intensity import IntensityBinding, IntensityControl
 from .notes import NotesPanel
+from .refusal import RefusalBar
 from .rungs import RungItem, RungPicker
 from .ssq import SsqForm
 from .suds import SUDS_KEYS, SudsEntry
@@ -21,6 +22,7 @@ __all__ = [
     "IntensityBinding",
     "IntensityControl",
     "NotesPanel",
+    "RefusalBar",
     "RungItem",
     "RungPicker",
     "SessionTimer",

@@ -2,6 +2,8 @@
 each rung showing the SUDS the patient expected for it, so expected and actual can be compared live.
 
 Choosing only selects; applying a rung is the therapist's explicit action (a button or a double-click).
+The marked rung (▶) is the one the renderer shows: a requested rung is named as "changing to" until the
+renderer accepts it, and if it refuses, the picker goes back to the rung the patient is still on.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class RungPicker(QGroupBox):
         grid.addWidget(self.current_label, 3, 0, 1, 3)
         self._rungs: list[RungItem] = []
         self._current: int | None = None
+        self._requested: int | None = None
         self.load_scene_button.clicked.connect(self._on_load_scene_clicked)
         self.apply_button.clicked.connect(self._on_apply_clicked)
         self.rung_list.itemDoubleClicked.connect(lambda _item: self._on_apply_clicked())
@@ -95,13 +98,26 @@ class RungPicker(QGroupBox):
             item.setData(Qt.ItemDataRole.UserRole, i)
             self.rung_list.addItem(item)
         self._current = None
+        self._requested = None
         self.set_current_rung(None)
 
     def rungs(self) -> list[RungItem]:
         return list(self._rungs)
 
+    @property
+    def current_rung(self) -> int | None:
+        return self._current
+
+    def set_requested_rung(self, index: int | None) -> None:
+        """A rung change was sent and is not yet accepted (None: nothing in flight)."""
+        self._requested = index
+        self._show_label()
+
     def set_current_rung(self, index: int | None) -> None:
+        """The rung the renderer shows; also where the selection goes back to after a refusal."""
         self._current = index
+        if self._requested == index:
+            self._requested = None
         for i in range(self.rung_list.count()):
             item = self.rung_list.item(i)
             if item is None:
@@ -110,12 +126,23 @@ class RungPicker(QGroupBox):
             font.setBold(i == index)
             item.setFont(font)
             item.setText(("▶ " if i == index else "   ") + self._rungs[i].label(i))
-        if index is None or not (0 <= index < len(self._rungs)):
-            self.current_label.setText("rung: —")
+        if index is not None and 0 <= index < len(self._rungs):
+            self.rung_list.setCurrentRow(index)
+        else:
+            self.rung_list.setCurrentRow(-1)
+        self._show_label()
+
+    def _show_label(self) -> None:
+        index, n = self._current, len(self._rungs)
+        if index is None or not (0 <= index < n):
+            text = "rung: —"
         else:
             rung = self._rungs[index]
-            self.current_label.setText(f"rung {index + 1} of {len(self._rungs)}: {rung.title or rung.preset}")
-            self.rung_list.setCurrentRow(index)
+            text = f"rung {index + 1} of {n}: {rung.title or rung.preset}"
+        requested = self._requested
+        if requested is not None and requested != index and 0 <= requested < n:
+            text += f"  — changing to rung {requested + 1}…"
+        self.current_label.setText(text)
 
     def _on_load_scene_clicked(self) -> None:
         scene_id = self.scene_combo.currentData()
