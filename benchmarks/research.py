@@ -19,7 +19,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -27,6 +29,8 @@ from vr_exposure.research.export import export  # noqa: E402
 from vr_exposure.research.report import build_report, load_protocols  # noqa: E402
 from vr_exposure.research.synthetic import SyntheticPlan, write_synthetic_session  # noqa: E402
 from vr_exposure.research.timeline import load_timeline  # noqa: E402
+
+T = TypeVar("T")
 
 PLAN = SyntheticPlan(
     pseudonym="P042",
@@ -45,12 +49,12 @@ PLAN = SyntheticPlan(
 )
 
 
-def best_of(repeat: int, fn: object) -> tuple[float, object]:
+def best_of(repeat: int, fn: Callable[[], T]) -> tuple[float, T]:
+    """The shortest of ``repeat`` runs of ``fn``, and its last result."""
     best = float("inf")
-    value: object = None
-    for _ in range(repeat):
+    for _ in range(max(1, repeat)):
         t0 = time.perf_counter()
-        value = fn()  # type: ignore[operator]
+        value = fn()
         best = min(best, time.perf_counter() - t0)
     return best, value
 
@@ -78,23 +82,23 @@ def main() -> int:
         raw_s, _ = best_of(args.repeat, lambda: [p.read_bytes() for p in session.glob("*.jsonl")])
         load_s, tl = best_of(args.repeat, lambda: load_timeline(session))
         library = load_protocols()
-        report_s, html = best_of(args.repeat, lambda: build_report([tl], library=library))  # type: ignore[list-item]
+        report_s, html = best_of(args.repeat, lambda: build_report([tl], library=library))
         out = work / "export"
 
         def to_parquet() -> list[Path]:
             shutil.rmtree(out, ignore_errors=True)
-            return export([tl], out, "parquet")  # type: ignore[list-item]
+            return export([tl], out, "parquet")
 
         export_s, files = best_of(args.repeat, to_parquet)
         import pyarrow.parquet as pq
 
-        pose_rows = pq.read_metadata(next(p for p in files if p.name == "pose.parquet")).num_rows  # type: ignore[union-attr]
-        table_rows = sum(pq.read_metadata(p).num_rows for p in files if p.suffix == ".parquet")  # type: ignore[union-attr]
+        pose_rows = pq.read_metadata(next(p for p in files if p.name == "pose.parquet")).num_rows
+        table_rows = sum(pq.read_metadata(p).num_rows for p in files if p.suffix == ".parquet")
         total = load_s + report_s + export_s
         print(f"reading the journal bytes alone: {raw_s:.3f} s")
-        print(f"load_timeline: {load_s:.3f} s ({len(tl.pose)} poses, {len(tl.events)} records)")  # type: ignore[attr-defined]
-        print(f"HTML report: {report_s:.3f} s ({len(html) / 1e3:.0f} kB)")  # type: ignore[arg-type]
-        print(f"Parquet export: {export_s:.3f} s ({table_rows} rows in {len(files) - 1} tables)")  # type: ignore[arg-type]
+        print(f"load_timeline: {load_s:.3f} s ({len(tl.pose)} poses, {len(tl.events)} records)")
+        print(f"HTML report: {report_s:.3f} s ({len(html) / 1e3:.0f} kB)")
+        print(f"Parquet export: {export_s:.3f} s ({table_rows} rows in {len(files) - 1} tables)")
         print(f"total: {total:.3f} s (target <= 2 s); best of {args.repeat}")
         print(
             json.dumps(

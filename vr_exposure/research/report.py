@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from collections.abc import Sequence
 from html import escape
@@ -26,6 +27,7 @@ import msgspec
 import numpy as np
 
 from vr_exposure import __version__
+from vr_exposure.core.loading import ContentLibrary, load_library
 from vr_exposure.core.metrics import (
     BetweenSessionChange,
     MetricsError,
@@ -34,8 +36,11 @@ from vr_exposure.core.metrics import (
     between_session_change,
 )
 from vr_exposure.core.specs import ProtocolSpec
+from vr_exposure.errors import VrExposureError
 from vr_exposure.research.svg import SvgPlot
 from vr_exposure.research.timeline import SessionTimeline, group_by_pseudonym, intensity_knots, utc_iso
+
+log = logging.getLogger(__name__)
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1000px; color: #1d1d22; }
@@ -58,20 +63,19 @@ SAFE_COLOUR = "#4caf50"
 PAUSE_COLOUR = "#9e9e9e"
 
 
-def _protocol(tl: SessionTimeline, library: Any) -> ProtocolSpec | None:
+def _protocol(tl: SessionTimeline, library: ContentLibrary | None) -> ProtocolSpec | None:
     if library is None or tl.protocol_id is None:
         return None
-    found: ProtocolSpec | None = library.protocols.get(tl.protocol_id)
-    return found
+    return library.protocols.get(tl.protocol_id)
 
 
-def load_protocols() -> Any:
-    """The content library for expected SUDS per rung (None if it cannot be loaded)."""
+def load_protocols() -> ContentLibrary | None:
+    """The content library for expected SUDS per rung (None if it cannot be loaded: a report
+    without expected SUDS is still a report)."""
     try:
-        from vr_exposure.core.loading import load_library
-
         return load_library(raise_on_error=False)
-    except Exception:  # noqa: BLE001 - a report without expected SUDS is still a report
+    except (VrExposureError, OSError) as exc:
+        log.warning("report: no content library, so no expected SUDS per rung: %s", exc)
         return None
 
 
@@ -120,7 +124,7 @@ def session_data(tl: SessionTimeline, protocol: ProtocolSpec | None) -> dict[str
     }
 
 
-def build_report(timelines: Sequence[SessionTimeline], *, library: Any = None) -> str:
+def build_report(timelines: Sequence[SessionTimeline], *, library: ContentLibrary | None = None) -> str:
     """The report of ``timelines`` as one HTML document."""
     if library is None:
         library = load_protocols()
