@@ -49,3 +49,106 @@ def test_encode_jpeg_round_trips() -> None:
     assert img.shape == (90, 160, 3)
     assert img[10, 80, 0] > 200 and img[10, 80, 2] < 60
     assert img[80, 80, 2] > 200 and img[80, 80, 0] < 60
+
+
+class _FakeOutput:
+    """Stands in for the rendered window: a triggered copy fills the mirror texture's RAM image at the
+    next "render" with a frame whose top-left block is 40 times the frame number."""
+
+    def __init__(self, width: int = 64, height: int = 36) -> None:
+        self.size = (width, height)
+        self.texture = None
+        self.triggered = False
+        self.copies = 0
+
+    def addRenderTexture(self, texture: object, mode: object) -> None:  # noqa: N802 - Panda3D's name
+        self.texture = texture
+
+    def triggerCopy(self) -> None:  # noqa: N802
+        self.triggered = True
+
+    def clearRenderTextures(self) -> None:  # noqa: N802
+        self.texture = None
+
+    def render(self, frame: int) -> None:
+        from panda3d.core import Texture
+
+        if not self.triggered:
+            return
+        self.triggered = False
+        self.copies += 1
+        w, h = self.size
+        tex = self.texture
+        assert isinstance(tex, Texture)
+        tex.setup2dTexture(w, h, Texture.T_unsigned_byte, Texture.F_rgba8)
+        pixels = np.full((h, w, 4), 80, np.uint8)
+        pixels[-8:, :8, :3] = frame * 40 % 256  # a top-left block (rows are bottom-up)
+        tex.setRamImage(pixels.tobytes())
+
+
+def _run_mirror(frame_interval_ms: float, frames: int, *, fps: float = 10.0) -> tuple[list[int], object]:
+    from vr_exposure.renderer.telemetry import MirrorCapture
+
+    out = _FakeOutput()
+    mirror = MirrorCapture(out, fps=fps, width_px=64)
+    images = []
+    try:
+        now_ns = 1_000_000_000
+        for frame in range(frames):
+            out.render(frame)
+            mirror.after_render(frame, now_ns)
+            assert mirror.wait_idle(5.0)
+            images.extend(mirror.take())
+            now_ns += int(frame_interval_ms * 1e6)
+    finally:
+        mirror.close()
+    return [image.frame for image in images], mirror
+
+
+def test_mirror_takes_every_frame_when_frames_are_slower_than_its_rate() -> None:
+    # 150 ms frames (a heavy scene on a busy machine) against a 10 fps mirror: the copy for the next
+    # image is triggered in the frame that samples the last one, so every frame feeds the mirror.
+    frames, _ = _run_mirror(150.0, 20)
+    assert frames == list(range(1, 20)), frames
+
+
+def test_mirror_keeps_its_rate_on_a_time_grid_when_frames_are_fast() -> None:
+    # 11 ms frames for 3 s: 10 images a second, not more (no readback on the other frames).
+    frames, mirror = _run_mirror(11.0, 273)
+    assert 28 <= len(frames) <= 31, len(frames)
+    assert mirror.encoded == len(frames)  # type: ignore[attr-defined]
+
+
+def test_mirror_drops_a_stale_sample_for_a_newer_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from PIL import Image
+
+    from vr_exposure.renderer import telemetry
+
+    gate = threading.Event()
+    real_encode = telemetry.encode_jpeg
+
+    def slow_encode(rgb: np.ndarray, quality: int = 70) -> bytes:
+        gate.wait(5.0)
+        return real_encode(rgb, quality)
+
+    monkeypatch.setattr(telemetry, "encode_jpeg", slow_encode)
+    out = _FakeOutput()
+    mirror = telemetry.MirrorCapture(out, fps=1000.0, width_px=64)
+    try:
+        for frame in range(6):  # the encoder is stuck on the first sample meanwhile
+            out.render(frame)
+            mirror.after_render(frame, 1_000_000_000 + frame * 10_000_000)
+            if frame == 1:
+                with mirror._cond:  # the worker has taken frame 1 and waits at the gate
+                    assert mirror._cond.wait_for(lambda: mirror._encoding, 5.0)
+        gate.set()
+        assert mirror.wait_idle(5.0)
+        images = mirror.take()
+        assert [image.frame for image in images] == [1, 5], "the first, then only the newest"
+        assert mirror.dropped == 3
+        newest = np.asarray(Image.open(io.BytesIO(images[-1].jpeg)).convert("RGB"))
+        assert abs(int(newest[2, 2, 0]) - 200) <= 20, "the image is of the newest frame"
+    finally:
+        mirror.close()

@@ -5,11 +5,14 @@ Everything here runs in the app's late ``vr-exposure-telemetry`` task and must s
 
 * frame timing keeps a bounded window of frame intervals and summarises it once a second;
 * the mirror uses a *triggered* copy-to-RAM texture on the rendered output, so the framebuffer is read
-  back only on the frames that feed the mirror (every ``1 / fps`` s), never on the others. Panda3D
-  rewrites that RAM image in place at the next copy, so the main thread takes a small strided
-  (nearest-neighbour) sample of it, and a worker thread flips, encodes and queues the JPEG (Pillow's
-  and Panda3D's encoders both release the GIL); the main thread publishes finished images, since
-  ZeroMQ sockets belong to one thread.
+  back only on the frames that feed the mirror (every ``1 / fps`` s on a fixed time grid), never on
+  the others. Panda3D rewrites that RAM image in place at the next copy, so the main thread takes a
+  small strided (nearest-neighbour) sample of it, and a worker thread flips, encodes and queues the
+  JPEG (Pillow's and Panda3D's encoders both release the GIL); the main thread publishes finished
+  images, since ZeroMQ sockets belong to one thread. The next copy may be triggered in the frame
+  that sampled the last one, so with frames slower than ``1 / fps`` every frame feeds the mirror;
+  the worker holds one waiting sample at most, and a newer one replaces it (a stale frame is
+  dropped, never queued), so a slow encoder never delays the render loop or the images behind it.
 """
 
 from __future__ import annotations
@@ -145,12 +148,16 @@ class MirrorCapture:
         self.texture = Texture("vr-exposure-mirror")
         output.addRenderTexture(self.texture, GraphicsOutput.RTMTriggeredCopyRam)
         self._triggered_frame: int | None = None
-        self._next_ns = 0
-        self._jobs: queue.Queue[tuple[np.ndarray, int] | None] = queue.Queue(maxsize=1)
+        self._next_ns: int | None = None
+        self._cond = threading.Condition()
+        self._waiting: tuple[np.ndarray, int] | None = None
+        self._closing = False
+        self._encoding = False
         self._done: queue.Queue[MirrorImage] = queue.Queue()
-        self._busy = threading.Event()
         self.encoded = 0
         self.errors = 0
+        #: Samples replaced by a newer one before the worker got to them.
+        self.dropped = 0
         self._worker = threading.Thread(target=self._run, name="vr-exposure-mirror", daemon=True)
         self._worker.start()
 
@@ -160,12 +167,23 @@ class MirrorCapture:
             sample = self._sample()
             self._triggered_frame = None
             if sample is not None:
-                self._busy.set()
-                self._jobs.put_nowait((sample, frame))
-        if now_ns >= self._next_ns and self._triggered_frame is None and not self._busy.is_set():
+                self._submit(sample, frame)
+        if self._triggered_frame is None and (self._next_ns is None or now_ns >= self._next_ns):
             self.output.triggerCopy()
             self._triggered_frame = frame
-            self._next_ns = now_ns + self.interval_ns
+            # On a fixed grid, so frame-time jitter does not lower the rate; a loop that fell more
+            # than an interval behind starts a new grid rather than catching up in a burst.
+            due = self._next_ns if self._next_ns is not None else now_ns
+            if now_ns - due >= self.interval_ns:
+                due = now_ns
+            self._next_ns = due + self.interval_ns
+
+    def _submit(self, sample: np.ndarray, frame: int) -> None:
+        with self._cond:
+            if self._waiting is not None:
+                self.dropped += 1
+            self._waiting = (sample, frame)
+            self._cond.notify()
 
     def _sample(self) -> np.ndarray | None:
         tex = self.texture
@@ -183,10 +201,14 @@ class MirrorCapture:
 
     def _run(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            bgra, frame = job
+            with self._cond:
+                while self._waiting is None and not self._closing:
+                    self._cond.wait()
+                if self._waiting is None:
+                    return
+                (bgra, frame), self._waiting = self._waiting, None
+                self._encoding = True
+                self._cond.notify_all()
             try:
                 # Bottom-up BGRA pixels -> top-down RGB.
                 rgb = np.ascontiguousarray(bgra.view(np.uint8).reshape(*bgra.shape, 4)[::-1, :, 2::-1])
@@ -196,7 +218,14 @@ class MirrorCapture:
             except Exception:  # noqa: BLE001 - a mirror frame is never worth the render loop
                 self.errors += 1
             finally:
-                self._busy.clear()
+                with self._cond:
+                    self._encoding = False
+                    self._cond.notify_all()
+
+    def wait_idle(self, timeout_s: float) -> bool:
+        """Wait until the worker has encoded everything it was given (tests, benchmarks)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._waiting is None and not self._encoding, timeout_s)
 
     def take(self) -> list[MirrorImage]:
         images: list[MirrorImage] = []
@@ -207,8 +236,11 @@ class MirrorCapture:
                 return images
 
     def close(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._waiting = None
+            self._cond.notify()
         if self._worker.is_alive():
-            self._jobs.put(None)
             self._worker.join(timeout=2.0)
         try:
             self.output.clearRenderTextures()
