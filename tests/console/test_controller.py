@@ -32,6 +32,9 @@ class RecordingLink:
     def of(self, cls: type) -> list[Any]:
         return [s for s in self.sent if isinstance(s, cls)]
 
+    def pending_ids(self) -> list[str]:
+        return [i for i in self.ids if i not in self.answered]
+
     def id_of(self, request: m.Request) -> str:
         return next(i for s, i in zip(self.sent, self.ids, strict=True) if s is request)
 
@@ -240,17 +243,19 @@ def _begun(c: ConsoleController, link: RecordingLink) -> Path:
     session_dir = c.start_session("P042", protocol_id="spiders-graded")
     c.begin_exposure()
     link.answer(c)
+    level = c.engine.intensity
     c.on_snapshot(
         m.RendererState(
             session_id=session_dir.name,
             scene="spiders",
             preset=c.protocol.ladder[0].preset,
-            intensity=10,
-            target_intensity=10,
+            intensity=level,
+            target_intensity=level,
             mode="running",
         ),
         "inst-a",
     )
+    assert not link.pending_ids(), "the snapshot agrees with the session: nothing to resync"
     return session_dir
 
 
@@ -273,7 +278,7 @@ def test_a_refused_rung_change_leaves_the_session_on_the_rung_the_patient_sees(s
         "kind": "rung",
         "rung": 3,
         "preset": apply.preset,
-        "ramp_s": 0.0,
+        "ramp_s": 2.0,
     }
     assert failed["content"]["renderer"]["preset"] == c.protocol.ladder[0].preset
     (refused,) = [e for e in events if e.kind == "refused"]
@@ -313,7 +318,7 @@ def test_a_refused_intensity_change_is_not_journaled_and_the_slider_goes_back(se
 
     assert not changes()
     (refused,) = [e for e in events if e.kind == "refused"]
-    assert refused["action"] == "intensity" and refused["target_intensity"] == 10
+    assert refused["action"] == "intensity" and refused["target_intensity"] == start
     assert refused["message"].startswith(
         "the renderer refused the intensity change: a scene change is fading"
     )
@@ -374,7 +379,49 @@ def test_no_answer_is_a_refusal_too(setup):
     assert failed["content"]["ename"] == "Timeout" and failed["parent_header"]["msg_id"] == msg_id
     (refused,) = [e for e in events if e.kind == "refused"]
     assert refused["message"].startswith("the renderer did not answer the rung change (")
-    assert refused["message"].endswith("it was not applied — check the connection banner, then try again")
+    assert refused["message"].endswith(
+        "the session stays as it was — check the connection banner, then try again"
+    )
+
+
+def test_after_a_reconnect_the_renderer_is_set_back_to_the_recorded_rung(setup):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    msg_id = c.apply_rung(3)
+    # Contact was lost: the link gave up on the request, but the renderer had applied it.
+    c.on_command_failed(msg_id, "renderer did not answer apply_preset after 3 tries (3.0 s): contact lost")
+    link.sent.clear()
+    ladder = c.protocol.ladder
+    c.on_snapshot(
+        m.RendererState(
+            session_id=session_dir.name,
+            scene="spiders",
+            preset=ladder[3].preset,
+            intensity=30,
+            target_intensity=30,
+            mode="running",
+        ),
+        "inst-a",  # the same renderer, not a restart
+    )
+    (apply,) = link.of(m.ApplyPresetRequest)
+    assert apply.preset == ladder[0].preset and c.engine.rung == 0
+    (resynced,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "renderer_resynced"]
+    assert resynced["content"]["renderer_preset"] == ladder[3].preset
+    assert resynced["content"]["msg_id"] == link.ids[-1] and resynced["content"]["rung"] == 0
+    # In agreement: a snapshot saying so sends nothing.
+    link.sent.clear()
+    c.on_snapshot(
+        m.RendererState(
+            session_id=session_dir.name,
+            scene="spiders",
+            preset=ladder[0].preset,
+            intensity=c.engine.intensity,
+            target_intensity=c.engine.intensity,
+            mode="running",
+        ),
+        "inst-a",
+    )
+    assert not link.sent
 
 
 def test_without_a_link_a_rung_change_is_refused_not_recorded(library, tmp_path):

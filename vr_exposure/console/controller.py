@@ -12,7 +12,8 @@ What it guarantees:
   place) follows the renderer's facts (``paused``, ``safe_place_entered`` ...), including a safe place
   the patient chose in VR or the renderer entered on losing the console. After a reconnect the snapshot
   is reconciled with the session: a renderer that restarted is told the session, scene, rung and
-  intensity again.
+  intensity again; one that kept running but shows another rung or intensity (a reply lost with the
+  contact) is set back to the session's.
 - Advice is shown, never applied: only :meth:`accept_advice` (the therapist's click) moves the rung.
 - Steering follows what the renderer accepted, so the journal never says the patient was on a rung the
   patient never saw. A rung change (or accepted advice), an intensity change, an event or a scene
@@ -96,7 +97,7 @@ class _Intent:
     rung: int | None = None
     advice_id: str | None = None
     intensity: float | None = None
-    ramp_s: float = 0.0
+    ramp_s: float | None = None
     event: str | None = None
     scene: str | None = None
     preset: str | None = None
@@ -130,6 +131,7 @@ _ADVICE_FOR = (
     ("events fire only in a running scene", "resume the scene first, then try again"),
 )
 _RETRY_KEEP = 16  # refused actions kept for :meth:`ConsoleController.retry`
+RUNG_RAMP_S = 2.0  # a rung's preset is approached over this ramp, never cut to
 
 
 class ConsoleController:
@@ -499,7 +501,8 @@ class ConsoleController:
         size = len(self.protocol.ladder)
         if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < size:
             raise ControllerError(f"rung {index!r} is not on this ladder (0-{size - 1})")
-        return self._request(_Intent("rung", rung=index, preset=self.protocol.ladder[index].preset))
+        preset = self.protocol.ladder[index].preset
+        return self._request(_Intent("rung", rung=index, preset=preset, ramp_s=RUNG_RAMP_S))
 
     def retry(self, token: str) -> str | None:
         """Send a refused action again (the one-click retry; ``token`` from its ``refused`` event).
@@ -512,12 +515,13 @@ class ConsoleController:
         return self._request(intent)
 
     def _request(self, intent: _Intent) -> str | None:
+        ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
         if intent.kind == "rung":
             assert intent.preset is not None
-            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=2.0), intent)
+            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
         if intent.kind == "intensity":
             assert intent.intensity is not None
-            return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=intent.ramp_s), intent)
+            return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=ramp_s), intent)
         if intent.kind == "event":
             assert intent.event is not None
             return self._send(m.TriggerEventRequest(event=intent.event), intent)
@@ -609,7 +613,8 @@ class ConsoleController:
             )
         assert self.protocol is not None
         preset = self.protocol.ladder[advice.rung_to].preset
-        return self._request(_Intent("rung", rung=advice.rung_to, advice_id=advice_id, preset=preset))
+        intent = _Intent("rung", rung=advice.rung_to, advice_id=advice_id, preset=preset, ramp_s=RUNG_RAMP_S)
+        return self._request(intent)
 
     def dismiss_advice(self, advice_id: str, note: str = "") -> None:
         self._engine_events(self._engine().dismiss_advice(advice_id, note))
@@ -678,6 +683,38 @@ class ConsoleController:
                 self._safe_place_after_load = True
             return
         self._reconcile_mode(state.mode, source="console")
+        self._resync_steering(state)
+
+    def _resync_steering(self, state: m.RendererState) -> None:
+        """After a reconnect to the same renderer: a rung or intensity request whose reply was lost
+        with the contact is recorded as failed (``command_failed``, Timeout) but may have been applied
+        just before. The session's rung and intensity stand: the renderer is set back to them, and
+        that is journaled (``renderer_resynced``) so the two journals still read the same."""
+        engine = self.engine
+        if engine is None or state.mode not in ("running", "paused"):
+            return
+        in_flight = {p.intent.kind for p in self.pending.values() if p.intent is not None}
+        if in_flight & {"rung", "intensity", "scene"}:
+            return  # the renderer's answer to those will settle it
+        wanted = self._current_preset()
+        request: m.Request
+        if wanted is not None and state.preset != wanted:
+            request = m.ApplyPresetRequest(preset=wanted, ramp_s=RUNG_RAMP_S)
+        elif abs(state.target_intensity - engine.intensity) >= 0.5:
+            request = m.SetIntensityRequest(intensity=engine.intensity, ramp_s=RUNG_RAMP_S)
+        else:
+            return
+        msg_id = self._send(request)
+        content = {
+            "request": request.msg_type,
+            "msg_id": msg_id,
+            "rung": engine.rung,
+            "preset": wanted,
+            "intensity": engine.intensity,
+            "renderer_preset": state.preset,
+            "renderer_target_intensity": state.target_intensity,
+        }
+        self._clinical("renderer_resynced", content)
 
     def on_fact(self, fact: m.Content, header: m.Header | None = None) -> None:
         """A fact the renderer published (in order, after any snapshot)."""
@@ -974,8 +1011,8 @@ def _refusal_sentence(intent: _Intent, ename: str | None, evalue: str | None) ->
     text = (evalue or ename or "no reason given").strip().rstrip(".")
     if ename == "Timeout":
         return (
-            f"the renderer did not answer {intent.what()} ({text}); it was not applied — check the "
-            "connection banner, then try again"
+            f"the renderer did not answer {intent.what()} ({text}); the session stays as it was — check "
+            "the connection banner, then try again"
         )
     reason, _, advice = text.partition("; ")
     for pattern, known in _ADVICE_FOR:
