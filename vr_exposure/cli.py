@@ -32,7 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def _parser(available: dict[str, object]) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vr-exposure", description=__doc__.splitlines()[0] if __doc__ else "")
+    summary = __doc__.splitlines()[0] if __doc__ else ""
+    parser = argparse.ArgumentParser(prog="vr-exposure", description=summary)
     parser.add_argument("--version", action="version", version=f"vr-exposure {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (_module, help_text) in COMMANDS.items():
@@ -67,6 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`vr-exposure journal show ... | head`): not an error of ours. Point stdout
+        # at /dev/null so the interpreter's final flush does not raise again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return rc
 
 

@@ -127,7 +127,7 @@ def test_renderer_killed_and_restarted(children: list[Child], tmp_path: Path) ->
         ren["child"].kill()
         killed = time.monotonic()
         assert client.wait_until(lambda: client.connection == "lost", 5)
-        assert time.monotonic() - killed < LOST_AFTER_S + 0.5
+        assert time.monotonic() - killed < LOST_AFTER_S + 2.0  # liveness window + slack for a loaded CI
         assert [e for e, _ in events][-2:] == ["degraded", "lost"]
 
         # While the renderer is gone a command fails loudly after its retries...
@@ -177,7 +177,7 @@ def test_console_killed_and_restarted(children: list[Child], tmp_path: Path) -> 
             if watcher.poll(100):
                 seen.extend(watcher.recv_multipart())
         assert any(b"link_lost" in f for f in seen), "the renderer never reported the console as lost"
-        assert time.monotonic() - killed < 1.0 + 1.0
+        assert time.monotonic() - killed < 1.0 + 2.5  # link timeout + slack for a loaded CI
 
         events: list[tuple[str, str]] = []
         with _client(ren, events) as client:
