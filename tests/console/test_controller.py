@@ -447,3 +447,23 @@ def test_the_safe_place_is_still_sent_at_once_with_refusals_and_requests_in_flig
     assert _types(session_dir)[-1] == "safe_place_requested"
     c.on_fact(m.SafePlaceEntered(fade_s=2.0, source="console"))
     assert c.engine.state == "safe_place"
+
+
+def test_a_free_sessions_scene_changes_only_when_the_renderer_loaded_it(setup, library):
+    c, link, clock, events = setup
+    scenes = sorted(library.scenes)
+    first, other = scenes[0], scenes[1]
+    session_dir = c.start_session("P042", scene_id=first)
+    c.begin_exposure()
+    link.answer(c)
+    c.load_scene(other)
+    assert link.sent[-1] == m.LoadSceneRequest(scene=other, preset=None, intensity=c.engine.intensity)
+    c.on_reply(m.LoadSceneReply(status="error", ename="InvalidState", evalue=FADING), link.ids[-1])
+    assert c.scene.id == first and "scene_changed" not in _types(session_dir)
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["message"].startswith("the renderer refused the scene change: a scene change is fading")
+    c.retry(refused["token"])
+    link.answer(c)
+    assert c.scene.id == other
+    (changed,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "scene_changed"]
+    assert changed["content"]["scene"] == other and changed["parent_header"]["msg_id"] == link.ids[-1]

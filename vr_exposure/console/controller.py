@@ -173,6 +173,7 @@ class ConsoleController:
         self.open_probes: dict[str, float] = {}  # probe_id -> deadline (session seconds)
         self._adhoc_probes: set[str] = set()
         self._adhoc_counter = itertools.count(1)
+        self._unsent_counter = itertools.count(1)
         self._created_ns = clock.monotonic_ns()
         self._session_start_ns: int | None = None
         self._last_tick_ns = 0
@@ -866,7 +867,7 @@ class ConsoleController:
             parent=parent,
         )
         if token is None:
-            token = f"unsent-{next(self._adhoc_counter)}"
+            token = f"unsent-{next(self._unsent_counter)}"
         self.refused[token] = intent
         while len(self.refused) > _RETRY_KEEP:
             self.refused.pop(next(iter(self.refused)))

@@ -394,6 +394,8 @@ class ConsoleWindow(QMainWindow):
                 self.advice.show_advice(ev["advice"], ev["advice"].reason)
         elif ev["action"] == "intensity":
             self.intensity.show_renderer_intensity(ev["intensity"], ev["target_intensity"])
+        elif ev["action"] == "scene" and self.controller.scene is not None:
+            self.rungs.set_current_scene(self.controller.scene.id)
 
     def _ui_session(self, ev: UiEvent) -> None:
         c = self.controller
