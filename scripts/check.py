@@ -39,7 +39,8 @@ def main(pytest_args: list[str]) -> int:
         _run("pytest", [py, "-m", "pytest", *pytest_args], env),
     ]
     failed = [name for name, rc in zip(names, results, strict=True) if rc != 0]
-    print("== every check is green" if not failed else f"== checks that FAILED: {', '.join(failed)}", flush=True)
+    verdict = "== every check is green" if not failed else f"== checks that FAILED: {', '.join(failed)}"
+    print(verdict, flush=True)
     return 1 if failed else 0
 
 
