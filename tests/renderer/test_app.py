@@ -164,8 +164,7 @@ def test_stereo_offscreen_frames_keep_updating(showbase: Any) -> None:
     camera switched off Panda3D stops redrawing an offscreen window, and screenshots go stale."""
     with running_app(showbase, link=False, stereo=True) as app:
         app.command(m.LoadSceneRequest(scene="spiders", intensity=0))
-        for _ in range(3):
-            showbase.taskMgr.step()
+        _until_settled(showbase, app)
         before = screenshot(showbase)
         app.command(m.SetIntensityRequest(intensity=100, ramp_s=0))
         for _ in range(2):
