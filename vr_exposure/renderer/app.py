@@ -27,6 +27,12 @@ place chooses the intensity the scene comes back at. A ``set_session`` for a new
 safe place or stopped makes the renderer ``idle`` where it is, with no way back into the previous
 session's exposure.
 
+With ``lsl=True`` the head pose of every frame (the values journaled as ``head_pose``) also goes to a Lab
+Streaming Layer outlet (:class:`vr_exposure.research.lsl.LslBridge`, nominal rate the display rate),
+built at start and again when a new session is set, so its ``source_id`` names the session
+(``no-session`` before one is set). Pushing never blocks; an LSL that fails is one logged line and the
+renderer goes on without it.
+
 Dependencies are explicit: the app is given ``render``, ``aspect2d``, ``win`` and ``task_mgr`` (and
 the ShowBase only for what a backend needs to build cameras); it never uses Panda3D's builtins and
 never changes Panda3D's configuration (the CLI loads the backend's prc before creating the ShowBase).
@@ -67,6 +73,8 @@ TASK_SORTS: dict[str, int] = {
 WORK_TASKS = ("vr-exposure-link", "vr-exposure-stimuli", "vr-exposure-telemetry")
 #: A scene change fades to black, swaps while black (where a build may stall), and fades back in.
 SCENE_FADE_S = 1.0
+#: The session id in the LSL ``source_id`` before a session is set.
+LSL_NO_SESSION = "no-session"
 #: ``stop`` fades to black over this and holds.
 STOP_FADE_S = 1.0
 
@@ -173,6 +181,7 @@ class App:
         max_frames: int | None = None,
         mirror: bool = True,
         curve: Any = None,
+        lsl: bool = False,
     ) -> None:
         self._base = base
         self._render = render
@@ -209,6 +218,9 @@ class App:
         self._ramping = False
         self._events_seen: tuple[str, ...] = ()
         self._scene_seen: str | None = None
+        self.lsl = lsl
+        #: The head-pose outlet (an ``LslBridge``) while ``lsl`` is on and working.
+        self.lsl_bridge: Any = None
 
         self._rig = build_rig(render, backend.options.ipd_m)
         backend.setup(self)
@@ -251,6 +263,7 @@ class App:
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
+        self._open_lsl()
         for name, sort in TASK_SORTS.items():
             task_mgr.add(
                 self._timed(name, getattr(self, "_task_" + name.removeprefix("vr-exposure-"))),
@@ -353,9 +366,10 @@ class App:
         info = self.frame_info
         if info is not None:
             pose = info.head_pose
-            self.telemetry.on_frame(
-                self.frame, self.clock.monotonic_ns(), pose.position_m, pose.orientation_xyzw
-            )
+            now_ns = self.clock.monotonic_ns()
+            self.telemetry.on_frame(self.frame, now_ns, pose.position_m, pose.orientation_xyzw)
+            if self.lsl_bridge is not None:
+                self._push_pose(now_ns, pose.position_m, pose.orientation_xyzw)
 
     def _task_present(self) -> None:
         # Not the app's own work (WORK_TASKS): the runtime's or the driver's.
@@ -488,6 +502,43 @@ class App:
 
     def _publish_telemetry(self, msg_type: str, content: dict[str, Any]) -> None:
         self.link.publish(msg_type, content)
+
+    # -- Lab Streaming Layer -----------------------------------------------------------------------
+
+    def _open_lsl(self) -> None:
+        """(Re)build the head-pose outlet for the current session."""
+        if not self.lsl:
+            return
+        self._close_lsl()
+        session_id = self.session_id or LSL_NO_SESSION
+        try:
+            from vr_exposure.research.lsl import LslBridge
+
+            self.lsl_bridge = LslBridge.for_renderer(
+                session_id, display_rate_hz=1e9 / self.backend.frame_period_ns
+            )
+        except Exception as exc:  # noqa: BLE001 - no liblsl, no network: the patient's view goes on
+            log.warning("renderer: LSL head-pose stream not started (rendering goes on without): %s", exc)
+
+    def _push_pose(
+        self,
+        t_mono_ns: int,
+        position_m: tuple[float, float, float],
+        orientation_xyzw: tuple[float, float, float, float],
+    ) -> None:
+        try:
+            self.lsl_bridge.push_pose(t_mono_ns, position_m, orientation_xyzw, self.frame)
+        except Exception as exc:  # noqa: BLE001 - a recorder's trouble must never stop the render loop
+            log.warning("renderer: LSL head-pose stream stopped after an error (rendering goes on): %s", exc)
+            self._close_lsl()
+
+    def _close_lsl(self) -> None:
+        bridge, self.lsl_bridge = self.lsl_bridge, None
+        if bridge is not None:
+            try:
+                bridge.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.warning("renderer: closing the LSL head-pose stream failed", exc_info=True)
 
     # -- requests from the console -----------------------------------------------------------------
 
@@ -711,6 +762,9 @@ class App:
             # back into the previous session's exposure: the next load_scene is the new session's.
             self.stage.forget_return()
             self.mode = "idle"
+        if req.session_id != previous:
+            # The stream's source_id names the session a recorder files it under.
+            self._open_lsl()
         self._fact(m.SessionSet(session_id=req.session_id, session_dir=str(session_dir)), parent=parent)
         self._publish_state(parent)
 
@@ -767,6 +821,7 @@ class App:
             self._base.ignore(event)
         self._accepted.clear()
         self.telemetry.close()
+        self._close_lsl()
         try:
             self.backend.shutdown()
         finally:

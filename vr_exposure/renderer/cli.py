@@ -12,6 +12,10 @@ allowed there::
     vr-exposure keys allow console.key          # the console's public key, copied over
     vr-exposure renderer --bind tcp://0.0.0.0:47310 --curve
 
+``--lsl`` publishes the head pose of every frame as a Lab Streaming Layer stream
+(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder; an LSL that fails is one line on
+stderr and the renderer goes on without it.
+
 Exit codes: 0 after ``--frames N`` frames, a ``shutdown`` request, a closed window or SIGTERM;
 2 when the backend asked for explicitly (``--backend openxr``) cannot run here, or the link cannot be
 set up as asked (a non-loopback bind without CURVE, missing keys); one line on stderr.
@@ -118,6 +122,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--link-timeout-s", type=float, default=5.0, metavar="S", help="default 5")
     parser.add_argument(
+        "--lsl",
+        action="store_true",
+        help="publish the head pose as a Lab Streaming Layer stream (MoCap, 7 channels, display rate)",
+    )
+    parser.add_argument(
         "--no-mirror", action="store_true", help="do not publish the patient-view mirror images"
     )
 
@@ -223,6 +232,7 @@ def run(args: argparse.Namespace) -> int:
             max_frames=args.frames,
             mirror=not args.no_mirror,
             curve=curve,
+            lsl=args.lsl,
         )
         if args.scene is not None:
             from vr_exposure.link.errors import CommandRejected
