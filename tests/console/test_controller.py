@@ -467,3 +467,32 @@ def test_a_free_sessions_scene_changes_only_when_the_renderer_loaded_it(setup, l
     assert c.scene.id == other
     (changed,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "scene_changed"]
     assert changed["content"]["scene"] == other and changed["parent_header"]["msg_id"] == link.ids[-1]
+
+
+@pytest.mark.parametrize("mode", ["stopped", "safe_place"])
+def test_after_a_reconnect_a_stopped_or_safe_renderer_is_left_there_and_what_it_shows_journaled(setup, mode):
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    c.apply_rung(2)
+    link.answer(c)
+    if mode == "stopped":
+        c.stop()
+    else:
+        c.safe_place()
+    link.answer(c)
+    link.sent.clear()
+    scene = "safe-meadow" if mode == "safe_place" else "spiders"
+    # Contact came back; the renderer (the same one, or one restarted into that state) refuses a
+    # load_scene here, and going back into the exposure is the therapist's decision.
+    c.on_snapshot(
+        m.RendererState(session_id=session_dir.name, scene=scene, preset=None, intensity=0, mode=mode),
+        "inst-a",
+    )
+    assert not link.of(m.LoadSceneRequest) and not link.sent
+    (kept,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "renderer_view_kept"]
+    assert kept["content"]["renderer_mode"] == mode and kept["content"]["renderer_scene"] == scene
+    assert kept["content"]["session_scene"] == "spiders" and kept["content"]["rung"] == 2
+    if mode == "stopped":
+        assert any(e.kind == "error" and "stopped" in e.data["message"] for e in events)
+    else:
+        assert c.engine.state == "safe_place"

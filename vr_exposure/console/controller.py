@@ -13,7 +13,9 @@ What it guarantees:
   the patient chose in VR or the renderer entered on losing the console. After a reconnect the snapshot
   is reconciled with the session: a renderer that restarted is told the session, scene, rung and
   intensity again; one that kept running but shows another rung or intensity (a reply lost with the
-  contact) is set back to the session's.
+  contact) is set back to the session's. One in the safe place or stopped is left there (it refuses a
+  scene then, and going back into the exposure is the therapist's decision); what it shows is
+  journaled (``renderer_view_kept``).
 - Advice is shown, never applied: only :meth:`accept_advice` (the therapist's click) moves the rung.
 - Steering follows what the renderer accepted, so the journal never says the patient was on a rung the
   patient never saw. A rung change (or accepted advice), an intensity change, an event or a scene
@@ -671,12 +673,23 @@ class ConsoleController:
             self._clinical("renderer_restarted", {"instance_id": instance_id})
         if state.session_id != self.session_id:
             self._send_session()
+        exposure_scene = self.scene.id if self.scene else None
         if state.mode == "safe_place":
             # The renderer is in the safe place (the patient's choice, or it lost us): stay there.
             self._reconcile_mode("safe_place", source="link_lost" if state.link == "lost" else "console")
+            self._journal_view_kept(state, exposure_scene)
             return
-        exposure_scene = self.scene.id if self.scene else None
-        if state.scene != exposure_scene or state.mode in ("idle", "stopped"):
+        if state.mode == "stopped":
+            # Stopped (black) on purpose: the renderer refuses load_scene there, and taking the
+            # patient back into the exposure is the therapist's decision, never the reconcile's.
+            self._journal_view_kept(state, exposure_scene)
+            self._emit(
+                "error",
+                message="the renderer is stopped (the patient sees black); the scene was not reloaded. "
+                "Send the safe place to go on, or end the session",
+            )
+            return
+        if state.scene != exposure_scene or state.mode == "idle":
             self._send_scene()
             if self.engine.state == "safe_place":
                 # The patient was in the safe place when contact was lost and the renderer restarted:
@@ -685,6 +698,23 @@ class ConsoleController:
             return
         self._reconcile_mode(state.mode, source="console")
         self._resync_steering(state)
+
+    def _journal_view_kept(self, state: m.RendererState, session_scene: str | None) -> None:
+        """After a reconnect the renderer is left where it is (safe place, stopped): what it shows is
+        journaled (``renderer_view_kept``) next to what the session would show."""
+        engine = self.engine
+        self._clinical(
+            "renderer_view_kept",
+            {
+                "renderer_mode": state.mode,
+                "renderer_scene": state.scene,
+                "renderer_preset": state.preset,
+                "renderer_intensity": state.intensity,
+                "session_scene": session_scene,
+                "rung": None if engine is None else engine.rung,
+                "intensity": None if engine is None else engine.intensity,
+            },
+        )
 
     def _resync_steering(self, state: m.RendererState) -> None:
         """After a reconnect to the same renderer: a rung or intensity request whose reply was lost
