@@ -18,6 +18,8 @@ Handler exceptions become error replies; nothing a console sends can raise out o
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -156,6 +158,14 @@ class LinkServer:
         self._last_heard_ns: int | None = None
         self._timeout_ns = int(link_timeout_s * 1e9)
         self._closed = False
+        # Published frames go to the PUB socket from a thread of their own, which owns that socket
+        # (ZeroMQ sockets belong to one thread): the first send after an idle spell wakes
+        # libzmq's I/O thread, which costs the sender tens to hundreds of microseconds, and the
+        # frame loop should not pay that every frame. A queue keeps the order of publish calls.
+        self._pub_queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._pub_thread: threading.Thread | None = None
+        #: Frames the publisher thread failed to hand to ZeroMQ (peer-independent: PUB never blocks).
+        self.pub_send_failures = 0
 
         self._own_context = context is None
         self._ctx: zmq.Context[zmq.Socket[bytes]] = context if context is not None else zmq.Context()
@@ -176,6 +186,10 @@ class LinkServer:
             self.pub.sndhwm = 10_000
             self.command_endpoint = _bind(self.router, command_endpoint)
             self.pub_endpoint = _bind(self.pub, pub_endpoint)
+            self._pub_thread = threading.Thread(
+                target=self._pub_loop, name="vr-exposure-link-pub", daemon=True
+            )
+            self._pub_thread.start()
         except BaseException:
             self.close()
             raise
@@ -260,12 +274,24 @@ class LinkServer:
             seq = self.event_seq
             topic = b"event"
         _, envelope = self.codec.build(message, parent=parent, seq=seq)
-        try:
-            self.pub.send_multipart([topic, envelope], zmq.NOBLOCK)
-            self.counters["published"] += 1
-        except zmq.ZMQError:
+        if self._closed:
             self.counters["send_dropped"] += 1
+        else:
+            self._pub_queue.put([topic, envelope])
+            self.counters["published"] += 1
         return seq
+
+    def _pub_loop(self) -> None:
+        """The publisher thread: sends queued frames in order until a None arrives."""
+        pub = self.pub
+        while True:
+            frames = self._pub_queue.get()
+            if frames is None:
+                return
+            try:
+                pub.send_multipart(frames, zmq.NOBLOCK)
+            except zmq.ZMQError:
+                self.pub_send_failures += 1
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -273,6 +299,10 @@ class LinkServer:
         if self._closed:
             return
         self._closed = True
+        if self._pub_thread is not None:
+            # What was published before close() still goes out (as far as linger allows).
+            self._pub_queue.put(None)
+            self._pub_thread.join(timeout=5.0)
         for name in ("router", "pub"):
             sock = getattr(self, name, None)
             if sock is not None:

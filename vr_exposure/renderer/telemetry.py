@@ -298,7 +298,9 @@ class Telemetry:
                 },
             )
         if self.mirror is not None:
-            self.mirror.after_render(frame, now_ns)
+            # Images finished since the last frame go out before this frame's sample is handed to
+            # the worker: every ZeroMQ send releases the GIL, and a worker just woken would take it
+            # there and hold the render thread up while it flips the sample.
             if self.publish is not None:
                 for image in self.mirror.take():
                     self.publish(
@@ -310,6 +312,7 @@ class Telemetry:
                             "frame": image.frame,
                         },
                     )
+            self.mirror.after_render(frame, now_ns)
 
     def _emit(self, msg_type: str, content: dict[str, Any]) -> None:
         if self.publish is not None:
