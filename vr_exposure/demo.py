@@ -590,16 +590,8 @@ def _run_headless(
     physio: Any = None,
 ) -> dict[str, Any] | None:
     from vr_exposure.console.adapter import LinkAdapter
-    from vr_exposure.console.controller import ConsoleController
 
-    controller = ConsoleController(
-        client,
-        library,
-        sessions_root=args.sessions,
-        console_name="demo-console",
-        lsl=args.lsl,
-        physio=physio,
-    )
+    controller = _demo_controller(client, library, args, physio)
     adapter = LinkAdapter(client, controller)
     say("console (headless) connecting")
     deadline = time.monotonic() + 30
@@ -656,18 +648,10 @@ def _run_with_window(
     from PyQt6.QtWidgets import QApplication
 
     from vr_exposure.console.bridge import LinkBridge
-    from vr_exposure.console.controller import ConsoleController
     from vr_exposure.console.main_window import ConsoleWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    controller = ConsoleController(
-        client,
-        library,
-        sessions_root=args.sessions,
-        console_name="demo-console",
-        lsl=args.lsl,
-        physio=physio,
-    )
+    controller = _demo_controller(client, library, args, physio)
     bridge = LinkBridge(client, controller)
     window = ConsoleWindow(controller, endpoint=renderer.command_endpoint)
     window.select_protocol(PROTOCOL_ID)
@@ -719,3 +703,17 @@ if __name__ == "__main__":
     from vr_exposure.cli import main
 
     raise SystemExit(main(["demo", *sys.argv[1:]]))
+
+
+def _demo_controller(client: Any, library: Any, args: argparse.Namespace, physio: Any) -> Any:
+    """The console's session logic as the demo runs it, headless or in the window."""
+    from vr_exposure.console.controller import ConsoleController
+
+    return ConsoleController(
+        client,
+        library,
+        sessions_root=args.sessions,
+        console_name="demo-console",
+        lsl=args.lsl,
+        physio=physio,
+    )
