@@ -601,15 +601,7 @@ def _run_headless(
             return None
         adapter.poll(50)
         adapter.housekeeping()
-    script = ScriptedSession(
-        controller,
-        renderer.press,
-        minutes=args.minutes,
-        compress=args.compress,
-        seed=args.seed,
-        pseudonym=args.pseudonym,
-        say=say,
-    )
+    script = _demo_script(controller, renderer, args, say)
     next_housekeeping = 0.0
     hard_stop = time.monotonic() + script.total_s + 60
     while not script.step():
@@ -657,15 +649,7 @@ def _run_with_window(
     window.select_protocol(PROTOCOL_ID)
     window.session_panel.pseudonym.setText(args.pseudonym)
     window.show()
-    script = ScriptedSession(
-        controller,
-        renderer.press,
-        minutes=args.minutes,
-        compress=args.compress,
-        seed=args.seed,
-        pseudonym=args.pseudonym,
-        say=say,
-    )
+    script = _demo_script(controller, renderer, args, say)
     state: dict[str, float | None] = {"finished_at": None}
     hard_stop = time.monotonic() + script.total_s + 90
 
@@ -716,4 +700,17 @@ def _demo_controller(client: Any, library: Any, args: argparse.Namespace, physio
         console_name="demo-console",
         lsl=args.lsl,
         physio=physio,
+    )
+
+
+def _demo_script(controller: Any, renderer: Any, args: argparse.Namespace, say: Any) -> ScriptedSession:
+    """The scripted therapist and simulated patient for this run's options."""
+    return ScriptedSession(
+        controller,
+        renderer.press,
+        minutes=args.minutes,
+        compress=args.compress,
+        seed=args.seed,
+        pseudonym=args.pseudonym,
+        say=say,
     )

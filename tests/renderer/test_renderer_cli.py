@@ -3,10 +3,12 @@ and its one-line messages, and a shutdown request over the link."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,28 +85,13 @@ def test_shutdown_over_the_link_and_journal_in_the_session_dir(tmp_path: Path) -
     from vr_exposure.link import messages as m
 
     session = create_session(tmp_path / "sessions", pseudonym="P042", software_version=__version__)
-    command = [
-        sys.executable, "-m", "vr_exposure.cli", "renderer", "--backend", "offscreen",
-        "--bind", "tcp://127.0.0.1:*", "--size", "160x90", "--session-dir", str(session),
-    ]  # fmt: skip
-    with subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
-    ) as proc:
-        try:
-            assert proc.stdout is not None and proc.stderr is not None
-            line = proc.stdout.readline()
-            match = READY.match(line.strip())
-            assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
-            with LinkClient(match.group(1), match.group(2), timeout_s=5.0) as client:
-                reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
-                assert reply.status == "ok"
-                reply = client.request(m.ShutdownRequest())
-                assert reply.status == "ok"
-            assert proc.wait(timeout=60) == 0, proc.stderr.read()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with _live_renderer(tmp_path, "--session-dir", str(session)) as (proc, endpoints):
+        with LinkClient(*endpoints, timeout_s=5.0) as client:
+            reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
+            assert reply.status == "ok"
+            reply = client.request(m.ShutdownRequest())
+            assert reply.status == "ok"
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
     journal = (session / "renderer.jsonl").read_text()
     assert '"scene_loaded"' in journal and '"shutting_down"' in journal
 
@@ -153,9 +140,34 @@ def test_curve_admits_an_allowed_console_key_and_nothing_else(tmp_path: Path) ->
     console_public, console_secret = generate_keys("console", directory=keys)
     _, intruder_secret = generate_keys("intruder", directory=tmp_path / "other-keys")
     allow_key(console_public, directory=keys)
+    with _live_renderer(tmp_path, "--curve", "--keys-dir", str(keys)) as (proc, endpoints):
+        # A console whose key is not on the allow-list, and one without CURVE: nothing gets through.
+        for curve in (ClientCurve.from_files(intruder_secret, renderer_public), None):
+            heard: list[Any] = []
+            with LinkClient(
+                *endpoints, timeout_s=0.5, retries=1, on_event=heard.append, curve=curve
+            ) as bad:
+                assert not bad.wait_until(lambda b=bad: b.synced or b.state is not None, 2.0)
+                assert heard == [] and bad.state is None
+        good_curve = ClientCurve.from_files(console_secret, renderer_public)
+        with LinkClient(*endpoints, timeout_s=5.0, curve=good_curve) as client:
+            assert client.wait_until(lambda: client.synced, 30.0), "the allowed console connects"
+            reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
+            assert reply.status == "ok"
+            assert client.wait_until(
+                lambda: client.state is not None and client.state.scene == "spiders", 10
+            )
+            reply = client.request(m.ShutdownRequest())
+            assert reply.status == "ok"
+        assert proc.wait(timeout=60) == 0, proc.stderr.read()
+
+@contextlib.contextmanager
+def _live_renderer(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], tuple[str, str]]]:
+    """An offscreen renderer subprocess on free loopback ports; yields it and its READY endpoints,
+    and kills it if the test leaves it running."""
     command = [
         sys.executable, "-m", "vr_exposure.cli", "renderer", "--backend", "offscreen",
-        "--bind", "tcp://127.0.0.1:*", "--size", "160x90", "--curve", "--keys-dir", str(keys),
+        "--bind", "tcp://127.0.0.1:*", "--size", "160x90", *args,
     ]  # fmt: skip
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path)
@@ -165,26 +177,7 @@ def test_curve_admits_an_allowed_console_key_and_nothing_else(tmp_path: Path) ->
             line = proc.stdout.readline()
             match = READY.match(line.strip())
             assert match, line + (proc.stderr.read() if proc.poll() is not None else "")
-            endpoints = match.group(1), match.group(2)
-            # A console whose key is not on the allow-list, and one without CURVE: nothing gets through.
-            for curve in (ClientCurve.from_files(intruder_secret, renderer_public), None):
-                heard: list[Any] = []
-                with LinkClient(
-                    *endpoints, timeout_s=0.5, retries=1, on_event=heard.append, curve=curve
-                ) as bad:
-                    assert not bad.wait_until(lambda b=bad: b.synced or b.state is not None, 2.0)
-                    assert heard == [] and bad.state is None
-            good_curve = ClientCurve.from_files(console_secret, renderer_public)
-            with LinkClient(*endpoints, timeout_s=5.0, curve=good_curve) as client:
-                assert client.wait_until(lambda: client.synced, 30.0), "the allowed console connects"
-                reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
-                assert reply.status == "ok"
-                assert client.wait_until(
-                    lambda: client.state is not None and client.state.scene == "spiders", 10
-                )
-                reply = client.request(m.ShutdownRequest())
-                assert reply.status == "ok"
-            assert proc.wait(timeout=60) == 0, proc.stderr.read()
+            yield proc, (match.group(1), match.group(2))
         finally:
             if proc.poll() is None:
                 proc.kill()
