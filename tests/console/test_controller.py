@@ -189,9 +189,48 @@ def test_a_restarted_renderer_is_resynced_to_the_session(setup):
     (set_session,) = link.of(m.SetSessionRequest)
     (load,) = link.of(m.LoadSceneRequest)
     assert set_session.session_id == session_dir.name
-    assert (load.scene, load.preset, load.intensity) == ("spiders", c.protocol.ladder[2].preset, 47)
+    # The therapist's free intensity after the rung stays free: no preset would put it back to the
+    # preset's own intensity.
+    assert (load.scene, load.preset, load.intensity) == ("spiders", None, 47)
     types = [r["header"]["msg_type"] for r in _records(session_dir)]
     assert "renderer_restarted" in types
+    resynced = [r for r in _records(session_dir) if r["header"]["msg_type"] == "renderer_resynced"][-1]
+    assert resynced["content"]["sent"] == {"scene": "spiders", "preset": None, "intensity": 47.0}
+
+
+def test_a_restarted_renderer_on_a_rung_gets_the_rungs_preset(setup):
+    c, link, clock, events = setup
+    session_dir = c.start_session("P042", protocol_id="spiders-graded")
+    c.begin_exposure()
+    c.set_intensity(47, 1.0)
+    c.apply_rung(3)  # the preset after the free intensity: the preset stands
+    link.answer(c)
+    c.on_snapshot(m.RendererState(session_id=session_dir.name, scene="spiders", mode="running"), "inst-a")
+    link.sent.clear()
+    c.on_snapshot(m.RendererState(mode="idle"), "inst-c")
+    (load,) = link.of(m.LoadSceneRequest)
+    assert (load.preset, load.intensity) == (c.protocol.ladder[3].preset, c.engine.intensity)
+
+
+def test_a_restarted_renderer_gets_the_pause_back_and_running_events_are_named(setup):
+    c, link, clock, events = setup
+    session_dir = c.start_session("P042", protocol_id="spiders-graded")
+    c.begin_exposure()
+    link.answer(c)
+    c.on_snapshot(m.RendererState(session_id=session_dir.name, scene="spiders", mode="running"), "inst-a")
+    c.on_fact(m.EventFired(event="walk-toward"))
+    c.on_fact(m.Paused())
+    assert c.engine.state == "paused"
+    link.sent.clear()
+    c.on_snapshot(m.RendererState(mode="idle"), "inst-b")
+    assert not link.of(m.PauseRequest)  # not before the scene is there
+    c.on_fact(m.SceneLoaded(scene="spiders"))
+    (pause,) = link.of(m.PauseRequest)
+    assert pause == m.PauseRequest()
+    records = {r["header"]["msg_type"]: r["content"] for r in _records(session_dir)}
+    assert records["renderer_restarted"]["events_not_restored"] == ["walk-toward"]
+    assert records["renderer_resynced"]["then_pause"] is True
+    assert [e for e in events if e.kind == "resynced"]
 
 
 def test_end_summarises_and_seals(setup):
@@ -496,3 +535,82 @@ def test_after_a_reconnect_a_stopped_or_safe_renderer_is_left_there_and_what_it_
         assert any(e.kind == "error" and "stopped" in e.data["message"] for e in events)
     else:
         assert c.engine.state == "safe_place"
+
+
+def test_a_real_reconnection_keeps_a_free_intensity_free(setup):
+    """The rung's preset, then the therapist's free 63: a renderer showing 63 without a preset is in
+    agreement with the session; nothing is sent (before, the preset was sent and the view jumped)."""
+    c, link, clock, events = setup
+    session_dir = _begun(c, link)
+    c.apply_rung(1)
+    link.answer(c)
+    c.set_intensity(63, 0.5)
+    link.answer(c)
+    link.sent.clear()
+    c.on_snapshot(
+        m.RendererState(
+            session_id=session_dir.name, scene="spiders", intensity=63, target_intensity=63, mode="running"
+        ),
+        "inst-a",
+    )
+    assert link.sent == []
+    assert "renderer_resynced" not in [r["header"]["msg_type"] for r in _records(session_dir)]
+    # One that lost the free change (shows the preset): set back to the therapist's 63, not the preset.
+    c.on_snapshot(
+        m.RendererState(
+            session_id=session_dir.name,
+            scene="spiders",
+            preset=c.protocol.ladder[1].preset,
+            intensity=12,
+            target_intensity=12,
+            mode="running",
+        ),
+        "inst-a",
+    )
+    (sent,) = link.sent
+    assert isinstance(sent, m.SetIntensityRequest) and sent.intensity == 63
+    (resynced,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "renderer_resynced"]
+    assert resynced["content"]["sent"] == {"intensity": 63.0, "ramp_s": 2.0}
+    assert resynced["content"]["free_intensity"] is True
+    (notice,) = [e for e in events if e.kind == "resynced"]
+    assert "intensity 63" in notice["message"]
+
+
+def test_only_a_real_reconnection_hands_the_controller_a_snapshot(setup):
+    """The adapter: a degraded spell whose link never dropped refreshes the mirror only; first
+    contact and a reconnection after ``lost`` reconcile the session."""
+    from vr_exposure.console.adapter import LinkAdapter
+
+    c, link, clock, events = setup
+    calls: list[str] = []
+    c.on_snapshot = lambda state, instance=None: calls.append("snapshot")  # type: ignore[method-assign]
+    c.on_mirror = lambda state: calls.append("mirror")  # type: ignore[method-assign]
+
+    class _Client:
+        synced = True
+        renderer_instance = "inst-a"
+        command_endpoint = "tcp://127.0.0.1:1"
+        liveness = type("L", (), {"silence_s": staticmethod(lambda: 0.0)})()
+        dealer = None
+
+        def __setattr__(self, name, value):  # the adapter sets the client's callbacks
+            object.__setattr__(self, name, value)
+
+    client = _Client()
+    adapter = LinkAdapter.__new__(LinkAdapter)
+    adapter.client, adapter.controller = client, c  # type: ignore[assignment]
+    adapter.state, adapter.detail, adapter.ever_connected = "connecting", "", False
+    adapter.listeners, adapter.message_listeners, adapter._awaiting_snapshot = [], [], True
+    adapter._monitor = None
+    state = m.RendererState(mode="running")
+    adapter._on_connection("connected", "")
+    adapter._on_state(state)
+    assert calls == ["snapshot"]  # first contact
+    adapter._on_connection("degraded", "")
+    adapter._on_connection("connected", "")
+    adapter._on_state(state)
+    assert calls == ["snapshot", "mirror"]  # a blip: no reconciliation
+    adapter._on_connection("lost", "")
+    adapter._on_connection("reconnected", "")
+    adapter._on_state(state)
+    assert calls == ["snapshot", "mirror", "snapshot"]

@@ -62,7 +62,17 @@ class FakeRenderer:
 
         if isinstance(req, m.SetIntensityRequest):
             pub(m.IntensityChanged(intensity=self.state.intensity, target=req.intensity, ramp_s=req.ramp_s))
-            self._set(intensity=req.intensity, target_intensity=req.intensity)
+            self._set(intensity=req.intensity, target_intensity=req.intensity, preset=None)
+        elif isinstance(req, m.ApplyPresetRequest):
+            self._set(preset=req.preset, intensity=5.0, target_intensity=5.0)
+            pub(m.PresetApplied(preset=req.preset, intensity=5.0, ramp_s=req.ramp_s))
+        elif isinstance(req, m.SetSessionRequest):
+            self.server.session_id = req.session_id
+            self._set(session_id=req.session_id)
+            pub(m.SessionSet(session_id=req.session_id, session_dir=req.session_dir))
+        elif isinstance(req, m.LeaveSafePlaceRequest):
+            self._set(mode="running")
+            pub(m.SafePlaceLeft())
         elif isinstance(req, m.LoadSceneRequest):
             if req.scene == "missing":
                 raise CommandRejected("UnknownScene", f"no scene called {req.scene!r}")

@@ -138,7 +138,7 @@ def test_clock_sync_picks_the_fastest_round_trip() -> None:
 
 
 def test_console_and_renderer_of_different_major_versions_say_so_clearly() -> None:
-    server = LinkServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", protocol_version="2.0")
+    server = LinkServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", protocol_version="3.0")
     stop = threading.Event()
 
     def loop() -> None:
@@ -158,8 +158,8 @@ def test_console_and_renderer_of_different_major_versions_say_so_clearly() -> No
         ) as client:
             assert client.wait_until(lambda: client.connection == "incompatible", 5)
             assert events[0][0] == "incompatible"
-            assert "renderer speaks protocol 2.0 and this console speaks 1.0" in events[0][1]
-            with pytest.raises(ProtocolVersionMismatch, match="protocol 2.0"):
+            assert "renderer speaks protocol 3.0 and this console speaks 2.0" in events[0][1]
+            with pytest.raises(ProtocolVersionMismatch, match="protocol 3.0"):
                 client.request(m.PauseRequest())
     finally:
         stop.set()

@@ -46,7 +46,7 @@ def test_rejected_and_failing_commands_become_error_replies(renderer: ThreadedRe
             client.request(m.LoadSceneRequest(scene="missing"))
         assert rejected.value.ename == "UnknownScene"
         reply = client.request(m.TriggerEventRequest(event="boom"), check=False)
-        assert reply.status == "error" and reply.ename == "RuntimeError"
+        assert reply.status == "error" and reply.ename == "InternalError"
         assert "exploded" in (reply.evalue or "")
         with pytest.raises(CommandRejected) as invalid:
             client.request(m.SetIntensityRequest(intensity=120))

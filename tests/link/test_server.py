@@ -22,14 +22,33 @@ from .fake_renderer import FakeRenderer
 class RawPeer:
     """A bare DEALER speaking the wire format by hand, as a foreign console would."""
 
-    def __init__(self, endpoint: str, *, protocol_version: str = m.PROTOCOL_VERSION) -> None:
-        self.ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        protocol_version: str = m.PROTOCOL_VERSION,
+        target: str = "",
+        context: zmq.Context[zmq.Socket[bytes]] | None = None,
+    ) -> None:
+        self._own_ctx = context is None
+        self.ctx: zmq.Context[zmq.Socket[bytes]] = context if context is not None else zmq.Context()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.linger = 0
         self.sock.connect(endpoint)
         self.codec = Codec("console", protocol_version=protocol_version)
+        self.target = target
+        self._seq = 0
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
     def frames(self, content: m.Content, **header: Any) -> list[bytes]:
+        """A frame as a well-behaved console sends it: a steering request names the renderer and
+        carries the console's next request seq (unless the test says otherwise)."""
+        if isinstance(content, m.Request) and content.steering:
+            header.setdefault("target_instance", self.target)
+            header.setdefault("seq", self.next_seq())
         return [self.codec.build(content, **header)[1]]
 
     def send(self, frames: list[bytes]) -> None:
@@ -55,7 +74,8 @@ class RawPeer:
 
     def close(self) -> None:
         self.sock.close()
-        self.ctx.term()
+        if self._own_ctx:
+            self.ctx.term()
 
 
 @pytest.fixture
@@ -67,7 +87,7 @@ def fake() -> Iterator[FakeRenderer]:
 
 @pytest.fixture
 def peer(fake: FakeRenderer) -> Iterator[RawPeer]:
-    p = RawPeer(fake.server.command_endpoint)
+    p = RawPeer(fake.server.command_endpoint, target=fake.server.instance_id)
     yield p
     p.close()
 
@@ -97,24 +117,117 @@ def test_a_retried_msg_id_is_answered_from_the_cache_not_applied_again(
     assert fake.server.counters["duplicates"] == 2
 
 
-def test_safe_place_and_stop_jump_the_queue(fake: FakeRenderer, peer: RawPeer) -> None:
-    queued = [
-        m.PauseRequest(),
-        m.SetIntensityRequest(intensity=80),
-        m.SafePlaceRequest(fade_s=1.0),
-        m.TriggerEventRequest(event="spider-drop"),
-        m.StopRequest(reason="patient asked"),
-    ]
-    for content in queued:
-        peer.send(peer.frames(content))
-    _wait_received(fake.server, len(queued))
-    assert fake.order == [
-        "safe_place_request",
-        "stop_request",
-        "pause_request",
-        "set_intensity_request",
-        "trigger_event_request",
-    ]
+def _inproc_pair() -> tuple[FakeRenderer, RawPeer, zmq.Context[zmq.Socket[bytes]]]:
+    """A renderer and a console on one in-process transport: a message sent is in the renderer's
+    queue when ``send`` returns, so the next pump reads all of them at once, loaded machine or not."""
+    ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
+    f = FakeRenderer({"command_endpoint": "inproc://cmd", "pub_endpoint": "inproc://pub", "context": ctx})
+    return f, RawPeer("inproc://cmd", target=f.server.instance_id, context=ctx), ctx
+
+
+def test_safe_place_and_stop_jump_the_queue_and_win() -> None:
+    fake, peer, ctx = _inproc_pair()
+    try:
+        queued = [
+            m.PauseRequest(),
+            m.SetIntensityRequest(intensity=80),
+            m.SafePlaceRequest(fade_s=1.0),
+            m.TriggerEventRequest(event="spider-drop"),
+            m.StopRequest(reason="patient asked"),
+        ]
+        for content in queued:
+            peer.send(peer.frames(content))
+        assert fake.server.pump() == len(queued)  # all five in one frame, deterministically
+        # Safety first, in arrival order; the rest were issued before the stop: overtaken by it.
+        assert fake.order == ["safe_place_request", "stop_request"]
+        replies = {}
+        while peer.sock.poll(0):
+            reply = peer.recv(fake.server)
+            assert reply.parent_header is not None
+            replies[reply.parent_header.msg_type] = reply.content
+        assert {k: getattr(v, "ename", None) for k, v in replies.items()} == {
+            "safe_place_request": None,
+            "stop_request": None,
+            "pause_request": "Superseded",
+            "set_intensity_request": "Superseded",
+            "trigger_event_request": "Superseded",
+        }
+        assert fake.server.counters["superseded"] == 3
+        # A command issued after the stop is newer, and is applied.
+        peer.send(peer.frames(m.SafePlaceRequest()))
+        peer.send(peer.frames(m.LeaveSafePlaceRequest()))
+        fake.server.pump()
+        assert fake.order[2:] == ["safe_place_request", "leave_safe_place_request"]
+    finally:
+        peer.close()
+        fake.close()
+        ctx.term()
+
+
+def test_a_delayed_older_command_never_overrides_a_newer_one() -> None:
+    fake, peer, ctx = _inproc_pair()
+    try:
+        older = peer.frames(m.SetIntensityRequest(intensity=5))  # issued first, delayed on the way
+        newer = peer.frames(m.SetIntensityRequest(intensity=63))
+        peer.send(newer)
+        assert peer.recv(fake.server).content == m.SetIntensityReply()
+        peer.send(older)  # arrives late (a retry, or a slow path): refused, the view stays at 63
+        late = peer.recv(fake.server).content
+        assert isinstance(late, m.Reply) and late.ename == "Superseded"
+        assert "seq 1" in (late.evalue or "") and "seq 2" in (late.evalue or "")
+        assert fake.state.target_intensity == 63
+        peer.send(newer)  # a retry of the applied one: the cached reply, not applied again
+        assert peer.recv(fake.server).content == m.SetIntensityReply()
+        assert fake.order == ["set_intensity_request"]
+        # Another console's counter is its own.
+        other = RawPeer("inproc://cmd", target=fake.server.instance_id, context=ctx)
+        try:
+            other.send(other.frames(m.SetIntensityRequest(intensity=40)))
+            assert other.recv(fake.server).content == m.SetIntensityReply()
+        finally:
+            other.close()
+        assert fake.state.target_intensity == 40
+    finally:
+        peer.close()
+        fake.close()
+        ctx.term()
+
+
+def test_steering_commands_need_target_seq_and_the_session() -> None:
+    fake, peer, ctx = _inproc_pair()
+    try:
+        cases = [
+            ({"target_instance": ""}, "MissingHeaderField", "target_instance"),
+            ({"seq": 0}, "MissingHeaderField", "seq"),
+            ({"target_instance": "0123456789abcdef"}, "RendererRestarted", "restarted"),
+        ]
+        for header, ename, words in cases:
+            peer.send(peer.frames(m.PauseRequest(), **header))
+            reply = peer.recv(fake.server).content
+            assert isinstance(reply, m.Reply) and reply.ename == ename, header
+            assert words in (reply.evalue or "")
+        fake.server.session_id = "S1"
+        peer.send(peer.frames(m.PauseRequest()))  # the console has not joined session S1
+        reply = peer.recv(fake.server).content
+        assert isinstance(reply, m.Reply) and reply.ename == "WrongSession"
+        assert "'S1'" in (reply.evalue or "") and "set_session" in (reply.evalue or "")
+        assert not fake.order
+        # The safe place and stop always win: no target, no seq, another session.
+        peer.send(peer.frames(m.SafePlaceRequest(), target_instance="", seq=0))
+        peer.send(peer.frames(m.StopRequest(), target_instance="0123456789abcdef"))
+        fake.server.pump()
+        assert fake.order == ["safe_place_request", "stop_request"]
+        assert [peer.recv(fake.server).content.status for _ in range(2)] == ["ok", "ok"]  # type: ignore[attr-defined]
+        # Housekeeping and non-steering requests need none of it.
+        peer.send(peer.frames(m.SudsPromptRequest(probe_id="p1")))
+        assert peer.recv(fake.server).content == m.SudsPromptReply()
+        peer.codec.session_id = "S1"
+        peer.send(peer.frames(m.LeaveSafePlaceRequest()))
+        assert peer.recv(fake.server).content == m.LeaveSafePlaceReply()
+    finally:
+        peer.close()
+        fake.close()
+        ctx.term()
 
 
 def test_pump_work_is_bounded(fake: FakeRenderer, peer: RawPeer) -> None:
@@ -140,14 +253,16 @@ def test_unknown_type_and_unknown_fields(fake: FakeRenderer, peer: RawPeer) -> N
     assert reply.parent_header is not None and reply.parent_header.msg_id == header.msg_id
     assert fake.server.counters["unknown_type"] == 1
     # a newer MINOR version may add fields: they are ignored, the command works
-    header = peer.codec.header("set_intensity_request")
+    header = peer.codec.header(
+        "set_intensity_request", target_instance=fake.server.instance_id, seq=peer.next_seq()
+    )
     peer.send(peer.raw(header, b'{"intensity": 25, "colour": "red"}'))
     assert peer.recv(fake.server).content == m.SetIntensityReply()
     assert fake.state.intensity == 25
 
 
 def test_another_major_version_gets_a_clear_error(fake: FakeRenderer) -> None:
-    future = RawPeer(fake.server.command_endpoint, protocol_version="2.0")
+    future = RawPeer(fake.server.command_endpoint, protocol_version="3.0")
     try:
         future.send(future.frames(m.HelloRequest()))
         reply = future.recv(fake.server)
@@ -155,9 +270,9 @@ def test_another_major_version_gets_a_clear_error(fake: FakeRenderer) -> None:
         future.close()
     assert isinstance(reply.content, m.Reply)
     assert reply.content.ename == "ProtocolVersionMismatch"
-    assert "2.0" in (reply.content.evalue or "") and m.PROTOCOL_VERSION in (reply.content.evalue or "")
+    assert "3.0" in (reply.content.evalue or "") and m.PROTOCOL_VERSION in (reply.content.evalue or "")
     assert fake.server.counters["version_mismatch"] == 1 and not fake.applied
-    minor = RawPeer(fake.server.command_endpoint, protocol_version="1.9")
+    minor = RawPeer(fake.server.command_endpoint, protocol_version="2.9")
     try:
         minor.send(minor.frames(m.HelloRequest()))
         assert minor.recv(fake.server).content.status == "ok"  # type: ignore[attr-defined]
@@ -235,7 +350,7 @@ _header_dict = st.fixed_dictionaries(
         "msg_type": st.sampled_from(
             ["set_intensity_request", "heartbeat", "stop_request", "teleport", "", 7]
         ),
-        "protocol_version": st.sampled_from(["1.0", "2.0", "", "x", None]),
+        "protocol_version": st.sampled_from(["1.0", "2.0", "", "x", None, 2, 2.0, [], {}]),
         "seq": st.integers(-(2**70), 2**70),
         "deadline_ns": st.one_of(st.integers(-(2**70), 2**70), st.text(max_size=4)),
     },
@@ -266,7 +381,7 @@ def test_fuzzed_frames_never_crash_or_wedge_the_server() -> None:
     server = LinkServer(
         "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", max_message_bytes=4096, handler=lambda r: None
     )
-    p = RawPeer(server.command_endpoint)
+    p = RawPeer(server.command_endpoint, target=server.instance_id)
     sent = 0
     try:
 

@@ -104,7 +104,7 @@ def test_malformed_frames_are_dropped_and_counted(console: Console) -> None:
         raw.send(b"garbage")
         raw.send(b'{"header": {"msg_id": 1}, "content": "not json')
         raw.send(
-            b'{"header": {"msg_id": "x", "msg_type": "fly_request", "protocol_version": "1.0"}, '
+            b'{"header": {"msg_id": "x", "msg_type": "fly_request", "protocol_version": "2.0"}, '
             b'"parent_header": null, "content": {}}'
         )
         frame = con.app.frame
@@ -130,22 +130,23 @@ def test_safe_place_goes_ahead_of_queued_commands(console: Console) -> None:
     ids = [con.client.send(m.SetIntensityRequest(intensity=30 + i, ramp_s=0)) for i in range(5)]
     safe = con.client.send(m.SafePlaceRequest(fade_s=0.5))
     assert con.app.link.wait(2000)
-    # ZeroMQ cannot count what is queued; six small frames sent back to back on loopback arrive
-    # together, and this bounded pause makes sure of it before the frame that reads them.
-    time.sleep(0.05)
-    con.step()
-    assert con.app.mode == "safe_place", "the safe place applies in the very frame it is read"
+    con.step_until(lambda: con.app.mode == "safe_place", what="the safe place")
     _ok(con.reply(safe))
-    # Queued behind it, the intensity changes meet a patient in the safe place: nothing they see
-    # changes, the last one only sets the intensity the scene comes back at.
-    for msg_id in ids:
-        _ok(con.reply(msg_id))
+    # The intensity changes were issued before the safe place. Read in the same frame, they are
+    # overtaken by it (the ordering rule); read in an earlier frame (a loaded machine), they were
+    # applied before it. Never after: nothing the patient sees changes in the safe place.
+    replies = [con.reply(msg_id) for msg_id in ids]
+    outcomes = ["ok" if r.status == "ok" else r.ename for r in replies]
+    assert set(outcomes) <= {"ok", "Superseded"}, outcomes
+    assert outcomes == sorted(outcomes, key=lambda o: o != "ok"), "applied ones came first"
     types = [t for t in con.fact_types() if t != "state"]
-    assert types == ["safe_place_entered"], types
-    assert con.app.stage.return_to == ("spiders", None, 34)
-    entered = con.facts("safe_place_entered")[0]
-    assert entered.source == "console" and entered.fade_s == 0.5
-
+    assert types == ["intensity_changed"] * outcomes.count("ok") + ["safe_place_entered"], types
+    applied = [30 + i for i, o in enumerate(outcomes) if o == "ok"]
+    assert con.app.stage.return_to == ("spiders", None, applied[-1] if applied else 20)
+    # A command issued after the safe place is newer: in the safe place it sets the return intensity.
+    _ok(con.request(m.SetIntensityRequest(intensity=44)))
+    assert con.app.stage.return_to == ("spiders", None, 44)
+    assert con.app.state().return_intensity == 44
 
 def test_pause_resume_stop_and_safe_place_transitions(console: Console) -> None:
     con = console
@@ -319,20 +320,25 @@ def test_load_scene_queued_before_safe_place_does_not_take_the_patient_out(conso
     load = con.client.send(m.LoadSceneRequest(scene="spiders", intensity=90))
     safe = con.client.send(m.SafePlaceRequest(fade_s=0.2))
     assert con.app.link.wait(2000)
-    time.sleep(0.05)  # both frames waiting before the frame that reads them (see above)
-    con.step()
+    con.step_until(lambda: con.app.mode == "safe_place", what="the safe place")
     _ok(con.reply(safe))
     reply = con.reply(load)
-    assert reply.status == "error" and reply.ename == "InvalidState", reply
-    assert "safe place" in (reply.evalue or "") and "leave_safe_place" in (reply.evalue or "")
+    # Read with the safe place, the older load is overtaken by it; read a frame before, it was
+    # applied before the safe place. Either way the patient ends in the safe place.
+    assert reply.status == "ok" or reply.ename == "Superseded", reply
+    # A load issued in the safe place is refused: only leave_safe_place takes the patient out.
+    refused = con.request(m.LoadSceneRequest(scene="spiders", intensity=90))
+    assert refused.status == "error" and refused.ename == "InvalidState", refused
+    assert "safe place" in (refused.evalue or "") and "leave_safe_place" in (refused.evalue or "")
     _settled_on(con, "safe-place")
     con.step(5)
     assert con.app.mode == "safe_place" and con.app.stage.scene_id == "safe-place"
-    assert "scene_loaded" not in con.fact_types()
+    loaded_first = reply.status == "ok"
+    assert ("scene_loaded" in con.fact_types()) == loaded_first
     # Leaving is the therapist's separate, deliberate step, back to the scene shown before.
     _ok(con.request(m.LeaveSafePlaceRequest(fade_s=0)))
     _settled_on(con, "spiders")
-    assert con.app.stage.target_intensity == 20 and con.app.mode == "running"
+    assert con.app.stage.target_intensity == (90 if loaded_first else 20) and con.app.mode == "running"
 
 
 def test_load_scene_is_refused_while_stopped(console: Console) -> None:
@@ -451,3 +457,38 @@ def test_state_after_scene_loaded_already_shows_the_new_scene(console: Console) 
     con.step(2)
     assert con.client.state is not None and con.client.state.scene == "safe-place"
     assert con.app.state().scene == "safe-place"
+
+
+def test_describe_names_every_scene_preset_event_protocol_and_error(console: Console) -> None:
+    from vr_exposure.link.errors import ERROR_NAMES
+
+    reply = console.request(m.DescribeRequest())
+    assert isinstance(reply, m.DescribeReply) and reply.ok
+    lib = console.app.library
+    assert {s.id for s in reply.scenes} == set(lib.scenes)
+    spiders = next(s for s in reply.scenes if s.id == "spiders")
+    spec = lib.scenes["spiders"]
+    assert [p.name for p in spiders.presets] == list(spec.presets)
+    events = {e.name: e for e in spiders.events}
+    assert set(events) == set(spec.events)
+    assert events["drop-from-ceiling"].delay_jitter_s == spec.events["drop-from-ceiling"].delay_jitter_s
+    assert {p.id for p in reply.protocols} == set(lib.protocols)
+    assert reply.safe_place_scene == console.app.safe_place.scene
+    assert set(reply.error_names) == set(ERROR_NAMES)
+
+
+def test_a_fade_is_in_the_state_and_fade_ended_says_when_steering_works_again(console: Console) -> None:
+    con = console
+    _spiders(con, intensity=10)
+    _settled_on(con, "spiders")
+    con.events.clear()
+    _spiders(con, intensity=20)  # a scene change: out through black, swap, back in
+    assert con.app.state().fading, "the scene change fades through black"
+    refused = con.request(m.SetIntensityRequest(intensity=30))
+    assert refused.ename == "InvalidState" and "fading through black" in (refused.evalue or "")
+    con.step_until(lambda: "fade_ended" in con.fact_types(), what="fade_ended")
+    (ended,) = con.facts("fade_ended")
+    assert ended.scene == "spiders"
+    assert not con.app.state().fading
+    con.step_until(lambda: con.client.state is not None and not con.client.state.fading, what="mirror")
+    _ok(con.request(m.SetIntensityRequest(intensity=30)))

@@ -86,7 +86,8 @@ def test_shutdown_over_the_link_and_journal_in_the_session_dir(tmp_path: Path) -
 
     session = create_session(tmp_path / "sessions", pseudonym="P042", software_version=__version__)
     with _live_renderer(tmp_path, "--session-dir", str(session)) as (proc, endpoints):
-        with LinkClient(*endpoints, timeout_s=5.0) as client:
+        # The renderer journals into that session: a console steering it says it is in that session.
+        with LinkClient(*endpoints, timeout_s=5.0, session_id=session.name) as client:
             reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
             assert reply.status == "ok"
             reply = client.request(m.ShutdownRequest())

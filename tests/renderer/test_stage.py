@@ -211,6 +211,22 @@ def test_safe_place_swaps_only_while_black_and_returns(
     assert not stage.in_safe_place
 
 
+def test_the_safe_place_during_a_scene_change_returns_to_the_new_scene(
+    stage: Stage, clock: FakeClock, spiders: SceneSpec, safe: SceneSpec
+) -> None:
+    stage.load(spiders, intensity=20, fade_s=0.0)
+    _step(stage, clock, 0.2)
+    stage.load(spiders, intensity=90, fade_s=1.0)  # committed to: the state already names it
+    _step(stage, clock, 0.3)
+    assert stage.pending == ("spiders", None, 90)
+    stage.go_to_safe_place(safe, fade_s=0.5)
+    assert stage.return_to == ("spiders", None, 90)
+    _step(stage, clock, 2.0)
+    stage.leave_safe_place(fade_s=0.2)
+    _step(stage, clock, 1.0)
+    assert (stage.scene_id, stage.target_intensity) == ("spiders", 90)
+
+
 def test_seated_and_standing_eye_heights(clock: FakeClock, spiders: SceneSpec) -> None:
     standing = Stage(NodePath("t"), clock=clock, seated=False, shadow_size_px=0)
     standing.load(spiders, intensity=0)

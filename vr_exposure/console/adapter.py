@@ -9,8 +9,11 @@ and a timer, or a plain loop). It also turns connection trouble into sentences a
   socket, since with CURVE a bad key otherwise looks exactly like silence;
 - a renderer of another protocol version (the client reports ``incompatible``).
 
-After a (re)connection the first snapshot is handed to :meth:`ConsoleController.on_snapshot`, which
-reconciles the session with what the renderer says.
+After first contact and after a real reconnection (the link was ``lost``, or the renderer restarted)
+the first snapshot is handed to :meth:`ConsoleController.on_snapshot`, which reconciles the session
+with what the renderer says. A ``degraded`` spell whose link never dropped is no reconnection: the
+renderer kept every command, so nothing is resent. Other snapshots (the client resyncs after a lost
+fact) only refresh the controller's mirror (:meth:`ConsoleController.on_mirror`).
 """
 
 from __future__ import annotations
@@ -167,9 +170,10 @@ class LinkAdapter:
     # -- client callbacks ----------------------------------------------------------------------------
     def _on_connection(self, event: str, detail: str) -> None:
         if event in ("connected", "reconnected"):
+            if event == "reconnected" or not self.ever_connected:
+                self._awaiting_snapshot = True
             self.ever_connected = True
             self._handshake_failure = None
-            self._awaiting_snapshot = True
             self._set("connected", "")
         elif event in ("degraded", "lost"):
             if event == "lost":
@@ -182,9 +186,13 @@ class LinkAdapter:
             self._set(event, detail)
 
     def _on_state(self, state: m.RendererState) -> None:
-        if self._awaiting_snapshot and self.client.synced:
+        if not self.client.synced:
+            return
+        if self._awaiting_snapshot:
             self._awaiting_snapshot = False
             self.controller.on_snapshot(state, self.client.renderer_instance)
+        else:
+            self.controller.on_mirror(state)
 
     def _on_event(self, msg: Message) -> None:
         content = msg.content

@@ -16,6 +16,12 @@ What it guarantees:
   contact) is set back to the session's. One in the safe place or stopped is left there (it refuses a
   scene then, and going back into the exposure is the therapist's decision); what it shows is
   journaled (``renderer_view_kept``).
+- Resync restores exactly what the session recorded, and only after a real reconnection (the link was
+  lost, or the renderer restarted; never after a ``degraded`` spell whose link never dropped): the
+  scene, the rung's preset, or the free intensity the therapist set after it (a free intensity stays
+  free), and a pause. What it sends is what it journals (``renderer_resynced`` holds the request).
+  Events that were running when a renderer restarted are not fired again (each is a new stimulus the
+  therapist did not ask for now); the record names them.
 - Advice is shown, never applied: only :meth:`accept_advice` (the therapist's click) moves the rung.
 - Steering follows what the renderer accepted, so the journal never says the patient was on a rung the
   patient never saw. A rung change (or accepted advice), an intensity change, an event or a scene
@@ -182,6 +188,10 @@ class ConsoleController:
         self._summary: dict[str, Any] | None = None
         self.clock_offset_ns: int | None = None
         self._safe_place_after_load = False
+        self._pause_after_load = False
+        self._last_sent_id: str | None = None
+        # The therapist's free intensity, set after the rung's preset (None: the preset stands).
+        self._free_intensity: float | None = None
         self.lsl = lsl
         self.lsl_bridge: Any = None  # an LslBridge while a session with --lsl is open
         self.physio = physio  # a PhysioInlet (its poll() never blocks), or None
@@ -385,6 +395,8 @@ class ConsoleController:
         self.missed_probes.clear()
         self.open_probes.clear()
         self._summary = None
+        self._free_intensity = None
+        self._pause_after_load = self._safe_place_after_load = False
         self._clinical(
             "console_session_opened",
             {
@@ -421,11 +433,13 @@ class ConsoleController:
         self._send_scene()
         self._engine_events(engine.start())
 
-    def _send_scene(self) -> None:
+    def _send_scene(self) -> m.LoadSceneRequest:
         engine = self._engine()
         assert self.scene is not None
-        preset = self._current_preset()
-        self._send(m.LoadSceneRequest(scene=self.scene.id, preset=preset, intensity=engine.intensity))
+        preset = self._current_preset() if self._free_intensity is None else None
+        request = m.LoadSceneRequest(scene=self.scene.id, preset=preset, intensity=engine.intensity)
+        self._last_sent_id = self._send(request)
+        return request
 
     def _current_preset(self) -> str | None:
         engine = self.engine
@@ -658,19 +672,32 @@ class ConsoleController:
         self._clinical("link_status", {"state": state, "previous": previous, "message": message})
         self._emit("connection", state=state, previous=previous, message=message, since_mono_s=since_mono_s)
 
+    def on_mirror(self, state: m.RendererState) -> None:
+        """A newer renderer state with the link never dropped (a resync after a lost fact): the
+        mirror follows; nothing is sent, since the renderer kept every command."""
+        if state == self.renderer_state:
+            return
+        self.renderer_state = state
+        self._emit("renderer_state", state=state)
+        self._emit("intensity", current=state.intensity, target=state.target_intensity)
+
     def on_snapshot(self, state: m.RendererState, instance_id: str | None = None) -> None:
-        """A snapshot after (re)connecting: the renderer's state replaces the mirror; then the session
-        is reconciled with it (a restarted renderer is told the session, scene, rung and intensity)."""
+        """A snapshot after first contact or a real reconnection: the renderer's state replaces the
+        mirror; then the session is reconciled with it (a restarted renderer is told the session,
+        scene, rung or free intensity, and pause)."""
         restarted = instance_id is not None and self.renderer_instance not in (None, instance_id)
         if instance_id is not None:
             self.renderer_instance = instance_id
+        lost_events = tuple(self.renderer_state.active_events) if restarted else ()
         self.renderer_state = state
         self._emit("renderer_state", state=state)
         self._emit("intensity", current=state.intensity, target=state.target_intensity)
         if self.engine is None or self.engine.state in ("idle", "ended"):
             return
         if restarted:
-            self._clinical("renderer_restarted", {"instance_id": instance_id})
+            self._clinical(
+                "renderer_restarted", {"instance_id": instance_id, "events_not_restored": list(lost_events)}
+            )
         if state.session_id != self.session_id:
             self._send_session()
         exposure_scene = self.scene.id if self.scene else None
@@ -690,11 +717,14 @@ class ConsoleController:
             )
             return
         if state.scene != exposure_scene or state.mode == "idle":
-            self._send_scene()
+            request = self._send_scene()
             if self.engine.state == "safe_place":
                 # The patient was in the safe place when contact was lost and the renderer restarted:
                 # back to the safe place as soon as the scene is there to return to.
                 self._safe_place_after_load = True
+            elif self.engine.state == "paused":
+                self._pause_after_load = True
+            self._journal_resync(request, state, paused=self.engine.state == "paused")
             return
         self._reconcile_mode(state.mode, source="console")
         self._resync_steering(state)
@@ -717,35 +747,53 @@ class ConsoleController:
         )
 
     def _resync_steering(self, state: m.RendererState) -> None:
-        """After a reconnect to the same renderer: a rung or intensity request whose reply was lost
-        with the contact is recorded as failed (``command_failed``, Timeout) but may have been applied
-        just before. The session's rung and intensity stand: the renderer is set back to them, and
-        that is journaled (``renderer_resynced``) so the two journals still read the same."""
+        """After a real reconnection to the same renderer: a rung or intensity request whose reply
+        was lost with the contact is recorded as failed (``command_failed``, Timeout) but may have been
+        applied just before. The session's record stands: the renderer is set back to the rung's
+        preset, or to the free intensity the therapist set after it, and that is journaled
+        (``renderer_resynced``, with the request sent) so the two journals still read the same."""
         engine = self.engine
         if engine is None or state.mode not in ("running", "paused"):
             return
         in_flight = {p.intent.kind for p in self.pending.values() if p.intent is not None}
         if in_flight & {"rung", "intensity", "scene"}:
             return  # the renderer's answer to those will settle it
-        wanted = self._current_preset()
         request: m.Request
-        if wanted is not None and state.preset != wanted:
+        wanted = self._current_preset() if self._free_intensity is None else None
+        if wanted is not None:
+            if state.preset == wanted:
+                return
             request = m.ApplyPresetRequest(preset=wanted, ramp_s=RUNG_RAMP_S)
-        elif abs(state.target_intensity - engine.intensity) >= 0.5:
+        elif state.preset is not None or abs(state.target_intensity - engine.intensity) >= 0.5:
             request = m.SetIntensityRequest(intensity=engine.intensity, ramp_s=RUNG_RAMP_S)
         else:
             return
-        msg_id = self._send(request)
+        self._last_sent_id = self._send(request)
+        self._journal_resync(request, state)
+
+    def _journal_resync(self, request: m.Request, state: m.RendererState, *, paused: bool = False) -> None:
+        engine = self._engine()
         content = {
             "request": request.msg_type,
-            "msg_id": msg_id,
+            "msg_id": self._last_sent_id,
+            "sent": msgspec.to_builtins(request),
+            "then_pause": paused,
             "rung": engine.rung,
-            "preset": wanted,
+            "preset": self._current_preset() if self._free_intensity is None else None,
             "intensity": engine.intensity,
+            "free_intensity": self._free_intensity is not None,
+            "renderer_scene": state.scene,
             "renderer_preset": state.preset,
             "renderer_target_intensity": state.target_intensity,
+            "renderer_mode": state.mode,
         }
         self._clinical("renderer_resynced", content)
+        self._emit(
+            "resynced",
+            message="The headset was set back to what the session recorded after contact returned "
+            f"({_steering_words(request)}).",
+            request=request.msg_type,
+        )
 
     def on_fact(self, fact: m.Content, header: m.Header | None = None) -> None:
         """A fact the renderer published (in order, after any snapshot)."""
@@ -757,6 +805,9 @@ class ConsoleController:
         if isinstance(fact, m.SceneLoaded) and self._safe_place_after_load:
             self._safe_place_after_load = False
             self._send(m.SafePlaceRequest(fade_s=0.0))
+        if isinstance(fact, m.SceneLoaded) and self._pause_after_load:
+            self._pause_after_load = False
+            self._send(m.PauseRequest())
         if isinstance(fact, m.RatingRecorded):
             self._on_headset_rating(fact, header)
         elif isinstance(fact, m.IntensityChanged):
@@ -849,15 +900,18 @@ class ConsoleController:
                         events = None  # closed meanwhile (another rung came first): a plain rung change
                 if events is None:
                     events = engine.set_rung(intent.rung)
+                self._free_intensity = None
                 self._engine_events(events, header=parent)
             elif intent.kind == "intensity" and live:
                 assert engine is not None and intent.intensity is not None
+                self._free_intensity = intent.intensity
                 self._engine_events(engine.set_intensity(intent.intensity), header=parent)
             elif intent.kind == "event":
                 content = {"event": intent.event, "session_s": self.session_time_s()}
                 self._clinical("event_triggered", content, parent=parent)
             elif intent.kind == "scene" and intent.scene is not None:
                 self.scene = self.library.scene(intent.scene)
+                self._free_intensity = None if intent.preset is not None else intent.intensity
                 content = {"scene": intent.scene, "preset": intent.preset, "intensity": intent.intensity}
                 self._clinical("scene_changed", content, parent=parent)
                 self._emit("scene", scene=intent.scene, preset=intent.preset)
@@ -1034,6 +1088,20 @@ class ConsoleController:
             self._emit("mode", mode=self._engine().state, t_s=t_s)
         elif isinstance(event, eng.SessionLengthReached):
             self._emit("length_reached", t_s=t_s, length_s=event.length_s)
+
+
+def _steering_words(request: m.Request) -> str:
+    """A resync request in words: "intensity 63", "preset 'jar-far'", "scene 'spiders'"."""
+    if isinstance(request, m.SetIntensityRequest):
+        return f"intensity {request.intensity:g}"
+    if isinstance(request, m.ApplyPresetRequest):
+        return f"rung preset {request.preset!r}"
+    if isinstance(request, m.LoadSceneRequest):
+        what = f"scene {request.scene!r}"
+        if request.preset is not None:
+            return f"{what}, rung preset {request.preset!r}"
+        return f"{what} at intensity {request.intensity or 0:g}"
+    return request.msg_type
 
 
 def _refusal_sentence(intent: _Intent, ename: str | None, evalue: str | None) -> str:

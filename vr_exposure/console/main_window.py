@@ -374,6 +374,10 @@ class ConsoleWindow(QMainWindow):
     def _ui_error(self, ev: UiEvent) -> None:
         self.show_error(ev["message"])
 
+    def _ui_resynced(self, ev: UiEvent) -> None:
+        # The stimulus was set back after a reconnection: the therapist must see that it happened.
+        self.show_error(ev["message"])
+
     def _ui_scene(self, ev: UiEvent) -> None:
         self.rungs.set_current_scene(ev["scene"])
         self._show_events()

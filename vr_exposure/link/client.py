@@ -45,6 +45,7 @@ from vr_exposure.link.messages import (
     RendererState,
     Reply,
     Request,
+    SetSessionRequest,
     SnapshotReply,
     SnapshotRequest,
     Telemetry,
@@ -72,6 +73,8 @@ class _Pending:
     timeout_ns: int
     retries: int
     blocking: bool
+    seq: int = 0
+    session_id: str = ""
     frame: bytes | None = None
     header: Header | None = None
     attempts: int = 0
@@ -164,6 +167,7 @@ class LinkClient:
         self._done: dict[str, Message | LinkError] = {}
         self._buffer: list[Message] = []
         self._snapshot_id: str | None = None
+        self._request_seq = 0
         self._behind_seq: int | None = None
         self._telemetry_seq: dict[str, int] = {}
         self._next_heartbeat_ns = 0
@@ -312,6 +316,10 @@ class LinkClient:
             raise LinkError("the link to the renderer is closed")
         now = self.clock.monotonic_ns()
         timeout_ns = int((timeout_s or self.timeout_s) * 1e9)
+        if isinstance(content, SetSessionRequest):
+            # Requests issued from now on belong to that session (their header says so).
+            self.codec.session_id = content.session_id
+        self._request_seq += 1
         pending = _Pending(
             content=content,
             msg_id=self.codec.new_msg_id(),
@@ -319,6 +327,9 @@ class LinkClient:
             timeout_ns=timeout_ns,
             retries=retries or self.retries,
             blocking=blocking,
+            # The ordering rule: seq counts requests in the order they were issued; a resend keeps it.
+            seq=self._request_seq,
+            session_id=self.codec.session_id,
             next_attempt_ns=now + timeout_ns,
         )
         self._pending[pending.msg_id] = pending
@@ -339,6 +350,8 @@ class LinkClient:
                 deadline_ns = p.created_ns + p.timeout_ns * p.retries + offset[0] - offset[1]
             p.header = self.codec.header(
                 p.content.msg_type,
+                seq=p.seq,
+                session_id=p.session_id,
                 msg_id=p.msg_id,
                 target_instance="" if housekeeping else (self.renderer_instance or ""),
                 deadline_ns=deadline_ns,
@@ -485,6 +498,7 @@ class LinkClient:
         content = msg.content
         if isinstance(content, HeartbeatAck):
             self.clock_sync.add(content.t0_ns, content.t1_ns, content.t2_ns, t3)
+            self.liveness.set_frame_interval(content.frame_interval_ms / 1000.0)
             self._check_behind(content.event_seq)
             return
         parent = msg.parent_header

@@ -82,6 +82,26 @@ class Message(msgspec.Struct, frozen=True):
         return self.header.msg_id
 
 
+def _bad_version_header(frame: bytes) -> Header | None:
+    """For an envelope that failed to decode: a header to answer with when the only thing wrong
+    with it is ``protocol_version`` (missing, or not a string), so such a peer hears why."""
+    try:
+        raw = msgspec.json.decode(frame)
+    except (msgspec.DecodeError, ValueError, TypeError):
+        return None
+    header = raw.get("header") if isinstance(raw, dict) else None
+    if not isinstance(header, dict) or isinstance(header.get("protocol_version"), str):
+        return None
+    msg_id, msg_type = header.get("msg_id"), header.get("msg_type")
+    if not (isinstance(msg_id, str) and isinstance(msg_type, str)):
+        return None
+    try:
+        fixed = {**header, "protocol_version": str(header.get("protocol_version"))}
+        return msgspec.convert(fixed, Header)
+    except (msgspec.ValidationError, TypeError):
+        return Header(msg_id=msg_id, msg_type=msg_type, protocol_version=str(header.get("protocol_version")))
+
+
 def new_instance_id() -> str:
     """A fresh process-instance id: 16 hex digits from the OS's random source."""
     return os.urandom(8).hex()
@@ -127,12 +147,13 @@ class Codec:
         msg_id: str | None = None,
         target_instance: str = "",
         deadline_ns: int = 0,
+        session_id: str | None = None,
     ) -> Header:
         return Header(
             msg_id=msg_id or self.new_msg_id(),
             msg_type=msg_type,
             protocol_version=self.protocol_version,
-            session_id=self.session_id,
+            session_id=self.session_id if session_id is None else session_id,
             sender=self.sender,
             instance_id=self.instance_id,
             seq=seq,
@@ -164,6 +185,14 @@ class Codec:
         try:
             envelope = _ENVELOPE_DECODER.decode(frame)
         except (msgspec.DecodeError, ValueError, TypeError) as exc:
+            bad_version = _bad_version_header(frame)
+            if bad_version is not None:
+                raise DecodeError(
+                    "ProtocolVersionMismatch",
+                    f"protocol_version must be a string like {self.protocol_version!r}; this {self.sender} "
+                    f"speaks {self.protocol_version}",
+                    bad_version,
+                ) from None
             raise DecodeError("MalformedMessage", f"envelope: {exc}") from None
         header = envelope.header
         if protocol_major(header.protocol_version) != self._major:

@@ -8,6 +8,12 @@ either side reads as silence. With heartbeats every ``interval_s``:
 - ``degraded``   one or two heartbeats are overdue;
 - ``lost``       ``liveness`` heartbeats were missed: silence > (liveness + 0.5) x interval.
 
+A renderer answers heartbeats once per frame, so at a low frame rate its acks are late by up to a
+frame without anything being wrong. :attr:`Liveness.allowance_s` (twice the renderer's frame interval
+as its acks report it, at most :data:`MAX_FRAME_ALLOWANCE_S`) is added to every limit, so the state
+does not flap between connected and degraded at 1-3 frames per second, while a renderer that stops
+answering is still lost within a bounded time.
+
 Before the peer is first heard the state is ``connecting``.
 """
 
@@ -21,6 +27,8 @@ ConnectionState = Literal["connecting", "connected", "degraded", "lost"]
 
 DEFAULT_HEARTBEAT_INTERVAL_S = 0.5
 DEFAULT_LIVENESS = 3
+MAX_FRAME_ALLOWANCE_S = 2.5
+"""Most silence a slow frame rate excuses (2 frames of 1.25 s)."""
 
 
 class Liveness:
@@ -41,11 +49,22 @@ class Liveness:
         self.state: ConnectionState = "connecting"
         self.last_heard_ns: int | None = None
         self._interval_ns = int(interval_s * 1e9)
+        self._allowance_ns = 0
+
+    @property
+    def allowance_s(self) -> float:
+        """Silence excused on top of the heartbeat limits (the peer answers once per frame)."""
+        return self._allowance_ns / 1e9
+
+    def set_frame_interval(self, frame_interval_s: float) -> None:
+        """The peer answers once per frame of ``frame_interval_s``: allow two of them (capped)."""
+        allowance = min(max(0.0, 2.0 * frame_interval_s), MAX_FRAME_ALLOWANCE_S)
+        self._allowance_ns = int(allowance * 1e9)
 
     @property
     def lost_after_s(self) -> float:
         """Silence after which the peer reads as lost."""
-        return (self.liveness + 0.5) * self.interval_s
+        return (self.liveness + 0.5) * self.interval_s + self.allowance_s
 
     def silence_s(self) -> float:
         if self.last_heard_ns is None:
@@ -61,7 +80,7 @@ class Liveness:
         """Whole heartbeats overdue (0 while the peer is on time)."""
         if self.last_heard_ns is None:
             return 0
-        late_ns = self.clock.monotonic_ns() - self.last_heard_ns - self._interval_ns // 2
+        late_ns = self.clock.monotonic_ns() - self.last_heard_ns - self._interval_ns // 2 - self._allowance_ns
         return max(0, late_ns // self._interval_ns)
 
     def update(self) -> ConnectionState | None:
@@ -78,6 +97,7 @@ class Liveness:
         """Forget the peer (e.g. after giving up and recreating the socket)."""
         self.state = "connecting"
         self.last_heard_ns = None
+        self._allowance_ns = 0
 
     def _set(self, state: ConnectionState) -> ConnectionState | None:
         if state == self.state:

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = "1.0"
+PROTOCOL_VERSION = "2.0"
 """The wire protocol's version, MAJOR.MINOR, independent of the package version. Peers with a
 different MAJOR refuse each other (``ProtocolVersionMismatch``); a different MINOR is compatible."""
 
@@ -90,6 +90,14 @@ class RendererState(msgspec.Struct, kw_only=True, frozen=True):
     session_id: str | None = None
     active_events: tuple[str, ...] = ()
     suds_prompt: str | None = None
+    fading: bool = False
+    """A scene change (or a safe-place entry or exit) is fading through black: ``set_intensity``,
+    ``apply_preset`` and ``trigger_event`` are refused with ``InvalidState`` until ``fade_ended``."""
+    return_scene: str | None = None
+    """In the safe place: the scene ``leave_safe_place`` goes back to (None elsewhere)."""
+    return_preset: str | None = None
+    return_intensity: float | None = None
+    """In the safe place: the intensity the scene comes back at (``set_intensity`` there sets it)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,7 +130,12 @@ class Request(Content):
 
     reply_type: ClassVar[type[Reply]] = Reply
     priority: ClassVar[bool] = False
-    """Safety commands (``safe_place``, ``stop``) are applied before anything else queued."""
+    """Safety commands (``safe_place``, ``stop``) are applied before anything else queued, and they
+    always win: no ordering, target or session check refuses them."""
+    steering: ClassVar[bool] = False
+    """A command that changes what the patient sees. The renderer applies it only if its header's
+    ``seq`` is newer than the last steering command it handled from that console (the ordering
+    rule, docs/protocol.md section 3), and only with ``target_instance`` and ``session_id`` right."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,6 +176,52 @@ class SnapshotRequest(Request):
     reply_type = SnapshotReply
 
 
+class EventInfo(msgspec.Struct, kw_only=True, frozen=True):
+    """A triggerable event of a scene: how long it runs once it starts, after its delay."""
+
+    name: str
+    title: str = ""
+    duration_s: float = 0.0
+    delay_s: float = 0.0
+    delay_jitter_s: float = 0.0
+
+
+class PresetInfo(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    title: str = ""
+    intensity: float = 0.0
+
+
+class SceneInfo(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    title: str = ""
+    presets: tuple[PresetInfo, ...] = ()
+    events: tuple[EventInfo, ...] = ()
+
+
+class ProtocolInfo(msgspec.Struct, kw_only=True, frozen=True):
+    id: str
+    title: str = ""
+    scene: str = ""
+
+
+class DescribeReply(Reply):
+    """What this renderer can show: its scenes (presets, events), protocols and safe place."""
+
+    msg_type = "describe_reply"
+    scenes: tuple[SceneInfo, ...] = ()
+    protocols: tuple[ProtocolInfo, ...] = ()
+    safe_place_scene: str = ""
+    safe_place_preset: str | None = None
+    error_names: tuple[str, ...] = ()
+    """Every ``ename`` this renderer can answer with (section 3.1 of docs/protocol.md)."""
+
+
+class DescribeRequest(Request):
+    msg_type = "describe_request"
+    reply_type = DescribeReply
+
+
 class Heartbeat(Content):
     """Console -> renderer, every ``heartbeat_interval_s`` from the console's main loop."""
 
@@ -180,6 +239,9 @@ class HeartbeatAck(Content):
     event_seq: int = 0
     """The renderer's latest ``event`` seq: a console behind it for two heartbeats lost a fact."""
     link_timeout_s: float = 5.0
+    frame_interval_ms: float = 0.0
+    """The renderer's recent median frame interval: acks leave once per frame, so a console allows
+    for it before it calls the renderer late (0: not said)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,6 +255,7 @@ class LoadSceneReply(Reply):
 class LoadSceneRequest(Request):
     msg_type = "load_scene_request"
     reply_type = LoadSceneReply
+    steering = True
     scene: str
     preset: str | None = None
     intensity: Intensity | None = None
@@ -205,6 +268,7 @@ class SetIntensityReply(Reply):
 class SetIntensityRequest(Request):
     msg_type = "set_intensity_request"
     reply_type = SetIntensityReply
+    steering = True
     intensity: Intensity
     ramp_s: NonNegative = 0.0
 
@@ -216,6 +280,7 @@ class ApplyPresetReply(Reply):
 class ApplyPresetRequest(Request):
     msg_type = "apply_preset_request"
     reply_type = ApplyPresetReply
+    steering = True
     preset: str
     ramp_s: NonNegative = 0.0
 
@@ -227,6 +292,7 @@ class TriggerEventReply(Reply):
 class TriggerEventRequest(Request):
     msg_type = "trigger_event_request"
     reply_type = TriggerEventReply
+    steering = True
     event: str
 
 
@@ -237,6 +303,7 @@ class PauseReply(Reply):
 class PauseRequest(Request):
     msg_type = "pause_request"
     reply_type = PauseReply
+    steering = True
 
 
 class ResumeReply(Reply):
@@ -246,6 +313,7 @@ class ResumeReply(Reply):
 class ResumeRequest(Request):
     msg_type = "resume_request"
     reply_type = ResumeReply
+    steering = True
 
 
 class SafePlaceReply(Reply):
@@ -255,6 +323,7 @@ class SafePlaceReply(Reply):
 class SafePlaceRequest(Request):
     msg_type = "safe_place_request"
     reply_type = SafePlaceReply
+    steering = True
     priority = True
     fade_s: NonNegative | None = None
 
@@ -266,6 +335,7 @@ class LeaveSafePlaceReply(Reply):
 class LeaveSafePlaceRequest(Request):
     msg_type = "leave_safe_place_request"
     reply_type = LeaveSafePlaceReply
+    steering = True
     fade_s: NonNegative | None = None
 
 
@@ -276,6 +346,7 @@ class StopReply(Reply):
 class StopRequest(Request):
     msg_type = "stop_request"
     reply_type = StopReply
+    steering = True
     priority = True
     reason: str = ""
 
@@ -436,6 +507,14 @@ class ShuttingDown(Fact):
     reason: str = ""
 
 
+class FadeEnded(Fact):
+    """A fade through black (a scene change, entering or leaving the safe place) is over: the view
+    shows ``scene`` fully, and steering commands are accepted again."""
+
+    msg_type = "fade_ended"
+    scene: str | None = None
+
+
 class StateChanged(Fact):
     """The full renderer state; replaces the console's mirror (published e.g. after a ramp ends)."""
 
@@ -505,7 +584,8 @@ def apply_fact(state: RendererState, fact: Content) -> RendererState:
     if isinstance(fact, StateChanged):
         return fact.state
     if isinstance(fact, IntensityChanged):
-        return rep(state, intensity=fact.intensity, target_intensity=fact.target)
+        # A free intensity leaves the preset (its overrides ease out over the ramp).
+        return rep(state, intensity=fact.intensity, target_intensity=fact.target, preset=None)
     if isinstance(fact, SceneLoaded):
         return rep(
             state,
@@ -514,8 +594,11 @@ def apply_fact(state: RendererState, fact: Content) -> RendererState:
             intensity=fact.intensity,
             target_intensity=fact.intensity,
             active_events=(),
+            fading=True,
             mode="running" if state.mode in ("idle", "stopped") else state.mode,
         )
+    if isinstance(fact, FadeEnded):
+        return rep(state, fading=False)
     if isinstance(fact, PresetApplied):
         return rep(state, preset=fact.preset, target_intensity=fact.intensity)
     if isinstance(fact, EventFired):
@@ -527,10 +610,20 @@ def apply_fact(state: RendererState, fact: Content) -> RendererState:
         return rep(state, active_events=tuple(events))
     if isinstance(fact, Paused):
         return rep(state, mode="paused")
-    if isinstance(fact, Resumed | SafePlaceLeft):
+    if isinstance(fact, Resumed):
         return rep(state, mode="running")
+    if isinstance(fact, SafePlaceLeft):
+        return rep(
+            state,
+            mode="running",
+            fading=True,
+            return_scene=None,
+            return_preset=None,
+            return_intensity=None,
+        )
     if isinstance(fact, SafePlaceEntered):
-        return rep(state, mode="safe_place")
+        # What the scene returns to comes with the next full ``state`` fact.
+        return rep(state, mode="safe_place", fading=True)
     if isinstance(fact, Stopped):
         return rep(state, mode="stopped")
     if isinstance(fact, SudsPromptShown):

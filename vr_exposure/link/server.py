@@ -9,18 +9,25 @@ its main loop (so a frozen frame loop stops answering heartbeats and the console
    in :attr:`LinkServer.counters`, never raised;
 3. applies ``safe_place`` / ``stop`` before every other queued command (stable order otherwise);
 4. answers a repeated ``msg_id`` from the reply cache without applying the command again;
-5. answers heartbeats and ``hello`` / ``snapshot`` itself and passes other requests to the handler;
-6. checks the console's liveness: ``on_link_lost`` after ``link_timeout_s`` of silence.
+5. checks steering commands (scene, rung, intensity, event, pause, safe place) against the ordering
+   rule: one whose header ``seq`` is not newer than the last steering command handled from the same
+   console instance is refused (``Superseded``), so a delayed or retried older command never
+   overrides a newer one; steering commands must name the renderer (``target_instance``) and its
+   session (``session_id``). ``safe_place`` and ``stop`` always win: no check refuses them;
+6. answers heartbeats and ``hello`` / ``snapshot`` itself and passes other requests to the handler;
+7. checks the console's liveness: ``on_link_lost`` after ``link_timeout_s`` of silence.
 
-Handler exceptions become error replies; nothing a console sends can raise out of ``pump``.
+Handler exceptions become error replies (``InternalError`` for anything but a
+:class:`~vr_exposure.link.errors.CommandRejected`); nothing a console sends can raise out of ``pump``.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import statistics
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -83,6 +90,8 @@ COUNTER_NAMES = (
     "invalid",  # readable header, content fails validation
     "unexpected",  # a well-formed message a console must not send (a fact, a reply)
     "expired",  # past its deadline or meant for a previous renderer instance
+    "superseded",  # a steering command older than one already handled from its console
+    "wrong_session",  # a steering command for another session, or without its header fields
     "handler_errors",
     "error_replies",
     "send_dropped",  # a reply could not be queued (peer gone or flooding)
@@ -157,6 +166,11 @@ class LinkServer:
         self._replies: OrderedDict[str, bytes] = OrderedDict()
         self._last_heard_ns: int | None = None
         self._timeout_ns = int(link_timeout_s * 1e9)
+        # The ordering rule: console instance_id -> seq of the newest steering command handled.
+        self._steer_seq: dict[str, int] = {}
+        # Pump (= frame) intervals, for heartbeat_ack.frame_interval_ms.
+        self._pump_intervals_ns: deque[int] = deque(maxlen=32)
+        self._last_pump_ns: int | None = None
         self._closed = False
         # Published frames go to the PUB socket from a thread of their own, which owns that socket
         # (ZeroMQ sockets belong to one thread): the first send after an idle spell wakes
@@ -221,6 +235,10 @@ class LinkServer:
         if self._closed:
             return 0
         limit = self.max_messages_per_pump if max_messages is None else max_messages
+        now = self.clock.monotonic_ns()
+        if self._last_pump_ns is not None:
+            self._pump_intervals_ns.append(now - self._last_pump_ns)
+        self._last_pump_ns = now
         batch: list[tuple[list[bytes], int]] = []
         router = self.router
         for _ in range(limit):
@@ -244,6 +262,12 @@ class LinkServer:
                 self._dispatch(routing, msg, t1)
         self._check_link()
         return len(batch)
+
+    def frame_interval_ms(self) -> float:
+        """The median interval between recent pumps (the renderer's frame interval), 0 before two."""
+        if not self._pump_intervals_ns:
+            return 0.0
+        return round(statistics.median(self._pump_intervals_ns) / 1e6, 3)
 
     def wait(self, timeout_ms: int) -> bool:
         """Block up to ``timeout_ms`` for a command; for loops that are not frame-driven."""
@@ -348,6 +372,7 @@ class LinkServer:
                 t2_ns=self.clock.monotonic_ns(),
                 event_seq=self.event_seq,
                 link_timeout_s=self.link_timeout_s,
+                frame_interval_ms=self.frame_interval_ms(),
             )
             self._send(routing, ack, header)
             return
@@ -375,22 +400,10 @@ class LinkServer:
         content = msg.content
         assert isinstance(content, Request)
         reply_cls = content.reply_type
-        if header.target_instance and header.target_instance != self.instance_id:
-            self.counters["expired"] += 1
-            return reply_cls(
-                status="error",
-                ename="RendererRestarted",
-                evalue=f"{header.msg_type} was meant for a renderer that has since restarted; it was not "
-                "applied. The console resynchronises; send it again if it is still wanted",
-            )
-        if header.deadline_ns and t1_ns > header.deadline_ns:
-            self.counters["expired"] += 1
-            return reply_cls(
-                status="error",
-                ename="RequestExpired",
-                evalue=f"{header.msg_type} arrived {(t1_ns - header.deadline_ns) / 1e9:.1f} s after the "
-                "console gave up on it; it was not applied",
-            )
+        refusal = self._check_request(header, content, t1_ns)
+        if refusal is not None:
+            ename, evalue = refusal
+            return reply_cls(status="error", ename=ename, evalue=evalue)
         try:
             if isinstance(content, HelloRequest):
                 return HelloReply(
@@ -423,7 +436,71 @@ class LinkServer:
         except Exception as exc:
             self.counters["handler_errors"] += 1
             log.exception("link: handler failed on %s", header.msg_type)
-            return reply_cls(status="error", ename=type(exc).__name__, evalue=str(exc) or repr(exc))
+            evalue = f"the renderer failed applying {header.msg_type}: {type(exc).__name__}: {exc}"
+            return reply_cls(status="error", ename="InternalError", evalue=evalue)
+
+    def _check_request(self, header: Header, content: Request, t1_ns: int) -> tuple[str, str] | None:
+        """Why a request must not be applied (ename, evalue), or None. Safety commands always win:
+        they are checked for nothing, and count for the ordering rule like any steering command."""
+        steering = content.steering
+        if content.priority:
+            self._note_steering(header)
+            return None
+        what = header.msg_type
+        if header.target_instance and header.target_instance != self.instance_id:
+            self.counters["expired"] += 1
+            return _refusal(
+                "RendererRestarted",
+                f"{what} was meant for a renderer that has since restarted; it was not applied. The "
+                "console resynchronises; send it again if it is still wanted",
+            )
+        if header.deadline_ns and t1_ns > header.deadline_ns:
+            self.counters["expired"] += 1
+            return _refusal(
+                "RequestExpired",
+                f"{what} arrived {(t1_ns - header.deadline_ns) / 1e9:.1f} s after the console gave up "
+                "on it; it was not applied",
+            )
+        if not steering:
+            return None
+        if not header.target_instance or header.seq < 1 or not header.instance_id:
+            self.counters["wrong_session"] += 1
+            missing = [
+                name
+                for name, bad in (
+                    ("target_instance", not header.target_instance),
+                    ("seq", header.seq < 1),
+                    ("instance_id", not header.instance_id),
+                )
+                if bad
+            ]
+            return _refusal(
+                "MissingHeaderField",
+                f"{what} is a steering command and needs header {', '.join(missing)} "
+                "(docs/protocol.md section 2.1); it was not applied",
+            )
+        if header.session_id != self.session_id:
+            self.counters["wrong_session"] += 1
+            mine = self.session_id or "none"
+            return _refusal(
+                "WrongSession",
+                f"{what} is for session {header.session_id or 'none'!r} and this renderer is in session "
+                f"{mine!r}; it was not applied. Send set_session first",
+            )
+        last = self._steer_seq.get(header.instance_id, 0)
+        if header.seq <= last:
+            self.counters["superseded"] += 1
+            return _refusal(
+                "Superseded",
+                f"{what} (seq {header.seq}) was overtaken by a newer command from this console (seq "
+                f"{last}); it was not applied",
+            )
+        self._note_steering(header)
+        return None
+
+    def _note_steering(self, header: Header) -> None:
+        if header.instance_id and header.seq > self._steer_seq.get(header.instance_id, 0):
+            self._steer_seq[header.instance_id] = header.seq
 
     def _send_error(self, routing: list[bytes], parent: Header, ename: str, evalue: str) -> None:
         reply_cls = MESSAGE_TYPES.get(reply_msg_type_for(parent.msg_type), ErrorReply)
@@ -481,6 +558,11 @@ class LinkServer:
             fn(arg)
         except Exception:
             log.exception("link: link-state callback failed")
+
+
+def _refusal(ename: str, evalue: str) -> tuple[str, str]:
+    """A request the link layer refuses: its error name (one of ``ERROR_NAMES``) and sentence."""
+    return ename, evalue
 
 
 def _bind(sock: zmq.Socket[bytes], endpoint: str) -> str:

@@ -107,6 +107,9 @@ class StageLike(Protocol):
     def transitioning(self) -> bool: ...
 
     @property
+    def return_to(self) -> tuple[str, str | None, float] | None: ...
+
+    @property
     def ramping(self) -> bool: ...
 
     @property
@@ -217,6 +220,7 @@ class App:
         self._last_state: m.RendererState | None = None
         self._ramping = False
         self._events_seen: tuple[str, ...] = ()
+        self._fading = False
         self._scene_seen: str | None = None
         self.lsl = lsl
         #: The head-pose outlet (an ``LslBridge``) while ``lsl`` is on and working.
@@ -391,6 +395,12 @@ class App:
         if self._ramping and not ramping:
             self._publish_state()
         self._ramping = ramping
+        fading = stage.transitioning
+        if self._fading and not fading:
+            # The view shows the new scene fully: steering is accepted again (docs/protocol.md).
+            self._fact(m.FadeEnded(scene=stage.scene_id))
+            self._publish_state()
+        self._fading = fading
         scene_id = stage.scene_id
         if scene_id != self._scene_seen:
             # A scene swapped in behind black (scene change, safe place and back).
@@ -434,6 +444,7 @@ class App:
         else:
             scene, preset = stage.scene_id, stage.preset
             intensity, target = stage.intensity, stage.target_intensity
+        back = stage.return_to if self.mode == "safe_place" else None
         return m.RendererState(
             scene=scene,
             preset=preset,
@@ -446,6 +457,10 @@ class App:
             session_id=self.session_id,
             active_events=tuple(stage.active_events),
             suds_prompt=self.overlay.probe_id,
+            fading=bool(stage.transitioning),
+            return_scene=None if back is None else back[0],
+            return_preset=None if back is None else back[1],
+            return_intensity=None if back is None else round(float(back[2]), 3),
         )
 
     def _publish_state(self, parent: m.Header | None = None) -> None:
@@ -573,7 +588,7 @@ class App:
         if value is None:
             return
         if not (0.0 <= value <= 100.0):  # also rejects NaN
-            raise CommandRejected("ValueError", f"intensity {value} is outside 0-100")
+            raise CommandRejected("InvalidIntensity", f"intensity {value} is outside 0-100")
 
     def _do_load_scene(self, req: m.LoadSceneRequest, parent: m.Header | None) -> None:
         self._check_intensity(req.intensity)
@@ -621,7 +636,7 @@ class App:
         try:
             self.stage.set_intensity(req.intensity, ramp_s=req.ramp_s)
         except StageError as exc:
-            raise CommandRejected("ValueError", str(exc)) from None
+            raise CommandRejected("InvalidIntensity", str(exc)) from None
         self._fact(
             m.IntensityChanged(intensity=start, target=req.intensity, ramp_s=req.ramp_s), parent=parent
         )
@@ -636,6 +651,8 @@ class App:
         except StageError as exc:
             raise CommandRejected("InvalidState", f"the patient is in the safe place and {exc}") from None
         self._journal_clinical("return_intensity_set", {"intensity": float(intensity)}, parent_header=parent)
+        # Nothing shown changes, but the state's return_intensity does: the console sees it.
+        self._publish_state(parent)
 
     def _do_apply_preset(self, req: m.ApplyPresetRequest, parent: m.Header | None) -> None:
         spec = self._require_scene("applying a preset")
@@ -767,6 +784,46 @@ class App:
             self._open_lsl()
         self._fact(m.SessionSet(session_id=req.session_id, session_dir=str(session_dir)), parent=parent)
         self._publish_state(parent)
+
+    def _do_describe(self, req: m.DescribeRequest, parent: m.Header | None) -> m.DescribeReply:
+        """What this renderer can show, so a peer needs no error text to learn the names."""
+        from vr_exposure.link.errors import ERROR_NAMES
+
+        lib = self.library
+        scenes = []
+        for scene_id in sorted(lib.scenes):
+            spec = lib.scenes[scene_id]
+            scenes.append(
+                m.SceneInfo(
+                    id=spec.id,
+                    title=spec.title,
+                    presets=tuple(
+                        m.PresetInfo(name=name, title=p.title, intensity=float(p.intensity))
+                        for name, p in spec.presets.items()
+                    ),
+                    events=tuple(
+                        m.EventInfo(
+                            name=name,
+                            title=e.title,
+                            duration_s=float(e.duration_s),
+                            delay_s=float(e.delay_s),
+                            delay_jitter_s=float(e.delay_jitter_s),
+                        )
+                        for name, e in spec.events.items()
+                    ),
+                )
+            )
+        protocols = tuple(
+            m.ProtocolInfo(id=p.id, title=p.title, scene=p.scene)
+            for p in (lib.protocols[k] for k in sorted(lib.protocols))
+        )
+        return m.DescribeReply(
+            scenes=tuple(scenes),
+            protocols=protocols,
+            safe_place_scene=self.safe_place.scene,
+            safe_place_preset=self.safe_place.preset,
+            error_names=tuple(ERROR_NAMES),
+        )
 
     def _do_shutdown(self, req: m.ShutdownRequest, parent: m.Header | None) -> None:
         self._fact(m.ShuttingDown(reason="requested by the console"), parent=parent)

@@ -395,7 +395,12 @@ class Stage:
         if self._in_safe_place:
             return
         level = self._check_start(safe_spec, preset, None)
-        if self._loaded is not None:
+        tr = self._transition
+        if tr is not None and tr.phase != "in" and tr.target is not None:
+            # A scene change still fading out: the renderer has committed to the new scene (its state
+            # and its scene_loaded fact say so), so that is the scene to come back to.
+            self._return_to = tr.target
+        elif self._loaded is not None:
             self._return_to = (self._loaded.spec, self._preset, self._target)
         self._in_safe_place = True
         if self._loaded is None:
