@@ -13,6 +13,7 @@ os.environ.pop("DISPLAY", None)
 os.environ.pop("WAYLAND_DISPLAY", None)
 
 ROOT = Path(__file__).resolve().parent.parent
+BUSY_EVERYWHERE = os.environ.get("VR_EXPOSURE_TEST_BUSY", "") not in ("", "0")
 
 
 @pytest.fixture(autouse=True)
@@ -30,3 +31,19 @@ def _isolated_user_dirs(
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def busy_cores() -> Iterator[int]:
+    """Every core kept busy for the test (see tests/loadhelpers.py); yields how many spinners run."""
+    from tests.loadhelpers import busy_cores as spin
+
+    with spin() as procs:
+        yield len(procs)
+
+
+@pytest.fixture(autouse=BUSY_EVERYWHERE)
+def _busy_everywhere(request: pytest.FixtureRequest) -> Iterator[None]:
+    if BUSY_EVERYWHERE and "busy_cores" not in request.fixturenames:
+        request.getfixturevalue("busy_cores")
+    yield

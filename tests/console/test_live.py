@@ -27,7 +27,8 @@ from vr_exposure.link import LinkClient, LinkServer, RendererState
 from vr_exposure.link import messages as m
 from vr_exposure.link.security import ClientCurve, ServerCurve
 
-pytestmark = [pytest.mark.gui, pytest.mark.renderer, pytest.mark.slow]
+# Every test here runs with all cores kept busy: steering must hold on a loaded clinic PC.
+pytestmark = [pytest.mark.gui, pytest.mark.renderer, pytest.mark.slow, pytest.mark.usefixtures("busy_cores")]
 
 SIZE = "320x180"
 

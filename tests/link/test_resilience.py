@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 HEARTBEAT_S = 0.1
 LOST_AFTER_S = (3 + 0.5) * HEARTBEAT_S
 
+# Run with every core kept busy: the link must hold on a loaded machine (tests/loadhelpers.py).
+pytestmark = pytest.mark.usefixtures("busy_cores")
+
 
 class Child:
     """A fake renderer or console subprocess whose JSON stdout lines are read by a thread."""

@@ -11,6 +11,9 @@ from vr_exposure.link import messages as m
 
 from .fake_renderer import ThreadedRenderer
 
+# Run with every core kept busy: the link must hold on a loaded machine (tests/loadhelpers.py).
+pytestmark = pytest.mark.usefixtures("busy_cores")
+
 
 @pytest.fixture
 def renderer() -> Iterator[ThreadedRenderer]:

@@ -16,6 +16,9 @@ from vr_exposure.link import messages as m
 from vr_exposure.link.keys import allow_key, client_curve, generate_keys, keys_dir, list_keys, server_curve
 from vr_exposure.link.security import ClientCurve
 
+# Run with every core kept busy: the link must hold on a loaded machine (tests/loadhelpers.py).
+pytestmark = pytest.mark.usefixtures("busy_cores")
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)

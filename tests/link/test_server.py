@@ -18,6 +18,9 @@ from vr_exposure.link import messages as m
 
 from .fake_renderer import FakeRenderer
 
+# Run with every core kept busy: the link must hold on a loaded machine (tests/loadhelpers.py).
+pytestmark = pytest.mark.usefixtures("busy_cores")
+
 
 class RawPeer:
     """A bare DEALER speaking the wire format by hand, as a foreign console would."""
