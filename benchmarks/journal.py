@@ -13,6 +13,10 @@ In one process and one run, in a temporary directory (or ``--dir``, to measure a
 3. ``ratio`` = events_per_s / raw_write_per_s. Target (design section 7): >= 0.5.
 4. ``clinical_fsync_p50_ms`` / ``clinical_fsync_p99_ms``: latency of ``clinical()`` (encode, write,
    fdatasync) for ``--clinical`` records, one every 2 ms, while 90 Hz telemetry flows.
+   ``bare_fsync_p99_ms``: in the same loop, interleaved record by record (so both meet the same
+   disk, page cache and machine load), a bare ``os.write`` + ``os.fdatasync`` of a line of the same
+   size to a plain file beside the journal. ``clinical_p99_ratio`` = clinical p99 / bare p99: the
+   journal's own cost on top of what the disk takes for a durable write. Target: <= 2.
 5. ``caller_ns_per_telemetry``: what one ``telemetry()`` call costs its caller (the render loop);
    in this burst the caller shares the GIL with the encoder thread, so this is an upper bound.
 6. ``cpu_ratio``: the same comparison in CPU time (all threads) instead of wall time: less
@@ -131,22 +135,38 @@ def bench_telemetry(root: Path, n: int, repeats: int) -> dict[str, float]:
 def bench_clinical(root: Path, m: int) -> dict[str, float]:
     session = create_session(root, pseudonym="BENCH", software_version="bench", recover=False)
     latencies_ms: list[float] = []
+    bare_ms: list[float] = []
     poses = _poses(m * 2)
-    with JournalWriter(session, "console") as writer:
-        for i in range(m):
-            writer.telemetry("head_pose", poses[2 * i])
-            writer.telemetry("head_pose", poses[2 * i + 1])
-            t0 = time.perf_counter()
-            writer.clinical(
-                "rating_recorded",
-                {"probe_id": f"p{i}", "value": i % 101, "scale_max": 100, "source": "therapist"},
-            )
-            latencies_ms.append((time.perf_counter() - t0) * 1e3)
-            time.sleep(0.002)
+    bare_fd = os.open(root / "bare.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    datasync = getattr(os, "fdatasync", os.fsync)
+    try:
+        with JournalWriter(session, "console") as writer:
+            line_bytes = 0
+            for i in range(m):
+                writer.telemetry("head_pose", poses[2 * i])
+                writer.telemetry("head_pose", poses[2 * i + 1])
+                content = {"probe_id": f"p{i}", "value": i % 101, "scale_max": 100, "source": "therapist"}
+                t0 = time.perf_counter()
+                writer.clinical("rating_recorded", content)
+                latencies_ms.append((time.perf_counter() - t0) * 1e3)
+                if not line_bytes:
+                    line_bytes = len(writer.path.read_bytes().splitlines(keepends=True)[-1])
+                line = (b"x" * (line_bytes - 1)) + b"\n"
+                time.sleep(0.001)
+                t0 = time.perf_counter()
+                os.write(bare_fd, line)
+                datasync(bare_fd)
+                bare_ms.append((time.perf_counter() - t0) * 1e3)
+                time.sleep(0.001)
+    finally:
+        os.close(bare_fd)
     return {
         "clinical_fsync_p50_ms": statistics.median(latencies_ms),
         "clinical_fsync_p99_ms": _percentile(latencies_ms, 99),
         "clinical_fsync_max_ms": max(latencies_ms),
+        "bare_fsync_p50_ms": statistics.median(bare_ms),
+        "bare_fsync_p99_ms": _percentile(bare_ms, 99),
+        "clinical_p99_ratio": _percentile(latencies_ms, 99) / _percentile(bare_ms, 99),
     }
 
 
@@ -205,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         f"({args.clinical} records, filesystem of {os.fspath(args.dir or tempfile.gettempdir())})"
     )
     print(
+        f"bare write + fdatasync of the same line size, interleaved: p50 {clin['bare_fsync_p50_ms']:.2f} ms, "
+        f"p99 {clin['bare_fsync_p99_ms']:.2f} ms; clinical p99 / bare p99 = "
+        f"{clin['clinical_p99_ratio']:.2f} (target <= 2)"
+    )
+    print(
         f"read_session of {args.read_events} head poses ({read['read_mb']:.0f} MB): "
         f"{read['read_60min_s']:.2f} s (target well under 1 s)"
     )
@@ -216,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         "caller_ns_per_telemetry": round(tel["caller_ns_per_telemetry"]),
         "clinical_fsync_p50_ms": round(clin["clinical_fsync_p50_ms"], 3),
         "clinical_fsync_p99_ms": round(clin["clinical_fsync_p99_ms"], 3),
+        "bare_fsync_p99_ms": round(clin["bare_fsync_p99_ms"], 3),
+        "clinical_p99_ratio": round(clin["clinical_p99_ratio"], 3),
         "read_60min_s": round(read["read_60min_s"], 3),
     }
     print(json.dumps(result))

@@ -595,6 +595,15 @@ class JournalWriter:
         self._dirty = False
         self._last_fsync = time.monotonic()
 
+    def _fsync_unlocked(self) -> None:
+        try:
+            _datasync(self._fd)
+        except OSError as exc:
+            self.write_errors += 1
+            self._dirty = True
+            raise JournalError(f"{self.path}: fsync failed: {exc.strerror or exc}") from None
+        self._last_fsync = time.monotonic()
+
     # -- the threads --------------------------------------------------------------------------------
 
     def _encode_loop(self) -> None:
@@ -636,9 +645,13 @@ class JournalWriter:
                     self._write_pending()
                     due = self._dirty and time.monotonic() - self._last_fsync >= self._fsync_interval_s
                     if due:
-                        # Under the I/O lock: a clinical() that arrives now waits at most one
-                        # telemetry fsync, and never writes into a file being closed.
-                        self._fsync_locked()
+                        self._dirty = False  # a write from now on marks it again
+                if due:
+                    # Outside the I/O lock: a clinical() arriving meanwhile writes its line and
+                    # syncs at once instead of queueing behind the telemetry fsync (the clinical path
+                    # never waits behind telemetry). The fd stays open: close() joins this thread
+                    # before it closes the file.
+                    self._fsync_unlocked()
                 if self._io_failing:
                     self._io_failing = False
                     log.warning("journal writer %s: writing works again", self.path.name)
