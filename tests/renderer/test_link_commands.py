@@ -289,7 +289,7 @@ def test_set_session_journals_clinical_records(console: Console, tmp_path: Any) 
     con.showbase.messenger.send("4")
     con.step_until(lambda: con.facts("rating_recorded"))
     _ok(con.request(m.SafePlaceRequest()))
-    bad = con.request(m.SetSessionRequest(session_id="nope", session_dir=str(tmp_path / "missing")))
+    bad = con.request(m.SetSessionRequest(session_id="no/pe", session_dir=str(tmp_path / "missing")))
     assert bad.status == "error" and bad.ename == "JournalError"
     con.step(3)
     con.app.journal.close()  # type: ignore[union-attr]
@@ -492,3 +492,26 @@ def test_a_fade_is_in_the_state_and_fade_ended_says_when_steering_works_again(co
     assert not con.app.state().fading
     con.step_until(lambda: con.client.state is not None and not con.client.state.fading, what="mirror")
     _ok(con.request(m.SetIntensityRequest(intensity=30)))
+
+
+def test_set_session_without_a_directory_on_this_disk_journals_in_the_renderers_own(
+    console: Console,
+) -> None:
+    import os
+    from pathlib import Path
+
+    from vr_exposure.journal import read_manifest
+
+    for session_dir in (None, "/nonexistent/another-machine/sessions/20261201T000000Z-P042-beef"):
+        session_id = f"20261201T000000Z-P042-{'beef' if session_dir else 'cafe'}"
+        request = m.SetSessionRequest(session_id=session_id, session_dir=session_dir, pseudonym="P042")
+        reply = console.request(request)
+        _ok(reply)
+        assert isinstance(reply, m.SetSessionReply) and reply.shared is False
+        own = Path(reply.session_dir or "")
+        assert own == Path(os.environ["VR_EXPOSURE_SESSIONS"]) / session_id
+        manifest = read_manifest(own)
+        assert (manifest.session_id, manifest.remote_copy_of) == (session_id, "console")
+        assert (own / "renderer.jsonl").exists()
+    bad = console.request(m.SetSessionRequest(session_id="../escape", pseudonym="P042"))
+    assert bad.ename == "JournalError" and "not a valid session directory name" in (bad.evalue or "")

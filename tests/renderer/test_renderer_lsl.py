@@ -131,9 +131,9 @@ def test_a_failing_lsl_is_one_logged_line_and_frames_go_on(
     with running_app(showbase, link=False, lsl=True) as app:
         original = app.telemetry.on_frame
 
-        def spy(frame: int, now_ns: int, position_m: Any, orientation_xyzw: Any) -> None:
+        def spy(frame: int, now_ns: int, position_m: Any, orientation_xyzw: Any, **kwargs: Any) -> None:
             journaled.append((now_ns, (*position_m, *orientation_xyzw), frame))
-            original(frame, now_ns, position_m, orientation_xyzw)
+            original(frame, now_ns, position_m, orientation_xyzw, **kwargs)
 
         app.telemetry.on_frame = spy  # type: ignore[method-assign]
         for _ in range(5):

@@ -155,8 +155,14 @@ class ConsoleController:
         console_name: str = "console",
         lsl: bool = False,
         physio: Any = None,
+        share_session_dir: bool | None = None,
     ) -> None:
         self.link = link
+        #: Tell the renderer the session directory's path (it journals there when that path is on its
+        #: own disk). None: only when the renderer is on this machine (a loopback endpoint); a renderer
+        #: elsewhere journals in its own directory and the console fetches it (docs/journal.md).
+        self.share_session_dir = share_session_dir
+        self.fetches: dict[str, Any] = {}  # session_id -> JournalFetch
         self.library = library
         self.clock = clock
         self.sessions_root = sessions_root
@@ -414,13 +420,22 @@ class ConsoleController:
         self._emit("session", state="opened", session_dir=str(session_dir), session_id=self.session_id)
         return session_dir
 
+    def _shares_disk(self) -> bool:
+        if self.share_session_dir is not None:
+            return self.share_session_dir
+        from vr_exposure.link.security import is_loopback_endpoint
+
+        endpoint = getattr(self.link, "command_endpoint", None)
+        return not isinstance(endpoint, str) or is_loopback_endpoint(endpoint)
+
     def _send_session(self) -> None:
         if self.session_id is None:
             return
+        shared = self.session_dir is not None and self._shares_disk()
         self._send(
             m.SetSessionRequest(
                 session_id=self.session_id,
-                session_dir=None if self.session_dir is None else str(self.session_dir),
+                session_dir=str(self.session_dir) if shared else None,
                 pseudonym=self.pseudonym or "",
             )
         )
@@ -476,7 +491,51 @@ class ConsoleController:
             self.journal = None
             if session_dir is not None:
                 seal_session(session_dir)
+                self._fetch_if_awaiting(session_dir)
         return session_dir
+
+    # -- the renderer's journal from another machine -----------------------------------------------
+    def _fetch_if_awaiting(self, session_dir: Path) -> None:
+        """Fetch the renderer's files of a session it journaled on its own disk (see
+        :mod:`vr_exposure.console.journal_fetch`)."""
+        from vr_exposure.console.journal_fetch import JournalFetch
+        from vr_exposure.journal import read_manifest
+
+        try:
+            if "renderer" not in read_manifest(session_dir).awaiting:
+                return
+        except VrExposureError as exc:
+            self._emit("error", message=f"journal fetch: {exc}")
+            return
+        session_id = session_dir.name
+        running = self.fetches.get(session_id)
+        if running is not None and not running.finished:
+            return
+        fetch = JournalFetch(session_id, session_dir, self._send, self._on_fetch_progress)
+        self.fetches[session_id] = fetch
+        fetch.start()
+
+    def resume_fetches(self) -> None:
+        """After (re)connecting: every session under the sessions root still awaiting the renderer's
+        journal (a crash, a link that dropped mid-transfer) is fetched, oldest first."""
+        from vr_exposure.console.journal_fetch import sessions_awaiting
+        from vr_exposure.journal import sessions_root
+
+        root = self.sessions_root if self.sessions_root is not None else sessions_root()
+        if not root.is_dir():
+            return
+        for session_dir in sessions_awaiting(root):
+            if session_dir.name != self.session_id or not self.active:
+                self._fetch_if_awaiting(session_dir)
+
+    def _on_fetch_progress(self, state: str, data: dict[str, Any]) -> None:
+        self._emit("journal_fetch", state=state, **data)
+        if state == "failed":
+            self._emit("error", message=f"the renderer's journal of {data['session_id']}: {data['message']}")
+
+    @property
+    def fetching(self) -> bool:
+        return any(not f.finished for f in self.fetches.values())
 
     def summary(self) -> dict[str, Any]:
         engine = self._engine()
@@ -678,6 +737,10 @@ class ConsoleController:
         if state == self.renderer_state:
             return
         self.renderer_state = state
+        # The renderer is the authority on its mode: the session follows it (nothing is sent).
+        if self.engine is not None and self.engine.state not in ("idle", "ended"):
+            if state.mode in ("running", "paused", "safe_place"):
+                self._reconcile_mode(state.mode, source="link_lost" if state.link == "lost" else "console")
         self._emit("renderer_state", state=state)
         self._emit("intensity", current=state.intensity, target=state.target_intensity)
 
@@ -692,6 +755,10 @@ class ConsoleController:
         self.renderer_state = state
         self._emit("renderer_state", state=state)
         self._emit("intensity", current=state.intensity, target=state.target_intensity)
+        try:
+            self.resume_fetches()
+        except VrExposureError as exc:  # a damaged old session must not stop this one
+            self._emit("error", message=f"journal fetch: {exc}")
         if self.engine is None or self.engine.state in ("idle", "ended"):
             return
         if restarted:
@@ -845,9 +912,14 @@ class ConsoleController:
     def on_reply(self, reply: m.Reply, parent_msg_id: str | None, parent_header: Any = None) -> None:
         """The renderer answered a request. ``parent_header`` is the request's header as the reply
         carries it (it links the console's record to the renderer's fact in the journals)."""
+        if any(f.on_reply(parent_msg_id, reply) for f in list(self.fetches.values())):
+            self.pending.pop(parent_msg_id or "", None)
+            return
         pending = self.pending.pop(parent_msg_id or "", None)
         verb = pending.verb if pending is not None else m.verb_of(reply.msg_type)
         parent = self._parent(pending, parent_msg_id, parent_header)
+        if isinstance(reply, m.SetSessionReply) and reply.ok:
+            self._on_session_set(reply, parent)
         if reply.status != "ok":
             if pending is not None and pending.intent is not None:
                 self._refuse(pending, parent_msg_id, ename=reply.ename, evalue=reply.evalue, parent=parent)
@@ -865,6 +937,9 @@ class ConsoleController:
     def on_command_failed(self, parent_msg_id: str | None, message: str) -> None:
         """The link gave up on a command (no reply after its retries; the renderer will not apply it
         late: the request carried a deadline)."""
+        if any(f.on_failed(parent_msg_id, message) for f in list(self.fetches.values())):
+            self.pending.pop(parent_msg_id or "", None)
+            return
         pending = self.pending.pop(parent_msg_id or "", None)
         parent = self._parent(pending, parent_msg_id, None)
         if pending is not None and pending.intent is not None:
@@ -873,6 +948,23 @@ class ConsoleController:
         verb = pending.verb if pending is not None else "a command"
         self._clinical("command_failed", {"verb": verb, "ename": "Timeout", "evalue": message}, parent=parent)
         self._emit("error", message=f"{verb.replace('_', ' ')}: {message}", verb=verb, ename="Timeout")
+
+    def _on_session_set(self, reply: m.SetSessionReply, parent: Any) -> None:
+        """Where the renderer journals: in our directory, or on its own disk (then we fetch it)."""
+        from vr_exposure.journal.transfer import set_awaiting
+
+        if self.session_dir is None or not self.active:
+            return
+        remote = not reply.shared
+        try:
+            set_awaiting(self.session_dir, "renderer", remote)
+        except VrExposureError as exc:
+            self._emit("error", message=f"the session's manifest: {exc}")
+        self._clinical(
+            "renderer_journal",
+            {"shared": reply.shared, "renderer_session_dir": reply.session_dir},
+            parent=parent,
+        )
 
     @staticmethod
     def _parent(pending: _Pending | None, msg_id: str | None, header: Any) -> Any:

@@ -58,6 +58,9 @@ class JournalFile(msgspec.Struct, kw_only=True):
     bytes: int | None = None
     torn_tail_bytes: int = 0
     recovered: bool = False
+    fetched_from: str | None = None
+    """Set on a file copied from another machine (``renderer``): it was verified against that
+    machine's own seal (``sha256``) before it was added here."""
 
 
 class Manifest(msgspec.Struct, kw_only=True):
@@ -76,6 +79,14 @@ class Manifest(msgspec.Struct, kw_only=True):
     sealed: bool = False
     sealed_at: ClockPair | None = None
     recovered: bool = False
+    awaiting: list[str] = msgspec.field(default_factory=list)
+    """Processes that journal this session on another machine and whose files are still to be
+    fetched into this directory (e.g. ``["renderer"]``); empty when the session is complete."""
+    remote_copy_of: str | None = None
+    """On the machine of a process that journals remotely: the role of the session's owner
+    (``console``), whose directory is the complete one."""
+    released_at: ClockPair | None = None
+    """On such a remote copy: when the owner confirmed it holds a verified copy of every file."""
 
     def file_entry(self, name: str) -> JournalFile | None:
         return next((f for f in self.files if f.file == name), None)

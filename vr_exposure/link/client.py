@@ -633,7 +633,14 @@ class LinkClient:
         buffered = sorted(self._buffer, key=lambda m: m.header.seq)
         self._buffer = []
         for msg in buffered:
-            if msg.header.instance_id != self.renderer_instance or msg.header.seq <= self.event_seq:
+            if msg.header.instance_id != self.renderer_instance:
+                continue
+            if msg.header.seq <= self.event_seq:
+                # The snapshot already holds its effect on the state, but it is still news: a fact is
+                # also an event (a rating given in the headset, the patient's safe place), and the
+                # listener must hear it once. It is not applied to the mirrored state again.
+                self.counters["facts"] += 1
+                self._deliver(msg)
                 continue
             if msg.header.seq != self.event_seq + 1:
                 self.counters["gaps"] += 1

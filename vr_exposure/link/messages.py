@@ -136,6 +136,9 @@ class Request(Content):
     """A command that changes what the patient sees. The renderer applies it only if its header's
     ``seq`` is newer than the last steering command it handled from that console (the ordering
     rule, docs/protocol.md section 3), and only with ``target_instance`` and ``session_id`` right."""
+    cache_reply: ClassVar[bool] = True
+    """False for a request that is safe to apply again and whose reply is large (a journal chunk):
+    a resend is answered afresh, so the reply cache never holds megabytes of journal."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +377,11 @@ class SudsPromptCancelRequest(Request):
 
 class SetSessionReply(Reply):
     msg_type = "set_session_reply"
+    session_dir: str | None = None
+    """Where the renderer journals the session (a path on the renderer's machine)."""
+    shared: bool = True
+    """True: in the console's own directory (one disk). False: in a directory of the renderer's own,
+    same session id and layout; the console fetches it (``journal_files`` / ``journal_chunk``)."""
 
 
 class SetSessionRequest(Request):
@@ -382,6 +390,64 @@ class SetSessionRequest(Request):
     session_id: str
     session_dir: str | None = None
     pseudonym: str = ""
+
+
+class JournalFileInfo(msgspec.Struct, kw_only=True, frozen=True):
+    name: str
+    bytes: int
+    sha256: str | None = None
+    """From the renderer's seal; null while the file is still being written."""
+    lines: int | None = None
+
+
+class JournalFilesReply(Reply):
+    msg_type = "journal_files_reply"
+    session_dir: str = ""
+    files: tuple[JournalFileInfo, ...] = ()
+    sealed: bool = False
+    """Every file is sealed (then each has its ``sha256``)."""
+
+
+class JournalFilesRequest(Request):
+    """The renderer's journal files of a session it kept in its own directory. With ``end`` the
+    renderer first closes its journal of that session (if it is its current one) and seals the
+    directory, so every file has its SHA-256."""
+
+    msg_type = "journal_files_request"
+    reply_type = JournalFilesReply
+    session_id: str
+    end: bool = True
+
+
+class JournalChunkReply(Reply):
+    msg_type = "journal_chunk_reply"
+    data: bytes = b""
+    """base64 in JSON."""
+    offset: int = 0
+    size: int = 0
+    """The file's size."""
+
+
+class JournalChunkRequest(Request):
+    msg_type = "journal_chunk_request"
+    reply_type = JournalChunkReply
+    cache_reply = False
+    session_id: str
+    file: str
+    offset: Annotated[int, msgspec.Meta(ge=0)] = 0
+    length: Annotated[int, msgspec.Meta(ge=1, le=262_144)] = 262_144
+
+
+class JournalReleaseReply(Reply):
+    msg_type = "journal_release_reply"
+
+
+class JournalReleaseRequest(Request):
+    """The console holds a verified copy of every file: the renderer marks its copy released."""
+
+    msg_type = "journal_release_request"
+    reply_type = JournalReleaseReply
+    session_id: str
 
 
 class ShutdownReply(Reply):

@@ -391,6 +391,8 @@ class LinkServer:
             return
         reply = self._answer(msg, t1_ns)
         envelope = self._send(routing, reply, header, msg_type=reply_msg_type_for(header.msg_type))
+        if not content.cache_reply:
+            return
         self._replies[header.msg_id] = envelope
         while len(self._replies) > self.reply_cache_size:
             self._replies.popitem(last=False)

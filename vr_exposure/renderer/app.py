@@ -190,8 +190,12 @@ class App:
         mirror: bool = True,
         curve: Any = None,
         lsl: bool = False,
+        sessions_root: Path | None = None,
     ) -> None:
         self._base = base
+        #: Where the renderer keeps sessions it journals for a console on another machine
+        #: (default: ``$VR_EXPOSURE_SESSIONS`` or the user data dir).
+        self.sessions_root = sessions_root
         self._render = render
         self._aspect2d = aspect2d
         self._win = win
@@ -209,6 +213,8 @@ class App:
         self.mode: m.Mode = "idle"
         self.link_status: m.LinkStatus = "waiting"
         self.session_id: str | None = None
+        self.session_dir: Path | None = None
+        self.session_shared = True
         self.exit_requested = False
         self.errors = 0
         self.frame_info: FrameInfo | None = None
@@ -768,20 +774,45 @@ class App:
         self._fact(m.SudsPromptClosed(probe_id=req.probe_id, reason="cancelled"), parent=parent)
         self._publish_state(parent)
 
-    def _do_set_session(self, req: m.SetSessionRequest, parent: m.Header | None) -> None:
-        if req.session_dir:
-            session_dir = Path(req.session_dir)
-        else:
-            from vr_exposure.journal import sessions_root
+    def _session_dir_for(self, req: m.SetSessionRequest) -> tuple[Path, bool]:
+        """Where to journal the session: the console's own directory when it is on this machine's
+        disk (one machine, or a shared disk), else a directory of the renderer's own under its
+        sessions root, same session id and layout, for the console to fetch (docs/journal.md)."""
+        from vr_exposure.journal import read_manifest, sessions_root
+        from vr_exposure.journal.transfer import adopt_session, check_session_id
 
-            session_dir = Path(sessions_root()) / req.session_id
+        check_session_id(req.session_id)
+        if req.session_dir:
+            candidate = Path(req.session_dir)
+            try:
+                if read_manifest(candidate).session_id == req.session_id:
+                    return candidate, True
+            except JournalError:
+                pass  # not on this disk (another machine's path), or not that session
+        root = Path(self.sessions_root) if self.sessions_root is not None else sessions_root()
+        from vr_exposure import __version__
+
+        own = adopt_session(
+            root, req.session_id, pseudonym=req.pseudonym, software_version=__version__, clock=self.clock
+        )
+        return own, False
+
+    def _do_set_session(self, req: m.SetSessionRequest, parent: m.Header | None) -> m.SetSessionReply:
         previous = self.session_id
         try:
+            session_dir, shared = self._session_dir_for(req)
             self.open_journal(session_dir, req.session_id)
         except JournalError as exc:
             raise CommandRejected("JournalError", str(exc)) from None
         except OSError as exc:
-            raise CommandRejected("JournalError", f"cannot journal into {session_dir}: {exc}") from None
+            raise CommandRejected("JournalError", f"cannot journal session {req.session_id}: {exc}") from None
+        self.session_dir, self.session_shared = session_dir, shared
+        if not shared:
+            self._journal_clinical(
+                "journal_kept_locally",
+                {"session_dir": str(session_dir), "console_session_dir": req.session_dir},
+                parent_header=parent,
+            )
         if req.session_id != previous and self.mode in ("safe_place", "stopped"):
             # A new session starts from where the patient is (the safe place, or black), with no way
             # back into the previous session's exposure: the next load_scene is the new session's.
@@ -792,6 +823,72 @@ class App:
             self._open_lsl()
         self._fact(m.SessionSet(session_id=req.session_id, session_dir=str(session_dir)), parent=parent)
         self._publish_state(parent)
+        return m.SetSessionReply(session_dir=str(session_dir), shared=shared)
+
+    def _own_session_dir(self, session_id: str) -> Path:
+        """A session directory this renderer journals in its own sessions root (never the console's)."""
+        from vr_exposure.journal import read_manifest, sessions_root
+        from vr_exposure.journal.transfer import check_session_id
+
+        try:
+            check_session_id(session_id)
+            root = Path(self.sessions_root) if self.sessions_root is not None else sessions_root()
+            session_dir = root / session_id
+            manifest = read_manifest(session_dir)
+        except JournalError as exc:
+            raise CommandRejected("JournalError", str(exc)) from None
+        if manifest.remote_copy_of is None:
+            raise CommandRejected(
+                "JournalError", f"session {session_id} is not kept here for another machine to fetch"
+            )
+        return session_dir
+
+    def _do_journal_files(self, req: m.JournalFilesRequest, parent: m.Header | None) -> m.JournalFilesReply:
+        from vr_exposure.journal import read_manifest, recover_session, seal_session
+
+        session_dir = self._own_session_dir(req.session_id)
+        try:
+            if req.end and self.session_id == req.session_id and self.journal is not None:
+                handed = {"session_dir": str(session_dir)}
+                self._journal_clinical("journal_handed_over", handed, parent_header=parent)
+                self.journal.close()
+                self.journal = None
+            if req.end:
+                recover_session(session_dir, clock=self.clock)  # a file whose writer died: seal it
+                seal_session(session_dir, clock=self.clock)
+            manifest = read_manifest(session_dir)
+        except JournalError as exc:
+            raise CommandRejected("JournalError", str(exc)) from None
+        files = tuple(
+            m.JournalFileInfo(
+                name=f.file,
+                bytes=f.bytes if f.bytes is not None else (session_dir / f.file).stat().st_size,
+                sha256=f.sha256,
+                lines=f.lines,
+            )
+            for f in manifest.files
+            if (session_dir / f.file).exists()
+        )
+        return m.JournalFilesReply(session_dir=str(session_dir), files=files, sealed=manifest.sealed)
+
+    def _do_journal_chunk(self, req: m.JournalChunkRequest, parent: m.Header | None) -> m.JournalChunkReply:
+        from vr_exposure.journal.transfer import read_chunk
+
+        session_dir = self._own_session_dir(req.session_id)
+        try:
+            data, size = read_chunk(session_dir, req.file, req.offset, req.length)
+        except JournalError as exc:
+            raise CommandRejected("JournalError", str(exc)) from None
+        return m.JournalChunkReply(data=data, offset=req.offset, size=size)
+
+    def _do_journal_release(self, req: m.JournalReleaseRequest, parent: m.Header | None) -> None:
+        from vr_exposure.journal.transfer import mark_released
+
+        session_dir = self._own_session_dir(req.session_id)
+        try:
+            mark_released(session_dir, clock=self.clock)
+        except JournalError as exc:
+            raise CommandRejected("JournalError", str(exc)) from None
 
     def _do_describe(self, req: m.DescribeRequest, parent: m.Header | None) -> m.DescribeReply:
         """What this renderer can show, so a peer needs no error text to learn the names."""

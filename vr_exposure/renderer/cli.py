@@ -113,6 +113,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--session-dir", type=Path, default=None, metavar="DIR", help="journal into this session"
     )
+    parser.add_argument(
+        "--sessions",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="where to keep the journals of sessions whose console is on another machine (the console "
+        "fetches them at the session's end; default $VR_EXPOSURE_SESSIONS or the user data dir)",
+    )
     parser.add_argument("--size", type=_size, default=(1280, 720), metavar="WxH", help="window/buffer size")
     parser.add_argument(
         "--on-link-lost",
@@ -229,6 +237,7 @@ def run(args: argparse.Namespace) -> int:
             pub_endpoint=pub,
             safe_place=safe_place,
             session_dir=args.session_dir,
+            sessions_root=args.sessions,
             max_frames=args.frames,
             mirror=not args.no_mirror,
             curve=curve,
