@@ -573,8 +573,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print()
     print(f"session directory: {display_path(summary['session_dir'])}")
+    outside = summary.get("ratings_outside_exposure", 0)
+    during = f" ({summary['ratings'] - outside} during the exposure)" if outside else ""
     print(
-        f"{summary['ratings']} SUDS ratings, {summary['probes_missed']} probes missed, "
+        f"{summary['ratings']} SUDS ratings{during}, {summary['probes_missed']} probes missed, "
         f"{summary['running_s']:.0f} s of exposure"
     )
     print(summary["table"])

@@ -46,7 +46,7 @@ import dataclasses
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,9 +57,10 @@ from vr_exposure import __version__
 from vr_exposure.core import engine as eng
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
 from vr_exposure.core.loading import ContentLibrary
-from vr_exposure.core.metrics import SessionMetrics
+from vr_exposure.core.metrics import SessionMetrics, left_out_sentence
 from vr_exposure.core.specs import ProtocolSpec, SceneSpec
 from vr_exposure.core.ssq import SsqScore, score_ssq
+from vr_exposure.core.suds import SudsRating
 from vr_exposure.errors import VrExposureError
 from vr_exposure.link import messages as m
 
@@ -482,7 +483,8 @@ class ConsoleController:
             "ssq": {phase: msgspec.to_builtins(score) for phase, score in self.ssq.items()},
             "notes": len(self.notes),
             "metrics": msgspec.to_builtins(metrics),
-            "table": summary_table(metrics, self.protocol),
+            "ratings_outside_exposure": sum(not r.during_exposure for r in engine.ratings),
+            "table": summary_table(metrics, self.protocol, ratings=engine.ratings),
         }
 
     # -- steering -------------------------------------------------------------------------------------
@@ -1070,8 +1072,15 @@ def _plain(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-def summary_table(metrics: SessionMetrics, protocol: ProtocolSpec | None = None) -> str:
-    """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction."""
+def summary_table(
+    metrics: SessionMetrics,
+    protocol: ProtocolSpec | None = None,
+    *,
+    ratings: Sequence[SudsRating] | None = None,
+) -> str:
+    """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction. Given
+    the session's ``ratings``, a last line says how many of them the table leaves out (given before
+    the start or in the safe place), so its counts add up to the session's."""
     rows = [("rung", "title", "expected", "n", "peak", "end", "mean", "reduction")]
 
     def fmt(v: float | None, suffix: str = "") -> str:
@@ -1114,4 +1123,8 @@ def summary_table(metrics: SessionMetrics, protocol: ProtocolSpec | None = None)
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    if ratings is not None:
+        note = left_out_sentence(len(ratings), sum(not r.during_exposure for r in ratings))
+        if note is not None:
+            lines.append(note)
     return "\n".join(lines)
