@@ -78,6 +78,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="the simulated patient's random seed")
     parser.add_argument("--pseudonym", default=PSEUDONYM, help=f"the patient pseudonym (default {PSEUDONYM})")
     parser.add_argument(
+        "--clinician", default=None, metavar="NAME", help="the clinician recorded in the session's journal"
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="no progress: print only the session directory and SUDS table"
     )
     parser.add_argument(
@@ -702,6 +705,7 @@ def _demo_controller(client: Any, library: Any, args: argparse.Namespace, physio
         console_name="demo-console",
         lsl=args.lsl,
         physio=physio,
+        clinician=getattr(args, "clinician", None),
     )
 
 

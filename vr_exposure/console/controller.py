@@ -150,8 +150,10 @@ class ConsoleController:
         console_name: str = "console",
         lsl: bool = False,
         physio: Any = None,
+        clinician: str | None = None,
     ) -> None:
         self.link = link
+        self.clinician = clinician.strip() if clinician and clinician.strip() else None
         self.library = library
         self.clock = clock
         self.sessions_root = sessions_root
@@ -395,6 +397,7 @@ class ConsoleController:
                 "scene": scene.id,
                 "console": self.console_name,
                 "software_version": __version__,
+                **({"clinician": self.clinician} if self.clinician else {}),
             },
         )
         if self.clock_offset_ns is not None:

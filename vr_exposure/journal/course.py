@@ -1,0 +1,132 @@
+"""A patient's course of treatment as the journal holds it: the sessions of one pseudonym under one
+sessions root, oldest first, and where the last of them ended.
+
+A course is not a file of its own: it is the session directories whose manifests carry the same
+pseudonym, in the order they were created. :func:`course_sessions` lists them, :func:`course_position`
+says which one of them a session is ("session 3 of 5"), and :func:`last_session_end` reads the newest
+one's console journal for the rung the session was on when it ended, so a console can open a returning
+patient there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from vr_exposure.errors import JournalError
+from vr_exposure.journal.manifest import Manifest, read_manifest
+from vr_exposure.journal.reader import read_session
+from vr_exposure.journal.session import list_sessions
+
+
+class SessionEnd(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a session ended: the rung selected last (an index into the ladder it ran on, with that
+    rung's preset, title and expected SUDS as journaled), and its last SUDS rating on that rung."""
+
+    session_dir: str
+    session_id: str
+    protocol: str | None
+    rung: int | None
+    preset: str | None
+    title: str | None
+    expected_suds: float | None
+    last_suds: float | None
+    ended: bool
+    """A ``session_ended`` record is there (False: the console stopped before it ended the session)."""
+
+
+def _manifests(root: Path | str) -> list[tuple[Path, Manifest]]:
+    out: list[tuple[Path, Manifest]] = []
+    for session_dir in list_sessions(root):
+        try:
+            out.append((session_dir, read_manifest(session_dir)))
+        except JournalError:
+            continue  # an unreadable manifest is no session of anyone's course
+    return out
+
+
+def course_sessions(root: Path | str, pseudonym: str, *, protocol: str | None = None) -> list[Path]:
+    """The session directories of ``pseudonym`` under ``root`` (of ``protocol`` only, if given),
+    oldest first by the manifest's creation time."""
+    found = [
+        (m.created.utc_ns, d.name, d)
+        for d, m in _manifests(root)
+        if m.pseudonym == pseudonym and (protocol is None or m.protocol == protocol)
+    ]
+    return [d for _, _, d in sorted(found)]
+
+
+def course_position(session_dir: Path | str) -> tuple[int, int]:
+    """``(n, total)``: the session is the ``n``-th (from 1) of ``total`` sessions of its pseudonym in
+    the sessions root that holds it."""
+    session_dir = Path(session_dir)
+    manifest = read_manifest(session_dir)
+    sessions = course_sessions(session_dir.parent, manifest.pseudonym)
+    resolved = [p.resolve() for p in sessions]
+    here = session_dir.resolve()
+    if here not in resolved:  # pragma: no cover - the manifest was readable a moment ago
+        return 1, 1
+    return resolved.index(here) + 1, len(sessions)
+
+
+def session_end(session_dir: Path | str) -> SessionEnd:
+    """Where one session ended, from its console journal (the rung is the console's: the authority
+    on the session)."""
+    session_dir = Path(session_dir)
+    manifest = read_manifest(session_dir)
+    log = read_session(session_dir)
+    rung: dict[str, Any] | None = None
+    last_suds: float | None = None
+    ended = False
+    for record in log.records:
+        if record.process != "console" or not isinstance(record.content, dict):
+            continue
+        c = record.content
+        if record.msg_type == "rung_changed" and isinstance(c.get("rung"), int):
+            rung = c
+            last_suds = None
+        elif record.msg_type == "rating_recorded" and isinstance(c.get("rating"), dict):
+            value = c["rating"].get("value")
+            if isinstance(value, int | float) and c["rating"].get("during_exposure", True):
+                last_suds = float(value)
+        elif record.msg_type == "session_ended":
+            ended = True
+    expected = None if rung is None else rung.get("expected_suds")
+    return SessionEnd(
+        session_dir=str(session_dir),
+        session_id=manifest.session_id,
+        protocol=manifest.protocol,
+        rung=None if rung is None else int(rung["rung"]),
+        preset=None if rung is None else str(rung.get("preset") or "") or None,
+        title=None if rung is None else str(rung.get("title") or "") or None,
+        expected_suds=float(expected) if isinstance(expected, int | float) else None,
+        last_suds=last_suds,
+        ended=ended,
+    )
+
+
+def last_session_end(
+    root: Path | str, pseudonym: str, *, protocol: str | None = None, before: Path | str | None = None
+) -> SessionEnd | None:
+    """Where the newest session of ``pseudonym`` (with ``protocol``, if given) that reached a rung
+    ended; ``before``: only sessions older than that one. None for a new patient."""
+    sessions = course_sessions(root, pseudonym, protocol=protocol)
+    if before is not None:
+        here = Path(before).resolve()
+        sessions = [s for s in sessions if s.resolve() != here]
+        names = [s.resolve() for s in course_sessions(root, pseudonym, protocol=protocol)]
+        if here in names:
+            sessions = sessions[: names.index(here)]
+    for session_dir in reversed(sessions):
+        try:
+            end = session_end(session_dir)
+        except JournalError:
+            continue
+        if end.rung is not None:
+            return end
+    return None
+
+
+__all__ = ["SessionEnd", "course_position", "course_sessions", "last_session_end", "session_end"]
