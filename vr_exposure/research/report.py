@@ -204,13 +204,14 @@ def build_report(
     tz: dt.tzinfo | None = None,
     paper: str = "a4",
     earlier: Sequence[SessionTimeline] = (),
+    include_clinician: bool = True,
 ) -> str:
     """The report of ``timelines`` as one HTML document.
 
     ``clinician`` names the clinician where the console did not record one; ``tz`` is the time zone
     of the dates shown (default: this machine's); ``paper`` the printed page (``a4`` or ``letter``);
     ``earlier``: sessions before these, of the same pseudonyms, used only for "change from the last
-    session"."""
+    session"; ``include_clinician=False`` leaves the clinician's name out (a report for an EHR)."""
     if library is None:
         library = load_protocols()
     if paper not in PAPER_SIZES:
@@ -246,6 +247,8 @@ def build_report(
             sd = session_data(
                 tl, protocol, tz=tz, clinician=clinician, position=course_position(tl), previous=previous
             )
+            if not include_clinician:
+                sd["clinician"] = None
             data["sessions"].append(sd)
             datas.append(sd)
             metrics_list.append(msgspec.convert(sd["metrics"], SessionMetrics))

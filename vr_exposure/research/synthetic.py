@@ -59,6 +59,8 @@ class SyntheticPlan:
     """Journal the head pose every this many frames only (lost telemetry)."""
     clinician: str | None = None
     """Recorded in the console's ``console_session_opened``, as the console does."""
+    notes_at_s: tuple[tuple[float, str], ...] = ()
+    """The therapist's notes (``note`` records, as the console journals them)."""
     time_cap_s: float | None = None
     """The protocol's rung time cap, if not its own (a short cap makes the engine give advice)."""
     advice_decisions: tuple[str, ...] = ()
@@ -251,6 +253,9 @@ def write_synthetic_session(
         if frame in event_frames:
             fact(m.EventFired(event=event_frames[frame]))
             result.events_fired += 1
+        for at_s, text in plan.notes_at_s:
+            if frame == int(at_s * plan.pose_rate_hz):
+                console.clinical("note", {"text": text, "session_s": (now - t0_ns) / 1e9})
         if event_frames and frame - 4 * int(plan.pose_rate_hz) in event_frames:
             fact(m.EventEnded(event=event_frames[frame - 4 * int(plan.pose_rate_hz)]))
         if pause_frames and frame == pause_frames[0]:
