@@ -417,6 +417,20 @@ class ConsoleController:
             )
         )
 
+    def journal_clinical(self, msg_type: str, content: dict[str, Any]) -> None:
+        """Write a clinical record of the open session (fsynced before this returns)."""
+        if self.journal is None:
+            raise ControllerError("no session: start one first")
+        self._clinical(msg_type, content)
+
+    def prepare_rung(self, index: int) -> None:
+        """Before the exposure begins: the rung it begins on (default the first). The scene is loaded
+        on it by :meth:`begin_exposure`; nothing is sent now."""
+        engine = self._engine()
+        if engine.state != "idle":
+            raise ControllerError("the exposure has begun; change the rung with apply_rung")
+        self._engine_events(engine.set_rung(index))
+
     def begin_exposure(self) -> None:
         """Load the scene on the first rung (or the scene at intensity 0 for a free session) and start."""
         engine = self._engine()
@@ -526,7 +540,12 @@ class ConsoleController:
         ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
         if intent.kind == "rung":
             assert intent.preset is not None
-            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
+            msg_id = self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
+            rung = self.protocol.ladder[intent.rung] if self.protocol and intent.rung is not None else None
+            if msg_id is not None and rung is not None and rung.intensity is not None:
+                # A patient's own rung: its preset at the intensity it was made at (core.ladder).
+                self._send(m.SetIntensityRequest(intensity=rung.intensity, ramp_s=ramp_s))
+            return msg_id
         if intent.kind == "intensity":
             assert intent.intensity is not None
             return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=ramp_s), intent)

@@ -783,7 +783,9 @@ class SessionEngine:
         self._visits[index] = self._visits.get(index, 0) + 1
         self._rung_entered_ns.setdefault(index, now)
         intensity_from = self._intensity
-        if self.scene is not None:
+        if rung.intensity is not None:
+            self._intensity = _check_intensity(rung.intensity)
+        elif self.scene is not None:
             self._intensity = _check_intensity(self.scene.presets[rung.preset].intensity)
         return [
             RungChanged(
@@ -805,7 +807,9 @@ class SessionEngine:
         if self.scene is None or self.protocol is None:
             return []
         intensity_from = self._intensity
-        self._intensity = _check_intensity(self.scene.presets[self.protocol.ladder[index].preset].intensity)
+        rung = self.protocol.ladder[index]
+        preset = self.scene.presets[rung.preset].intensity
+        self._intensity = _check_intensity(preset if rung.intensity is None else rung.intensity)
         return self._intensity_event(now, intensity_from, index, by=by)
 
     def _intensity_event(self, now: int, intensity_from: float, rung: int, *, by: str) -> list[SessionEvent]:

@@ -4,8 +4,8 @@ sessions root, oldest first, and where the last of them ended.
 A course is not a file of its own: it is the session directories whose manifests carry the same
 pseudonym, in the order they were created. :func:`course_sessions` lists them, :func:`course_position`
 says which one of them a session is ("session 3 of 5"), and :func:`last_session_end` reads the newest
-one's console journal for the rung the session was on when it ended, so a console can open a returning
-patient there.
+one's console journal for the rung the session was on when it ended and the patient's ladder as it
+left it, so a console can open a returning patient there.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ class SessionEnd(msgspec.Struct, frozen=True, kw_only=True):
     last_suds: float | None
     ended: bool
     """A ``session_ended`` record is there (False: the console stopped before it ended the session)."""
+    ran_on: list[Any] | None = None
+    """The patient ladder the session ran on (its ``patient_ladder`` record, as journaled), None: the
+    protocol's own."""
+    ladder: list[Any] | None = None
+    """The patient's ladder as the session left it (after any ``patient_ladder_changed``), None: the
+    protocol's own."""
 
 
 def _manifests(root: Path | str) -> list[tuple[Path, Manifest]]:
@@ -80,6 +86,8 @@ def session_end(session_dir: Path | str) -> SessionEnd:
     rung: dict[str, Any] | None = None
     last_suds: float | None = None
     ended = False
+    ran_on: list[Any] | None = None
+    ladder: list[Any] | None = None
     for record in log.records:
         if record.process != "console" or not isinstance(record.content, dict):
             continue
@@ -93,6 +101,12 @@ def session_end(session_dir: Path | str) -> SessionEnd:
                 last_suds = float(value)
         elif record.msg_type == "session_ended":
             ended = True
+        elif record.msg_type in ("patient_ladder", "patient_ladder_changed") and isinstance(
+            c.get("ladder"), list
+        ):
+            ladder = c["ladder"]
+            if record.msg_type == "patient_ladder":
+                ran_on = ladder
     expected = None if rung is None else rung.get("expected_suds")
     return SessionEnd(
         session_dir=str(session_dir),
@@ -104,6 +118,8 @@ def session_end(session_dir: Path | str) -> SessionEnd:
         expected_suds=float(expected) if isinstance(expected, int | float) else None,
         last_suds=last_suds,
         ended=ended,
+        ran_on=ran_on,
+        ladder=ladder,
     )
 
 

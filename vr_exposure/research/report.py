@@ -32,6 +32,7 @@ import msgspec
 import numpy as np
 
 from vr_exposure import __version__
+from vr_exposure.core import ladder
 from vr_exposure.core.loading import ContentLibrary, load_library
 from vr_exposure.core.metrics import (
     BetweenSessionChange,
@@ -94,9 +95,25 @@ BAND_OPACITY = 0.35
 
 
 def _protocol(tl: SessionTimeline, library: ContentLibrary | None) -> ProtocolSpec | None:
+    """The protocol as the session ran it: with the patient's own ladder where it had one."""
     if library is None or tl.protocol_id is None:
         return None
-    return library.protocols.get(tl.protocol_id)
+    protocol = library.protocols.get(tl.protocol_id)
+    if protocol is None:
+        return None
+    recorded = next(
+        (e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None
+    )
+    if recorded is None:
+        return protocol
+    try:
+        rungs = ladder.ladder_from_content(recorded.content.get("ladder"), None)
+    except ladder.LadderError as exc:
+        log.warning(
+            "report: %s: the patient ladder cannot be read (%s); the protocol's is used", tl.session_id, exc
+        )
+        return protocol
+    return ladder.with_ladder(protocol, rungs)
 
 
 def load_protocols() -> ContentLibrary | None:

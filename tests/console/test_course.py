@@ -1,0 +1,127 @@
+"""A course of treatment at the console: a returning patient opens where the last session ended, on
+the patient's own ladder (edited, journaled, checked like content); the protocol file is unchanged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vr_exposure.console.controller import ConsoleController
+from vr_exposure.console.course import PatientCourse
+from vr_exposure.core.clock import FakeClock
+from vr_exposure.core.ladder import LadderError
+from vr_exposure.core.loading import load_library
+from vr_exposure.link import messages as m
+
+from .test_controller import RecordingLink
+
+PROTOCOL = "spiders-graded"
+
+
+def _records(session_dir: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in (session_dir / "console.jsonl").read_text().splitlines() if x.strip()]
+
+
+def _session(root: Path, clock: FakeClock, steps: list[Any]) -> tuple[PatientCourse, Path]:
+    link = RecordingLink()
+    c = ConsoleController(link, load_library(), clock=clock, sessions_root=root)
+    course = PatientCourse.start(c, "P900", protocol_id=PROTOCOL)
+    c.begin_exposure()
+    link.answer(c)
+    for step in steps:
+        clock.advance(30)
+        step(c, link, course)
+        link.answer(c)
+    clock.advance(30)
+    c.record_suds(25)
+    c.end_session()
+    session_dir = c.close_session()
+    assert session_dir is not None
+    return course, session_dir
+
+
+def _to(rung: int) -> Any:
+    return lambda c, link, course: c.apply_rung(rung)
+
+
+def test_three_sessions_resume_where_the_last_ended_with_the_patients_own_rung(tmp_path: Path) -> None:
+    library = load_library()
+    protocol = library.protocol(PROTOCOL)
+    clock = FakeClock()
+    # Session 1: a new patient begins on rung 1 and climbs to rung 3.
+    first, dir1 = _session(tmp_path, clock, [_to(1), _to(2)])
+    assert first.previous is None and first.start_rung == 0
+    clock.advance(7 * 86_400)
+
+    # Session 2: opens on rung 3; the therapist raises the intensity a little and makes that a rung
+    # of its own (expected SUDS 28) after rung 3, then climbs to rung 4.
+    added: list[Any] = []
+
+    def add(c: ConsoleController, link: RecordingLink, course: PatientCourse) -> None:
+        c.set_intensity(c.engine.intensity + 4)
+        link.answer(c)
+        added.append(course.add_from_current("Jar far, a little closer", 28))
+
+    second, dir2 = _session(tmp_path, clock, [add, _to(3)])
+    assert second.start_rung == 2 and second.previous is not None and second.previous.rung == 2
+    [opened] = [r for r in _records(dir2) if r["msg_type"] == "course_resumed"]
+    assert opened["content"]["previous_session"] == dir1.name and opened["content"]["rung"] == 2
+    [changed] = [r for r in _records(dir2) if r["msg_type"] == "patient_ladder_changed"]
+    assert changed["content"]["edit"] == "add" and changed["content"]["after"] == 2
+    custom = library.scene(protocol.scene).presets[protocol.ladder[2].preset].intensity + 4
+    assert changed["content"]["intensity"] == custom
+    clock.advance(7 * 86_400)
+
+    # Session 3: opens on rung 4 of the protocol, which is rung 5 of the patient's ladder now that the
+    # new rung sits before it; the patient's rung is on the ladder, and selecting it shows its intensity.
+    link = RecordingLink()
+    c = ConsoleController(link, library, clock=clock, sessions_root=tmp_path)
+    third = PatientCourse.start(c, "P900", protocol_id=PROTOCOL)
+    assert third.previous is not None and third.previous.session_id == dir2.name
+    assert [r.title for r in third.ran_on][2:5] == [
+        protocol.ladder[2].title,
+        "Jar far, a little closer",
+        protocol.ladder[3].title,
+    ]
+    assert third.start_rung == 4 and c.engine.rung == 4
+    c.begin_exposure()
+    (load,) = link.of(m.LoadSceneRequest)
+    assert load.preset == protocol.ladder[3].preset
+    link.answer(c)
+    clock.advance(30)
+    c.apply_rung(3)
+    (preset,) = link.of(m.ApplyPresetRequest)
+    (intensity,) = link.of(m.SetIntensityRequest)
+    assert preset.preset == protocol.ladder[2].preset and intensity.intensity == custom
+    link.answer(c)
+    assert c.engine.rung == 3 and c.engine.intensity == custom
+    # The protocol in the library (the file's) is untouched.
+    assert load_library().protocol(PROTOCOL).ladder == protocol.ladder == library.protocol(PROTOCOL).ladder
+    c.end_session()
+    c.close_session()
+
+
+def test_ladder_edits_are_checked_and_name_the_field(tmp_path: Path) -> None:
+    clock = FakeClock()
+    c = ConsoleController(RecordingLink(), load_library(), clock=clock, sessions_root=tmp_path)
+    course = PatientCourse.start(c, "P901", protocol_id=PROTOCOL)
+    with pytest.raises(LadderError, match=r"ladder\[1\]\.expected_suds: 120 is outside 0-100"):
+        course.add_from_current("Too much", 120, after=0)
+    with pytest.raises(LadderError, match="add: title: a new rung needs a title"):
+        course.add_from_current("  ", 20)
+    with pytest.raises(LadderError, match="skip: rung: 40 is not a rung of this ladder"):
+        course.skip(40)
+    before = course.ladder
+    course.move(0, 2)
+    assert course.ladder[2] == before[0] and course.ladder[0] == before[1]
+    course.skip(0)
+    assert len(course.ladder) == len(before) - 1
+    edits = [
+        r["content"]["edit"] for r in _records(c.session_dir) if r["msg_type"] == "patient_ladder_changed"
+    ]
+    assert edits == ["move", "skip"]  # refused edits are not journaled
+    c.end_session()
+    c.close_session()
