@@ -480,8 +480,8 @@ class ScriptedSession:
             ladder = self.course.add_from_current(title, expected)
             self.say(
                 f"therapist adds a rung to {self.pseudonym}'s ladder: {title!r} (intensity "
-                f"{c.engine.intensity:.0f}, expected SUDS {expected:g}); the ladder has {len(ladder)} rungs "
-                "from the next session"
+                f"{c.engine.intensity:.0f}, expected SUDS {expected:g}); from the next session on, the "
+                f"ladder has {len(ladder)} rungs"
             )
         score = c.record_ssq("after", SSQ_AFTER)
         self.say(f"SSQ after: total {score.total:.1f}")

@@ -300,12 +300,16 @@ class ConsoleWindow(QMainWindow):
         p = self.session_panel
         protocol = p.protocol.currentData()
         scene = p.scene.currentData() if protocol == FREE_SESSION else None
-        self._do(
-            self.controller.start_session,
-            p.pseudonym.text(),
-            protocol_id=None if protocol == FREE_SESSION else protocol,
-            scene_id=scene,
-        )
+        if protocol != FREE_SESSION and protocol is not None:
+            # A returning patient opens where the last session ended, on the patient's own ladder.
+            self._do(self._start_course, p.pseudonym.text(), protocol)
+            return
+        self._do(self.controller.start_session, p.pseudonym.text(), protocol_id=None, scene_id=scene)
+
+    def _start_course(self, pseudonym: str, protocol_id: str) -> None:
+        from vr_exposure.console.course import PatientCourse
+
+        self.course = PatientCourse.start(self.controller, pseudonym, protocol_id=protocol_id)
 
     def _on_end_clicked(self) -> None:
         try:
@@ -405,7 +409,12 @@ class ConsoleWindow(QMainWindow):
             protocol = c.protocol
             if protocol is not None and c.scene is not None:
                 items = [
-                    RungItem(r.preset, r.title, c.scene.presets[r.preset].intensity, r.expected_suds)
+                    RungItem(
+                        r.preset,
+                        r.title,
+                        c.scene.presets[r.preset].intensity if r.intensity is None else r.intensity,
+                        r.expected_suds,
+                    )
                     for r in protocol.ladder
                 ]
             elif c.scene is not None:
