@@ -125,3 +125,32 @@ def test_ladder_edits_are_checked_and_name_the_field(tmp_path: Path) -> None:
     assert edits == ["move", "skip"]  # refused edits are not journaled
     c.end_session()
     c.close_session()
+
+
+@pytest.mark.gui
+def test_the_window_opens_a_returning_patient_on_the_rung_the_last_session_ended(
+    make_widget: Any, qtbot: Any, tmp_path: Path
+) -> None:
+    from PyQt6.QtCore import Qt
+
+    from vr_exposure.console.main_window import ConsoleWindow
+
+    clock = FakeClock()
+    _session(tmp_path, clock, [_to(1), _to(2)])  # the last session ended on rung 3
+    clock.advance(86_400)
+    link = RecordingLink()
+    controller = ConsoleController(link, load_library(), clock=clock, sessions_root=tmp_path)
+    window = make_widget(ConsoleWindow, controller)
+    window.show()
+    window.session_panel.pseudonym.setText("P900")
+    window.select_protocol(PROTOCOL)
+    qtbot.mouseClick(window.session_panel.start_button, Qt.MouseButton.LeftButton)
+    assert controller.engine is not None and controller.engine.rung == 2
+    assert window.rungs.current_rung == 2
+    qtbot.mouseClick(window.session_panel.begin_button, Qt.MouseButton.LeftButton)
+    (load,) = link.of(m.LoadSceneRequest)
+    assert load.preset == controller.protocol.ladder[2].preset
+    controller.close_session()
+    controller.listeners.clear()
+    window.close()
+    del window
