@@ -1,7 +1,7 @@
 """Make the report screenshots for docs/research.md: a course of three short demo sessions of one
 pseudonym, reported and drawn in headless Chromium.
 
-    .venv/bin/python scripts/make_report_screenshots.py [--out docs/img] [--minutes 1] [--sessions DIR]
+    .venv/bin/python scripts/make_report_screenshots.py [--out docs/img] [--minutes 0.5] [--sessions DIR]
 
 Runs ``vr-exposure demo --headless`` three times for pseudonym P017 into one sessions directory (the
 second session adds a rung to the patient's ladder at its end; each later session opens where the one
@@ -33,17 +33,10 @@ def _demo(sessions: Path, minutes: float, seed: int, extra: list[str]) -> None:
     subprocess.run(args, check=True, env=env, stdout=subprocess.DEVNULL)
 
 
-def _crop(png: Path, out: Path, height: int) -> None:
-    from PIL import Image
-
-    with Image.open(png) as image:
-        image.crop((0, 0, image.width, min(height, image.height))).save(out, optimize=True)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "img")
-    parser.add_argument("--minutes", type=float, default=1.0, help="wall-clock minutes per demo session")
+    parser.add_argument("--minutes", type=float, default=0.5, help="wall-clock minutes per demo session")
     parser.add_argument("--sessions", type=Path, default=None, help="use (or fill) this sessions directory")
     args = parser.parse_args()
     from vr_exposure.journal.course import course_sessions
@@ -55,7 +48,7 @@ def main() -> int:
     sessions = args.sessions or Path(tempfile.mkdtemp(prefix="vr-exposure-report-shots-"))
     sessions.mkdir(parents=True, exist_ok=True)
     for i in range(len(course_sessions(sessions, PSEUDONYM)), 3):
-        _demo(sessions, args.minutes, 7 + i, ["--add-rung", "Jar close, lid off=42"] if i == 1 else [])
+        _demo(sessions, args.minutes, 7 + i, ["--add-rung", "Own rung: a little closer=55"] if i == 1 else [])
     dirs = course_sessions(sessions, PSEUDONYM)[-3:]
     timelines = [load_timeline(d) for d in dirs]
     tz = time_zone("Europe/Berlin")
@@ -67,8 +60,7 @@ def main() -> int:
         ):
             page = Path(tmp) / f"{name}.html"
             page.write_text(build_report(tls, tz=tz), encoding="utf-8")
-            full = browser.screenshot(page, Path(tmp) / f"{name}.png", width=WIDTH, height=height)
-            _crop(full, args.out / f"{name}.png", height)
+            browser.screenshot(page, args.out / f"{name}.png", width=WIDTH, height=height)
             print(f"wrote {args.out / f'{name}.png'}")
     return 0
 

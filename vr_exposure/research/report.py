@@ -823,7 +823,7 @@ def _course_html(
                 _num(metrics.session.peak, "{:g}"),
                 _num(metrics.session.end, "{:g}"),
                 _num(metrics.session.reduction_pct, "{:.0f}%"),
-                str(sum(e["kind"] == "safe_place" for e in sd["episodes"])),
+                str(_safe_place_uses(tl, sd)),
                 "–" if after is None else f"{after['total']:.1f} ({escape(after['band'])})",
                 f"{sum(a['decision'] == 'accepted' for a in sd['advice'])} of {len(sd['advice'])}",
             ]
@@ -845,8 +845,25 @@ def _course_html(
     )
 
 
+def _session_labels(tls: Sequence[SessionTimeline], tz: dt.tzinfo) -> list[str]:
+    """``1 · 2026-12-02`` per session, with the time where two sessions share a date."""
+    dates = [_date_label(tl, tz) for tl in tls]
+    out = []
+    for i, (tl, date) in enumerate(zip(tls, dates, strict=True), start=1):
+        if dates.count(date) > 1 and tl.start_utc_ns is not None:
+            date += clinical.local_datetime(tl.start_utc_ns, tz).strftime(" %H:%M")
+        out.append(f"{i} · {date}")
+    return out
+
+
+def _safe_place_uses(tl: SessionTimeline, sd: dict[str, Any]) -> int:
+    """Stays in the safe place during the session (not the one every session ends in)."""
+    end = None if tl.session_ended_mono_ns is None else tl.t_s(tl.session_ended_mono_ns)
+    return sum(e["kind"] == "safe_place" and (end is None or e["start_t_s"] < end) for e in sd["episodes"])
+
+
 def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline], tz: dt.tzinfo) -> str:
-    labels = [_date_label(tl, tz) for tl in tls]
+    labels = _session_labels(tls, tz)
     out = [f"<h3>Trend between sessions ({len(tls)} sessions)</h3>"]
     n = len(tls)
     plot = SvgPlot(
@@ -855,7 +872,6 @@ def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline], 
         x_range=(-0.3, n - 0.7),
         x_label="session",
         y_label="SUDS (0-100)",
-        title="Peak (solid) and end (dashed) SUDS per rung",
     )
     plot.axes(x_ticks=list(range(n)), x_tick_labels=labels)
     palette = [
@@ -894,6 +910,10 @@ def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline], 
         legend.append((f"rung {(r.rung or 0) + 1}", colour))
     plot.legend(legend[:10])
     out.append(plot.render("Between-session trend of peak and end SUDS per rung", svg_id="course-trend"))
+    out.append(
+        '<p class="muted">Peak (solid) and end (dashed) SUDS of each session, the whole session in black '
+        "and each rung in its colour; rungs are numbered as on each session's ladder.</p>"
+    )
     rows = []
     for series in (change.session, *change.rungs):
         name = "whole session" if series.rung is None else f"rung {series.rung + 1}"
