@@ -147,6 +147,11 @@ def test_the_window_opens_a_returning_patient_on_the_rung_the_last_session_ended
     qtbot.mouseClick(window.session_panel.start_button, Qt.MouseButton.LeftButton)
     assert controller.engine is not None and controller.engine.rung == 2
     assert window.rungs.current_rung == 2
+    info = window.session_panel.info.text()
+    assert "returning patient: session 2; resumes on rung 3 (Spider in a jar, far)" in info, info
+    assert (
+        "that rung: expected SUDS 25, last SUDS 25" in info and "course so far (peak/end SUDS): 25/25" in info
+    )
     qtbot.mouseClick(window.session_panel.begin_button, Qt.MouseButton.LeftButton)
     (load,) = link.of(m.LoadSceneRequest)
     assert load.preset == controller.protocol.ladder[2].preset

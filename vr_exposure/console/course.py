@@ -24,7 +24,7 @@ from typing import Any
 from vr_exposure.console.controller import ConsoleController, ControllerError
 from vr_exposure.core import ladder as lad
 from vr_exposure.core.specs import ProtocolSpec, Rung, SceneSpec
-from vr_exposure.journal.course import SessionEnd, last_session_end
+from vr_exposure.journal.course import SessionEnd, course_trend, last_session_end
 
 
 @dataclasses.dataclass
@@ -94,6 +94,33 @@ class PatientCourse:
             )
         controller.prepare_rung(rung)
         return course
+
+    def summary_text(self) -> str:
+        """Where the course stands, for the console: the session's number, where it resumes (with the
+        rung's expected SUDS against the last SUDS on it), and peak/end SUDS of the sessions so far."""
+        from vr_exposure.journal import sessions_root
+
+        root = self.controller.sessions_root if self.controller.sessions_root is not None else sessions_root()
+        trend = course_trend(root, self.pseudonym, protocol=self.protocol.id)
+        earlier = [t for t in trend if t.session_id != self.controller.session_id]
+        if not earlier or self.previous is None:
+            return f"new patient: session 1, from rung 1 of {len(self.ran_on)}"
+        prev = self.previous
+        rung = self.ran_on[self.start_rung]
+        lines = [
+            f"returning patient: session {len(earlier) + 1}; resumes on rung {self.start_rung + 1} "
+            f"({rung.title}) where {prev.session_id} ended",
+        ]
+        if prev.last_suds is not None:
+            lines.append(f"that rung: expected SUDS {rung.expected_suds:g}, last SUDS {prev.last_suds:g}")
+
+        def fmt(v: float | None) -> str:
+            return "–" if v is None else f"{v:g}"
+
+        lines.append(
+            "course so far (peak/end SUDS): " + ", ".join(f"{fmt(t.peak)}/{fmt(t.end)}" for t in earlier[-6:])
+        )
+        return "\n".join(lines)
 
     # -- ladder edits (from the patient's next session on) ----------------------------------------------
     def move(self, index: int, to: int) -> tuple[Rung, ...]:

@@ -310,6 +310,8 @@ class ConsoleWindow(QMainWindow):
         from vr_exposure.console.course import PatientCourse
 
         self.course = PatientCourse.start(self.controller, pseudonym, protocol_id=protocol_id)
+        info = self.session_panel.info
+        info.setText(info.text() + "\n" + self.course.summary_text())
 
     def _on_end_clicked(self) -> None:
         try:

@@ -17,7 +17,7 @@ import msgspec
 
 from vr_exposure.errors import JournalError
 from vr_exposure.journal.manifest import Manifest, read_manifest
-from vr_exposure.journal.reader import read_session
+from vr_exposure.journal.reader import JournalRecord, read_journal_file
 from vr_exposure.journal.session import list_sessions
 
 
@@ -82,14 +82,14 @@ def session_end(session_dir: Path | str) -> SessionEnd:
     on the session)."""
     session_dir = Path(session_dir)
     manifest = read_manifest(session_dir)
-    log = read_session(session_dir)
+    records = _console_records(session_dir)
     rung: dict[str, Any] | None = None
     last_suds: float | None = None
     ended = False
     ran_on: list[Any] | None = None
     ladder: list[Any] | None = None
-    for record in log.records:
-        if record.process != "console" or not isinstance(record.content, dict):
+    for record in records:
+        if not isinstance(record.content, dict):
             continue
         c = record.content
         if record.msg_type == "rung_changed" and isinstance(c.get("rung"), int):
@@ -123,6 +123,58 @@ def session_end(session_dir: Path | str) -> SessionEnd:
     )
 
 
+def _console_records(session_dir: Path) -> list[JournalRecord]:
+    """The console's journal only: the authority on the session, and small (no head pose)."""
+    path = session_dir / "console.jsonl"
+    return read_journal_file(path) if path.is_file() else []
+
+
+class CourseEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One session of a course as its console summed it up (``session_summary``)."""
+
+    session_id: str
+    created_utc_ns: int
+    peak: float | None
+    end: float | None
+    ratings: int | None
+    rung: int | None
+    title: str | None
+
+
+def course_trend(root: Path | str, pseudonym: str, *, protocol: str | None = None) -> list[CourseEntry]:
+    """Peak and end SUDS of the exposure and the last rung of each of ``pseudonym``'s sessions under
+    ``root``, oldest first (None where a session has no summary: it never ended)."""
+    out: list[CourseEntry] = []
+    for session_dir in course_sessions(root, pseudonym, protocol=protocol):
+        try:
+            manifest = read_manifest(session_dir)
+            end = session_end(session_dir)
+            records = _console_records(session_dir)
+        except JournalError:
+            continue
+        summary = next(
+            (
+                r.content
+                for r in reversed(records)
+                if r.msg_type == "session_summary" and isinstance(r.content, dict)
+            ),
+            {},
+        )
+        whole = (summary.get("metrics") or {}).get("session") or {}
+        out.append(
+            CourseEntry(
+                session_id=manifest.session_id,
+                created_utc_ns=manifest.created.utc_ns,
+                peak=whole.get("peak"),
+                end=whole.get("end"),
+                ratings=whole.get("n_ratings"),
+                rung=end.rung,
+                title=end.title,
+            )
+        )
+    return out
+
+
 def last_session_end(
     root: Path | str, pseudonym: str, *, protocol: str | None = None, before: Path | str | None = None
 ) -> SessionEnd | None:
@@ -145,4 +197,12 @@ def last_session_end(
     return None
 
 
-__all__ = ["SessionEnd", "course_position", "course_sessions", "last_session_end", "session_end"]
+__all__ = [
+    "CourseEntry",
+    "SessionEnd",
+    "course_position",
+    "course_sessions",
+    "course_trend",
+    "last_session_end",
+    "session_end",
+]
