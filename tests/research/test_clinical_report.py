@@ -303,3 +303,18 @@ def test_the_course_prints_on_a4_or_letter_pages(course: Course, tmp_path: Path)
         sizes[paper] = {(round(float(w)), round(float(h))) for w, h in boxes}
     assert sizes["a4"] == {(595, 842)}
     assert sizes["letter"] == {(612, 792)}
+
+
+@chromium
+def test_report_prints_to_pdf_from_the_command_line(course: Course, tmp_path: Path) -> None:
+    pdf = tmp_path / "course.pdf"
+    result = subprocess.run(
+        [sys.executable, "-m", "vr_exposure.cli", "report", *map(str, course.dirs)]
+        + ["-o", str(tmp_path / "course.html"), "--paper", "letter", "--pdf", str(pdf)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and re.search(rb"/MediaBox\s*\[\s*0 0 612 792\s*\]", data)

@@ -175,19 +175,10 @@ def course_trend(root: Path | str, pseudonym: str, *, protocol: str | None = Non
     return out
 
 
-def last_session_end(
-    root: Path | str, pseudonym: str, *, protocol: str | None = None, before: Path | str | None = None
-) -> SessionEnd | None:
+def last_session_end(root: Path | str, pseudonym: str, *, protocol: str | None = None) -> SessionEnd | None:
     """Where the newest session of ``pseudonym`` (with ``protocol``, if given) that reached a rung
-    ended; ``before``: only sessions older than that one. None for a new patient."""
-    sessions = course_sessions(root, pseudonym, protocol=protocol)
-    if before is not None:
-        here = Path(before).resolve()
-        sessions = [s for s in sessions if s.resolve() != here]
-        names = [s.resolve() for s in course_sessions(root, pseudonym, protocol=protocol)]
-        if here in names:
-            sessions = sessions[: names.index(here)]
-    for session_dir in reversed(sessions):
+    ended; None for a new patient."""
+    for session_dir in reversed(course_sessions(root, pseudonym, protocol=protocol)):
         try:
             end = session_end(session_dir)
         except JournalError:
