@@ -9,6 +9,7 @@ import dataclasses
 import json
 import re
 import types
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +107,6 @@ def test_a_course_of_three_demo_sessions(tmp_path: Path, monkeypatch: pytest.Mon
     trend = data["between_sessions"]["DEMO01"]["session"]
     assert len(trend["peaks"]) == 3 and all(p is not None for p in trend["peaks"])
     assert any("Against the last session" in line for line in data["sessions"][2]["summary"])
+    text = unescape(html)
+    assert "the patient's own, 13 rungs (1 made for this patient)" in text
+    assert f"the protocol's, {len(protocol.ladder)} rungs" in text  # the first two ran on the protocol's

@@ -162,3 +162,17 @@ def test_suds_observations_equal_the_journal(session: Path, exported: dict) -> N
         answers = {i["linkId"]: i["answer"][0] for i in qr["item"]}
         assert [answers[str(n)]["valueInteger"] for n in range(1, 17)] == ssq[phase]["items"]
         assert answers["total"]["valueDecimal"] == round(ssq[phase]["total"], 2)
+
+
+def test_a_crashed_session_is_a_valid_bundle_that_says_it_did_not_finish(
+    killed_session: Path, tmp_path: Path
+) -> None:
+    from vr_exposure.research.export import export
+    from vr_exposure.research.timeline import load_timeline
+
+    [path] = export([load_timeline(killed_session)], tmp_path, "fhir")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    fhir_bundle.Bundle.model_validate(data)
+    [encounter] = _resources(data, "Encounter")
+    assert encounter["status"] == "unknown"  # no end was recorded: the EHR is not told it finished
+    assert not _resources(data, "Observation")

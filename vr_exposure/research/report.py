@@ -390,6 +390,7 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
             protocol_text if protocol is not None else escape(str(tl.protocol_id or "free session")),
         ),
         ("Scene", escape(str(tl.scene_id))),
+        ("Fear ladder", escape(_ladder_text(tl, protocol))),
         (
             "Exposure",
             (
@@ -438,6 +439,18 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
         )
     out.append("</section>")
     return "\n".join(out)
+
+
+def _ladder_text(tl: SessionTimeline, protocol: ProtocolSpec | None) -> str:
+    if protocol is None:
+        return "none (a free session)"
+    own = next((e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None)
+    if own is None or not own.content.get("custom"):
+        return f"the protocol's, {len(protocol.ladder)} rungs"
+    added = sum(r.intensity is not None for r in protocol.ladder)
+    return f"the patient's own, {len(protocol.ladder)} rungs" + (
+        f" ({added} made for this patient)" if added else ""
+    )
 
 
 def _timeline_svg(tl: SessionTimeline) -> str:
