@@ -159,3 +159,26 @@ def test_the_window_opens_a_returning_patient_on_the_rung_the_last_session_ended
     controller.listeners.clear()
     window.close()
     del window
+
+
+def test_a_patient_ladder_the_scene_no_longer_fits_falls_back_to_the_protocols(tmp_path: Path) -> None:
+    clock = FakeClock()
+    course, session_dir = _session(tmp_path, clock, [_to(1)])
+    # The journal holds a ladder naming a preset the scene does not have (content changed since).
+    c = ConsoleController(RecordingLink(), load_library(), clock=clock, sessions_root=tmp_path)
+    c.start_session("P900", protocol_id=PROTOCOL)
+    bad = [{"preset": "no-such-preset", "expected_suds": 10.0, "title": "Gone", "intensity": None}]
+    c.journal_clinical("patient_ladder", {"ladder": bad, "custom": True})
+    c.prepare_rung(0)
+    c.end_session()
+    c.close_session()
+    clock.advance(60)
+    c2 = ConsoleController(RecordingLink(), load_library(), clock=clock, sessions_root=tmp_path)
+    again = PatientCourse.start(c2, "P900", protocol_id=PROTOCOL)
+    assert again.problem is not None and "no-such-preset" in again.problem
+    assert again.ran_on == load_library().protocol(PROTOCOL).ladder
+    assert "patient ladder not used" in again.summary_text()
+    [record] = [r for r in _records(c2.session_dir) if r["msg_type"] == "patient_ladder"]
+    assert "no-such-preset" in record["content"]["problem"]
+    c2.end_session()
+    c2.close_session()

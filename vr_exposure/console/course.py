@@ -42,6 +42,8 @@ class PatientCourse:
     """The ladder this session runs on."""
     previous: SessionEnd | None
     start_rung: int
+    problem: str | None = None
+    """Why the patient's ladder could not be used (the session then runs on the protocol's)."""
 
     @classmethod
     def start(cls, controller: ConsoleController, pseudonym: str, *, protocol_id: str) -> PatientCourse:
@@ -54,10 +56,16 @@ class PatientCourse:
         root = controller.sessions_root if controller.sessions_root is not None else sessions_root()
         previous = last_session_end(root, pseudonym, protocol=protocol_id) if Path(root).is_dir() else None
         ladder = base.ladder
+        problem: str | None = None
         if previous is not None and previous.ladder is not None:
-            ladder = lad.ladder_from_content(
-                previous.ladder, scene, where=f"session {previous.session_id}: patient_ladder"
-            )
+            try:
+                ladder = lad.ladder_from_content(
+                    previous.ladder, scene, where=f"session {previous.session_id}: patient_ladder"
+                )
+            except lad.LadderError as exc:
+                # The scene changed since (a preset gone): the session still opens, on the protocol's
+                # ladder, and says why; nothing of the old ladder is lost (it stays in that journal).
+                problem = f"{exc}; this session uses the protocol's ladder"
         library = controller.library
         patient_protocol = lad.with_ladder(base, ladder)
         controller.library = dataclasses.replace(
@@ -68,7 +76,7 @@ class PatientCourse:
         finally:
             controller.library = library
         rung = _resume_rung(previous, base.ladder, ladder)
-        course = cls(controller, pseudonym, base, scene, ladder, ladder, previous, rung)
+        course = cls(controller, pseudonym, base, scene, ladder, ladder, previous, rung, problem)
         controller.journal_clinical(
             lad.PATIENT_LADDER,
             {
@@ -77,6 +85,7 @@ class PatientCourse:
                 "ladder": lad.ladder_content(ladder),
                 "custom": ladder != base.ladder,
                 "from_session": None if previous is None else previous.session_id,
+                **({"problem": problem} if problem else {}),
             },
         )
         if previous is not None:
@@ -120,6 +129,8 @@ class PatientCourse:
         lines.append(
             "course so far (peak/end SUDS): " + ", ".join(f"{fmt(t.peak)}/{fmt(t.end)}" for t in earlier[-6:])
         )
+        if self.problem:
+            lines.append(f"patient ladder not used: {self.problem}")
         return "\n".join(lines)
 
     # -- ladder edits (from the patient's next session on) ----------------------------------------------
