@@ -182,3 +182,50 @@ def test_a_patient_ladder_the_scene_no_longer_fits_falls_back_to_the_protocols(t
     assert "no-such-preset" in record["content"]["problem"]
     c2.end_session()
     c2.close_session()
+
+
+@pytest.mark.gui
+def test_the_ladder_dialog_adds_moves_and_skips_rungs(make_widget: Any, qtbot: Any, tmp_path: Path) -> None:
+    from PyQt6.QtCore import Qt
+
+    from vr_exposure.console.main_window import ConsoleWindow
+
+    clock = FakeClock()
+    link = RecordingLink()
+    controller = ConsoleController(link, load_library(), clock=clock, sessions_root=tmp_path)
+    window = make_widget(ConsoleWindow, controller)
+    window.show()
+    assert not window.rungs.ladder_button.isEnabled()
+    window.session_panel.pseudonym.setText("P902")
+    window.select_protocol(PROTOCOL)
+    qtbot.mouseClick(window.session_panel.start_button, Qt.MouseButton.LeftButton)
+    assert window.rungs.ladder_button.isEnabled()
+    qtbot.mouseClick(window.session_panel.begin_button, Qt.MouseButton.LeftButton)
+    link.answer(controller)
+    dialog = window.open_patient_ladder()
+    size = dialog.rung_list.count()
+    # Adding without a title is refused, in words, in the dialog.
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert "a new rung needs a title" in dialog.message.text() and dialog.rung_list.count() == size
+    dialog.title.setText("Photo, larger")
+    dialog.expected.setValue(12)
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert dialog.rung_list.count() == size + 1
+    assert dialog.rung_list.item(1).text() == "2. Photo, larger: expected SUDS 12 (made for this patient)"
+    dialog.rung_list.setCurrentRow(1)
+    qtbot.mouseClick(dialog.down_button, Qt.MouseButton.LeftButton)
+    assert dialog.rung_list.item(2).text().startswith("3. Photo, larger")
+    dialog.rung_list.setCurrentRow(0)
+    qtbot.mouseClick(dialog.skip_button, Qt.MouseButton.LeftButton)
+    assert dialog.rung_list.count() == size
+    edits = [
+        r["content"]["edit"]
+        for r in _records(controller.session_dir)
+        if r["msg_type"] == "patient_ladder_changed"
+    ]
+    assert edits == ["add", "move", "skip"]
+    dialog.close()
+    controller.close_session()
+    controller.listeners.clear()
+    window.close()
+    del window, dialog

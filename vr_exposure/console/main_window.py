@@ -242,6 +242,7 @@ class ConsoleWindow(QMainWindow):
         self.leave_safe_button.clicked.connect(lambda: self._do(self.controller.leave_safe_place))
         self.pause_button.clicked.connect(self.toggle_pause)
         self.rungs.rung_requested.connect(lambda i: self._do(self.controller.apply_rung, i))
+        self.rungs.ladder_edit_requested.connect(self.open_patient_ladder)
         self.rungs.scene_requested.connect(lambda s: self._do(self.controller.load_scene, s))
         self.intensity.binding.requested.connect(lambda v, r: self._do(self.controller.set_intensity, v, r))
         self.events.event_requested.connect(lambda name: self._do(self.controller.trigger_event, name))
@@ -312,6 +313,20 @@ class ConsoleWindow(QMainWindow):
         self.course = PatientCourse.start(self.controller, pseudonym, protocol_id=protocol_id)
         info = self.session_panel.info
         info.setText(info.text() + "\n" + self.course.summary_text())
+        self.rungs.ladder_button.setEnabled(True)
+
+    def open_patient_ladder(self) -> Any:
+        """The patient's ladder dialog (add a rung from the current view, move, skip); None without a
+        protocol session."""
+        from vr_exposure.console.widgets.ladder import PatientLadderDialog
+
+        course = getattr(self, "course", None)
+        if course is None or course.controller.session_dir != self.controller.session_dir:
+            self.show_error("the patient's ladder needs an open session with a protocol")
+            return None
+        dialog = PatientLadderDialog(course, self)
+        dialog.open()
+        return dialog
 
     def _on_end_clicked(self) -> None:
         try:
