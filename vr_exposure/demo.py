@@ -78,6 +78,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=7, help="the simulated patient's random seed")
     parser.add_argument("--pseudonym", default=PSEUDONYM, help=f"the patient pseudonym (default {PSEUDONYM})")
     parser.add_argument(
+        "--clinician", default=None, metavar="NAME", help="the clinician recorded in the session's journal"
+    )
+    parser.add_argument(
+        "--add-rung",
+        type=_rung_option,
+        default=None,
+        metavar="TITLE=SUDS",
+        help="at the end, the therapist adds a rung made from what the patient sees then, with this "
+        "title and expected SUDS, to the patient's ladder (it is there from the next session)",
+    )
+    parser.add_argument(
         "--quiet", action="store_true", help="no progress: print only the session directory and SUDS table"
     )
     parser.add_argument(
@@ -86,6 +97,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="publish the session's markers, SUDS and intensity as Lab Streaming Layer streams",
     )
     add_physio_option(parser)
+
+
+def _rung_option(text: str) -> tuple[str, float]:
+    title, sep, suds = text.rpartition("=")
+    try:
+        value = float(suds)
+    except ValueError:
+        value = -1.0
+    if not sep or not title.strip() or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected TITLE=SUDS, SUDS 0-100 (e.g. 'Jar, closer=35')")
+    return title.strip(), value
 
 
 def display_available() -> bool:
@@ -284,7 +306,7 @@ def compressed_protocol(protocol: Any, minutes: float) -> Any:
 TAU_PER_RUNG_CAP = 1.0 / 3.0
 
 
-def demo_patient(seed: int, rung_cap_s: float) -> Any:
+def demo_patient(seed: int, rung_cap_s: float, session_index: int = 0) -> Any:
     """The demo's simulated patient, for a rung time cap of ``rung_cap_s`` *protocol* seconds.
 
     The demo squeezes the cap (30 minutes in the protocol) to about 10 protocol minutes, so the
@@ -302,6 +324,7 @@ def demo_patient(seed: int, rung_cap_s: float) -> Any:
         generalisation=0.1,
         floor_fraction=0.2,
         noise_sd=3.0,
+        session_index=session_index,
     )
 
 
@@ -329,15 +352,20 @@ class ScriptedSession:
         seed: int,
         pseudonym: str,
         say: Callable[[str], None],
+        add_rung: tuple[str, float] | None = None,
     ) -> None:
         self.controller = controller
+        self.add_rung = add_rung
+        self.course: Any = None
         self.press = press
         self.say = say
         self.pseudonym = pseudonym
         self.total_s = max(0.25, minutes) * 60.0
         protocol = controller.library.protocol(PROTOCOL_ID)
         self.compress = compress
-        self.patient = demo_patient(seed, protocol.rules.up.time_cap_s * compress)
+        self.seed = seed
+        self.rung_cap_s = protocol.rules.up.time_cap_s * compress
+        self.patient = demo_patient(seed, self.rung_cap_s)
         self.start_mono_s: float | None = None
         self.timed: list[_Timed] = []
         self.done = False
@@ -365,15 +393,31 @@ class ScriptedSession:
 
     # -- the script ---------------------------------------------------------------------------------
     def begin(self) -> None:
+        from vr_exposure.console.course import PatientCourse
+
         c = self.controller
         self.start_mono_s = time.monotonic()
-        session_dir = c.start_session(self.pseudonym, protocol_id=PROTOCOL_ID)
+        # A returning patient opens where the last session ended, on the patient's own ladder.
+        self.course = course = PatientCourse.start(c, self.pseudonym, protocol_id=PROTOCOL_ID)
+        session_dir = c.session_dir
+        assert session_dir is not None
         self.say(f"session {c.session_id} in {display_path(session_dir)}")
+        previous = course.previous
+        if previous is not None and previous.rung is not None:
+            from vr_exposure.journal.course import course_position
+
+            n, _ = course_position(session_dir)
+            self.patient = demo_patient(self.seed, self.rung_cap_s, session_index=n - 1)
+            self.say(
+                f"returning patient: session {n}; the last one ({previous.session_id}) ended on "
+                f"rung {previous.rung + 1} ({previous.title}), and this one opens there"
+            )
         score = c.record_ssq("before", SSQ_BEFORE)
         self.say(f"SSQ before: total {score.total:.1f}")
         c.begin_exposure()
         self._observe()
-        self.say("exposure begins on rung 1")
+        rung = course.start_rung
+        self.say(f"exposure begins on rung {rung + 1}: {course.ran_on[rung].title}")
 
     def step(self) -> bool:
         if self.done:
@@ -431,6 +475,14 @@ class ScriptedSession:
 
     def _finish(self) -> None:
         c = self.controller
+        if self.add_rung is not None and self.course is not None and c.engine is not None:
+            title, expected = self.add_rung
+            ladder = self.course.add_from_current(title, expected)
+            self.say(
+                f"therapist adds a rung to {self.pseudonym}'s ladder: {title!r} (intensity "
+                f"{c.engine.intensity:.0f}, expected SUDS {expected:g}); from the next session on, the "
+                f"ladder has {len(ladder)} rungs"
+            )
         score = c.record_ssq("after", SSQ_AFTER)
         self.say(f"SSQ after: total {score.total:.1f}")
         self.summary = c.end_session("completed")
@@ -573,8 +625,10 @@ def run(args: argparse.Namespace) -> int:
         return 1
     print()
     print(f"session directory: {display_path(summary['session_dir'])}")
+    outside = summary.get("ratings_outside_exposure", 0)
+    during = f" ({summary['ratings'] - outside} during the exposure)" if outside else ""
     print(
-        f"{summary['ratings']} SUDS ratings, {summary['probes_missed']} probes missed, "
+        f"{summary['ratings']} SUDS ratings{during}, {summary['probes_missed']} probes missed, "
         f"{summary['running_s']:.0f} s of exposure"
     )
     print(summary["table"])
@@ -700,6 +754,7 @@ def _demo_controller(client: Any, library: Any, args: argparse.Namespace, physio
         console_name="demo-console",
         lsl=args.lsl,
         physio=physio,
+        clinician=getattr(args, "clinician", None),
     )
 
 
@@ -713,4 +768,5 @@ def _demo_script(controller: Any, renderer: Any, args: argparse.Namespace, say: 
         seed=args.seed,
         pseudonym=args.pseudonym,
         say=say,
+        add_rung=getattr(args, "add_rung", None),
     )

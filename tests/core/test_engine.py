@@ -294,7 +294,8 @@ def test_fifty_percent_drop_advises_moving_up_once(engine: SessionEngine, clock:
         2,
         3,
     )
-    assert advice.reason == "SUDS fell 50% from peak 70 to 35: consider the next rung (rung 3: step 3)"
+    # Rungs are numbered from 1 for people, as the ladder and the console show them: index 3 is rung 4.
+    assert advice.reason == "SUDS fell 50% from peak 70 to 35: consider the next rung (rung 4: step 3)"
     clock.advance(5)
     assert "advice_given" not in _types(engine.record_rating(30))  # once per condition
     assert (engine.rung, engine.intensity) == (2, 40.0)  # advice only
@@ -606,3 +607,23 @@ def test_duration_text_reads_naturally_for_short_and_long_caps() -> None:
     assert _duration_text(20.0) == "20 s"
     assert _duration_text(119.4) == "119 s"
     assert _duration_text(1800.0) == "30 min"
+
+
+def test_advice_names_the_rung_as_the_shipped_ladder_numbers_it(clock: FakeClock) -> None:
+    from vr_exposure.core.loading import load_library
+
+    library = load_library()
+    protocol = library.protocol("spiders-graded")
+    engine = SessionEngine(protocol, library.scene(protocol.scene), clock)
+    engine.set_rung(0)
+    engine.start()
+    for value in (30, 10):
+        clock.advance(5)
+        events = engine.record_rating(value)
+    [given] = [e for e in events if isinstance(e, AdviceGiven)]
+    assert given.advice.rung_to == 1
+    assert given.advice.reason.endswith("consider the next rung (rung 2: Photograph on the desk)")
+    engine.set_rung(1)
+    clock.advance(5)
+    [down] = [e for e in engine.record_rating(95) if isinstance(e, AdviceGiven)]
+    assert down.advice.reason.endswith("consider the previous rung (rung 1: Photograph across the room)")

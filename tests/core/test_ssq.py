@@ -84,3 +84,17 @@ def test_mapping_missing_and_unknown_names() -> None:
     answers["Vertigoo"] = 1
     with pytest.raises(SsqError, match="'Vertigoo' is not an SSQ item"):
         score_ssq(answers)
+
+
+def test_total_score_bands_after_stanney_kennedy_drexler_1997() -> None:
+    import pytest
+
+    from vr_exposure.core.ssq import SSQ_BANDS_SOURCE, SsqError, ssq_band
+
+    cases = [(0, "no symptoms"), (3.74, "negligible"), (7.48, "minimal"), (11.22, "significant")]
+    cases += [(14.96, "significant"), (18.7, "symptoms are a concern"), (20.0, "bad"), (235.62, "bad")]
+    for total, band in cases:
+        assert ssq_band(total) == band, total
+    assert "Stanney" in SSQ_BANDS_SOURCE and "1997" in SSQ_BANDS_SOURCE
+    with pytest.raises(SsqError, match="not a score"):
+        ssq_band(-1.0)

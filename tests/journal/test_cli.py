@@ -71,3 +71,21 @@ def test_recover(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
 def test_unknown_session_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["journal", "show", "20990101T000000Z-NOPE-0000"]) == 1
     assert "no such session directory" in capsys.readouterr().err
+
+
+def test_recover_one_session_by_directory_or_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Like verify and seal, recover takes the sessions to recover (a directory or an id).
+    session = died_mid_write(tmp_path)
+    other = died_mid_write(tmp_path / "elsewhere")
+    assert main(["journal", "recover", str(session)]) == 0
+    assert f"recovered {session.name}: renderer.jsonl not closed cleanly" in capsys.readouterr().out
+    assert main(["journal", "verify", str(session)]) == 0
+    assert main(["journal", "verify", str(other)]) == 1  # only the one named was recovered
+    capsys.readouterr()
+    monkeypatch.setenv("VR_EXPOSURE_SESSIONS", str(other.parent))
+    assert main(["journal", "recover", other.name]) == 0
+    assert f"recovered {other.name}" in capsys.readouterr().out
+    assert main(["journal", "recover", str(session)]) == 0
+    assert f"{session.name}: sealed already, nothing to recover" in capsys.readouterr().out

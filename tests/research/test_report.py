@@ -105,7 +105,7 @@ def test_between_session_trend_of_one_pseudonym(synthetic: Synthetic) -> None:
     # Oldest first: the sessions were a week apart.
     dates = [s["start_utc"] for s in data["sessions"] if s["pseudonym"] == "P042"]
     assert dates == sorted(dates)
-    assert "Between sessions (3 sessions)" in html and "peak change" in html
+    assert "Trend between sessions (3 sessions)" in html and "peak change" in html
     # Missed probes and the pause are listed with durations.
     first = data["sessions"][0]
     assert len(first["probes"]["missed"]) == 1

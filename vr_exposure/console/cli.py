@@ -54,6 +54,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--protocol", default=None, metavar="ID", help="preselect a protocol")
     parser.add_argument("--pseudonym", default=None, metavar="P", help="prefill the patient pseudonym")
     parser.add_argument(
+        "--clinician",
+        default=None,
+        metavar="NAME",
+        help="the clinician running the sessions, recorded in each session's journal for its report",
+    )
+    parser.add_argument(
         "--sessions",
         type=Path,
         default=None,
@@ -134,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
         client = LinkClient(args.connect, pub, curve=curve)
     except Exception as exc:  # zmq refuses a malformed endpoint at connect time
         raise LinkError(f"cannot connect to {args.connect} / {pub}: {exc}") from None
-    controller = ConsoleController(client, library, sessions_root=args.sessions, lsl=args.lsl, physio=physio)
+    controller = ConsoleController(
+        client, library, sessions_root=args.sessions, lsl=args.lsl, physio=physio, clinician=args.clinician
+    )
     bridge = LinkBridge(client, controller)
     window = ConsoleWindow(controller, endpoint=args.connect)
     if args.protocol:

@@ -52,7 +52,7 @@ import dataclasses
 import itertools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,9 +63,10 @@ from vr_exposure import __version__
 from vr_exposure.core import engine as eng
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
 from vr_exposure.core.loading import ContentLibrary
-from vr_exposure.core.metrics import SessionMetrics
+from vr_exposure.core.metrics import SessionMetrics, left_out_sentence
 from vr_exposure.core.specs import ProtocolSpec, SceneSpec
 from vr_exposure.core.ssq import SsqScore, score_ssq
+from vr_exposure.core.suds import SudsRating
 from vr_exposure.errors import VrExposureError
 from vr_exposure.link import messages as m
 
@@ -156,8 +157,10 @@ class ConsoleController:
         lsl: bool = False,
         physio: Any = None,
         share_session_dir: bool | None = None,
+        clinician: str | None = None,
     ) -> None:
         self.link = link
+        self.clinician = clinician.strip() if clinician and clinician.strip() else None
         #: Tell the renderer the session directory's path (it journals there when that path is on its
         #: own disk). None: only when the renderer is on this machine (a loopback endpoint); a renderer
         #: elsewhere journals in its own directory and the console fetches it (docs/journal.md).
@@ -412,6 +415,7 @@ class ConsoleController:
                 "scene": scene.id,
                 "console": self.console_name,
                 "software_version": __version__,
+                **({"clinician": self.clinician} if self.clinician else {}),
             },
         )
         if self.clock_offset_ns is not None:
@@ -439,6 +443,20 @@ class ConsoleController:
                 pseudonym=self.pseudonym or "",
             )
         )
+
+    def journal_clinical(self, msg_type: str, content: dict[str, Any]) -> None:
+        """Write a clinical record of the open session (fsynced before this returns)."""
+        if self.journal is None:
+            raise ControllerError("no session: start one first")
+        self._clinical(msg_type, content)
+
+    def prepare_rung(self, index: int) -> None:
+        """Before the exposure begins: the rung it begins on (default the first). The scene is loaded
+        on it by :meth:`begin_exposure`; nothing is sent now."""
+        engine = self._engine()
+        if engine.state != "idle":
+            raise ControllerError("the exposure has begun; change the rung with apply_rung")
+        self._engine_events(engine.set_rung(index))
 
     def begin_exposure(self) -> None:
         """Load the scene on the first rung (or the scene at intensity 0 for a free session) and start."""
@@ -555,7 +573,8 @@ class ConsoleController:
             "ssq": {phase: msgspec.to_builtins(score) for phase, score in self.ssq.items()},
             "notes": len(self.notes),
             "metrics": msgspec.to_builtins(metrics),
-            "table": summary_table(metrics, self.protocol),
+            "ratings_outside_exposure": sum(not r.during_exposure for r in engine.ratings),
+            "table": summary_table(metrics, self.protocol, ratings=engine.ratings),
         }
 
     # -- steering -------------------------------------------------------------------------------------
@@ -594,7 +613,12 @@ class ConsoleController:
         ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
         if intent.kind == "rung":
             assert intent.preset is not None
-            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
+            msg_id = self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
+            rung = self.protocol.ladder[intent.rung] if self.protocol and intent.rung is not None else None
+            if msg_id is not None and rung is not None and rung.intensity is not None:
+                # A patient's own rung: its preset at the intensity it was made at (core.ladder).
+                self._send(m.SetIntensityRequest(intensity=rung.intensity, ramp_s=ramp_s))
+            return msg_id
         if intent.kind == "intensity":
             assert intent.intensity is not None
             return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=ramp_s), intent)
@@ -1230,8 +1254,15 @@ def _plain(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
-def summary_table(metrics: SessionMetrics, protocol: ProtocolSpec | None = None) -> str:
-    """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction."""
+def summary_table(
+    metrics: SessionMetrics,
+    protocol: ProtocolSpec | None = None,
+    *,
+    ratings: Sequence[SudsRating] | None = None,
+) -> str:
+    """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction. Given
+    the session's ``ratings``, a last line says how many of them the table leaves out (given before
+    the start or in the safe place), so its counts add up to the session's."""
     rows = [("rung", "title", "expected", "n", "peak", "end", "mean", "reduction")]
 
     def fmt(v: float | None, suffix: str = "") -> str:
@@ -1274,4 +1305,8 @@ def summary_table(metrics: SessionMetrics, protocol: ProtocolSpec | None = None)
         lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    if ratings is not None:
+        note = left_out_sentence(len(ratings), sum(not r.during_exposure for r in ratings))
+        if note is not None:
+            lines.append(note)
     return "\n".join(lines)

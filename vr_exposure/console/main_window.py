@@ -242,6 +242,7 @@ class ConsoleWindow(QMainWindow):
         self.leave_safe_button.clicked.connect(lambda: self._do(self.controller.leave_safe_place))
         self.pause_button.clicked.connect(self.toggle_pause)
         self.rungs.rung_requested.connect(lambda i: self._do(self.controller.apply_rung, i))
+        self.rungs.ladder_edit_requested.connect(self.open_patient_ladder)
         self.rungs.scene_requested.connect(lambda s: self._do(self.controller.load_scene, s))
         self.intensity.binding.requested.connect(lambda v, r: self._do(self.controller.set_intensity, v, r))
         self.events.event_requested.connect(lambda name: self._do(self.controller.trigger_event, name))
@@ -300,12 +301,32 @@ class ConsoleWindow(QMainWindow):
         p = self.session_panel
         protocol = p.protocol.currentData()
         scene = p.scene.currentData() if protocol == FREE_SESSION else None
-        self._do(
-            self.controller.start_session,
-            p.pseudonym.text(),
-            protocol_id=None if protocol == FREE_SESSION else protocol,
-            scene_id=scene,
-        )
+        if protocol != FREE_SESSION and protocol is not None:
+            # A returning patient opens where the last session ended, on the patient's own ladder.
+            self._do(self._start_course, p.pseudonym.text(), protocol)
+            return
+        self._do(self.controller.start_session, p.pseudonym.text(), protocol_id=None, scene_id=scene)
+
+    def _start_course(self, pseudonym: str, protocol_id: str) -> None:
+        from vr_exposure.console.course import PatientCourse
+
+        self.course = PatientCourse.start(self.controller, pseudonym, protocol_id=protocol_id)
+        info = self.session_panel.info
+        info.setText(info.text() + "\n" + self.course.summary_text())
+        self.rungs.ladder_button.setEnabled(True)
+
+    def open_patient_ladder(self) -> Any:
+        """The patient's ladder dialog (add a rung from the current view, move, skip); None without a
+        protocol session."""
+        from vr_exposure.console.widgets.ladder import PatientLadderDialog
+
+        course = getattr(self, "course", None)
+        if course is None or course.controller.session_dir != self.controller.session_dir:
+            self.show_error("the patient's ladder needs an open session with a protocol")
+            return None
+        dialog = PatientLadderDialog(course, self)
+        dialog.open()
+        return dialog
 
     def _on_end_clicked(self) -> None:
         try:
@@ -409,7 +430,12 @@ class ConsoleWindow(QMainWindow):
             protocol = c.protocol
             if protocol is not None and c.scene is not None:
                 items = [
-                    RungItem(r.preset, r.title, c.scene.presets[r.preset].intensity, r.expected_suds)
+                    RungItem(
+                        r.preset,
+                        r.title,
+                        c.scene.presets[r.preset].intensity if r.intensity is None else r.intensity,
+                        r.expected_suds,
+                    )
                     for r in protocol.ladder
                 ]
             elif c.scene is not None:

@@ -163,7 +163,8 @@ class Advice(msgspec.Struct, frozen=True, kw_only=True):
     """A suggestion for the therapist, never applied by the engine.
 
     ``reason`` is a sentence for the console, e.g. ``SUDS fell 50% from peak 70 to 35: consider the
-    next rung (4: spider on the table)``."""
+    next rung (rung 4: spider on the table)``, rungs numbered from 1 as people count them; ``rung_from``
+    and ``rung_to`` are indices into the ladder (from 0)."""
 
     advice_id: str
     kind: AdviceKind
@@ -782,7 +783,9 @@ class SessionEngine:
         self._visits[index] = self._visits.get(index, 0) + 1
         self._rung_entered_ns.setdefault(index, now)
         intensity_from = self._intensity
-        if self.scene is not None:
+        if rung.intensity is not None:
+            self._intensity = _check_intensity(rung.intensity)
+        elif self.scene is not None:
             self._intensity = _check_intensity(self.scene.presets[rung.preset].intensity)
         return [
             RungChanged(
@@ -804,7 +807,9 @@ class SessionEngine:
         if self.scene is None or self.protocol is None:
             return []
         intensity_from = self._intensity
-        self._intensity = _check_intensity(self.scene.presets[self.protocol.ladder[index].preset].intensity)
+        rung = self.protocol.ladder[index]
+        preset = self.scene.presets[rung.preset].intensity
+        self._intensity = _check_intensity(preset if rung.intensity is None else rung.intensity)
         return self._intensity_event(now, intensity_from, index, by=by)
 
     def _intensity_event(self, now: int, intensity_from: float, rung: int, *, by: str) -> list[SessionEvent]:
@@ -867,10 +872,11 @@ def _check_intensity(value: object) -> float:
 
 
 def _rung_label(protocol: ProtocolSpec | None, index: int) -> str:
+    """The rung as people number it (from 1, as the ladder and the console show it), with its title."""
     if protocol is None:
-        return f"rung {index}"
+        return f"rung {index + 1}"
     rung = protocol.ladder[index]
-    return f"rung {index}: {rung.title or rung.preset}"
+    return f"rung {index + 1}: {rung.title or rung.preset}"
 
 
 def _check_scene(protocol: ProtocolSpec, scene: SceneSpec) -> None:

@@ -725,6 +725,8 @@ def _check_protocol(data: dict[str, Any], path: Path | None, report: _Report) ->
                 continue
             _check_id(rung.preset, ("ladder", i, "preset"), report, "preset name")
             _check_range(rung.expected_suds, 0, scale, ("ladder", i, "expected_suds"), report)
+            if rung.intensity is not None:
+                _check_range(rung.intensity, 0, 100, ("ladder", i, "intensity"), report)
 
     def number(*keys: str) -> float | None:
         value = _sub(data, *keys)

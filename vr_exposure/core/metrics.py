@@ -249,3 +249,17 @@ def _change(values: list[float | None]) -> float | None:
 
 def _deltas(values: list[float | None]) -> tuple[float | None, ...]:
     return tuple(None if a is None or b is None else b - a for a, b in zip(values, values[1:], strict=False))
+
+
+def left_out_sentence(n_all: int, n_outside: int) -> str | None:
+    """What a table of exposure metrics leaves out, in a sentence; None when it leaves nothing out.
+    Ratings before the start or in the safe place are not about the exposure (see
+    :attr:`~vr_exposure.core.suds.SudsRating.during_exposure`), so the metrics do not count them, and a
+    reader comparing counts must be told."""
+    if n_outside <= 0:
+        return None
+    were, are = ("was", "is") if n_outside == 1 else ("were", "are")
+    return (
+        f"{n_outside} of the {n_all} ratings {were} given outside the exposure (before the start or in "
+        f"the safe place) and {are} not in this table."
+    )

@@ -123,11 +123,14 @@ class SceneSpec(_Spec, frozen=True):
 
 
 class Rung(_Spec, frozen=True):
-    """One step of a fear ladder: a preset of the protocol's scene and the SUDS the patient expects."""
+    """One step of a fear ladder: a preset of the protocol's scene and the SUDS the patient expects.
+    ``intensity`` (0-100), where given, replaces the preset's own intensity: a rung a therapist made for
+    one patient from the parameter values shown at the time (see :mod:`vr_exposure.core.ladder`)."""
 
     preset: str
     expected_suds: float
     title: str = ""
+    intensity: float | None = None
 
 
 class SudsSettings(_Spec, frozen=True):

@@ -8,6 +8,7 @@ is the sum of the three raw subscale sums x 3.74. Items are numbered from 1 as i
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import msgspec
@@ -108,3 +109,37 @@ def _items(answers: Sequence[int] | Mapping[str, int]) -> tuple[int, ...]:
             raise SsqError(f"SSQ item {n} ({name}): {value} is outside 0-{SSQ_MAX_RATING}")
         checked.append(value)
     return tuple(checked)
+
+
+SSQ_TOTAL_BANDS: tuple[tuple[float, str], ...] = (
+    (0.0, "no symptoms"),
+    (5.0, "negligible"),
+    (10.0, "minimal"),
+    (15.0, "significant"),
+    (20.0, "symptoms are a concern"),
+    (math.inf, "bad"),
+)
+"""Conventional reading of the SSQ Total score: each band holds the scores below its bound (the first,
+exactly 0). From Stanney, Kennedy & Drexler (1997), whose categories come from military flight
+simulators: VR usually scores higher, so they are a yardstick, not a diagnosis."""
+
+SSQ_SCORING_SOURCE = (
+    "Kennedy, R. S., Lane, N. E., Berbaum, K. S., & Lilienthal, M. G. (1993). Simulator Sickness "
+    "Questionnaire: an enhanced method for quantifying simulator sickness. The International Journal of "
+    "Aviation Psychology, 3(3), 203-220."
+)
+SSQ_BANDS_SOURCE = (
+    "Stanney, K. M., Kennedy, R. S., & Drexler, J. M. (1997). Cybersickness is not simulator sickness. "
+    "Proceedings of the Human Factors and Ergonomics Society 41st Annual Meeting, 1138-1142."
+)
+
+
+def ssq_band(total: float) -> str:
+    """The conventional band of an SSQ Total score (:data:`SSQ_TOTAL_BANDS`): 0 "no symptoms",
+    under 5 "negligible", 5-10 "minimal", 10-15 "significant", 15-20 "symptoms are a concern",
+    20 and above "bad"."""
+    if not math.isfinite(total) or total < 0:
+        raise SsqError(f"SSQ total: {total!r} is not a score (0 or more)")
+    if total == 0:
+        return SSQ_TOTAL_BANDS[0][1]
+    return next(label for bound, label in SSQ_TOTAL_BANDS[1:] if total < bound)

@@ -4,11 +4,12 @@
     vr-exposure journal show SESSION [--type MSG_TYPE] [--records N] [--json]
     vr-exposure journal verify SESSION...
     vr-exposure journal seal SESSION...
-    vr-exposure journal recover [--root DIR]
+    vr-exposure journal recover [SESSION...] [--root DIR]
 
 SESSION is a session directory or a session id under the sessions root (``$VR_EXPOSURE_SESSIONS``
 or the user data directory). ``verify`` exits 1 when any session is unsealed or does not match its
-manifest; ``show`` exits 1 when the reader found damage (torn lines, gaps).
+manifest; ``show`` exits 1 when the reader found damage (torn lines, gaps). ``recover`` recovers the
+sessions named, or without any every unsealed session under the root.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from typing import Any
 import msgspec
 
 from vr_exposure.errors import JournalError
+from vr_exposure.journal.manifest import read_manifest
 from vr_exposure.journal.paths import sessions_root
 from vr_exposure.journal.reader import SessionLog, read_session
-from vr_exposure.journal.seal import recover_unsealed, seal_session, verify_session
+from vr_exposure.journal.seal import recover_session, recover_unsealed, seal_session, verify_session
 from vr_exposure.journal.session import find_session, list_sessions
 
 
@@ -42,6 +44,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("seal", help="seal sessions (record SHA-256 digests in the manifest)")
     p.add_argument("sessions", nargs="+", help="session directories or ids")
     p = sub.add_parser("recover", help="recover and seal sessions left unsealed by a crash")
+    p.add_argument(
+        "sessions", nargs="*", help="session directories or ids (default: every unsealed one under --root)"
+    )
     p.add_argument("--root", type=Path, default=None, help="sessions root (default: the configured one)")
 
 
@@ -119,6 +124,19 @@ def _seal(args: argparse.Namespace) -> int:
     return status
 
 
+def _recover_named(args: argparse.Namespace) -> int:
+    for name in args.sessions:
+        session_dir = find_session(name)
+        report = recover_session(session_dir)
+        if report is not None:
+            print(f"recovered {report}")
+        elif read_manifest(session_dir).sealed:
+            print(f"{session_dir.name}: sealed already, nothing to recover")
+        else:
+            print(f"{session_dir.name}: still being written (a writer is alive); not recovered")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     command = args.journal_command
     if command == "show":
@@ -127,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
         return _verify(args)
     if command == "seal":
         return _seal(args)
+    if command == "recover" and args.sessions:
+        return _recover_named(args)
     root = args.root if args.root is not None else sessions_root()
     if command == "recover":
         reports = recover_unsealed(root)
@@ -138,8 +158,6 @@ def run(args: argparse.Namespace) -> int:
     # list
     for session_dir in list_sessions(root):
         try:
-            from vr_exposure.journal.manifest import read_manifest
-
             m = read_manifest(session_dir)
             state = "sealed" if m.sealed else "open"
             print(f"{session_dir.name}  {m.pseudonym:<10} {m.protocol or m.scene or '-':<20} {state}")

@@ -42,7 +42,7 @@ from vr_exposure import __version__
 from vr_exposure.errors import VrExposureError
 from vr_exposure.research.timeline import SessionTimeline, intensity_series, utc_iso
 
-FORMATS = ("csv", "parquet", "bids")
+FORMATS = ("csv", "parquet", "bids", "fhir")
 TABLES = (
     "events",
     "suds",
@@ -844,10 +844,15 @@ def _bids_readme(timelines: Sequence[SessionTimeline]) -> str:
 
 
 def export(timelines: Sequence[SessionTimeline], out: Path | str, fmt: str) -> list[Path]:
-    """Export ``timelines`` as ``fmt`` (csv, parquet or bids) into directory ``out``."""
+    """Export ``timelines`` as ``fmt`` (csv, parquet, bids or fhir) into directory ``out``."""
     out = Path(out)
     if fmt == "bids":
         return export_bids(timelines, out)
+    if fmt == "fhir":
+        from vr_exposure.research.fhir import export_fhir
+
+        _prepare(out)
+        return export_fhir(timelines, out)
     if fmt in ("csv", "parquet"):
         return export_tables(timelines, out, fmt)
     raise ExportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")

@@ -1,6 +1,8 @@
-"""``vr-exposure export SESSION... --format csv|parquet|bids -o DIR``: sessions as tidy tables or BIDS.
+"""``vr-exposure export SESSION... --format csv|parquet|bids|fhir -o DIR``: sessions as tidy tables,
+BIDS, or FHIR R4 Bundles for an electronic health record.
 
-See :mod:`vr_exposure.research.export` for the tables and the layout; the output holds a README.
+See :mod:`vr_exposure.research.export` for the tables and the layout (the output holds a README) and
+:mod:`vr_exposure.research.fhir` for the Bundles.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     from vr_exposure.research.export import FORMATS
 
     parser.add_argument("sessions", nargs="+", metavar="SESSION", help="session directories or session ids")
-    parser.add_argument("--format", choices=FORMATS, required=True, help="csv, parquet or bids")
+    parser.add_argument("--format", choices=FORMATS, required=True, help="csv, parquet, bids or fhir")
     parser.add_argument("-o", "--output", type=Path, required=True, metavar="DIR", help="output directory")
 
 

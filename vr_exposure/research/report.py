@@ -1,12 +1,17 @@
-"""The HTML report of one or more sessions: one self-contained file (inline SVG plots, inline CSS).
+"""The report of one or more sessions: one self-contained HTML file (inline SVG plots, inline CSS with a
+print stylesheet for A4 or Letter pages), a clinical document a therapist can file.
 
-Per session: what the session was (pseudonym, protocol, times, completeness; a journal that ends
-abruptly says where and how many bytes were torn), the SUDS / intensity / event timeline, per-rung
+Per session: who and when (pseudonym, clinician, local date and time with the time zone, session N of
+the course of treatment, the protocol's title), a written summary (:func:`.clinical.written_summary`),
+the SUDS / intensity / event timeline with the safe place and pauses as bands and the therapist's
+intensity changes marked, the advice the software gave and the therapist's decision each time, per-rung
 metrics computed by :func:`vr_exposure.core.metrics.session_metrics` (peak, end, mean, within-session
-reduction, time to 50%, expected vs. actual, time on the rung), SSQ before and after, probes (missed
-ones listed), pauses and safe-place stays with durations, scene events, notes, frame timing and head
-tracking. Several sessions of one pseudonym add the between-session trend of peak and end SUDS per
-rung (:func:`vr_exposure.core.metrics.between_session_change`).
+reduction, time to 50%, expected vs. actual, time on the rung), SSQ before and after with the change
+and its conventional band (sources named), probes (missed ones listed), pauses and safe-place stays
+with durations, scene events, notes, and the recording's quality with a plain warning where it limits
+the data (a journal that ends abruptly says where and how many bytes were torn). Several sessions of
+one pseudonym make a course: an overview of every session and the between-session trend of peak and
+end SUDS per rung (:func:`vr_exposure.core.metrics.between_session_change`).
 
 Every figure shown is also embedded as JSON (``<script type="application/json" id="vr-exposure-data">``)
 so a script, or a test, can read the numbers without parsing tables.
@@ -27,6 +32,7 @@ import msgspec
 import numpy as np
 
 from vr_exposure import __version__
+from vr_exposure.core import ladder
 from vr_exposure.core.loading import ContentLibrary, load_library
 from vr_exposure.core.metrics import (
     BetweenSessionChange,
@@ -34,24 +40,47 @@ from vr_exposure.core.metrics import (
     SessionMetrics,
     TrajectoryMetrics,
     between_session_change,
+    left_out_sentence,
 )
 from vr_exposure.core.specs import ProtocolSpec
-from vr_exposure.errors import VrExposureError
+from vr_exposure.core.ssq import SSQ_BANDS_SOURCE, SSQ_SCORING_SOURCE, SSQ_TOTAL_BANDS, SsqScore, ssq_band
+from vr_exposure.errors import JournalError, VrExposureError
+from vr_exposure.research import clinical
 from vr_exposure.research.svg import SvgPlot
 from vr_exposure.research.timeline import SessionTimeline, group_by_pseudonym, intensity_knots, utc_iso
 
 log = logging.getLogger(__name__)
 
+PAPER_SIZES = {"a4": "A4", "letter": "letter"}
+
 _CSS = """
-body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1000px; color: #1d1d22; }
-h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 2px solid #ccd; }
+body { font-family: system-ui, "DejaVu Sans", sans-serif; margin: 24px auto; max-width: 1000px;
+  color: #1d1d22; padding: 0 12px; }
+h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 2px solid #ccd; }
 h3 { margin-top: 1.6em; } h4 { margin: 1.2em 0 0.4em; }
 table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.9em; }
-th, td { border: 1px solid #ccd; padding: 3px 8px; text-align: right; }
+th, td { border: 1px solid #ccd; padding: 3px 8px; text-align: right; vertical-align: top; }
 th { background: #eef0f5; } td.l, th.l { text-align: left; }
-.torn { background: #fff1e6; border-left: 5px solid #e06c00; padding: 8px 12px; }
+table.meta th { text-align: left; width: 11em; } table.meta td { text-align: left; }
+.summary { background: #f4f7fb; border-left: 5px solid #1f6fd1; padding: 6px 14px; }
+.summary p { margin: 0.4em 0; }
+.torn, .quality-warning { background: #fff1e6; border-left: 5px solid #e06c00; padding: 8px 12px; }
 .ok { color: #2a7a3a; } .warn { color: #a14600; } .muted { color: #666; font-size: 0.9em; }
 section.session { margin-bottom: 2.5em; }
+svg { max-width: 100%; height: auto; }
+.sources { font-size: 0.8em; color: #555; }
+@media print {
+  @page { size: PAPER; margin: 14mm 12mm 16mm; }
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; color: #000; }
+  section.session, h2.sources-heading { break-before: page; }
+  h3, h4 { break-after: avoid; }
+  table, svg, .summary, .torn, .quality-warning, figure { break-inside: avoid; }
+  tr { break-inside: avoid; }
+  th { background: #eee !important; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  svg { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  .summary, .torn, .quality-warning { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  .no-print { display: none; }
+}
 """
 
 INTENSITY_COLOUR = "#e08a00"
@@ -61,12 +90,30 @@ EVENT_COLOUR = "#555"
 RUNG_COLOUR = "#7b1fa2"
 SAFE_COLOUR = "#4caf50"
 PAUSE_COLOUR = "#9e9e9e"
+STEP_COLOUR = "#8d4e00"
+BAND_OPACITY = 0.35
 
 
 def _protocol(tl: SessionTimeline, library: ContentLibrary | None) -> ProtocolSpec | None:
+    """The protocol as the session ran it: with the patient's own ladder where it had one."""
     if library is None or tl.protocol_id is None:
         return None
-    return library.protocols.get(tl.protocol_id)
+    protocol = library.protocols.get(tl.protocol_id)
+    if protocol is None:
+        return None
+    recorded = next(
+        (e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None
+    )
+    if recorded is None:
+        return protocol
+    try:
+        rungs = ladder.ladder_from_content(recorded.content.get("ladder"), None)
+    except ladder.LadderError as exc:
+        log.warning(
+            "report: %s: the patient ladder cannot be read (%s); the protocol's is used", tl.session_id, exc
+        )
+        return protocol
+    return ladder.with_ladder(protocol, rungs)
 
 
 def load_protocols() -> ContentLibrary | None:
@@ -79,23 +126,64 @@ def load_protocols() -> ContentLibrary | None:
         return None
 
 
-def session_data(tl: SessionTimeline, protocol: ProtocolSpec | None) -> dict[str, Any]:
+def course_position(tl: SessionTimeline) -> tuple[int, int] | None:
+    """``(n, total)``: the session's place among its pseudonym's sessions in its sessions root."""
+    from vr_exposure.journal.course import course_position as position
+
+    try:
+        return position(tl.session_dir)
+    except (JournalError, OSError):
+        return None
+
+
+def session_data(
+    tl: SessionTimeline,
+    protocol: ProtocolSpec | None,
+    *,
+    tz: dt.tzinfo | None = None,
+    clinician: str | None = None,
+    position: tuple[int, int] | None = None,
+    previous: SessionMetrics | None = None,
+) -> dict[str, Any]:
     """The numbers of one session's report, as plain data (what the JSON block holds)."""
+    tz = tz if tz is not None else clinical.time_zone(None)
     metrics = tl.metrics(protocol)
-    ssq = {s.phase: msgspec.to_builtins(s.score) for s in tl.ssq}
+    scores: dict[str, SsqScore] = {s.phase: s.score for s in tl.ssq}
+    ssq = {phase: msgspec.to_builtins(score) for phase, score in scores.items()}
+    advice = clinical.decisions(tl)
+    quality = clinical.recording_quality(tl)
+    outside = sum(not r.during_exposure for r in tl.ratings)
     return {
         "session_id": tl.session_id,
         "pseudonym": tl.pseudonym,
+        "clinician": clinician or clinical.clinician_of(tl),
         "protocol": tl.protocol_id,
+        "protocol_title": None if protocol is None else protocol.title,
         "start_utc": utc_iso(tl.start_utc_ns) if tl.start_utc_ns is not None else None,
+        "start_local": clinical.local_text(tl.start_utc_ns, tz),
+        "course_session": None if position is None else {"n": position[0], "of": position[1]},
         "duration_s": tl.duration_s,
         "complete": tl.complete,
         "torn": [t.sentence() for t in tl.torn],
+        "summary": clinical.written_summary(
+            tl,
+            metrics,
+            protocol,
+            position=position,
+            previous=previous,
+            ssq=scores,
+            advice=advice,
+            quality=quality,
+        ),
         "metrics": msgspec.to_builtins(metrics),
         "ssq": ssq,
+        "ssq_reading": clinical.ssq_reading(scores),
         "ratings": len(tl.ratings),
+        "ratings_outside_exposure": outside,
         "headset_presses": len(tl.headset_ratings),
         "intensity_changes": len(tl.intensity),
+        "intensity_steps": msgspec.to_builtins(clinical.intensity_steps(tl)),
+        "advice": msgspec.to_builtins(advice),
         "probes": {
             "issued": len(tl.probes),
             "answered": sum(p.status == "answered" for p in tl.probes),
@@ -120,50 +208,102 @@ def session_data(tl: SessionTimeline, protocol: ProtocolSpec | None) -> dict[str
             for e in sorted((*tl.pauses, *tl.safe_place), key=lambda e: e.start_mono_ns)
         ],
         "pose_samples": len(tl.pose),
+        "recording": quality,
         "warnings": list(tl.warnings),
     }
 
 
-def build_report(timelines: Sequence[SessionTimeline], *, library: ContentLibrary | None = None) -> str:
-    """The report of ``timelines`` as one HTML document."""
+def build_report(
+    timelines: Sequence[SessionTimeline],
+    *,
+    library: ContentLibrary | None = None,
+    clinician: str | None = None,
+    tz: dt.tzinfo | None = None,
+    paper: str = "a4",
+    earlier: Sequence[SessionTimeline] = (),
+    include_clinician: bool = True,
+) -> str:
+    """The report of ``timelines`` as one HTML document.
+
+    ``clinician`` names the clinician where the console did not record one; ``tz`` is the time zone
+    of the dates shown (default: this machine's); ``paper`` the printed page (``a4`` or ``letter``);
+    ``earlier``: sessions before these, of the same pseudonyms, used only for "change from the last
+    session"; ``include_clinician=False`` leaves the clinician's name out (a report for an EHR)."""
     if library is None:
         library = load_protocols()
+    if paper not in PAPER_SIZES:
+        raise clinical.ClinicalError(f"paper: {paper!r} is not one of {', '.join(PAPER_SIZES)}")
+    tz = tz if tz is not None else clinical.time_zone(None)
     groups = group_by_pseudonym(timelines)
+    before = group_by_pseudonym([*earlier, *timelines])
     data: dict[str, Any] = {"software_version": __version__, "sessions": [], "between_sessions": {}}
     body: list[str] = []
     n = len(timelines)
-    body.append("<h1>vr-exposure session report</h1>")
+    course = any(len(v) >= 2 for v in groups.values())
+    body.append(
+        "<h1>Exposure therapy: course of treatment</h1>"
+        if course
+        else "<h1>Exposure therapy session report</h1>"
+    )
+    written = dt.datetime.now(dt.UTC).timestamp() * 1e9
     body.append(
         f'<p class="muted">{n} session{"s" if n != 1 else ""}, '
         f"{len(groups)} pseudonym{'s' if len(groups) != 1 else ''}; written by vr-exposure {__version__} on "
-        f"{dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}. Times are minutes since each session's "
-        "start; SUDS and intensity are 0-100.</p>"
+        f"{escape(clinical.local_text(int(written), tz))}. Times on the plots are minutes since each "
+        "session's start; SUDS and intensity are 0-100.</p>"
     )
     for pseudonym, tls in groups.items():
-        body.append(f"<h2>Pseudonym {escape(str(pseudonym))}</h2>")
+        if len(tls) >= 2:
+            body.append(f'<section class="course"><h2>Pseudonym {escape(str(pseudonym))}</h2>')
         metrics_list: list[SessionMetrics] = []
+        datas: list[dict[str, Any]] = []
+        history = before.get(pseudonym, [])
         for tl in tls:
             protocol = _protocol(tl, library)
-            sd = session_data(tl, protocol)
+            previous = _previous(tl, history, library)
+            sd = session_data(
+                tl, protocol, tz=tz, clinician=clinician, position=course_position(tl), previous=previous
+            )
+            if not include_clinician:
+                sd["clinician"] = None
             data["sessions"].append(sd)
+            datas.append(sd)
             metrics_list.append(msgspec.convert(sd["metrics"], SessionMetrics))
-            body.append(_session_html(tl, sd, protocol))
         if len(tls) >= 2:
+            body.append(_course_html(tls, datas, library, tz))
             try:
                 change = between_session_change(metrics_list)
             except MetricsError as exc:  # pragma: no cover - grouped by pseudonym already
                 body.append(f'<p class="warn">{escape(str(exc))}</p>')
             else:
                 data["between_sessions"][str(pseudonym)] = msgspec.to_builtins(change)
-                body.append(_between_html(change, tls))
+                body.append(_between_html(change, tls, tz))
+            body.append("</section>")
+        for tl, sd in zip(tls, datas, strict=True):
+            body.append(_session_html(tl, sd, _protocol(tl, library)))
+    body.append(_sources_html())
     blob = json.dumps(data, allow_nan=False, default=_json_default).replace("</", "<\\/")
+    css = _CSS.replace("size: PAPER;", f"size: {PAPER_SIZES[paper]};")
+    title = "vr-exposure course report" if course else "vr-exposure session report"
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>vr-exposure report</title><style>{_CSS}</style></head><body>\n"
+        f"<title>{title}</title><style>{css}</style></head><body>\n"
         + "\n".join(body)
         + f'\n<script type="application/json" id="vr-exposure-data">{blob}</script>\n</body></html>\n'
     )
+
+
+def _previous(
+    tl: SessionTimeline, history: Sequence[SessionTimeline], library: ContentLibrary | None
+) -> SessionMetrics | None:
+    earlier = [
+        h for h in history if (h.start_utc_ns or 0, h.session_id) < (tl.start_utc_ns or 0, tl.session_id)
+    ]
+    if not earlier:
+        return None
+    last = earlier[-1]
+    return last.metrics(_protocol(last, library))
 
 
 def _json_default(obj: Any) -> Any:
@@ -172,9 +312,18 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"not JSON: {type(obj).__name__}")
 
 
-def write_report(timelines: Sequence[SessionTimeline], out: Path | str) -> Path:
+def write_report(
+    timelines: Sequence[SessionTimeline],
+    out: Path | str,
+    *,
+    clinician: str | None = None,
+    tz: dt.tzinfo | None = None,
+    paper: str = "a4",
+    earlier: Sequence[SessionTimeline] = (),
+) -> Path:
     out = Path(out)
-    out.write_text(build_report(timelines), encoding="utf-8")
+    html = build_report(timelines, clinician=clinician, tz=tz, paper=paper, earlier=earlier)
+    out.write_text(html, encoding="utf-8")
     return out
 
 
@@ -194,7 +343,10 @@ def _mmss(seconds: float | None) -> str:
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0) -> str:
-    """Cells are already escaped HTML; the first ``left`` columns align left."""
+    """Cells are already escaped HTML; the first ``left`` columns align left. Every header names its
+    column (an empty header cell is only allowed above a column of row names)."""
+    if not any(h.strip() for h in headers):
+        raise ValueError("a table needs column headers; use _meta_table for name/value rows")
 
     def cell(tag: str, i: int, text: str) -> str:
         return f'<{tag} class="l">{text}</{tag}>' if i < left else f"<{tag}>{text}</{tag}>"
@@ -204,9 +356,17 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: int = 0)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
+def _meta_table(rows: Sequence[tuple[str, str]]) -> str:
+    """Name/value rows: each name a row header, no header row (values already escaped HTML)."""
+    trs = "".join(f'<tr><th scope="row">{escape(k)}</th><td>{v}</td></tr>' for k, v in rows)
+    return f'<table class="meta"><tbody>{trs}</tbody></table>'
+
+
 def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpec | None) -> str:
     out: list[str] = [f'<section class="session" id="session-{escape(tl.session_id)}">']
-    out.append(f"<h3>Session {escape(tl.session_id)}</h3>")
+    course = sd["course_session"]
+    heading = f"Session {course['n']} of {course['of']}" if course else "Session"
+    out.append(f"<h2>{escape(heading)}: {escape(str(tl.pseudonym))}, {escape(sd['start_local'])}</h2>")
     if tl.torn:
         items = "".join(f"<li>{escape(t.sentence())}</li>" for t in tl.torn)
         out.append(
@@ -214,42 +374,83 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
             f"(a crash or power loss): <ul>{items}</ul>Everything up to that point is reported below; "
             "nothing after it was recorded.</div>"
         )
-    start = tl.start_utc_ns
+    protocol_text = escape(str(tl.protocol_id or "free session"))
+    if protocol is not None:
+        protocol_text = f'{escape(protocol.title)} <span class="muted">({protocol_text})</span>'
     meta = [
         ("Pseudonym", escape(str(tl.pseudonym))),
-        ("Protocol", escape(str(tl.protocol_id))),
+        (
+            "Clinician",
+            escape(sd["clinician"]) if sd["clinician"] else '<span class="muted">not recorded</span>',
+        ),
+        ("Date and time", escape(sd["start_local"])),
+        ("Course of treatment", f"session {course['n']} of {course['of']}" if course else "–"),
+        (
+            "Protocol",
+            protocol_text if protocol is not None else escape(str(tl.protocol_id or "free session")),
+        ),
         ("Scene", escape(str(tl.scene_id))),
-        ("Started", escape(utc_iso(start)) if start is not None else "unknown"),
-        ("Journal spans", _mmss(tl.duration_s)),
+        ("Fear ladder", escape(_ladder_text(tl, protocol))),
         (
             "Exposure",
-            _mmss(
-                None
+            (
+                "no start recorded"
                 if tl.session_started_mono_ns is None
-                else tl.t_s(tl.session_ended_mono_ns or tl.end_mono_ns) - tl.t_s(tl.session_started_mono_ns)
+                else clinical.duration_text(
+                    tl.t_s(tl.session_ended_mono_ns or tl.end_mono_ns) - tl.t_s(tl.session_started_mono_ns)
+                )
             )
             + ("" if tl.session_ended_mono_ns is not None else " (no end recorded)"),
         ),
+        ("Journal spans", clinical.duration_text(tl.duration_s)),
+        ("Session id", escape(tl.session_id)),
         ("Software", escape(tl.manifest.software_version)),
         (
             "Journal",
             '<span class="ok">complete</span>' if tl.complete else '<span class="warn">incomplete</span>',
         ),
     ]
-    out.append(_table(["", ""], [[k, v] for k, v in meta], left=2))
+    out.append(_meta_table(meta))
+    out.append(
+        '<div class="summary"><h4>Summary</h4>'
+        + "".join(f"<p>{escape(line)}</p>" for line in sd["summary"])
+        + "</div>"
+    )
+    quality = sd["recording"]
+    if quality["limits_data"]:
+        out.append(
+            '<div class="quality-warning"><strong>The recording limits what this session\'s data can '
+            "show.</strong><ul>"
+            + "".join(f"<li>{escape(w)}</li>" for w in quality["warnings"])
+            + "</ul></div>"
+        )
     out.append(_timeline_svg(tl))
+    out.append(_advice_html(sd["advice"]))
+    out.append(_steps_html(sd["intensity_steps"]))
     out.append(_metrics_html(sd))
     out.append(_ssq_html(sd["ssq"]))
     out.append(_probes_html(tl))
     out.append(_episodes_html(sd["episodes"]))
     out.append(_events_html(tl))
-    out.append(_tech_html(tl))
+    out.append(_tech_html(tl, quality))
     if tl.warnings:
         out.append(
             "<h4>Reading notes</h4><ul>" + "".join(f"<li>{escape(w)}</li>" for w in tl.warnings) + "</ul>"
         )
     out.append("</section>")
     return "\n".join(out)
+
+
+def _ladder_text(tl: SessionTimeline, protocol: ProtocolSpec | None) -> str:
+    if protocol is None:
+        return "none (a free session)"
+    own = next((e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None)
+    if own is None or not own.content.get("custom"):
+        return f"the protocol's, {len(protocol.ladder)} rungs"
+    added = sum(r.intensity is not None for r in protocol.ladder)
+    return f"the patient's own, {len(protocol.ladder)} rungs" + (
+        f" ({added} made for this patient)" if added else ""
+    )
 
 
 def _timeline_svg(tl: SessionTimeline) -> str:
@@ -266,11 +467,18 @@ def _timeline_svg(tl: SessionTimeline) -> str:
     def m(t_ns: int) -> float:
         return tl.t_s(t_ns) / 60.0
 
+    plot.axes()  # first: its background is opaque, and everything below is drawn over it
     for ep in (*tl.safe_place, *tl.pauses):
         end = ep.end_mono_ns if ep.end_mono_ns is not None else tl.end_mono_ns
         colour = SAFE_COLOUR if ep.kind == "safe_place" else PAUSE_COLOUR
-        plot.vspan(m(ep.start_mono_ns), m(end), colour, f"{ep.kind.replace('_', ' ')}: {ep.duration_s:.1f} s")
-    plot.axes()
+        plot.vspan(
+            m(ep.start_mono_ns),
+            m(end),
+            colour,
+            f"{ep.kind.replace('_', ' ')}: {ep.duration_s:.1f} s",
+            opacity=BAND_OPACITY,
+            css_class=f"band {ep.kind.replace('_', '-')}",
+        )
     for rc in tl.rung_changes:
         plot.vline(
             m(rc.t_mono_ns), RUNG_COLOUR, f"rung {rc.rung + 1}: {rc.title}", f"R{rc.rung + 1}", dash="2 2"
@@ -290,6 +498,19 @@ def _timeline_svg(tl: SessionTimeline) -> str:
             INTENSITY_COLOUR,
             width=0.8,
             dash="3 3",
+        )
+    steps = [s for s in clinical.intensity_steps(tl) if s.rung is None]
+    if steps:
+        plot.points(
+            [s.t_s / 60.0 for s in steps],
+            [s.intensity for s in steps],
+            STEP_COLOUR,
+            r=4.0,
+            titles=[
+                f"therapist set the intensity {s.intensity_from:g} → {s.intensity:g} at {_mmss(s.t_s)}"
+                for s in steps
+            ],
+            shape="diamond",
         )
     if tl.ratings:
         plot.points(
@@ -312,6 +533,7 @@ def _timeline_svg(tl: SessionTimeline) -> str:
         [
             ("SUDS", SUDS_COLOUR),
             ("intensity", INTENSITY_COLOUR),
+            ("set by hand", STEP_COLOUR),
             ("missed probe", MISSED_COLOUR),
             ("safe place", SAFE_COLOUR),
             ("pause", PAUSE_COLOUR),
@@ -319,7 +541,53 @@ def _timeline_svg(tl: SessionTimeline) -> str:
             ("rung", RUNG_COLOUR),
         ]
     )
-    return "<h4>Timeline</h4>" + plot.render("SUDS, intensity and events over the session")
+    return "<h4>Timeline</h4>" + plot.render(
+        "SUDS, intensity and events over the session", svg_id=f"timeline-{tl.session_id}"
+    )
+
+
+def _advice_html(advice: list[dict[str, Any]]) -> str:
+    if not advice:
+        return '<h4>Advice and decisions</h4><p class="muted">The software gave no advice.</p>'
+    rows = []
+    for a in advice:
+        decision = a["decision"]
+        if decision == "accepted":
+            what = f"accepted: moved to rung {a['rung_to'] + 1}"
+        elif decision == "dismissed":
+            what = "dismissed" + (f" ({a['note']})" if a["note"] else "")
+        elif decision == "expired":
+            what = "not taken up" + (f": {a['why_expired']}" if a["why_expired"] else "")
+        else:
+            what = "no decision recorded (the journal ends)"
+        rows.append(
+            [
+                _mmss(a["t_s"]),
+                escape(a["reason"]),
+                f'<span class="{"ok" if decision == "accepted" else "warn"}">{escape(what)}</span>',
+                _mmss(a["decided_t_s"]),
+            ]
+        )
+    return (
+        "<h4>Advice and decisions</h4>"
+        + _table(["given at", "advice", "therapist's decision", "decided at"], rows, left=3)
+        + '<p class="muted">The software advises; it never changes the rung by itself. Rungs are '
+        "numbered from 1 as on the ladder.</p>"
+    )
+
+
+def _steps_html(steps: list[dict[str, Any]]) -> str:
+    if not steps:
+        return ""
+    rows = [
+        [
+            _mmss(s["t_s"]),
+            f"{s['intensity_from']:g} → {s['intensity']:g}",
+            f"rung {s['rung'] + 1} preset" if s["rung"] is not None else "set by hand",
+        ]
+        for s in steps
+    ]
+    return "<h4>Intensity changes</h4>" + _table(["at", "intensity", "how"], rows, left=0)
 
 
 def _traj_cells(t: TrajectoryMetrics) -> list[str]:
@@ -348,6 +616,7 @@ def _metrics_html(sd: dict[str, Any]) -> str:
             ]
         )
     rows.append(["all", "whole session", "", *_traj_cells(metrics.session), "", ""])
+    left_out = left_out_sentence(sd["ratings"], sd["ratings_outside_exposure"])
     return (
         "<h4>SUDS per rung</h4>"
         + _table(
@@ -367,6 +636,7 @@ def _metrics_html(sd: dict[str, Any]) -> str:
             rows,
             left=2,
         )
+        + (f'<p class="left-out">{escape(left_out)}</p>' if left_out else "")
         + (
             '<p class="muted">Ratings during exposure only (not before the start, not in the safe place). '
             "Reduction = (peak − end) / peak; “to 50%” is from the rung's start to the first rating "
@@ -378,7 +648,7 @@ def _metrics_html(sd: dict[str, Any]) -> str:
 
 def _ssq_html(ssq: dict[str, dict[str, Any]]) -> str:
     if not ssq:
-        return '<h4>SSQ</h4><p class="muted">No SSQ recorded.</p>'
+        return '<h4>SSQ (simulator sickness)</h4><p class="muted">No SSQ recorded.</p>'
     keys = [
         ("nausea", "Nausea"),
         ("oculomotor", "Oculomotor"),
@@ -386,10 +656,30 @@ def _ssq_html(ssq: dict[str, dict[str, Any]]) -> str:
         ("total", "Total"),
     ]
     phases = [p for p in ("before", "after") if p in ssq] + [p for p in ssq if p not in ("before", "after")]
-    rows = [[escape(p), *(f"{ssq[p][k]:.1f}" for k, _ in keys)] for p in phases]
+    rows = [
+        [escape(p), *(f"{ssq[p][k]:.1f}" for k, _ in keys), escape(ssq_band(ssq[p]["total"]))] for p in phases
+    ]
     if "before" in ssq and "after" in ssq:
-        rows.append(["change", *(f"{ssq['after'][k] - ssq['before'][k]:+.1f}" for k, _ in keys)])
-    return "<h4>SSQ (simulator sickness)</h4>" + _table(["", *(h for _, h in keys)], rows, left=1)
+        rows.append(["change", *(f"{ssq['after'][k] - ssq['before'][k]:+.1f}" for k, _ in keys), ""])
+    bands = ", ".join(_band_text(i) for i in range(len(SSQ_TOTAL_BANDS)))
+    return (
+        "<h4>SSQ (simulator sickness)</h4>"
+        + _table(["phase", *(h for _, h in keys), "Total's band"], rows, left=1)
+        + f'<p class="muted">Bands of the Total score: {escape(bands)}; after Stanney, Kennedy &amp; '
+        "Drexler (1997). They come from flight simulators, where scores run lower than in VR: a yardstick "
+        "for side effects, not a diagnosis. Scoring after Kennedy et al. (1993). Full references at the "
+        "end.</p>"
+    )
+
+
+def _band_text(i: int) -> str:
+    bound, label = SSQ_TOTAL_BANDS[i]
+    if i == 0:
+        return f"{label} (0)"
+    low = SSQ_TOTAL_BANDS[i - 1][0]
+    if math.isinf(bound):
+        return f"{label} ({low:g} or more)"
+    return f"{label} ({'above 0' if low == 0 else format(low, 'g')} to under {bound:g})"
 
 
 def _probes_html(tl: SessionTimeline) -> str:
@@ -431,7 +721,7 @@ def _episodes_html(episodes: list[dict[str, Any]]) -> str:
     total = {k: sum(e["duration_s"] for e in episodes if e["kind"] == k) for k in ("pause", "safe_place")}
     return (
         "<h4>Pauses and safe place</h4>"
-        + _table(["", "from", "to", "duration", "started by"], rows, left=1)
+        + _table(["what", "from", "to", "duration", "started by"], rows, left=1)
         + f'<p class="muted">In total {total["pause"]:.1f} s paused, '
         + f"{total['safe_place']:.1f} s in the safe place.</p>"
     )
@@ -465,36 +755,129 @@ def _events_html(tl: SessionTimeline) -> str:
     return "<h4>Scene events, rungs and notes</h4>" + _table(["at", "what", "detail"], rows, left=2)
 
 
-def _tech_html(tl: SessionTimeline) -> str:
-    parts = []
+def _tech_html(tl: SessionTimeline, q: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
     f = tl.frames
-    if len(f):
-        parts.append(
-            f"Frame timing: median {float(np.median(f.median_ms)):.1f} ms, "
-            f"worst p99 {float(np.max(f.p99_ms)):.1f} ms, "
-            f"{int(f.dropped.sum())} dropped of {int(f.frames.sum())} frames."
+    if q["frames"]:
+        rows.append(
+            (
+                "Frames",
+                f"{q['frames']} drawn at {q['frame_rate_hz']:.0f} Hz; {q['dropped']} late "
+                f"({q['dropped_pct']:.1f}%); median {float(np.nanmedian(f.median_ms)):.1f} ms, "
+                f"worst p99 {float(np.nanmax(f.p99_ms)):.1f} ms",
+            )
         )
-    if len(tl.pose):
-        rate = tl.pose.rate_hz()
-        parts.append(f"Head pose: {len(tl.pose)} samples" + (f" at {rate:.0f} Hz" if rate else "") + ".")
+    if q["pose_samples"]:
+        rate = q["pose_rate_hz"]
+        rows.append(
+            (
+                "Head tracking",
+                f"{q['pose_samples']} samples"
+                + (f" at {rate:.0f} Hz" if rate else "")
+                + (f" (frames at {q['frame_rate_hz']:.0f} Hz)" if q["frame_rate_hz"] else "")
+                + (f"; {len(q['pose_gaps'])} gaps over 0.5 s" if q["pose_gaps"] else "; no gaps"),
+            )
+        )
+    rows.append(
+        (
+            "Journal",
+            f"{q['journal_seq_gaps']} gaps, {q['journal_bad_lines']} unreadable lines"
+            + ("; ends abruptly: " + "; ".join(q["torn"]) if q["torn"] else "; closed cleanly"),
+        )
+    )
     if tl.headset_ratings:
-        parts.append(
-            f"{len(tl.headset_ratings)} SUDS given in VR (keys or controller); "
-            "each reached the console and is "
-            "counted once, as a rating with source patient-in-vr."
+        rows.append(
+            (
+                "SUDS in VR",
+                f"{len(tl.headset_ratings)} given in VR (keys or controller); each reached the console "
+                "and is counted once, as a rating with source patient-in-vr",
+            )
         )
     for ps in tl.physio:
-        parts.append(
-            f"Physiology stream {escape(ps.stream)}: {len(ps.t_mono_ns)} samples ({', '.join(ps.channels)})."
+        rows.append((f"Physiology {ps.stream}", f"{len(ps.t_mono_ns)} samples ({', '.join(ps.channels)})"))
+    verdict = (
+        '<p class="warn">The recording limits the data; see the warning at the top of this session.</p>'
+        if q["limits_data"]
+        else '<p class="ok">The recording is complete enough for every measure in this report.</p>'
+    )
+    return "<h4>Recording quality</h4>" + _meta_table([(k, escape(v)) for k, v in rows]) + verdict
+
+
+def _date_label(tl: SessionTimeline, tz: dt.tzinfo) -> str:
+    if tl.start_utc_ns is None:
+        return tl.date
+    return clinical.local_datetime(tl.start_utc_ns, tz).strftime("%Y-%m-%d")
+
+
+def _course_html(
+    tls: Sequence[SessionTimeline],
+    datas: Sequence[dict[str, Any]],
+    library: ContentLibrary | None,
+    tz: dt.tzinfo,
+) -> str:
+    """One row per session of the course: when, how far up the ladder, SUDS, safe place, SSQ, advice."""
+    rows = []
+    for tl, sd in zip(tls, datas, strict=True):
+        metrics = msgspec.convert(sd["metrics"], SessionMetrics)
+        protocol = _protocol(tl, library)
+        reached = max((r.rung for r in metrics.rungs), default=None)
+        if reached is not None and protocol is not None and reached < len(protocol.ladder):
+            rung_text = f"{reached + 1}: {protocol.ladder[reached].title}"
+        else:
+            rung_text = "–" if reached is None else str(reached + 1)
+        reading = sd["ssq_reading"] or {}
+        after = reading.get("after")
+        course = sd["course_session"]
+        rows.append(
+            [
+                str(course["n"]) if course else "–",
+                escape(sd["start_local"]),
+                escape(rung_text),
+                _num(metrics.session.peak, "{:g}"),
+                _num(metrics.session.end, "{:g}"),
+                _num(metrics.session.reduction_pct, "{:.0f}%"),
+                str(_safe_place_uses(tl, sd)),
+                "–" if after is None else f"{after['total']:.1f} ({escape(after['band'])})",
+                f"{sum(a['decision'] == 'accepted' for a in sd['advice'])} of {len(sd['advice'])}",
+            ]
         )
-    if not parts:
-        return ""
-    return '<h4>Recording</h4><p class="muted">' + " ".join(parts) + "</p>"
+    return f"<h3>Course of treatment ({len(tls)} sessions)</h3>" + _table(
+        [
+            "session",
+            "date and time",
+            "highest rung",
+            "peak SUDS",
+            "end SUDS",
+            "reduction",
+            "safe place",
+            "SSQ total after",
+            "advice taken",
+        ],
+        rows,
+        left=3,
+    )
 
 
-def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline]) -> str:
-    labels = [tl.date[:4] + "-" + tl.date[4:6] + "-" + tl.date[6:] for tl in tls]
-    out = [f"<h3>Between sessions ({len(tls)} sessions)</h3>"]
+def _session_labels(tls: Sequence[SessionTimeline], tz: dt.tzinfo) -> list[str]:
+    """``1 · 2026-12-02`` per session, with the time where two sessions share a date."""
+    dates = [_date_label(tl, tz) for tl in tls]
+    out = []
+    for i, (tl, date) in enumerate(zip(tls, dates, strict=True), start=1):
+        if dates.count(date) > 1 and tl.start_utc_ns is not None:
+            date += clinical.local_datetime(tl.start_utc_ns, tz).strftime(" %H:%M")
+        out.append(f"{i} · {date}")
+    return out
+
+
+def _safe_place_uses(tl: SessionTimeline, sd: dict[str, Any]) -> int:
+    """Stays in the safe place during the session (not the one every session ends in)."""
+    end = None if tl.session_ended_mono_ns is None else tl.t_s(tl.session_ended_mono_ns)
+    return sum(e["kind"] == "safe_place" and (end is None or e["start_t_s"] < end) for e in sd["episodes"])
+
+
+def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline], tz: dt.tzinfo) -> str:
+    labels = _session_labels(tls, tz)
+    out = [f"<h3>Trend between sessions ({len(tls)} sessions)</h3>"]
     n = len(tls)
     plot = SvgPlot(
         width=940,
@@ -502,7 +885,6 @@ def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline]) 
         x_range=(-0.3, n - 0.7),
         x_label="session",
         y_label="SUDS (0-100)",
-        title="Peak (solid) and end (dashed) SUDS per rung",
     )
     plot.axes(x_ticks=list(range(n)), x_tick_labels=labels)
     palette = [
@@ -519,33 +901,60 @@ def _between_html(change: BetweenSessionChange, tls: Sequence[SessionTimeline]) 
         "#37474f",
         "#ef6c00",
     ]
-    legend: list[tuple[str, str]] = []
-    for i, s in enumerate(change.rungs):
+    legend: list[tuple[str, str]] = [("whole session", "#000")]
+    xs = list(range(n))
+    s = change.session
+    plot.polyline(xs, [math.nan if v is None else v for v in s.peaks], "#000", width=2.6)
+    plot.polyline(xs, [math.nan if v is None else v for v in s.ends], "#000", width=1.8, dash="5 3")
+    plot.points(
+        xs,
+        [math.nan if v is None else v for v in s.peaks],
+        "#000",
+        r=3.5,
+        titles=[f"session peak {v}" for v in s.peaks],
+    )
+    for i, r in enumerate(change.rungs):
         colour = palette[i % len(palette)]
-        xs = list(range(n))
-        peaks = [math.nan if v is None else v for v in s.peaks]
-        ends = [math.nan if v is None else v for v in s.ends]
-        plot.polyline(xs, peaks, colour, width=2.0)
-        plot.polyline(xs, ends, colour, width=1.4, dash="5 3")
-        plot.points(xs, peaks, colour, r=3.0, titles=[f"rung {(s.rung or 0) + 1} peak {v}" for v in s.peaks])
-        legend.append((f"rung {(s.rung or 0) + 1}", colour))
+        peaks = [math.nan if v is None else v for v in r.peaks]
+        ends = [math.nan if v is None else v for v in r.ends]
+        plot.polyline(xs, peaks, colour, width=1.6)
+        plot.polyline(xs, ends, colour, width=1.0, dash="5 3")
+        plot.points(xs, peaks, colour, r=2.6, titles=[f"rung {(r.rung or 0) + 1} peak {v}" for v in r.peaks])
+        legend.append((f"rung {(r.rung or 0) + 1}", colour))
     plot.legend(legend[:10])
-    out.append(plot.render("Between-session trend of peak and end SUDS per rung"))
+    out.append(plot.render("Between-session trend of peak and end SUDS per rung", svg_id="course-trend"))
+    out.append(
+        '<p class="muted">Peak (solid) and end (dashed) SUDS of each session, the whole session in black '
+        "and each rung in its colour; rungs are numbered as on each session's ladder.</p>"
+    )
     rows = []
-    for s in (change.session, *change.rungs):
-        name = "whole session" if s.rung is None else f"rung {s.rung + 1}"
+    for series in (change.session, *change.rungs):
+        name = "whole session" if series.rung is None else f"rung {series.rung + 1}"
         rows.append(
             [
                 name,
-                *(f"{_num(p, '{:g}')} / {_num(e, '{:g}')}" for p, e in zip(s.peaks, s.ends, strict=True)),
-                _num(s.peak_change, "{:+g}"),
-                _num(s.end_change, "{:+g}"),
+                *(
+                    f"{_num(p, '{:g}')} / {_num(e, '{:g}')}"
+                    for p, e in zip(series.peaks, series.ends, strict=True)
+                ),
+                _num(series.peak_change, "{:+g}"),
+                _num(series.end_change, "{:+g}"),
             ]
         )
     out.append(
-        _table(["", *(f"{lab}<br>peak / end" for lab in labels), "peak change", "end change"], rows, left=1)
+        _table(
+            ["rung", *(f"{lab}<br>peak / end" for lab in labels), "peak change", "end change"], rows, left=1
+        )
     )
     out.append(
         '<p class="muted">Change = last minus first session with a value; negative is less distress.</p>'
     )
     return "\n".join(out)
+
+
+def _sources_html() -> str:
+    return (
+        '<h2 class="sources-heading">Sources</h2><ul class="sources">'
+        f"<li>SSQ scoring: {escape(SSQ_SCORING_SOURCE)}</li>"
+        f"<li>SSQ Total bands: {escape(SSQ_BANDS_SOURCE)}</li></ul>"
+    )

@@ -117,13 +117,17 @@ class SvgPlot:
                 f'fill="#222">{escape(self.title)}</text>'
             )
 
-    def vspan(self, a: float, b: float, fill: str, title: str = "", opacity: float = 0.35) -> None:
+    def vspan(
+        self, a: float, b: float, fill: str, title: str = "", opacity: float = 0.35, css_class: str = ""
+    ) -> None:
+        """A band from ``a`` to ``b``. Draw it after :meth:`axes`: the plot area's background is opaque."""
         xa, xb = max(self.x(a), self.left), min(self.x(b), self.left + self.pw)
         if xb <= xa:
             xb = xa + 1.0
+        cls = f' class="{escape(css_class)}"' if css_class else ""
         self.parts.append(
-            f'<rect x="{_f(xa)}" y="{self.top}" width="{_f(xb - xa)}" height="{_f(self.ph)}" fill="{fill}" '
-            f'fill-opacity="{opacity}"><title>{escape(title)}</title></rect>'
+            f'<rect{cls} x="{_f(xa)}" y="{self.top}" width="{_f(xb - xa)}" height="{_f(self.ph)}" '
+            f'fill="{fill}" fill-opacity="{opacity}"><title>{escape(title)}</title></rect>'
         )
 
     def vline(self, v: float, stroke: str, title: str = "", label: str = "", dash: str = "4 3") -> None:
@@ -165,7 +169,12 @@ class SvgPlot:
                 continue
             t = f"<title>{escape(titles[i])}</title>" if titles else ""
             cx, cy = self.x(a), self.y(b)
-            if shape == "triangle":
+            if shape == "diamond":
+                self.parts.append(
+                    f'<polygon points="{_f(cx)},{_f(cy - r)} {_f(cx + r)},{_f(cy)} {_f(cx)},{_f(cy + r)} '
+                    f'{_f(cx - r)},{_f(cy)}" fill="{fill}" stroke="#fff" stroke-width="0.8">{t}</polygon>'
+                )
+            elif shape == "triangle":
                 self.parts.append(
                     f'<polygon points="{_f(cx - r)},{_f(cy - r)} {_f(cx + r)},{_f(cy - r)} '
                     f'{_f(cx)},{_f(cy + r)}" '
@@ -190,10 +199,20 @@ class SvgPlot:
                 f"{escape(label)}</text>"
             )
 
-    def render(self, aria_label: str = "") -> str:
-        label = escape(aria_label or self.title)
+    def geometry(self) -> str:
+        """The plot area and data range as ``left top width height x0 x1 y0 y1`` (SVG units), for a
+        reader that maps data back to where it is drawn (a test looking at the pixels)."""
         return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
+            " ".join(_f(v) for v in (self.left, self.top, self.pw, self.ph))
+            + " "
+            + " ".join(repr(float(v)) for v in (self.x0, self.x1, self.y0, self.y1))
+        )
+
+    def render(self, aria_label: str = "", *, svg_id: str | None = None) -> str:
+        label = escape(aria_label or self.title)
+        ident = f' id="{escape(svg_id)}"' if svg_id else ""
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg"{ident} viewBox="0 0 {self.width} {self.height}" '
             f'width="{self.width}" height="{self.height}" role="img" aria-label="{label}" '
-            'font-family="sans-serif">' + "".join(self.parts) + "</svg>"
+            f'data-plot="{self.geometry()}" font-family="sans-serif">' + "".join(self.parts) + "</svg>"
         )

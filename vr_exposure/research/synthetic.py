@@ -53,6 +53,20 @@ class SyntheticPlan:
     utc_start_s: float = 1_767_225_600.0
     end: bool = True
     physio: bool = False
+    dropped_per_s: int = 0
+    """Frames a second the frame timing reports as late (a slow machine)."""
+    pose_every: int = 1
+    """Journal the head pose every this many frames only (lost telemetry)."""
+    clinician: str | None = None
+    """Recorded in the console's ``console_session_opened``, as the console does."""
+    notes_at_s: tuple[tuple[float, str], ...] = ()
+    """The therapist's notes (``note`` records, as the console journals them)."""
+    time_cap_s: float | None = None
+    """The protocol's rung time cap, if not its own (a short cap makes the engine give advice)."""
+    advice_decisions: tuple[str, ...] = ()
+    """What the therapist does with each advice in turn, a moment after it is given: ``accept`` (the
+    rung moves, the renderer applies the preset), ``dismiss``, or ``ignore``; advice beyond the list is
+    ignored."""
 
 
 @dataclass
@@ -103,6 +117,14 @@ def write_synthetic_session(
             response_window_s=plan.response_window_s,
         ),
     )
+    if plan.time_cap_s is not None:
+        rules = protocol.rules
+        protocol = msgspec.structs.replace(
+            protocol,
+            rules=msgspec.structs.replace(
+                rules, up=msgspec.structs.replace(rules.up, time_cap_s=plan.time_cap_s)
+            ),
+        )
     clock = FakeClock(start_s=plan.start_s, utc_start_s=plan.utc_start_s)
     session_dir = create_session(
         Path(root),
@@ -119,9 +141,13 @@ def write_synthetic_session(
     engine = eng.SessionEngine(protocol, scene, clock)
     patient = SimulatedPatient(plan.seed, session_index=plan.session_index, noise_sd=2.0)
 
+    advice_given: list[eng.Advice] = []
+
     def journal_engine(events: list[eng.SessionEvent]) -> None:
         for event in events:
             console.clinical(event.msg_type, event.content())
+            if isinstance(event, eng.AdviceGiven):
+                advice_given.append(event.advice)
             if isinstance(event, eng.RatingRecorded):
                 result.ratings += 1
             elif isinstance(event, eng.ProbeMissed):
@@ -132,6 +158,17 @@ def write_synthetic_session(
         if content.msg_type in ("scene_loaded", "intensity_changed", "preset_applied"):
             result.intensity_facts += 1
 
+    opened: dict[str, Any] = {
+        "session_id": session_dir.name,
+        "pseudonym": plan.pseudonym,
+        "protocol": protocol.id,
+        "scene": scene.id,
+        "console": "synthetic",
+        "software_version": __version__,
+    }
+    if plan.clinician is not None:
+        opened["clinician"] = plan.clinician
+    console.clinical("console_session_opened", opened)
     if plan.ssq:
         score = score_ssq([0] * 16)
         console.clinical("ssq", {"phase": "before", **msgspec.to_builtins(score)})
@@ -166,23 +203,24 @@ def write_synthetic_session(
         now = clock.monotonic_ns()
         yaw = 0.6 * math.sin(2 * math.pi * t_s / 23.0)
         pitch = 0.15 * math.sin(2 * math.pi * t_s / 7.0)
-        renderer.telemetry(
-            "head_pose",
-            {
-                "frame": frame,
-                "t_mono_ns": now,
-                "position_m": (0.02 * math.sin(t_s / 3.0), 0.01 * math.cos(t_s / 5.0), 1.2),
-                "orientation_xyzw": _quat_yaw_pitch(yaw, pitch),
-            },
-        )
-        result.pose_samples += 1
+        if frame % plan.pose_every == 0:
+            renderer.telemetry(
+                "head_pose",
+                {
+                    "frame": frame,
+                    "t_mono_ns": now,
+                    "position_m": (0.02 * math.sin(t_s / 3.0), 0.01 * math.cos(t_s / 5.0), 1.2),
+                    "orientation_xyzw": _quat_yaw_pitch(yaw, pitch),
+                },
+            )
+            result.pose_samples += 1
         if frame and frame % int(plan.pose_rate_hz) == 0:
             renderer.telemetry(
                 "frame_timing",
                 {
                     "median_ms": 11.1,
                     "p99_ms": 12.5,
-                    "dropped": 0,
+                    "dropped": plan.dropped_per_s,
                     "frames": int(plan.pose_rate_hz),
                     "window_s": 1.0,
                 },
@@ -215,6 +253,9 @@ def write_synthetic_session(
         if frame in event_frames:
             fact(m.EventFired(event=event_frames[frame]))
             result.events_fired += 1
+        for at_s, text in plan.notes_at_s:
+            if frame == int(at_s * plan.pose_rate_hz):
+                console.clinical("note", {"text": text, "session_s": (now - t0_ns) / 1e9})
         if event_frames and frame - 4 * int(plan.pose_rate_hz) in event_frames:
             fact(m.EventEnded(event=event_frames[frame - 4 * int(plan.pose_rate_hz)]))
         if pause_frames and frame == pause_frames[0]:
@@ -237,6 +278,18 @@ def write_synthetic_session(
             journal_engine(engine.leave_safe_place())
             exposed = True
             patient.observe(t_s, engine.intensity, exposed=True)
+        while advice_given and clock.monotonic_ns() - advice_given[0].t_mono_ns >= 1_000_000_000:
+            advice = advice_given.pop(0)
+            n = int(advice.advice_id.rsplit("-", 1)[-1]) - 1
+            decision = plan.advice_decisions[n] if n < len(plan.advice_decisions) else "ignore"
+            pending = {a.advice_id for a in engine.pending_advice}
+            if decision == "accept" and advice.advice_id in pending:
+                journal_engine(engine.accept_advice(advice.advice_id))
+                target = protocol.ladder[advice.rung_to].preset
+                fact(m.PresetApplied(preset=target, intensity=scene.presets[target].intensity, ramp_s=2.0))
+                patient.observe(t_s, engine.intensity, exposed=exposed)
+            elif decision == "dismiss" and advice.advice_id in pending:
+                journal_engine(engine.dismiss_advice(advice.advice_id, "the patient asked to stay"))
         if int(t_s) != last_tick_s:
             last_tick_s = int(t_s)
             events = engine.tick()

@@ -970,3 +970,27 @@ def group_by_pseudonym(timelines: Iterable[SessionTimeline]) -> dict[str | None,
     for lst in out.values():
         lst.sort(key=lambda t: (t.start_utc_ns or 0, t.session_id))
     return out
+
+
+def earlier_sessions(timelines: Sequence[SessionTimeline]) -> list[SessionTimeline]:
+    """For each pseudonym among ``timelines``, the session just before its oldest one in the same
+    sessions root (not among ``timelines``), so a report can say what changed since the last session.
+    Sessions that cannot be read are left out."""
+    from vr_exposure.journal.course import course_sessions
+
+    given = {t.session_dir.resolve() for t in timelines}
+    out: list[SessionTimeline] = []
+    for pseudonym, tls in group_by_pseudonym(timelines).items():
+        if pseudonym is None:
+            continue
+        first = tls[0].session_dir.resolve()
+        course = [p.resolve() for p in course_sessions(tls[0].session_dir.parent, pseudonym)]
+        if first not in course:
+            continue
+        before = [p for p in course[: course.index(first)] if p not in given]
+        if before:
+            try:
+                out.append(load_timeline(before[-1]))
+            except (JournalError, OSError):
+                continue
+    return out

@@ -38,10 +38,11 @@ class RungItem:
 
 
 class RungPicker(QGroupBox):
-    """Emits ``scene_requested(scene_id)`` and ``rung_requested(index)``."""
+    """Emits ``scene_requested(scene_id)``, ``rung_requested(index)`` and ``ladder_edit_requested``."""
 
     scene_requested = pyqtSignal(str)
     rung_requested = pyqtSignal(int)
+    ladder_edit_requested = pyqtSignal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Scene and fear ladder", parent)
@@ -55,6 +56,9 @@ class RungPicker(QGroupBox):
         self.prev_button = QPushButton("◀ Previous", self)
         self.next_button = QPushButton("Next ▶", self)
         self.current_label = QLabel("rung: —", self)
+        self.ladder_button = QPushButton("Patient's ladder…", self)
+        self.ladder_button.setObjectName("patient-ladder-button")
+        self.ladder_button.setEnabled(False)
         grid = QGridLayout(self)
         grid.addWidget(self.scene_combo, 0, 0, 1, 2)
         grid.addWidget(self.load_scene_button, 0, 2)
@@ -62,7 +66,8 @@ class RungPicker(QGroupBox):
         grid.addWidget(self.prev_button, 2, 0)
         grid.addWidget(self.apply_button, 2, 1)
         grid.addWidget(self.next_button, 2, 2)
-        grid.addWidget(self.current_label, 3, 0, 1, 3)
+        grid.addWidget(self.current_label, 3, 0, 1, 2)
+        grid.addWidget(self.ladder_button, 3, 2)
         self._rungs: list[RungItem] = []
         self._current: int | None = None
         self._requested: int | None = None
@@ -71,6 +76,7 @@ class RungPicker(QGroupBox):
         self.rung_list.itemDoubleClicked.connect(lambda _item: self._on_apply_clicked())
         self.prev_button.clicked.connect(lambda: self._step(-1))
         self.next_button.clicked.connect(lambda: self._step(+1))
+        self.ladder_button.clicked.connect(self.ladder_edit_requested.emit)
 
     def set_scenes(self, scenes: list[tuple[str, str]], current: str | None = None) -> None:
         self.scene_combo.blockSignals(True)
