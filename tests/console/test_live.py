@@ -143,11 +143,11 @@ def test_the_slider_moves_the_renderers_intensity(qtbot, renderers, consoles):
         slider.setValue(value)
     slider.setSliderDown(False)  # release: the final value goes with the full ramp
     c = console.controller
-    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 63, timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 63, timeout=30_000)
     state = _snapshot(renderer.command_endpoint, renderer.pub_endpoint)
     assert state.target_intensity == 63
     qtbot.waitUntil(
-        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).intensity == 63, timeout=10_000
+        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).intensity == 63, timeout=30_000
     )
     assert c.engine is not None and c.engine.intensity == 63
     assert console.window.intensity.current_bar.value() == 63 or c.renderer_state.intensity <= 63
@@ -203,7 +203,7 @@ def test_safe_place_hotkey_works_with_a_command_in_flight(qtbot, renderers, cons
     session_dir = _start_exposure(qtbot, console)
     w, c = console.window, console.controller
     w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.waitUntil(w.isActiveWindow, timeout=20_000)
     # The therapist moves up a rung and slides the intensity, then at once hits F12: those commands
     # are still unanswered (in flight) and nothing waits for them.
     c.apply_rung(4)
@@ -211,19 +211,19 @@ def test_safe_place_hotkey_works_with_a_command_in_flight(qtbot, renderers, cons
     assert {"apply_preset", "set_intensity"} <= {p.verb for p in c.pending.values()}
     qtbot.keyClick(w, Qt.Key.Key_F12)
     assert any(p.verb == "safe_place" for p in c.pending.values())  # sent at once, no event loop needed
-    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=30_000)
     assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).mode == "safe_place"
     assert c.engine is not None and c.engine.state == "safe_place"
     types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
     assert "safe_place_requested" in types and "safe_place_entered" in types
     # Esc works too, from a dialog: the SSQ form is open and focused.
     qtbot.mouseClick(w.leave_safe_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=30_000)
     form = w.open_ssq("before")
     qtbot.waitExposed(form)
     form.activateWindow()
     qtbot.keyClick(form, Qt.Key.Key_Escape)
-    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=30_000)
     form.close()
 
 
@@ -234,12 +234,12 @@ def test_a_rung_refused_during_a_fade_leaves_journal_and_renderer_in_agreement(q
     w, c = console.window, console.controller
     assert c.protocol is not None
     first, wanted = c.protocol.ladder[0].preset, c.protocol.ladder[3].preset
-    qtbot.waitUntil(lambda: not c.pending, timeout=10_000)
+    qtbot.waitUntil(lambda: not c.pending, timeout=30_000)
     # A scene change (the same scene again) fades through black; the rung change right behind it
     # arrives during the fade and is refused.
     c.load_scene("spiders", preset=first)
     refused_id = c.apply_rung(3)
-    qtbot.waitUntil(w.refusal.isVisible, timeout=10_000)
+    qtbot.waitUntil(w.refusal.isVisible, timeout=30_000)
     assert w.refusal.text() == (
         "the renderer refused the rung change: a scene change is fading through black — try again in a moment"
     )
@@ -254,14 +254,14 @@ def test_a_rung_refused_during_a_fade_leaves_journal_and_renderer_in_agreement(q
     # The therapist clicks "Try again" (again if the fade is still under way) until the renderer takes it.
     for _ in range(20):
         qtbot.mouseClick(w.refusal.retry_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: not c.pending, timeout=10_000)
+        qtbot.waitUntil(lambda: not c.pending, timeout=30_000)
         if c.engine.rung == 3:
             break
         assert w.refusal.isVisible() and c.engine.rung == 0
         qtbot.wait(250)
     assert c.engine.rung == 3 and w.rungs.current_rung == 3 and not w.refusal.isVisible()
     qtbot.waitUntil(
-        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).preset == wanted, timeout=10_000
+        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).preset == wanted, timeout=30_000
     )
 
     # The two journals agree: each rung the console recorded after the first is a preset the renderer
@@ -270,7 +270,7 @@ def test_a_rung_refused_during_a_fade_leaves_journal_and_renderer_in_agreement(q
         records = [r for r in _journal(session_dir, process) if r["msg_type"] == msg_type]
         return [(r["parent_header"] or {}).get("msg_id") for r in records]
 
-    qtbot.waitUntil(lambda: len(parents("renderer", "preset_applied")) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(parents("renderer", "preset_applied")) == 1, timeout=30_000)
     assert parents("console", "rung_changed")[1:] == parents("renderer", "preset_applied")
     refused = set(parents("console", "command_failed"))
     assert refused_id in refused and not refused & set(parents("renderer", "preset_applied"))
@@ -286,8 +286,8 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     assert c.protocol is not None
     c.apply_rung(3)
     c.set_intensity(41, 0.5)
-    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 41, timeout=10_000)
-    qtbot.waitUntil(lambda: not c.pending, timeout=10_000)  # both accepted, so both in the session
+    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 41, timeout=30_000)
+    qtbot.waitUntil(lambda: not c.pending, timeout=30_000)  # both accepted, so both in the session
     assert c.engine is not None and (c.engine.rung, c.engine.intensity) == (3, 41)
     os.kill(renderer.proc.pid, signal.SIGKILL)
     renderer.proc.wait(timeout=10)
@@ -300,7 +300,7 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     assert w.banner.text().endswith("s — reconnecting")
     # The banner keeps counting while nothing arrives.
     first = w.banner.text()
-    qtbot.waitUntil(lambda: w.banner.text() != first, timeout=3000)
+    qtbot.waitUntil(lambda: w.banner.text() != first, timeout=20_000)
 
     restarted = renderers(patient=False, bind=bind)
     qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=20_000)
@@ -333,11 +333,11 @@ def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, rendere
     session_dir = _start_exposure(qtbot, console)
     w, c = console.window, console.controller
     w.activateWindow()
-    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.waitUntil(w.isActiveWindow, timeout=20_000)
     qtbot.keyClick(w, Qt.Key.Key_F5)  # ask now: the prompt appears in the headset
-    qtbot.waitUntil(lambda: c.renderer_state.suds_prompt is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.suds_prompt is not None, timeout=30_000)
     renderer.press("7")  # the patient answers 70 on the keyboard in VR
-    qtbot.waitUntil(lambda: len(w.timeline.suds) == 1, timeout=10_000)
+    qtbot.waitUntil(lambda: len(w.timeline.suds) == 1, timeout=30_000)
     t, v = w.timeline.suds.view()
     assert v.tolist() == [70.0]
 
@@ -346,7 +346,7 @@ def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, rendere
         on_plot = w.timeline._suds_curve in w.timeline.getPlotItem().items
         return on_plot and ys is not None and list(ys) == [70.0]
 
-    qtbot.waitUntil(plotted, timeout=5000)
+    qtbot.waitUntil(plotted, timeout=20_000)
     console_ratings = [
         r for r in _journal(session_dir, "console") if r["header"]["msg_type"] == "rating_recorded"
     ]
@@ -355,10 +355,10 @@ def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, rendere
     assert console_ratings[0]["content"]["rating"]["value"] == 70
     qtbot.waitUntil(
         lambda: any(r["header"]["msg_type"] == "rating_recorded" for r in _journal(session_dir, "renderer")),
-        timeout=10_000,
+        timeout=30_000,
     )
     # The mirror shows what the patient sees.
-    qtbot.waitUntil(lambda: w.mirror.frames_shown >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: w.mirror.frames_shown >= 2, timeout=30_000)
 
 
 # -- bad connections ------------------------------------------------------------------------------------
@@ -401,13 +401,13 @@ def test_unreachable_endpoint_says_so_without_hanging(qtbot, consoles):
     port = _free_port_pair()
     console = consoles(f"tcp://127.0.0.1:{port}", f"tcp://127.0.0.1:{port + 1}")
     w = console.window
-    qtbot.waitUntil(lambda: w.banner.level == "error", timeout=5000)
+    qtbot.waitUntil(lambda: w.banner.level == "error", timeout=20_000)
     assert f"Cannot reach the renderer at tcp://127.0.0.1:{port}" in w.banner.text()
     _responsive(qtbot)
     # Commands fail with a message instead of hanging.
     w.trigger_safe_place()
     _responsive(qtbot)
-    qtbot.waitUntil(lambda: any("safe place" in e for e in w.errors), timeout=10_000)
+    qtbot.waitUntil(lambda: any("safe place" in e for e in w.errors), timeout=30_000)
 
 
 def test_wrong_key_says_so_without_hanging(qtbot, consoles, tmp_path):
@@ -423,7 +423,7 @@ def test_wrong_key_says_so_without_hanging(qtbot, consoles, tmp_path):
         curve = ClientCurve.from_files(stranger_secret, renderer_pub)
         console = consoles(server.server.command_endpoint, server.server.pub_endpoint, curve=curve)
         w = console.window
-        qtbot.waitUntil(lambda: w.banner.level == "error", timeout=10_000)
+        qtbot.waitUntil(lambda: w.banner.level == "error", timeout=30_000)
         assert "refused this console's key" in w.banner.text()
         _responsive(qtbot)
         assert console.bridge.state == "error"
@@ -436,7 +436,7 @@ def test_other_protocol_version_says_so_without_hanging(qtbot, consoles):
     try:
         console = consoles(server.server.command_endpoint, server.server.pub_endpoint)
         w = console.window
-        qtbot.waitUntil(lambda: w.banner.level == "error", timeout=10_000)
+        qtbot.waitUntil(lambda: w.banner.level == "error", timeout=30_000)
         assert "protocol 3.0" in w.banner.text() and "2." in w.banner.text()
         _responsive(qtbot)
     finally:
