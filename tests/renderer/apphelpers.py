@@ -12,7 +12,7 @@ import numpy as np
 
 from vr_exposure.link import LinkClient
 from vr_exposure.link.codec import Message
-from vr_exposure.link.messages import Reply, Request
+from vr_exposure.link.messages import Reply, Request, Telemetry
 from vr_exposure.renderer.app import App, default_stage_factory
 from vr_exposure.renderer.backends import BackendOptions
 from vr_exposure.renderer.backends.offscreen import OffscreenBackend
@@ -114,8 +114,4 @@ class Console:
         return [m.content for m in self.events if msg_type is None or m.content.msg_type == msg_type]
 
     def fact_types(self) -> list[str]:
-        return [
-            m.content.msg_type
-            for m in self.events
-            if not m.header.msg_type.startswith(("head_", "frame_", "view_"))
-        ]
+        return [m.content.msg_type for m in self.events if not isinstance(m.content, Telemetry)]
