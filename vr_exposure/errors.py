@@ -43,3 +43,8 @@ class LinkError(VrExposureError):
 
 class JournalError(VrExposureError):
     """A session journal could not be written or read."""
+
+
+class SceneError(VrExposureError):
+    """A scene package is broken: a builder registered twice, a contract missing, an unknown
+    procedural texture or sound. A fault of the scene's code, not of its YAML (that is a SpecError)."""

@@ -27,13 +27,18 @@ from panda3d.core import (
     Texture,
 )
 
+from vr_exposure.errors import SceneError
+
 __all__ = [
     "box",
     "cylinder",
     "dome",
     "fbm",
     "grid_plane",
+    "mix",
     "named_texture",
+    "register_texture",
+    "texture_names",
     "plane",
     "sphere",
     "texture_from_array",
@@ -97,7 +102,7 @@ def texture_from_array(rgb: np.ndarray, name: str, *, wrap: bool = True) -> Text
     return tex
 
 
-def _mix(a: Sequence[float], b: Sequence[float], t: np.ndarray) -> np.ndarray:
+def mix(a: Sequence[float], b: Sequence[float], t: np.ndarray) -> np.ndarray:
     a_ = np.asarray(a, dtype=np.float32)
     b_ = np.asarray(b, dtype=np.float32)
     return a_ + (b_ - a_) * t[..., None]  # type: ignore[no-any-return]
@@ -115,7 +120,7 @@ def _wood_planks(size: int, rng: np.random.Generator) -> np.ndarray:
     grain_noise = fbm(size, 16, 3, rng)
     rings = np.sin((x * planks * 22.0 + warp * 6.0 + grain_noise * 1.5) * math.pi) * 0.5 + 0.5
     t = 0.35 + 0.4 * rings**3 + 0.25 * grain_noise
-    col = _mix((0.48, 0.32, 0.18), (0.80, 0.62, 0.40), t)
+    col = mix((0.48, 0.32, 0.18), (0.80, 0.62, 0.40), t)
     col *= (1.0 + tints[plank])[..., None]
     gap_x = np.abs((x * planks) % 1.0 - 0.5) > 0.485
     gap_y = np.abs(local_y - 0.5) > 0.497
@@ -131,48 +136,14 @@ def _wood_fine(size: int, rng: np.random.Generator) -> np.ndarray:
     streaks = streaks.mean(axis=1, keepdims=True) * 0.6 + streaks * 0.4  # long fibres along x
     grain = np.sin((y * 40.0 + warp * 5.0) * math.pi) * 0.5 + 0.5
     t = 0.4 + 0.25 * grain**3 + 0.35 * streaks
-    return _mix((0.16, 0.08, 0.045), (0.36, 0.19, 0.10), t)
+    return mix((0.16, 0.08, 0.045), (0.36, 0.19, 0.10), t)
 
 
 def _plaster(size: int, rng: np.random.Generator) -> np.ndarray:
     n = fbm(size, 8, 5, rng)
     speck = value_noise(size, size // 2, rng)
     t = 0.75 * n + 0.25 * speck
-    return _mix((0.78, 0.74, 0.66), (0.90, 0.87, 0.80), t)
-
-
-def _sand(size: int, rng: np.random.Generator) -> np.ndarray:
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 8, 5, rng)
-    grains = value_noise(size, size // 2, rng)
-    ripples = np.sin((y * 10.0 + n * 3.0) * 2.0 * math.pi) * 0.5 + 0.5
-    t = 0.5 * n + 0.3 * grains + 0.2 * ripples
-    return _mix((0.70, 0.60, 0.44), (0.90, 0.81, 0.64), t)
-
-
-def _grass(size: int, rng: np.random.Generator) -> np.ndarray:
-    n = fbm(size, 8, 5, rng)
-    blades = value_noise(size, size // 2, rng)
-    t = 0.6 * n + 0.4 * blades
-    return _mix((0.22, 0.30, 0.12), (0.55, 0.56, 0.28), t)
-
-
-def _water(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Sea surface: dark blue-green troughs, lighter crests in long, stretched streaks."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 6, 5, rng)
-    swell = np.sin((y * 12.0 + n * 2.5) * 2.0 * math.pi) * 0.5 + 0.5
-    t = 0.55 * swell**2 + 0.45 * n
-    return _mix((0.06, 0.20, 0.26), (0.32, 0.48, 0.52), t)
-
-
-def _foam(size: int, rng: np.random.Generator) -> np.ndarray:
-    """White foam with holes, densest at the bottom edge (v = 0), fading out toward the top (RGBA)."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 8, 5, rng)
-    alpha = np.clip((n - 0.35) * 2.5, 0.0, 1.0) * np.clip(y, 0.0, 1.0) ** 0.7
-    rgb = _mix((0.85, 0.85, 0.82), (1.0, 1.0, 0.98), n)
-    return np.dstack([rgb, alpha])
+    return mix((0.78, 0.74, 0.66), (0.90, 0.87, 0.80), t)
 
 
 def _fabric(size: int, rng: np.random.Generator) -> np.ndarray:
@@ -184,78 +155,54 @@ def _fabric(size: int, rng: np.random.Generator) -> np.ndarray:
     stripe = ((np.minimum(np.minimum(x, 1 - x), np.minimum(y, 1 - y)) * 20.0).astype(np.int64) % 2).astype(
         np.float32
     )
-    base = _mix((0.45, 0.12, 0.10), (0.62, 0.22, 0.14), 0.6 * n + 0.4 * weave)
-    edge = _mix((0.80, 0.66, 0.40), (0.30, 0.20, 0.35), stripe)
+    base = mix((0.45, 0.12, 0.10), (0.62, 0.22, 0.14), 0.6 * n + 0.4 * weave)
+    edge = mix((0.80, 0.66, 0.40), (0.30, 0.20, 0.35), stripe)
     out: np.ndarray = base * (1 - border[..., None]) + edge * border[..., None]
     return out
 
 
-def _spider_photo(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A photograph of a spider on a pale leaf: dark body, eight bent legs, soft vignette."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 6, 4, rng)
-    img = _mix((0.52, 0.60, 0.38), (0.78, 0.80, 0.58), n)
-    dark = np.zeros((size, size), dtype=np.float32)
-    cx, cy = 0.5, 0.52
+TextureMaker = Callable[[int, np.random.Generator], np.ndarray]
 
-    def ellipse(ex: float, ey: float, rx: float, ry: float) -> np.ndarray:
-        inside: np.ndarray = (((x - ex) / rx) ** 2 + ((y - ey) / ry) ** 2 <= 1.0).astype(np.float32)
-        return inside
-
-    dark = np.maximum(dark, ellipse(cx, cy - 0.06, 0.07, 0.08))
-    dark = np.maximum(dark, ellipse(cx, cy + 0.10, 0.10, 0.13))
-    for side in (-1.0, 1.0):
-        for i, ang in enumerate((35.0, 70.0, 110.0, 145.0)):
-            a = math.radians(ang)
-            kx = cx + side * 0.20 * math.sin(a)
-            ky = cy - 0.06 - 0.20 * math.cos(a) * 0.9
-            fx = cx + side * (0.34 + 0.02 * i) * math.sin(a)
-            fy = cy - 0.06 - 0.36 * math.cos(a)
-            for (x0, y0), (x1, y1) in (((cx, cy - 0.06), (kx, ky)), ((kx, ky), (fx, fy))):
-                px, py = x - x0, y - y0
-                dx, dy = x1 - x0, y1 - y0
-                t = np.clip((px * dx + py * dy) / (dx * dx + dy * dy), 0.0, 1.0)
-                dist = np.hypot(px - t * dx, py - t * dy)
-                dark = np.maximum(dark, (dist < 0.012).astype(np.float32))
-    img = img * (1.0 - 0.9 * dark[..., None])
-    vignette = 1.0 - 0.5 * ((x - 0.5) ** 2 + (y - 0.5) ** 2)
-    out: np.ndarray = img * vignette[..., None]
-    return out
+#: Texture name -> (maker, size in pixels, whether it tiles). Filled by :func:`register_texture` in
+#: the modules that define textures (the shared blocks, each scene package).
+_TEXTURES: dict[str, tuple[TextureMaker, int, bool]] = {}
 
 
-def _fur(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Spider body: near-black brown with fine hair streaks and a paler chevron band."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 16, 4, rng)
-    hair = value_noise(size, size // 2, rng)
-    chevron = (np.abs(((x * 4.0) % 1.0) - 0.5) < 0.12).astype(np.float32) * 0.25
-    t = 0.5 * n + 0.3 * hair + chevron
-    return _mix((0.05, 0.035, 0.025), (0.28, 0.19, 0.12), t)
+def register_texture(name: str, size: int, *, wrap: bool = True) -> Callable[[TextureMaker], TextureMaker]:
+    """Decorator: ``fn(size, rng)`` (an (H, W, 3|4) float array in [0, 1]) makes the texture ``name``
+    at ``size`` x ``size`` pixels; ``wrap=False`` for a picture that must not tile (a photograph)."""
+
+    def decorate(fn: TextureMaker) -> TextureMaker:
+        other = _TEXTURES.get(name)
+        if other is not None and other[0] is not fn:
+            raise SceneError(
+                f"procedural texture {name!r} is registered twice ({other[0].__module__} and {fn.__module__})"
+            )
+        _TEXTURES[name] = (fn, size, wrap)
+        return fn
+
+    return decorate
 
 
-_TEXTURES: dict[str, tuple[Callable[[int, np.random.Generator], np.ndarray], int]] = {
-    "wood-planks": (_wood_planks, 512),
-    "wood-fine": (_wood_fine, 256),
-    "plaster": (_plaster, 256),
-    "sand": (_sand, 512),
-    "grass": (_grass, 256),
-    "water": (_water, 512),
-    "foam": (_foam, 256),
-    "rug": (_fabric, 256),
-    "spider-photo": (_spider_photo, 256),
-    "fur": (_fur, 128),
-}
+def texture_names() -> list[str]:
+    return sorted(_TEXTURES)
 
 
 @functools.cache
 def named_texture(name: str, seed: int = 7) -> Texture:
-    """One of the procedural textures by name (``wood-planks``, ``plaster``, ``sand`` ...), cached."""
+    """A registered procedural texture by name (``wood-planks``, ``plaster``, ``sand`` ...), cached."""
     try:
-        make, size = _TEXTURES[name]
+        make, size, wrap = _TEXTURES[name]
     except KeyError:
-        raise KeyError(f"no procedural texture {name!r}; known: {', '.join(sorted(_TEXTURES))}") from None
+        raise SceneError(f"no procedural texture {name!r}; known: {', '.join(sorted(_TEXTURES))}") from None
     rng = np.random.default_rng(seed + sum(map(ord, name)))
-    return texture_from_array(make(size, rng), name, wrap=name not in ("spider-photo", "foam"))
+    return texture_from_array(make(size, rng), name, wrap=wrap)
+
+
+register_texture("wood-planks", 512)(_wood_planks)
+register_texture("wood-fine", 256)(_wood_fine)
+register_texture("plaster", 256)(_plaster)
+register_texture("rug", 256)(_fabric)
 
 
 # -------------------------------------------------------------------------------------------- meshes

@@ -29,10 +29,11 @@ from panda3d.core import (
     Vec3,
 )
 
+from vr_exposure.core.contract import STIMULUS_TAG_KEY
 from vr_exposure.core.specs import Event
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer import shading
-from vr_exposure.renderer.builders import BuildContext, SceneInstance, register_builder
+from vr_exposure.renderer.builders import register_builder
 from vr_exposure.renderer.builders._common import (
     SHADOW_MASK,
     SceneFog,
@@ -41,8 +42,12 @@ from vr_exposure.renderer.builders._common import (
     part,
     sky_dome,
 )
+from vr_exposure.renderer.builders.base import BuildContext, SceneInstance
+from vr_exposure.renderer.builders.spiders import sounds as _sounds  # noqa: F401 - registers its sounds
+from vr_exposure.renderer.builders.spiders import textures as _textures  # noqa: F401 - registers its textures
+from vr_exposure.renderer.builders.spiders.contract import CONTRACT, DROP_CLIMB_S, DROP_HANG_S, MAX_SPIDERS
 
-MAX_SPIDERS = 12
+STIMULUS_TAG = CONTRACT.stimulus_tag or "spider"
 
 # Room bounds.
 ROOM_X = (-1.7, 1.3)
@@ -94,7 +99,7 @@ class _Spider:
 
     def __init__(self, parent: NodePath, name: str, rng: np.random.Generator) -> None:
         self.root = parent.attachNewNode(name)
-        self.root.setTag("stimulus", "spider")
+        self.root.setTag(STIMULUS_TAG_KEY, STIMULUS_TAG)
         self.model = self.root.attachNewNode("model")
         body = self.model.attachNewNode("body")
         body.setZ(_BODY_Z)
@@ -770,8 +775,8 @@ class SpidersScene(SceneInstance):
             self._drop_duration_s = event.duration_s
             size = max(v.get("spider_size_m", 0.05), 0.05)
             self.dropper.set_size(size)
-            self._events[name] = now + event.duration_s + _DROP_HANG_S + _DROP_CLIMB_S
-        elif name == "scatter":
+            self._events[name] = now + event.duration_s + DROP_HANG_S + DROP_CLIMB_S
+        else:  # "scatter"; validate refuses a scene with an event the contract does not list
             for sp in free:
                 a = float(self.rng.uniform(0, 2 * math.pi))
                 r = float(self.rng.uniform(0.3, 0.7))
@@ -781,9 +786,6 @@ class SpidersScene(SceneInstance):
                 sp.mode = "event"
                 sp.event_until_s = now + event.duration_s
                 sp.home = sp.target
-            self._events[name] = now + event.duration_s
-        else:
-            # An event this builder does not animate (a newer YAML): it still counts as running.
             self._events[name] = now + event.duration_s
 
     def _walk_toward_patient(self, sp: _Spider, speed: float, duration_s: float) -> None:
@@ -813,10 +815,10 @@ class SpidersScene(SceneInstance):
         if t < dur:
             f = t / dur
             f = f * f * (3 - 2 * f)
-        elif t < dur + _DROP_HANG_S:
+        elif t < dur + DROP_HANG_S:
             f = 1.0
-        elif t < dur + _DROP_HANG_S + _DROP_CLIMB_S:
-            f = 1.0 - (t - dur - _DROP_HANG_S) / _DROP_CLIMB_S
+        elif t < dur + DROP_HANG_S + DROP_CLIMB_S:
+            f = 1.0 - (t - dur - DROP_HANG_S) / DROP_CLIMB_S
         else:
             self._drop_t = -1.0
             self.dropper.root.hide()
@@ -868,10 +870,6 @@ class SpidersScene(SceneInstance):
         if name == "dropping-spider":
             return self.dropper.root
         return None
-
-
-_DROP_HANG_S = 8.0
-_DROP_CLIMB_S = 3.0
 
 
 @register_builder("spiders")

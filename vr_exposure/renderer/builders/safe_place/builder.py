@@ -17,8 +17,11 @@ from panda3d.core import NodePath, TextureStage, TransparencyAttrib, Vec3, Vec4
 
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer import shading
-from vr_exposure.renderer.builders import BuildContext, SceneInstance, register_builder
+from vr_exposure.renderer.builders import register_builder
 from vr_exposure.renderer.builders._common import SceneFog, Sun, glow, material, part, sky_dome
+from vr_exposure.renderer.builders.base import BuildContext, SceneInstance
+from vr_exposure.renderer.builders.safe_place import sounds as _sounds  # noqa: F401 - registers its sounds
+from vr_exposure.renderer.builders.safe_place import textures as _textures  # noqa: F401 - registers its textures
 
 SHORE_Y = 7.0
 SEA_Z = -0.32
