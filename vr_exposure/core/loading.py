@@ -761,7 +761,9 @@ def _check_contract(data: Mapping[str, Any], contract: BuilderContract, report: 
             )
 
 
-def _check_contract_range(value: float, wanted: ParameterContract, path: FieldPath, report: _Report, who: str) -> None:
+def _check_contract_range(
+    value: float, wanted: ParameterContract, path: FieldPath, report: _Report, who: str
+) -> None:
     if not wanted.min <= value <= wanted.max:
         report.error(
             path,

@@ -193,8 +193,11 @@ class App:
         self.safe_place = safe_place or SafePlaceSettings()
         if library is None:
             from vr_exposure.core.loading import load_library
+            from vr_exposure.renderer.builders import contracts
 
-            library = load_library(raise_on_error=False)
+            # Checked against the builders' contracts: a scene its builder would not show as written
+            # is never loaded (``vr-exposure renderer`` refuses to start on one).
+            library = load_library(raise_on_error=False, contracts=contracts())
         self.library = library
         self.max_frames = max_frames
         self.frame = 0

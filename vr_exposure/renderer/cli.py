@@ -145,6 +145,26 @@ def default_pub_endpoint(command_endpoint: str) -> str:
     raise ValueError(f"cannot derive a pub endpoint from {command_endpoint!r}; give --pub")
 
 
+def content_library(say: Any) -> Any:
+    """The scenes and protocols, checked against the scene packages' contracts; None (each error
+    said as ``file:line: field: message``) when any has an error."""
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.errors import VrExposureError
+    from vr_exposure.renderer.builders import contracts
+
+    try:
+        library = load_library(raise_on_error=False, contracts=contracts())
+    except VrExposureError as exc:  # a broken scene package (its contract)
+        say(str(exc))
+        return None
+    if library.errors:
+        for problem in library.errors:
+            say(str(problem))
+        say(f"{len(library.errors)} error(s) in the scenes and protocols; fix them (`vr-exposure validate`)")
+        return None
+    return library
+
+
 def run(args: argparse.Namespace) -> int:
     from vr_exposure.core.specs import SafePlaceSettings
     from vr_exposure.renderer.backends import BackendOptions, BackendUnavailable, select_backend
@@ -200,6 +220,11 @@ def run(args: argparse.Namespace) -> int:
         say(str(exc))
         return 2
     safe_place = SafePlaceSettings(on_link_lost=args.on_link_lost, link_timeout_s=args.link_timeout_s)
+    # Before any window opens: every scene is checked against its builder's contract, so a misspelt
+    # parameter or an event no builder animates stops the renderer here, never mid-session.
+    library = content_library(say)
+    if library is None:
+        return 2
 
     from panda3d.core import loadPrcFileData
 
@@ -225,6 +250,7 @@ def run(args: argparse.Namespace) -> int:
             base,
             backend,
             stage_factory=default_stage_factory,
+            library=library,
             command_endpoint=args.bind,
             pub_endpoint=pub,
             safe_place=safe_place,
