@@ -22,6 +22,7 @@ from panda3d.core import (
     GeomTriangles,
     GeomVertexData,
     GeomVertexFormat,
+    GeomVertexReader,
     GeomVertexWriter,
     SamplerState,
     Texture,
@@ -40,6 +41,7 @@ __all__ = [
     "register_texture",
     "texture_names",
     "plane",
+    "recolor_dome",
     "sphere",
     "texture_from_array",
     "value_noise",
@@ -416,9 +418,7 @@ def sphere(
     return w.node()
 
 
-def dome(name: str, radius: float, gradient: Sequence[tuple[float, Color]], *, rings: int = 24) -> GeomNode:
-    """A sky dome seen from inside, coloured by elevation: ``gradient`` is (z in [-1, 1], colour)
-    stops, sorted by z."""
+def _gradient(gradient: Sequence[tuple[float, Color]]) -> Callable[[float], Color]:
     zs = [z for z, _ in gradient]
 
     def color_at(z: float) -> Color:
@@ -435,7 +435,25 @@ def dome(name: str, radius: float, gradient: Sequence[tuple[float, Color]], *, r
                 )
         return gradient[-1][1]
 
-    return sphere(name, radius, rings=rings, segments=32, inside=True, color_at=color_at)
+    return color_at
+
+
+def dome(name: str, radius: float, gradient: Sequence[tuple[float, Color]], *, rings: int = 24) -> GeomNode:
+    """A sky dome seen from inside, coloured by elevation: ``gradient`` is (z in [-1, 1], colour)
+    stops, sorted by z."""
+    return sphere(name, radius, rings=rings, segments=32, inside=True, color_at=_gradient(gradient))
+
+
+def recolor_dome(node: GeomNode, radius: float, gradient: Sequence[tuple[float, Color]]) -> None:
+    """Give a :func:`dome` a new gradient in place: its vertex colours are rewritten, nothing is
+    created (a sky that changes during an intensity ramp must not build geometry)."""
+    color_at = _gradient(gradient)
+    for i in range(node.getNumGeoms()):
+        vdata = node.modifyGeom(i).modifyVertexData()
+        reader = GeomVertexReader(vdata, "vertex")
+        writer = GeomVertexWriter(vdata, "color")
+        while not reader.isAtEnd():
+            writer.setData4(*color_at(reader.getData3().z / radius))
 
 
 def grass_tuft(name: str, blades: int, height_m: float, rng: np.random.Generator) -> GeomNode:

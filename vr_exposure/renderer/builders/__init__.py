@@ -78,8 +78,9 @@ class ScenePackage:
 
 
 _REGISTRY: dict[str, Builder] = {}
-_packages: list[ScenePackage] | None = None
-_loaded_builders = False
+#: The packages found, by the value of ``$VR_EXPOSURE_SCENE_PACKAGES`` they were found with.
+_packages: dict[str, list[ScenePackage]] = {}
+_loaded_builders: set[str] = set()
 
 
 def _roots() -> list[ModuleType]:
@@ -99,8 +100,8 @@ def scene_packages() -> list[ScenePackage]:
     """Every scene package, the project's first, then those of ``$VR_EXPOSURE_SCENE_PACKAGES``.
     Imports only their ``contract`` modules (no Panda3D). Two packages with one builder name are an
     error naming both."""
-    global _packages
-    if _packages is None:
+    key = os.environ.get(PACKAGES_ENV, "")
+    if key not in _packages:
         found: list[ScenePackage] = []
         by_builder: dict[str, str] = {}
         for root in _roots():
@@ -117,8 +118,8 @@ def scene_packages() -> list[ScenePackage]:
                     raise SceneError(f"builder {contract.builder!r} is declared twice ({other} and {module})")
                 by_builder[contract.builder] = module
                 found.append(ScenePackage(module, contract))
-        _packages = found
-    return list(_packages)
+        _packages[key] = found
+    return list(_packages[key])
 
 
 def contracts() -> dict[str, BuilderContract]:
@@ -153,11 +154,10 @@ def register_builder(name: str) -> Callable[[Builder], Builder]:
 def load_builders() -> None:
     """Import every scene package's ``builder`` module (Panda3D), registering its builder, textures
     and sounds. Each must register the builder its contract names."""
-    global _loaded_builders
-    if _loaded_builders:
-        return
-    _loaded_builders = True
     for package in scene_packages():
+        if package.module in _loaded_builders:
+            continue
+        _loaded_builders.add(package.module)
         importlib.import_module(f"{package.module}.builder")
         if package.builder not in _REGISTRY:
             raise SceneError(

@@ -26,6 +26,7 @@ from vr_exposure.renderer.builders.safe_place import textures as _textures  # no
 SHORE_Y = 7.0
 SEA_Z = -0.32
 SUN_HEADING_DEG = -18.0
+SKY_RADIUS_M = 450.0
 
 
 def _mix3(
@@ -72,6 +73,7 @@ class SafePlaceScene(SceneInstance):
         self._build_land(root)
         self._build_sea(root)
         self._build_sun_disc(root)
+        self._set_sky(0.7, 12.0)  # built here once; apply() only recolours it
         self._values: dict[str, float] = {}
         self.wave_amplitude_m = 0.2
         self.wave_period_s = 9.0
@@ -227,7 +229,7 @@ class SafePlaceScene(SceneInstance):
         self._set_sky(warmth, elevation)
 
     def _set_sky(self, warmth: float, elevation: float) -> None:
-        """Rebuild the sky dome only when its look changes (preset switch), never per frame."""
+        """Recolour the sky dome (built once) when its look changes: a preset switch ramps it."""
         key = (round(warmth, 2), round(elevation, 1))
         if key == self._sky_key:
             return
@@ -237,14 +239,11 @@ class SafePlaceScene(SceneInstance):
         mid = _mix3((0.55, 0.68, 0.85), (0.78, 0.52, 0.58), warmth * (0.5 + 0.5 * low))
         top = _mix3((0.30, 0.45, 0.75), (0.22, 0.26, 0.50), warmth)
         below = _mix3(horizon, (0.5, 0.4, 0.4), 0.3)
-        if self._sky is not None:
-            self._sky.removeNode()
-        self._sky = sky_dome(
-            self._sky_parent,
-            450.0,
-            [(-1.0, (*below, 1.0)), (0.0, (*horizon, 1.0)), (0.12, (*mid, 1.0)), (1.0, (*top, 1.0))],
-            center_z=-8.0,
-        )
+        gradient = [(-1.0, (*below, 1.0)), (0.0, (*horizon, 1.0)), (0.12, (*mid, 1.0)), (1.0, (*top, 1.0))]
+        if self._sky is None:
+            self._sky = sky_dome(self._sky_parent, SKY_RADIUS_M, gradient, center_z=-8.0)
+        else:
+            proc.recolor_dome(self._sky.node(), SKY_RADIUS_M, gradient)
 
     # ------------------------------------------------------------------------------------ per frame
 
