@@ -105,7 +105,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--frames", type=_positive, default=None, metavar="N", help="exit cleanly after N frames"
     )
-    parser.add_argument("--scene", default=None, help="load this scene at start (`vr-exposure scenes` lists them)")
+    parser.add_argument(
+        "--scene", default=None, help="load this scene at start (`vr-exposure scenes` lists them)"
+    )
     parser.add_argument("--preset", default=None, help="with --scene: start at this preset")
     parser.add_argument(
         "--intensity", type=float, default=None, help="with --scene: start at this intensity 0-100"

@@ -1,7 +1,8 @@
 """Procedural assets: numpy noise turned into Panda3D textures, and meshes written vertex by vertex.
 
-Every surface a patient sees is made here at build time (nothing is downloaded or shipped as a model
-file): tileable value-noise fBm drives the wood, plaster, sand, grass and water textures; boxes,
+Every surface a patient sees is made at build time (nothing is downloaded or shipped as a model
+file): tileable value-noise fBm here drives the textures that the shared blocks
+(:mod:`vr_exposure.renderer.blocks.textures`) and the scene packages register by name; boxes,
 cylinders, spheres, planes and a sky dome are written with ``GeomVertexWriter`` with normals and UVs so
 Panda3D's shader generator can light them and cast shadows on them.
 
@@ -110,59 +111,6 @@ def mix(a: Sequence[float], b: Sequence[float], t: np.ndarray) -> np.ndarray:
     return a_ + (b_ - a_) * t[..., None]  # type: ignore[no-any-return]
 
 
-def _wood_planks(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Floor boards: four planks across, staggered joints, grain stretched along the plank."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    planks = 4
-    plank = np.floor(x * planks).astype(np.int64)
-    offsets = rng.random(planks + 1)
-    tints = rng.uniform(-0.08, 0.08, planks + 1)
-    local_y = (y + offsets[plank]) % 1.0
-    warp = fbm(size, 4, 4, rng)
-    grain_noise = fbm(size, 16, 3, rng)
-    rings = np.sin((x * planks * 22.0 + warp * 6.0 + grain_noise * 1.5) * math.pi) * 0.5 + 0.5
-    t = 0.35 + 0.4 * rings**3 + 0.25 * grain_noise
-    col = mix((0.48, 0.32, 0.18), (0.80, 0.62, 0.40), t)
-    col *= (1.0 + tints[plank])[..., None]
-    gap_x = np.abs((x * planks) % 1.0 - 0.5) > 0.485
-    gap_y = np.abs(local_y - 0.5) > 0.497
-    col[gap_x | gap_y] *= 0.35
-    return col
-
-
-def _wood_fine(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Desk and shelf wood: long straight grain with a slow figure."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    warp = fbm(size, 3, 4, rng)
-    streaks = value_noise(size, 64, rng)
-    streaks = streaks.mean(axis=1, keepdims=True) * 0.6 + streaks * 0.4  # long fibres along x
-    grain = np.sin((y * 40.0 + warp * 5.0) * math.pi) * 0.5 + 0.5
-    t = 0.4 + 0.25 * grain**3 + 0.35 * streaks
-    return mix((0.16, 0.08, 0.045), (0.36, 0.19, 0.10), t)
-
-
-def _plaster(size: int, rng: np.random.Generator) -> np.ndarray:
-    n = fbm(size, 8, 5, rng)
-    speck = value_noise(size, size // 2, rng)
-    t = 0.75 * n + 0.25 * speck
-    return mix((0.78, 0.74, 0.66), (0.90, 0.87, 0.80), t)
-
-
-def _fabric(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A woven rug: warp and weft stripes with a border."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 8, 4, rng)
-    weave = (np.sin(x * size * 0.8) * np.sin(y * size * 0.8)) * 0.5 + 0.5
-    border = (np.minimum(np.minimum(x, 1 - x), np.minimum(y, 1 - y)) < 0.08).astype(np.float32)
-    stripe = ((np.minimum(np.minimum(x, 1 - x), np.minimum(y, 1 - y)) * 20.0).astype(np.int64) % 2).astype(
-        np.float32
-    )
-    base = mix((0.45, 0.12, 0.10), (0.62, 0.22, 0.14), 0.6 * n + 0.4 * weave)
-    edge = mix((0.80, 0.66, 0.40), (0.30, 0.20, 0.35), stripe)
-    out: np.ndarray = base * (1 - border[..., None]) + edge * border[..., None]
-    return out
-
-
 TextureMaker = Callable[[int, np.random.Generator], np.ndarray]
 
 #: Texture name -> (maker, size in pixels, whether it tiles). Filled by :func:`register_texture` in
@@ -199,12 +147,6 @@ def named_texture(name: str, seed: int = 7) -> Texture:
         raise SceneError(f"no procedural texture {name!r}; known: {', '.join(sorted(_TEXTURES))}") from None
     rng = np.random.default_rng(seed + sum(map(ord, name)))
     return texture_from_array(make(size, rng), name, wrap=wrap)
-
-
-register_texture("wood-planks", 512)(_wood_planks)
-register_texture("wood-fine", 256)(_wood_fine)
-register_texture("plaster", 256)(_plaster)
-register_texture("rug", 256)(_fabric)
 
 
 # -------------------------------------------------------------------------------------------- meshes

@@ -12,9 +12,10 @@ from vr_exposure.core.contract import STIMULUS_TAG_KEY
 from vr_exposure.core.specs import Event
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer import shading
+from vr_exposure.renderer.blocks.materials import material, part
+from vr_exposure.renderer.blocks.sky import Sun, sky_dome
 from vr_exposure.renderer.blocks.sound import RATE_HZ, register_synth
 from vr_exposure.renderer.builders import register_builder
-from vr_exposure.renderer.builders._common import Sun, material, part, sky_dome
 from vr_exposure.renderer.builders.base import BuildContext, SceneInstance
 
 from .contract import CONTRACT, MAX_CUBES
