@@ -208,7 +208,7 @@ class Door:
     def set_open(self, fraction: float) -> None:
         """0 closed, 1 fully open (into the room). Turns the panel; builds nothing."""
         self.opening = min(max(fraction, 0.0), 1.0)
-        self.hinge.setH(90.0 * self.opening)
+        self.hinge.setH(-90.0 * self.opening)  # toward -Y of the frame: into the room
 
 
 def desk(
