@@ -13,7 +13,7 @@ allowed there::
     vr-exposure renderer --bind tcp://0.0.0.0:47310 --curve
 
 ``--lsl`` publishes the head pose of every frame as a Lab Streaming Layer stream
-(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder; an LSL that fails is one line on
+(:mod:`vr_exposure.lsl`) for a recorder such as LabRecorder; an LSL that fails is one line on
 stderr and the renderer goes on without it.
 
 Exit codes: 0 after ``--frames N`` frames, a ``shutdown`` request, a closed window or SIGTERM;
