@@ -122,3 +122,114 @@ def test_time_of_day_relights_without_building_anything() -> None:
     assert _count(root) == before
     dusk = (sky.sun.color, sky.sun_disc.getPos(root).z)
     assert dusk[1] < noon[1] and dusk[0][2] < noon[0][2]  # lower, and less blue in the light
+
+
+def test_a_figure_turns_its_head_toward_the_patient_within_a_neck_and_gestures_end() -> None:
+    from panda3d.core import Vec3
+
+    from vr_exposure.renderer.blocks.people import MAX_NECK_YAW_DEG, Figure
+
+    root = NodePath("scene")
+    person = Figure(root, rng=np.random.default_rng(1), seated=True)
+    person.root.setPos(2.0, 3.0, 0.0)
+    person.root.setH(180.0)  # facing the patient, who is at the origin, to its right
+    before = _count(root)
+    person.look_at(Vec3(0.0, 0.0, 1.2), root)
+    for _ in range(60):
+        person.update(1 / 30)
+    yaw, pitch = person.head_hpr
+    # The patient is ahead and to the figure's right (-x of its own frame): the head turns that way.
+    assert -MAX_NECK_YAW_DEG <= yaw < -10.0 and abs(pitch) < 30.0
+    person.look_at(Vec3(2.0, 10.0, 1.2), root)  # behind it: the neck stops at its limit
+    for _ in range(90):
+        person.update(1 / 30)
+    assert abs(person.head_hpr[0]) == pytest.approx(MAX_NECK_YAW_DEG)
+    hand = person.arms[1]
+    person.gesture("wave", 1.0)
+    person.update(0.5)
+    # Waving, the hand is up above the head (it turns about the shoulder, not the hips).
+    head_top = person.neck.getTightBounds(root)[1].z
+    assert hand.getTightBounds(root)[1].z > head_top and person.gesturing == "wave"
+    person.update(0.6)
+    assert person.gesturing is None
+    assert _count(root) == before
+    with pytest.raises(ValueError, match="no gesture"):
+        person.gesture("dance")
+
+
+def test_a_road_is_few_draw_calls_and_a_car_drives_forward_turning_its_wheels() -> None:
+    from vr_exposure.renderer.blocks.vehicles import Car, road
+
+    root = NodePath("scene")
+    r = road(root, length_m=120.0, lanes=2, center=(0.0, 30.0), heading_deg=90.0)
+    assert sum(p.node().getNumGeoms() for p in r.findAllMatches("**/+GeomNode")) <= 3
+    car = Car(root)
+    car.root.setH(-90.0)  # facing +X
+    before = _count(root)
+    for _ in range(30):
+        car.drive(1 / 30, 10.0)
+    assert car.root.getX() == pytest.approx(10.0, abs=1e-3) and abs(car.root.getY()) < 1e-3
+    assert car.wheels[0].getP() != 0.0 and _count(root) == before
+    # A wheel spins about its hub: its bounds stay where the hub is.
+    lo, hi = car.wheels[0].getTightBounds(car.root)
+    assert (lo.z + hi.z) / 2 == pytest.approx(0.33, abs=0.01) and (lo.y + hi.y) / 2 == pytest.approx(
+        -1.35, abs=0.01
+    )
+
+
+def test_rain_shows_more_as_it_rises_and_lightning_flashes_then_ends() -> None:
+    from vr_exposure.renderer.blocks.weather import Lightning, Rain
+
+    root = NodePath("scene")
+    rain = Rain(root, drops=400, groups=8)
+    flash = Lightning(root)
+    before = _count(root)
+    rain.set_level(0.0)
+    assert all(g.isHidden() for g in rain.groups)
+    rain.set_level(0.5)
+    assert sum(not g.isHidden() for g in rain.groups) == 4
+    z0 = [g.getZ() for g in rain.groups[:4]]
+    rain.update(0.1)
+    assert all(g.getZ() != z for g, z in zip(rain.groups, z0, strict=False))
+    flash.strike(np.random.default_rng(2), duration_s=0.6)
+    levels = []
+    for _ in range(30):
+        flash.update(1 / 30)
+        levels.append(flash.level)
+    assert max(levels) > 0.5 and levels[-1] == 0.0 and not flash.flashing
+    assert _count(root) == before
+
+
+def test_time_of_day_turns_to_night_below_the_horizon() -> None:
+    root = NodePath("scene")
+    sky = TimeOfDay(root, focus=(0, 3, 0), film_m=20.0, shadow_size_px=0)
+    sky.set(elevation_deg=2.0, warmth=0.9)
+    dusk = sky.sun.color
+    sky.set(elevation_deg=-12.0, warmth=0.9)
+    night = sky.sun.color
+    assert sum(night[i] for i in range(3)) < 0.25 * sum(dusk[i] for i in range(3)) and sky.sun_disc.isHidden()
+
+
+def test_seated_ride_motion_stays_within_its_caps_and_out_of_the_sickness_band() -> None:
+    from vr_exposure.renderer.blocks import ride
+
+    cabin = NodePath("cabin")
+    motion = ride.RideMotion(cabin)
+    motion.set(vibration=5.0, sway=5.0)  # asked for too much: capped at 1
+    motion.accelerate(1.0)
+    zs, pitches, rolls = [], [], []
+    for _ in range(90 * 20):
+        motion.update(1 / 90)
+        zs.append(cabin.getZ())
+        pitches.append(cabin.getP())
+        rolls.append(cabin.getR())
+    assert max(abs(z) for z in zs) <= ride.MAX_VIBRATION_M + 1e-9
+    assert max(abs(r) for r in rolls) <= ride.MAX_SWAY_DEG + 1e-9
+    assert max(abs(p) for p in pitches) <= max(ride.MAX_SWAY_DEG, ride.MAX_ACCEL_PITCH_DEG) + 1e-9
+    # Eased: the acceleration pitch builds over about a second, never in one frame.
+    assert abs(pitches[1] - pitches[0]) < 0.2
+    # No vertical or roll motion in 0.1-0.5 Hz, where oscillation makes people sick.
+    for series in (np.array(zs), np.array(rolls)):
+        power = np.abs(np.fft.rfft(series - series.mean())) ** 2
+        f = np.fft.rfftfreq(series.size, 1 / 90)
+        assert power[(f >= 0.1) & (f <= 0.5)].sum() < 0.05 * power.sum()

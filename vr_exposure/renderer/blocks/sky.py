@@ -110,6 +110,11 @@ def recolor_sky(sky: NodePath, gradient: Sequence[tuple[float, Color]]) -> None:
     procedural.recolor_dome(sky.node(), float(sky.getPythonTag("radius_m")), gradient)
 
 
+def _night(elevation_deg: float) -> float:
+    """0 with the sun above the horizon, 1 from 10 degrees below it."""
+    return min(max(-elevation_deg / 10.0, 0.0), 1.0)
+
+
 def _mix3(a: Sequence[float], b: Sequence[float], t: float) -> tuple[float, float, float]:
     return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
 
@@ -118,8 +123,9 @@ class TimeOfDay:
     """A sun, its disc, fog and a sky dome that follow the sun's elevation and the light's warmth.
 
     ``warmth`` 0 is neutral daylight, 1 deep golden; a low sun is dimmer, warmer and casts long
-    shadows. Everything is built in the constructor; :meth:`set` only moves, recolours and
-    relights (the sky's vertex colours are rewritten only when its look changes)."""
+    shadows; below the horizon (negative elevation) dusk turns into night by -10 degrees.
+    Everything is built in the constructor; :meth:`set` only moves, recolours and relights (the
+    sky's vertex colours are rewritten only when its look changes)."""
 
     def __init__(
         self,
@@ -160,11 +166,16 @@ class TimeOfDay:
 
     @staticmethod
     def _gradient(warmth: float, elevation_deg: float) -> list[tuple[float, Color]]:
-        low = max(0.0, 1.0 - elevation_deg / 25.0)
-        horizon = _mix3((0.85, 0.82, 0.78), (1.0, 0.60, 0.38), warmth)
-        mid = _mix3((0.55, 0.68, 0.85), (0.78, 0.52, 0.58), warmth * (0.5 + 0.5 * low))
-        top = _mix3((0.30, 0.45, 0.75), (0.22, 0.26, 0.50), warmth)
-        below = _mix3(horizon, (0.5, 0.4, 0.4), 0.3)
+        low = min(max(0.0, 1.0 - elevation_deg / 25.0), 1.0)
+        night = _night(elevation_deg)
+        horizon = _mix3(_mix3((0.85, 0.82, 0.78), (1.0, 0.60, 0.38), warmth), (0.10, 0.11, 0.18), night)
+        mid = _mix3(
+            _mix3((0.55, 0.68, 0.85), (0.78, 0.52, 0.58), warmth * (0.5 + 0.5 * low)),
+            (0.05, 0.06, 0.14),
+            night,
+        )
+        top = _mix3(_mix3((0.30, 0.45, 0.75), (0.22, 0.26, 0.50), warmth), (0.02, 0.03, 0.08), night)
+        below = _mix3(horizon, (0.5, 0.4, 0.4), 0.3 * (1.0 - night))
         return [(-1.0, (*below, 1.0)), (0.0, (*horizon, 1.0)), (0.12, (*mid, 1.0)), (1.0, (*top, 1.0))]
 
     def set(self, *, elevation_deg: float, warmth: float) -> None:
@@ -174,10 +185,13 @@ class TimeOfDay:
         to_sun = Vec3(-math.sin(hd) * math.cos(el), math.cos(hd) * math.cos(el), math.sin(el))
         # Lower and warmer: more orange, a little dimmer, long shadows.
         sun_col = _mix3((1.15, 1.08, 0.98), (1.25, 0.72, 0.40), warmth)
-        low = max(0.0, 1.0 - elevation_deg / 25.0)
-        level = 1.0 - 0.25 * low
+        low = min(max(0.0, 1.0 - elevation_deg / 25.0), 1.0)
+        night = _night(elevation_deg)
+        # Below the horizon the sun fades to a faint, bluish moonlight by -10 degrees.
+        level = (1.0 - 0.25 * low) * (1.0 - 0.88 * night)
+        sun_col = _mix3(sun_col, (0.55, 0.62, 0.85), night)
         self.sun.color = Vec4(sun_col[0] * level, sun_col[1] * level, sun_col[2] * level, 1.0)
-        amb = _mix3((0.45, 0.48, 0.55), (0.45, 0.34, 0.38), warmth)
+        amb = _mix3(_mix3((0.45, 0.48, 0.55), (0.45, 0.34, 0.38), warmth), (0.10, 0.11, 0.16), night)
         self.sun.ambient_color = Vec4(amb[0], amb[1], amb[2], 1.0)
         self.sun.set_level(1.0)
         self.sun.node.setPos(self.focus + to_sun * self.distance_m)
@@ -186,7 +200,11 @@ class TimeOfDay:
         self.sun_disc.setScale(7.0)
         disc = _mix3((1.0, 0.95, 0.8), (1.0, 0.62, 0.3), warmth)
         self.sun_disc.setColor(disc[0], disc[1], disc[2], 1.0)
-        self.fog.set(_mix3((0.78, 0.80, 0.82), (0.95, 0.66, 0.50), warmth))
+        self.fog.set(_mix3(_mix3((0.78, 0.80, 0.82), (0.95, 0.66, 0.50), warmth), (0.06, 0.07, 0.11), night))
+        if night >= 1.0:
+            self.sun_disc.hide()
+        else:
+            self.sun_disc.show()
         key = (round(warmth, 2), round(elevation_deg, 1))
         if key != self._sky_key:
             self._sky_key = key

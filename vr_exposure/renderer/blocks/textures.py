@@ -1,7 +1,7 @@
 """Shared surface textures, registered on import (:mod:`vr_exposure.renderer.blocks.materials` imports
 this module): for rooms and furniture ``wood-planks`` (floor boards), ``wood-fine`` (desk and shelf
 wood), ``plaster`` (walls and ceilings), ``rug`` (a woven rug); outdoors ``sand``, ``grass``,
-``water`` (a sea surface) and ``foam`` (surf, with alpha, not tiling)."""
+``water`` (a sea surface), ``foam`` (surf, with alpha, not tiling) and ``asphalt`` (a road)."""
 
 from __future__ import annotations
 
@@ -105,3 +105,12 @@ def _foam(size: int, rng: np.random.Generator) -> np.ndarray:
     alpha = np.clip((n - 0.35) * 2.5, 0.0, 1.0) * np.clip(y, 0.0, 1.0) ** 0.7
     rgb = mix((0.85, 0.85, 0.82), (1.0, 1.0, 0.98), n)
     return np.dstack([rgb, alpha])
+
+
+@register_texture("asphalt", 256)
+def _asphalt(size: int, rng: np.random.Generator) -> np.ndarray:
+    """Road surface: dark grey with fine grit and faint patches."""
+    grit = value_noise(size, size // 2, rng)
+    patches = fbm(size, 4, 4, rng)
+    t = 0.55 * grit + 0.45 * patches
+    return mix((0.14, 0.14, 0.15), (0.30, 0.30, 0.31), t)
