@@ -153,7 +153,9 @@ def test_a_figure_turns_its_head_toward_the_patient_within_a_neck_and_gestures_e
     person.update(0.6)
     assert person.gesturing is None
     assert _count(root) == before
-    with pytest.raises(ValueError, match="no gesture"):
+    from vr_exposure.errors import SceneError
+
+    with pytest.raises(SceneError, match="no gesture"):
         person.gesture("dance")
 
 

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 import numpy as np
 from panda3d.core import NodePath, Vec3
 
+from vr_exposure.errors import SceneError
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer.blocks.materials import material, part
 
@@ -157,7 +158,7 @@ class Figure:
     # -- gestures -----------------------------------------------------------------------------------
     def gesture(self, name: str, duration_s: float = 1.5) -> None:
         if name not in GESTURES:
-            raise ValueError(f"no gesture {name!r} (known: {', '.join(GESTURES)})")
+            raise SceneError(f"no gesture {name!r} (known: {', '.join(GESTURES)})")
         self._gesture, self._gesture_t, self._gesture_s = name, 0.0, max(duration_s, 0.2)
 
     @property
