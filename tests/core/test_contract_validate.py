@@ -156,3 +156,22 @@ def test_validate_on_a_broken_copy_in_a_fresh_process_loads_no_toolkit(tmp_path:
     assert lines[0].startswith(f"{path}:{line}: parameters.spider_cuont: ")
     assert lines[-1] == "LOADED []"
     assert "panda3d" not in proc.stdout.split("LOADED")[1] and "PyQt6" not in proc.stdout.split("LOADED")[1]
+
+
+def test_a_scene_package_without_a_contract_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vr_exposure.renderer.builders import PACKAGES_ENV
+
+    (tmp_path / "extra_scenes" / "half_done").mkdir(parents=True)
+    (tmp_path / "extra_scenes" / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "extra_scenes" / "half_done" / "__init__.py").write_text("", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv(PACKAGES_ENV, "extra_scenes")
+    rc = main(["validate", str(ROOT / "scenes" / "spiders.yaml")])
+    _, err = capsys.readouterr()
+    assert rc == 1
+    assert err.strip() == (
+        "vr-exposure validate: scene package extra_scenes.half_done has no contract.py "
+        "(a CONTRACT = BuilderContract(...))"
+    )

@@ -109,7 +109,14 @@ def scene_packages() -> list[ScenePackage]:
                 if not info.ispkg or info.name.startswith("_"):
                     continue
                 module = f"{root.__name__}.{info.name}"
-                contract_module = importlib.import_module(f"{module}.contract")
+                try:
+                    contract_module = importlib.import_module(f"{module}.contract")
+                except ModuleNotFoundError as exc:
+                    if exc.name != f"{module}.contract":
+                        raise
+                    raise SceneError(
+                        f"scene package {module} has no contract.py (a CONTRACT = BuilderContract(...))"
+                    ) from None
                 contract = getattr(contract_module, "CONTRACT", None)
                 if not isinstance(contract, BuilderContract):
                     raise SceneError(f"{module}.contract has no CONTRACT (a BuilderContract)")
