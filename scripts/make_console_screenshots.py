@@ -49,15 +49,17 @@ def main() -> int:
     from vr_exposure.console.bridge import LinkBridge
     from vr_exposure.console.controller import ConsoleController
     from vr_exposure.console.main_window import ConsoleWindow
-    from vr_exposure.core.loading import load_library
-    from vr_exposure.demo import (
-        PROTOCOL_ID,
-        RendererProcess,
+    from vr_exposure.console.scripted import (
+        DEFAULT_PROTOCOL as PROTOCOL_ID,
+    )
+    from vr_exposure.console.scripted import (
         ScriptedSession,
         compressed_protocol,
         time_compression,
     )
+    from vr_exposure.core.loading import load_library
     from vr_exposure.link import LinkClient
+    from vr_exposure.renderer.process import RendererProcess
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     minutes = args.seconds / 60.0 / 0.8  # grab at 80% of the compressed session

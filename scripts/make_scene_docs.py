@@ -1,9 +1,12 @@
-"""Render one still per preset of the shipped scenes into docs/img/scenes/ and write docs/scenes.md.
+"""Render one still per preset of every scene in the library into docs/img/scenes/ and write
+docs/scenes.md, with what each scene's builder contract declares.
 
 Usage: python scripts/make_scene_docs.py [--size 640x360] [--out docs]
 
 Each image is what ``vr-exposure still SCENE --preset NAME`` renders (the same function, the same
-fixed seed), so the page shows what a patient sees at each rung.
+fixed seed), so the page shows what a patient sees at each rung. The scenes are those of the content
+library (``$VR_EXPOSURE_CONTENT``, else the checkout's ``scenes/``), checked against their builders'
+contracts; nothing here names a scene.
 """
 
 from __future__ import annotations
@@ -11,13 +14,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENES = ("spiders", "safe-place")
 
 HEADER = """# Scenes
 
-What the patient sees at each preset of the shipped scenes, rendered offscreen from the patient's
+What the patient sees at each preset of every scene, rendered offscreen from the patient's
 seat (eyes 1.2 m above the floor) by `python scripts/make_scene_docs.py`, which calls the same
 function as `vr-exposure still SCENE --preset NAME -o out.png`. The view turns toward the scene's
 stimulus. Everything is procedural: geometry and textures are made with numpy at load time and
@@ -30,27 +33,47 @@ which runs the same on a GPU, on Mesa's software renderer and in a headset.
 FOOTER = """
 ## Adding a scene
 
-A scene is one builder module plus one YAML file:
-
-1. Write `scenes/<id>.yaml` (format: `docs/scene-format.md`) with `builder: <name>`, its parameters,
-   presets, events and audio cues (`source:` one of the synthesisers in
-   `vr_exposure/renderer/audio.py`: `scuttle`, `ambient-waves`, `room-tone`, `helicopter`).
-   Check it with `vr-exposure validate scenes/<id>.yaml`.
-2. Write `vr_exposure/renderer/builders/<name>.py` with a function decorated
-   `@register_builder("<name>")` that takes a `BuildContext` (parent node, spec, seeded random
-   generator, eye height) and returns a `SceneInstance` subclass, and add the module to
-   `_BUILTIN_MODULES` in `vr_exposure/renderer/builders/__init__.py`. Build all geometry in the
-   constructor, for the largest counts the parameters allow; override:
-   - `apply(values)`: new parameter values (every frame of a ramp): show, hide, move, scale only;
-   - `update(dt_s)`: per-frame animation, kept cheap;
-   - `start_event(name, event)` / `event_running(name)`: the spec's events;
-   - `anchor(name)`: the node an audio cue's `attach_to: name` follows;
-   - `preferred_view(eye_height_m)`: where stills look.
-   Use `builders/_common.py` for the sun with its shadow map, fog, sky dome and materials, and
-   `procedural.py` for textures (`named_texture`) and meshes (`box`, `cylinder`, `sphere`,
-   `grid_plane`, `dome`).
-3. Run `python scripts/make_scene_docs.py` to add its stills to this page.
+A scene is a YAML file in `scenes/` plus a scene package in `vr_exposure/renderer/builders/<package>/`
+(its `contract.py`, plain data, and its `builder.py`), found automatically: no list in the project
+names it. `docs/scene-format.md` explains both, with a complete worked example; `vr-exposure validate`
+checks the YAML against the contract, and the one contract test (`tests/renderer/test_scene_contracts.py`)
+checks the builder against it. Then run `python scripts/make_scene_docs.py` to add the scene to this page.
 """
+
+
+def _range(lo: float, hi: float) -> str:
+    return f"{lo:g}-{hi:g}"
+
+
+def contract_lines(contract: object) -> list[str]:
+    """The builder contract as Markdown: parameters, events, sounds, anchors, stimulus tag."""
+    c: Any = contract
+    out = [f"\nBuilder `{c.builder}`: {c.summary}\n"]
+    tag = f"`stimulus={c.stimulus_tag}`" if c.stimulus_tag else "none (no feared object)"
+    out.append(f"\nStimulus tag: {tag}; intensity shows {c.intensity_shows.replace('-', ' ')}.\n")
+    if c.parameters:
+        out.append("\n| parameter | unit | range | rising means |\n|---|---|---|---|\n")
+        for name, p in c.parameters.items():
+            out.append(f"| `{name}` | {p.unit} | {_range(p.min, p.max)} | {p.rising} |\n")
+    if c.events:
+        items = [
+            f"`{name}` ({e.description}"
+            + (f"; {e.extra_s:g} s beyond its duration" if e.extra_s else "")
+            + ")"
+            for name, e in c.events.items()
+        ]
+        out.append("\nEvents it animates: " + "; ".join(items) + ".\n")
+    if c.audio_sources:
+        out.append(
+            "\nSounds: " + "; ".join(f"`{n}` ({a.description})" for n, a in c.audio_sources.items()) + ".\n"
+        )
+    if c.anchors:
+        out.append(
+            "\nAnchors a sound may follow: "
+            + "; ".join(f"`{n}` ({a.description})" for n, a in c.anchors.items())
+            + ".\n"
+        )
+    return out
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -68,20 +91,29 @@ def main(argv: list[str] | None = None) -> int:
 
     loadPrcFileData("make-scene-docs", "audio-library-name null\nnotify-level-display error\n")
     sys.path.insert(0, str(ROOT))
-    from vr_exposure.core.loading import load_scene
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.renderer.builders import contracts
     from vr_exposure.renderer.still import render_still
+
+    known = contracts()
+    library = load_library(raise_on_error=False, contracts=known)
+    for problem in library.errors:
+        print(problem, file=sys.stderr)
+    if library.errors:
+        return 1
 
     out: Path = args.out
     img_dir = out / "img" / "scenes"
     img_dir.mkdir(parents=True, exist_ok=True)
     lines = [HEADER]
-    for scene_id in SCENES:
-        spec = load_scene(ROOT / "scenes" / f"{scene_id}.yaml")
+    for scene_id in sorted(library.scenes):
+        spec = library.scenes[scene_id]
         lines.append(f"\n## {spec.title} (`{spec.id}`)\n")
         lines.append(" ".join(spec.description.split()) + "\n")
+        lines.extend(contract_lines(known[spec.builder]))
         if spec.events:
             lines.append(
-                "Events: " + "; ".join(f"`{name}` ({ev.title})" for name, ev in spec.events.items()) + ".\n"
+                "\nEvents: " + "; ".join(f"`{name}` ({ev.title})" for name, ev in spec.events.items()) + ".\n"
             )
         for preset_name, preset in spec.presets.items():
             png = render_still(spec, preset=preset_name, size=args.size)

@@ -169,16 +169,16 @@ def test_the_simulated_patient_habituates_within_rungs_in_the_compressed_demo(
     import dataclasses
     import types
 
-    from vr_exposure import demo
+    from vr_exposure.console import scripted as demo
     from vr_exposure.console.controller import ConsoleController
     from vr_exposure.core.clock import FakeClock
     from vr_exposure.core.loading import load_library
 
     minutes = 2.0
     library = load_library()
-    original = library.protocol(demo.PROTOCOL_ID)
+    original = library.protocol(demo.DEFAULT_PROTOCOL)
     protocol = demo.compressed_protocol(original, minutes)
-    library = dataclasses.replace(library, protocols={**library.protocols, demo.PROTOCOL_ID: protocol})
+    library = dataclasses.replace(library, protocols={**library.protocols, demo.DEFAULT_PROTOCOL: protocol})
     clock = FakeClock()
     monkeypatch.setattr(demo, "time", types.SimpleNamespace(monotonic=lambda: clock.monotonic_ns() / 1e9))
     renderer = _FakeRenderer(library)
@@ -220,15 +220,15 @@ def _run_scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, minutes: floa
     import dataclasses
     import types
 
-    from vr_exposure import demo
+    from vr_exposure.console import scripted as demo
     from vr_exposure.console.controller import ConsoleController
     from vr_exposure.core.clock import FakeClock
     from vr_exposure.core.loading import load_library
 
     library = load_library()
-    original = library.protocol(demo.PROTOCOL_ID)
+    original = library.protocol(demo.DEFAULT_PROTOCOL)
     protocol = demo.compressed_protocol(original, minutes)
-    library = dataclasses.replace(library, protocols={**library.protocols, demo.PROTOCOL_ID: protocol})
+    library = dataclasses.replace(library, protocols={**library.protocols, demo.DEFAULT_PROTOCOL: protocol})
     clock = FakeClock()
     monkeypatch.setattr(demo, "time", types.SimpleNamespace(monotonic=lambda: clock.monotonic_ns() / 1e9))
     renderer = _FakeRenderer(library, **renderer_kwargs)

@@ -17,7 +17,7 @@ from vr_exposure.errors import VrExposureError
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "validate": ("vr_exposure.core.validate_cmd", "check scene and protocol YAML files"),
+    "validate": ("vr_exposure.renderer.validate_cmd", "check scene and protocol YAML files"),
     "scenes": ("vr_exposure.core.scenes_cmd", "list the scenes, presets and events"),
     "renderer": ("vr_exposure.renderer.cli", "run the renderer (headset, window or offscreen)"),
     "still": ("vr_exposure.renderer.still_cmd", "render one frame of a scene to a PNG"),

@@ -43,3 +43,13 @@ class LinkError(VrExposureError):
 
 class JournalError(VrExposureError):
     """A session journal could not be written or read."""
+
+
+class SceneError(VrExposureError):
+    """A scene package is broken: a builder registered twice, a contract missing, an unknown
+    procedural texture or sound. A fault of the scene's code, not of its YAML (that is a SpecError)."""
+
+
+class RendererError(VrExposureError):
+    """The renderer cannot show the patient anything: no usable headset runtime, or a runtime call
+    failed while the session ran. The message is one line a therapist can act on."""

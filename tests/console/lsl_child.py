@@ -30,7 +30,7 @@ class RecordingLink:
 def _inlets(session_id: str, streams: tuple[str, ...]) -> dict[str, Any]:
     import pylsl
 
-    from vr_exposure.research.lsl import source_id
+    from vr_exposure.lsl import source_id
 
     inlets = {}
     for stream in streams:
@@ -120,7 +120,7 @@ def physio(root: Path) -> dict[str, Any]:
     from vr_exposure.core.loading import load_library
     from vr_exposure.journal import read_session
     from vr_exposure.link import LinkClient
-    from vr_exposure.research.lsl import PhysioInlet
+    from vr_exposure.lsl import PhysioInlet
     from vr_exposure.research.timeline import load_timeline
 
     info = pylsl.StreamInfo("test-heart-rate", "HeartRate", 1, 10.0, pylsl.cf_float32, "test-hr-console")

@@ -22,10 +22,10 @@ from vr_exposure.console.bridge import LinkBridge
 from vr_exposure.console.controller import ConsoleController
 from vr_exposure.console.main_window import ConsoleWindow
 from vr_exposure.core.loading import load_library
-from vr_exposure.demo import RendererProcess
 from vr_exposure.link import LinkClient, LinkServer, RendererState
 from vr_exposure.link import messages as m
 from vr_exposure.link.security import ClientCurve, ServerCurve
+from vr_exposure.renderer.process import RendererProcess
 
 # Every test here runs with all cores kept busy: steering must hold on a loaded clinic PC.
 pytestmark = [pytest.mark.gui, pytest.mark.renderer, pytest.mark.slow, pytest.mark.usefixtures("busy_cores")]

@@ -1,5 +1,5 @@
 """``--lsl`` and ``--physio``: the console's Lab Streaming Layer outlets and physiology inlet, on
-loopback (``LSLAPICFG`` pointing at :data:`~vr_exposure.research.lsl.LOOPBACK_CONFIG`), each run in a
+loopback (``LSLAPICFG`` pointing at :data:`~vr_exposure.lsl.LOOPBACK_CONFIG`), each run in a
 child process with a time limit."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from vr_exposure.research.lsl import LOOPBACK_CONFIG
+from vr_exposure.lsl import LOOPBACK_CONFIG
 
 CHILD = Path(__file__).with_name("lsl_child.py")
 

@@ -15,12 +15,12 @@ from vr_exposure.console.adapter import LinkAdapter
 from vr_exposure.console.controller import ConsoleController
 from vr_exposure.console.journal_fetch import JournalFetch
 from vr_exposure.core.loading import load_library
-from vr_exposure.demo import RendererProcess
 from vr_exposure.journal import JournalWriter, create_session, read_manifest, read_session, verify_session
 from vr_exposure.journal.seal import digest_file, seal_session
 from vr_exposure.journal.transfer import adopt_session, read_chunk
 from vr_exposure.link import LinkClient
 from vr_exposure.link import messages as m
+from vr_exposure.renderer.process import RendererProcess
 
 pytestmark = [pytest.mark.renderer, pytest.mark.slow]
 

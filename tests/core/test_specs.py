@@ -626,13 +626,19 @@ def _doc_example(doc: str) -> str:
     return match.group(1)
 
 
-def test_the_scene_format_example_validates(tmp_path: Path) -> None:
+def test_the_scene_format_example_validates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vr_exposure.renderer.builders import PACKAGES_ENV, contracts
+
     example = _doc_example("scene-format.md")
+    # It is the toy scene's YAML, word for word, and keeps the toy package's contract.
+    toy = ROOT / "tests" / "scene_packages" / "content" / "scenes" / "toy-cubes.yaml"
+    assert example == toy.read_text(encoding="utf-8")
     scene_id = re.search(r"^id: (\S+)", example, re.M)
     assert scene_id
     path = tmp_path / f"{scene_id.group(1)}.yaml"
     path.write_text(example, encoding="utf-8")
-    assert check_file(path, "scene") == []
+    monkeypatch.setenv(PACKAGES_ENV, "tests.scene_packages")
+    assert check_file(path, "scene", contracts=contracts()) == []
     scene = load_scene(path)
     # The example shows every field.
     assert scene.parameters and scene.presets and scene.events and scene.audio

@@ -31,11 +31,13 @@ SCENE = """
     id: jar
     title: A jar
     condition: arachnophobia
-    builder: spiders
+    builder: safe-place
     parameters:
-      floor:
-        keyframes:
-          - {intensity: 0, value: 1}
+      wave_amplitude_m: {unit: m, keyframes: [{intensity: 0, value: 0.2}]}
+      wave_period_s: {unit: s, keyframes: [{intensity: 0, value: 9}]}
+      wind_strength: {keyframes: [{intensity: 0, value: 0.1}]}
+      light_warmth: {keyframes: [{intensity: 0, value: 0.7}]}
+      sun_elevation_deg: {keyframes: [{intensity: 0, value: 12}]}
     presets:
       near: {intensity: 30}
 """
@@ -73,7 +75,7 @@ def test_validate_reports_every_problem_then_a_summary_and_fails(
         "content/protocols/short.yaml:4: ladder: warning: only 1 rung; a fear ladder usually has 10-15",
         'content/protocols/short.yaml:5: ladder[0].preset: scene "jar" has no preset "nearr"; did you mean "near"?',
         "content/scenes/empty.yaml:1: file is empty: expected a YAML mapping with a scene or protocol",
-        "content/scenes/jar.yaml:10: presets.near.intensity: 120 is outside 0-100",
+        "content/scenes/jar.yaml:12: presets.near.intensity: 120 is outside 0-100",
         "content/scenes/photo.yaml:1: not a text file (it contains NUL bytes): expected a YAML scene or protocol",
         "4 files checked: 4 errors, 1 warning",
     ]
@@ -203,7 +205,7 @@ def test_scenes_with_broken_content_lists_the_rest_and_fails(
     monkeypatch.setenv("VR_EXPOSURE_CONTENT", str(tmp_path))
     rc, out, err = _run(capsys, "scenes")
     assert rc == 1
-    assert "  jar: A jar [arachnophobia, builder spiders]" in out
+    assert "  jar: A jar [arachnophobia, builder safe-place]" in out
     assert "Protocols (0):" in out
     assert err.splitlines() == [
         f'{tmp_path / "scenes" / "bad.yaml"}:3: condition: expected one of "acrophobia", "arachnophobia", '

@@ -15,7 +15,7 @@ import time
 def main(min_samples: int, timeout_s: float) -> dict[str, object]:
     import pylsl
 
-    from vr_exposure.research.lsl import STREAM_NAMES
+    from vr_exposure.lsl import STREAM_NAMES
 
     deadline = time.monotonic() + timeout_s
     found = pylsl.resolve_bypred(

@@ -106,6 +106,11 @@ def test_scuttle_is_heard_from_the_side_of_the_spider(tmp_path: Path) -> None:
 
 
 def test_synthesisers_make_loud_enough_finite_loops() -> None:
+    from vr_exposure.renderer.builders import contracts, load_builders
+
+    load_builders()  # the scene packages' own sounds register with their builders
+    declared = {source for c in contracts().values() for source in c.audio_sources}
+    assert declared <= set(audio.SYNTHS), declared - set(audio.SYNTHS)
     for name in audio.SYNTHS:
         x = audio.synthesise(name)
         assert np.isfinite(x).all()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.renderer
 
@@ -145,9 +148,7 @@ def test_curve_admits_an_allowed_console_key_and_nothing_else(tmp_path: Path) ->
         # A console whose key is not on the allow-list, and one without CURVE: nothing gets through.
         for curve in (ClientCurve.from_files(intruder_secret, renderer_public), None):
             heard: list[Any] = []
-            with LinkClient(
-                *endpoints, timeout_s=0.5, retries=1, on_event=heard.append, curve=curve
-            ) as bad:
+            with LinkClient(*endpoints, timeout_s=0.5, retries=1, on_event=heard.append, curve=curve) as bad:
                 assert not bad.wait_until(lambda b=bad: b.synced or b.state is not None, 2.0)
                 assert heard == [] and bad.state is None
         good_curve = ClientCurve.from_files(console_secret, renderer_public)
@@ -155,12 +156,11 @@ def test_curve_admits_an_allowed_console_key_and_nothing_else(tmp_path: Path) ->
             assert client.wait_until(lambda: client.synced, 30.0), "the allowed console connects"
             reply: Any = client.request(m.LoadSceneRequest(scene="spiders", intensity=30))
             assert reply.status == "ok"
-            assert client.wait_until(
-                lambda: client.state is not None and client.state.scene == "spiders", 10
-            )
+            assert client.wait_until(lambda: client.state is not None and client.state.scene == "spiders", 10)
             reply = client.request(m.ShutdownRequest())
             assert reply.status == "ok"
         assert proc.wait(timeout=60) == 0, proc.stderr.read()
+
 
 @contextlib.contextmanager
 def _live_renderer(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Popen[str], tuple[str, str]]]:
@@ -183,3 +183,44 @@ def _live_renderer(tmp_path: Path, *args: str) -> Iterator[tuple[subprocess.Pope
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+
+
+def test_a_scene_that_breaks_its_contract_stops_the_renderer_before_any_window(tmp_path: Path) -> None:
+    content = tmp_path / "content"
+    (content / "scenes").mkdir(parents=True)
+    (content / "protocols").mkdir()
+    spiders = (
+        (ROOT / "scenes" / "spiders.yaml")
+        .read_text(encoding="utf-8")
+        .replace("  spider_count:", "  spider_cuont:")
+    )
+    (content / "scenes" / "spiders.yaml").write_text(spiders, encoding="utf-8")
+    shutil.copy(ROOT / "scenes" / "safe-place.yaml", content / "scenes")
+    line = spiders[: spiders.index("spider_cuont")].count("\n") + 1
+    env = _env(tmp_path)
+    env["VR_EXPOSURE_CONTENT"] = str(content)
+    probe = (
+        "import sys\n"
+        "from vr_exposure.cli import main\n"
+        "rc = main(['renderer', '--backend', 'offscreen', '--frames', '5'])\n"
+        "print('SHOWBASE', 'direct.showbase.ShowBase' in sys.modules)\n"
+        "raise SystemExit(rc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "READY" not in result.stdout
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0] == (
+        f"vr-exposure renderer: content/scenes/spiders.yaml:{line}: parameters.spider_cuont: "
+        'the "spiders" builder does not read a parameter "spider_cuont"; did you mean "spider_count"?'
+    )
+    # Refused before any window: the ShowBase that opens one was never even imported.
+    assert result.stdout.splitlines()[-1] == "SHOWBASE False"

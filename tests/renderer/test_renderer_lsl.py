@@ -1,5 +1,5 @@
 """``vr-exposure renderer --lsl``: a renderer subprocess publishes its head pose as an LSL stream on
-loopback (``LSLAPICFG`` pointing at :data:`~vr_exposure.research.lsl.LOOPBACK_CONFIG`); an inlet in a
+loopback (``LSLAPICFG`` pointing at :data:`~vr_exposure.lsl.LOOPBACK_CONFIG`); an inlet in a
 child process finds it by type and name and receives 7-channel samples, at the display rate, with the
 journal's head-pose values and times, under a source_id that names the session."""
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from vr_exposure.research.lsl import LOOPBACK_CONFIG, source_id
+from vr_exposure.lsl import LOOPBACK_CONFIG, source_id
 
 pytestmark = pytest.mark.renderer
 
@@ -113,9 +113,9 @@ class _FlakyBridge:
 def test_a_failing_lsl_is_one_logged_line_and_frames_go_on(
     showbase: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
 ) -> None:
+    from vr_exposure import lsl
     from vr_exposure.link import messages as m
     from vr_exposure.renderer.app import LSL_NO_SESSION
-    from vr_exposure.research import lsl
 
     from .apphelpers import running_app
 

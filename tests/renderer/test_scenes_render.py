@@ -87,7 +87,7 @@ def test_more_spider_pixels_at_higher_intensity(rig: Rig, specs: dict[str, Scene
     for intensity in (0, 45, 60, 76, 96):
         rig.stage.load(specs["spiders"], intensity=intensity)
         rig.look(15.0, -35.0)
-        counts.append(int(rig.view.render_mask().sum()))
+        counts.append(int(rig.view.render_mask("spider").sum()))
     assert counts[0] == 0, "spiders visible at intensity 0"
     assert all(b > a for a, b in zip(counts, counts[1:], strict=False)), counts
 
@@ -103,10 +103,10 @@ def test_walk_toward_comes_closer_in_the_picture(rig: Rig, specs: dict[str, Scen
     rig.look(
         -math.degrees(math.atan2(p.x, p.y)), math.degrees(math.atan2(p.z - 1.2, math.hypot(p.x, p.y))) - 8
     )
-    before = rig.view.render_mask()
+    before = rig.view.render_mask("spider")
     rig.stage.trigger_event("walk-toward")
     rig.step(3.0)
-    after = rig.view.render_mask()
+    after = rig.view.render_mask("spider")
     assert before.sum() > 0
     # Closer to the patient: lower in the frame and larger.
     assert np.nonzero(after)[0].mean() > np.nonzero(before)[0].mean() + 2
@@ -121,14 +121,14 @@ def test_legs_step_while_spiders_walk(rig: Rig, specs: dict[str, SceneSpec]) -> 
     walker = next(sp for sp in scene.spiders if sp.visible and sp.target is not None)  # type: ignore[attr-defined]
     hips_before = [tuple(h.getHpr()) for h in walker.hips]
     rig.look(15.0, -35.0)
-    mask_before = rig.view.render_mask()
+    mask_before = rig.view.render_mask("spider")
     rig.step(0.1)
     hips_after = [tuple(h.getHpr()) for h in walker.hips]
     assert sum(a != b for a, b in zip(hips_before, hips_after, strict=True)) >= 6, "the legs do not move"
     # The two gait groups swing in opposite directions (tetrapod gait).
     swing = [after[0] - before[0] for before, after in zip(hips_before, hips_after, strict=True)]
     assert any(s > 0 for s in swing) and any(s < 0 for s in swing)
-    assert (rig.view.render_mask() != mask_before).sum() > 0
+    assert (rig.view.render_mask("spider") != mask_before).sum() > 0
 
 
 def test_safe_place_fades_through_black_instead_of_cutting(rig: Rig, specs: dict[str, SceneSpec]) -> None:

@@ -101,8 +101,8 @@ def _lines_with(path: Path, needle: bytes) -> int:
 @pytest.fixture(scope="session")
 def killed_session(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from vr_exposure import __version__
-    from vr_exposure.demo import RendererProcess
     from vr_exposure.journal import create_session
+    from vr_exposure.renderer.process import RendererProcess
 
     root = tmp_path_factory.mktemp("killed")
     session_dir = create_session(

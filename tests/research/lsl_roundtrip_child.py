@@ -16,7 +16,7 @@ import msgspec
 
 
 def main(root: Path) -> dict[str, object]:
-    from vr_exposure.research import lsl
+    from vr_exposure import lsl
 
     lsl.use_loopback_config()
     import pylsl

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vr_exposure.research.lsl import LOOPBACK_CONFIG, source_id
+from vr_exposure.lsl import LOOPBACK_CONFIG, source_id
 from vr_exposure.research.timeline import load_timeline
 
 CHILD = Path(__file__).with_name("lsl_roundtrip_child.py")

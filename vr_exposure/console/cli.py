@@ -9,7 +9,7 @@ On loopback no keys are needed. For a renderer on another machine, give this con
 (``--renderer-key``); the renderer must allow this console's public key (``vr-exposure keys allow``).
 
 ``--lsl`` publishes the session's markers, SUDS and intensity as Lab Streaming Layer streams
-(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder. ``--physio STREAM_NAME`` reads a
+(:mod:`vr_exposure.lsl`) for a recorder such as LabRecorder. ``--physio STREAM_NAME`` reads a
 physiology stream (heart rate, EDA) from LSL, journals it and plots it on the timeline.
 """
 
@@ -84,11 +84,11 @@ def add_physio_option(parser: argparse.ArgumentParser) -> None:
 
 
 def open_physio(stream_name: str | None) -> Any:
-    """The :class:`~vr_exposure.research.lsl.PhysioInlet` for ``--physio`` (waits up to 5 s for the
+    """The :class:`~vr_exposure.lsl.PhysioInlet` for ``--physio`` (waits up to 5 s for the
     stream to be found; an error naming it if it is not), or None."""
     if not stream_name:
         return None
-    from vr_exposure.research.lsl import PhysioInlet
+    from vr_exposure.lsl import PhysioInlet
 
     print(f"looking for the LSL stream {stream_name!r} ...", file=sys.stderr, flush=True)
     return PhysioInlet(stream_name)

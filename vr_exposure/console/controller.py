@@ -34,11 +34,11 @@ What it guarantees:
   :meth:`retry` (one click sends the same request again). The safe place is not one of these: it is
   sent at once, in any state, and the session follows the renderer's ``safe_place_entered`` fact.
 - With ``lsl=True`` every clinical record is handed, as it is journaled, to the session's Lab Streaming
-  Layer outlets (:class:`vr_exposure.research.lsl.LslBridge`: markers, SUDS, intensity), and so are the
+  Layer outlets (:class:`vr_exposure.lsl.LslBridge`: markers, SUDS, intensity), and so are the
   renderer's facts as they arrive (the bridge counts a rating once, from the engine's record). The
   outlets live as long as the session's journal. LSL trouble is reported, never allowed to stop a
   session.
-- With a physiology inlet (``physio=``, a :class:`vr_exposure.research.lsl.PhysioInlet`),
+- With a physiology inlet (``physio=``, a :class:`vr_exposure.lsl.PhysioInlet`),
   :meth:`poll_physio` (called from the link's housekeeping, a few times a second) journals each batch of
   samples as ``physio_samples`` telemetry and hands it to the listeners for the timeline.
 
@@ -274,7 +274,7 @@ class ConsoleController:
         if not self.lsl or self.session_id is None:
             return
         try:
-            from vr_exposure.research.lsl import LslBridge
+            from vr_exposure.lsl import LslBridge
 
             self.lsl_bridge = LslBridge.for_console(self.session_id)
         except Exception as exc:  # noqa: BLE001 - no liblsl, no network: the session goes on without
@@ -319,7 +319,7 @@ class ConsoleController:
         n = len(batch)
         if n == 0:
             return 0
-        from vr_exposure.research.lsl import PHYSIO_MSG_TYPE
+        from vr_exposure.lsl import PHYSIO_MSG_TYPE
 
         self._telemetry(PHYSIO_MSG_TYPE, batch.journal_content())
         self.physio_samples += n

@@ -32,6 +32,7 @@ import msgspec
 import msgspec.inspect as mi
 import yaml
 
+from vr_exposure.core.contract import BuilderContract, ParameterContract
 from vr_exposure.core.specs import (
     AudioCue,
     Event,
@@ -45,6 +46,7 @@ from vr_exposure.core.specs import (
 from vr_exposure.errors import SpecError, SpecProblem
 
 __all__ = [
+    "Contracts",
     "ContentDirs",
     "ContentLibrary",
     "Kind",
@@ -58,6 +60,9 @@ __all__ = [
 ]
 
 Kind = Literal["scene", "protocol"]
+#: Builder name -> its contract (the renderer's scene packages provide them:
+#: :func:`vr_exposure.renderer.builders.contracts`).
+Contracts = Mapping[str, BuilderContract]
 PathPart = str | int
 FieldPath = tuple[PathPart, ...]
 
@@ -591,7 +596,9 @@ def _check_keyframes(
             )
 
 
-def _check_scene(data: dict[str, Any], path: Path | None, report: _Report) -> None:
+def _check_scene(
+    data: dict[str, Any], path: Path | None, report: _Report, contracts: Contracts | None = None
+) -> None:
     _check_type(data, mi.type_info(SceneSpec), (), report)
     _check_file_id(data, path, report, "scene")
     builder = data.get("builder")
@@ -673,6 +680,95 @@ def _check_scene(data: dict[str, Any], path: Path | None, report: _Report) -> No
             _check_keyframes(cue.volume, (*where, "volume"), report, value_range=(0.0, 1.0))
         else:
             _check_range(cue.volume, 0, 1, (*where, "volume"), report)
+
+    if contracts is not None and isinstance(builder, str) and not report.has_errors_under(("builder",)):
+        contract = contracts.get(builder)
+        if contract is None:
+            report.error(
+                ("builder",),
+                f'no scene builder "{builder}" in the renderer' + _did_you_mean(builder, contracts),
+            )
+        else:
+            _check_contract(data, contract, report)
+
+
+def _check_contract(data: Mapping[str, Any], contract: BuilderContract, report: _Report) -> None:
+    """The scene's YAML against what its builder really reads, animates, synthesises and provides."""
+    who = f'the "{contract.builder}" builder'
+    params = _mapping_at(data, "parameters")
+    suggested: set[str] = set()
+    for name, raw in params.items():
+        where = ("parameters", name)
+        wanted = contract.parameters.get(name)
+        if wanted is None:
+            close = difflib.get_close_matches(name, list(contract.parameters), n=1, cutoff=0.6)
+            suggested.update(close)
+            report.error(
+                where,
+                f'{who} does not read a parameter "{name}"'
+                + _did_you_mean(name, contract.parameters, "it reads"),
+            )
+            continue
+        if not isinstance(raw, dict) or report.has_errors_under(where):
+            continue
+        unit = raw.get("unit")
+        if isinstance(unit, str) and unit and unit != wanted.unit:
+            report.error((*where, "unit"), f'{who} reads "{name}" in "{wanted.unit}", not "{unit}"')
+        frames = raw.get("keyframes")
+        if isinstance(frames, list):
+            for i, kf in enumerate(frames):
+                value = kf.get("value") if isinstance(kf, dict) else None
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    _check_contract_range(value, wanted, (*where, "keyframes", i, "value"), report, who)
+    for name, wanted in contract.parameters.items():
+        if wanted.required and name not in params and name not in suggested:
+            report.error(
+                ("parameters",) if "parameters" in data else ("builder",),
+                f'{who} reads "{name}" ({wanted.unit}, {_num(wanted.min)}-{_num(wanted.max)}: '
+                f"{wanted.rising}) but the scene does not set it",
+            )
+    for pname, raw in _items(data, "presets"):
+        overrides = raw.get("overrides") if isinstance(raw, dict) else None
+        if not isinstance(overrides, dict):
+            continue
+        for name, value in overrides.items():
+            wanted = contract.parameters.get(name)
+            if wanted is not None and isinstance(value, int | float) and not isinstance(value, bool):
+                _check_contract_range(value, wanted, ("presets", pname, "overrides", name), report, who)
+    for name in _names(data, "events"):
+        if name not in contract.events:
+            report.error(
+                ("events", name),
+                f'{who} cannot animate an event "{name}"'
+                + _did_you_mean(name, contract.events, "it animates"),
+            )
+    for name, raw in _items(data, "audio"):
+        if not isinstance(raw, dict):
+            continue
+        source = raw.get("source")
+        if isinstance(source, str) and source not in contract.audio_sources:
+            report.error(
+                ("audio", name, "source"),
+                f'the "{contract.builder}" scene package synthesises no sound "{source}"'
+                + _did_you_mean(source, contract.audio_sources, "it synthesises"),
+            )
+        anchor = raw.get("attach_to")
+        if isinstance(anchor, str) and anchor not in contract.anchors:
+            report.error(
+                ("audio", name, "attach_to"),
+                f'{who} provides no anchor "{anchor}" for a sound to follow'
+                + _did_you_mean(anchor, contract.anchors, "it provides"),
+            )
+
+
+def _check_contract_range(
+    value: float, wanted: ParameterContract, path: FieldPath, report: _Report, who: str
+) -> None:
+    if not wanted.min <= value <= wanted.max:
+        report.error(
+            path,
+            f"{_num(value)} is outside the {_num(wanted.min)}-{_num(wanted.max)} {wanted.unit} {who} handles",
+        )
 
 
 def _items(data: Mapping[str, Any], key: str) -> Iterator[tuple[str, Any]]:
@@ -807,7 +903,7 @@ def guess_kind(path: Path, data: object = None) -> Kind:
     return "scene"
 
 
-def _load(path: Path, kind: Kind | None) -> _Loaded:
+def _load(path: Path, kind: Kind | None, contracts: Contracts | None = None) -> _Loaded:
     path = Path(path)
     report = _Report(_display(path))
     text = _read_text(path, report)
@@ -825,7 +921,7 @@ def _load(path: Path, kind: Kind | None) -> _Loaded:
         return loaded
     loaded.data = data
     if resolved == "scene":
-        _check_scene(data, path, report)
+        _check_scene(data, path, report, contracts)
     else:
         _check_protocol(data, path, report)
     if report.errors:
@@ -838,8 +934,10 @@ def _load(path: Path, kind: Kind | None) -> _Loaded:
     return loaded
 
 
-def _load_spec(path: str | os.PathLike[str], kind: Kind, cls: type[_S]) -> _S:
-    loaded = _load(Path(path), kind)
+def _load_spec(
+    path: str | os.PathLike[str], kind: Kind, cls: type[_S], contracts: Contracts | None = None
+) -> _S:
+    loaded = _load(Path(path), kind, contracts)
     errors = [p for p in loaded.problems if p.severity == "error"]
     if errors:
         raise SpecError(errors)
@@ -847,9 +945,10 @@ def _load_spec(path: str | os.PathLike[str], kind: Kind, cls: type[_S]) -> _S:
     return loaded.spec
 
 
-def load_scene(path: str | os.PathLike[str]) -> SceneSpec:
-    """Load one scene file; raises :class:`SpecError` with every problem (warnings are not raised)."""
-    return _load_spec(path, "scene", SceneSpec)
+def load_scene(path: str | os.PathLike[str], *, contracts: Contracts | None = None) -> SceneSpec:
+    """Load one scene file; raises :class:`SpecError` with every problem (warnings are not raised).
+    With ``contracts`` the scene is also checked against its builder's contract."""
+    return _load_spec(path, "scene", SceneSpec, contracts)
 
 
 def load_protocol(path: str | os.PathLike[str]) -> ProtocolSpec:
@@ -857,9 +956,11 @@ def load_protocol(path: str | os.PathLike[str]) -> ProtocolSpec:
     return _load_spec(path, "protocol", ProtocolSpec)
 
 
-def check_file(path: str | os.PathLike[str], kind: Kind | None = None) -> list[SpecProblem]:
+def check_file(
+    path: str | os.PathLike[str], kind: Kind | None = None, *, contracts: Contracts | None = None
+) -> list[SpecProblem]:
     """Every problem in one file (errors and warnings), without cross-file checks."""
-    return _load(Path(path), kind).problems
+    return _load(Path(path), kind, contracts).problems
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -948,13 +1049,15 @@ def build_library(
     files: Sequence[tuple[Path, Kind | None]],
     *,
     reference_scenes: Mapping[str, SceneSpec] | None = None,
+    contracts: Contracts | None = None,
 ) -> ContentLibrary:
     """Load ``files`` and cross-check them. A protocol's scene is looked up among the loaded scenes
-    first, then in ``reference_scenes`` (e.g. the shipped content when checking one protocol file)."""
+    first, then in ``reference_scenes`` (e.g. the shipped content when checking one protocol file).
+    With ``contracts`` every scene is checked against its builder's contract too."""
     library = ContentLibrary()
     every: list[_Loaded] = []
     for path, kind in files:
-        loaded = _load(path, kind)
+        loaded = _load(path, kind, contracts)
         every.append(loaded)
         library.files_checked += 1
         spec = loaded.spec
@@ -1044,10 +1147,13 @@ def load_library(
     protocol_dirs: Iterable[str | os.PathLike[str]] | None = None,
     *,
     raise_on_error: bool = True,
+    contracts: Contracts | None = None,
 ) -> ContentLibrary:
     """Load every scene and protocol in the given directories (default: :func:`default_content_dirs`)
     and cross-check them. Raises :class:`SpecError` listing every error unless ``raise_on_error`` is
-    false, in which case the library holds the files that loaded cleanly plus the problems."""
+    false, in which case the library holds the files that loaded cleanly plus the problems. With
+    ``contracts`` (builder name -> :class:`BuilderContract`) each scene is checked against its
+    builder's contract: the renderer refuses a scene its builder would not show as written."""
     defaults = default_content_dirs() if scene_dirs is None or protocol_dirs is None else None
     sdirs = (
         [Path(d) for d in scene_dirs] if scene_dirs is not None else list(defaults.scenes if defaults else ())
@@ -1057,7 +1163,7 @@ def load_library(
         if protocol_dirs is not None
         else list(defaults.protocols if defaults else ())
     )
-    library = build_library(_files_in(sdirs, "scene") + _files_in(pdirs, "protocol"))
+    library = build_library(_files_in(sdirs, "scene") + _files_in(pdirs, "protocol"), contracts=contracts)
     if raise_on_error and library.errors:
         raise SpecError(library.errors)
     return library

@@ -4,6 +4,10 @@ Each problem is one line, ``file:line: field.path: message``, then one summary l
 is 1 when there is any error (with ``--strict``, any warning too), else 0. Paths may be files or
 directories; without any, the installed content directories are checked. A protocol checked without
 its scene finds the scene among the installed content.
+
+With ``contracts`` (the renderer's scene packages provide them; ``vr-exposure validate`` runs through
+:mod:`vr_exposure.renderer.validate_cmd`, which loads them without Panda3D) every scene is also
+checked against its builder's contract.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path
 
 from vr_exposure.core.loading import (
     ContentLibrary,
+    Contracts,
     Kind,
     build_library,
     default_content_dirs,
@@ -44,12 +49,12 @@ def _kind_from_dirs(path: Path) -> Kind | None:
     return None
 
 
-def check_paths(paths: Sequence[Path]) -> ContentLibrary:
+def check_paths(paths: Sequence[Path], contracts: Contracts | None = None) -> ContentLibrary:
     """Load and cross-check the given files and directories (or the default content)."""
     if not paths:
         dirs = default_content_dirs()
         missing = [d for d in (*dirs.scenes, *dirs.protocols) if not d.is_dir()]
-        library = load_library(dirs.scenes, dirs.protocols, raise_on_error=False)
+        library = load_library(dirs.scenes, dirs.protocols, raise_on_error=False, contracts=contracts)
         for d in missing:
             library.problems.append(SpecProblem(str(d), None, "", "content directory does not exist"))
         return library
@@ -71,13 +76,13 @@ def check_paths(paths: Sequence[Path]) -> ContentLibrary:
     for f, kind in files:
         unique.setdefault(f.resolve(), (f, kind))
     reference = load_library(raise_on_error=False).scenes
-    library = build_library(list(unique.values()), reference_scenes=reference)
+    library = build_library(list(unique.values()), reference_scenes=reference, contracts=contracts)
     library.problems[:0] = problems
     return library
 
 
-def run(args: argparse.Namespace) -> int:
-    library = check_paths(args.paths)
+def run(args: argparse.Namespace, contracts: Contracts | None = None) -> int:
+    library = check_paths(args.paths, contracts)
     for problem in library.problems:
         print(problem)
     errors = len(library.errors)

@@ -21,6 +21,7 @@ from typing import Any
 import msgspec
 
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.errors import LinkError
 from vr_exposure.link.messages import (
     MESSAGE_TYPES,
     PROTOCOL_VERSION,
@@ -55,7 +56,7 @@ _CONTENT_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
 }
 
 
-class DecodeError(Exception):
+class DecodeError(LinkError):
     """A message that cannot be used. ``ename`` is the error name sent back when ``header`` is
     known (so a reply is possible); with no header the message can only be dropped and counted."""
 

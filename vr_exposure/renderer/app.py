@@ -29,7 +29,7 @@ safe place or stopped makes the renderer ``idle`` where it is, with no way back 
 session's exposure.
 
 With ``lsl=True`` the head pose of every frame (the values journaled as ``head_pose``) also goes to a Lab
-Streaming Layer outlet (:class:`vr_exposure.research.lsl.LslBridge`, nominal rate the display rate),
+Streaming Layer outlet (:class:`vr_exposure.lsl.LslBridge`, nominal rate the display rate),
 built at start and again when a new session is set, so its ``source_id`` names the session
 (``no-session`` before one is set). Pushing never blocks; an LSL that fails is one logged line and the
 renderer goes on without it.
@@ -205,8 +205,11 @@ class App:
         self.safe_place = safe_place or SafePlaceSettings()
         if library is None:
             from vr_exposure.core.loading import load_library
+            from vr_exposure.renderer.builders import contracts
 
-            library = load_library(raise_on_error=False)
+            # Checked against the builders' contracts: a scene its builder would not show as written
+            # is never loaded (``vr-exposure renderer`` refuses to start on one).
+            library = load_library(raise_on_error=False, contracts=contracts())
         self.library = library
         self.max_frames = max_frames
         self.frame = 0
@@ -541,7 +544,7 @@ class App:
         self._close_lsl()
         session_id = self.session_id or LSL_NO_SESSION
         try:
-            from vr_exposure.research.lsl import LslBridge
+            from vr_exposure.lsl import LslBridge
 
             self.lsl_bridge = LslBridge.for_renderer(
                 session_id, display_rate_hz=1e9 / self.backend.frame_period_ns

@@ -1,6 +1,7 @@
 """Scene sound: synthesised with numpy, played in 3D through Panda3D's audio manager (OpenAL).
 
-Every sound is made here (nothing is downloaded or shipped): each synthesiser returns one mono loop
+Every sound is synthesised (nothing is downloaded or shipped): a synthesiser registered by a scene
+package or a shared sound family (:mod:`vr_exposure.renderer.blocks.sound`) returns one mono loop
 (OpenAL only spatialises mono sources) that is written as a WAV file into a Panda3D RAM disk
 (``/vr-exposure-audio`` in the virtual file system) and loaded by the audio manager from there.
 
@@ -9,16 +10,11 @@ builder names (the nearest spider), one with ``position_m`` sits at a fixed poin
 neither is head-locked. Each frame :meth:`SceneAudio.update` moves the listener to the listener
 node (the head) and each positional sound to its node, so a spider's scuttle comes from the spider.
 Volume is the cue's volume at the current intensity (its keyframes), times the fade level.
-
-Synthesisers: ``scuttle`` (bursts of short band-passed clicks, legs on wood), ``ambient-waves``
-(slow swells of filtered noise, surf), ``room-tone`` (low hum, air noise and a ticking clock),
-``helicopter`` (blade thumps over a turbine whine).
 """
 
 from __future__ import annotations
 
 import io
-import math
 import wave
 from collections.abc import Callable
 from typing import Any
@@ -27,126 +23,19 @@ import numpy as np
 from panda3d.core import AudioSound, Filename, NodePath, VirtualFileMountRamdisk, VirtualFileSystem
 
 from vr_exposure.core.specs import AudioCue, SceneSpec
-from vr_exposure.errors import SpecError, SpecProblem
+from vr_exposure.renderer.blocks import sound
+from vr_exposure.renderer.blocks.sound import RATE_HZ, SYNTHS
+from vr_exposure.renderer.builders import load_builders
 
 __all__ = ["RATE_HZ", "SYNTHS", "SceneAudio", "synthesise", "wav_bytes"]
 
-RATE_HZ = 44_100
 _MOUNT = "/vr-exposure-audio"
 
 
-def _spectral_noise(
-    n: int, rng: np.random.Generator, shape: Callable[[np.ndarray], np.ndarray]
-) -> np.ndarray:
-    """Noise with the spectrum ``shape(freq_hz)``, made in the frequency domain, so it loops
-    seamlessly (an FFT synthesis is periodic over its length)."""
-    freqs = np.fft.rfftfreq(n, 1.0 / RATE_HZ)
-    spectrum = (rng.normal(size=freqs.size) + 1j * rng.normal(size=freqs.size)) * shape(freqs)
-    spectrum[0] = 0.0
-    out = np.fft.irfft(spectrum, n)
-    return out / (np.max(np.abs(out)) + 1e-12)  # type: ignore[no-any-return]
-
-
-def _band(lo_hz: float, hi_hz: float) -> Callable[[np.ndarray], np.ndarray]:
-    def shape(f: np.ndarray) -> np.ndarray:
-        return ((f >= lo_hz) & (f <= hi_hz)).astype(np.float64) * np.exp(
-            -(((f - (lo_hz + hi_hz) / 2) / (hi_hz - lo_hz)) ** 2)
-        )
-
-    return shape
-
-
-def _bandpass(x: np.ndarray, lo_hz: float, hi_hz: float) -> np.ndarray:
-    spec = np.fft.rfft(x)
-    f = np.fft.rfftfreq(x.size, 1.0 / RATE_HZ)
-    spec[(f < lo_hz) | (f > hi_hz)] = 0.0
-    return np.fft.irfft(spec, x.size)
-
-
-def _scuttle(rng: np.random.Generator) -> np.ndarray:
-    """2.4 s: bursts of 4-10 leg clicks at 25-45 per second, with pauses; band-passed 2-7 kHz."""
-    n = int(2.4 * RATE_HZ)
-    out = np.zeros(n)
-    click_n = int(0.004 * RATE_HZ)
-    env = np.exp(-np.arange(click_n) / (0.0008 * RATE_HZ))
-    t = float(rng.uniform(0.02, 0.15))
-    while t < 2.3:
-        rate = float(rng.uniform(25, 45))
-        for _ in range(int(rng.integers(4, 11))):
-            i = int(t * RATE_HZ)
-            if i + click_n >= n:
-                break
-            out[i : i + click_n] += rng.normal(size=click_n) * env * float(rng.uniform(0.4, 1.0))
-            t += 1.0 / rate * float(rng.uniform(0.7, 1.3))
-        t += float(rng.uniform(0.12, 0.45))
-    out = _bandpass(out, 2000.0, 7000.0)
-    return out / (np.max(np.abs(out)) + 1e-12) * 0.9  # type: ignore[no-any-return]
-
-
-def _ambient_waves(rng: np.random.Generator) -> np.ndarray:
-    """18 s: two slow swells of surf (low-passed pink-ish noise rising and hissing back), a breeze."""
-    n = 18 * RATE_HZ
-    t = np.arange(n) / RATE_HZ
-    surf = _spectral_noise(
-        n, rng, lambda f: np.where(f > 20, 1.0 / np.sqrt(np.maximum(f, 1.0)), 0) * np.exp(-f / 1800)
-    )
-    hiss = _spectral_noise(n, rng, _band(1500.0, 6000.0))
-    phase = (t / 9.0) % 1.0  # one wave every 9 s: a quick rise, a long wash back
-    swell = np.where(phase < 0.25, np.sin(phase / 0.25 * math.pi / 2) ** 2, np.exp(-(phase - 0.25) * 3.5))
-    breeze = 0.5 + 0.5 * np.sin(2 * math.pi * t / 18.0) ** 2
-    out = surf * (0.15 + 0.85 * swell) + 0.25 * hiss * swell**2 + 0.05 * breeze * hiss
-    return out / (np.max(np.abs(out)) + 1e-12) * 0.8  # type: ignore[no-any-return]
-
-
-def _room_tone(rng: np.random.Generator) -> np.ndarray:
-    """4 s: air noise, a faint 50 Hz hum with harmonics and a clock ticking once a second."""
-    n = 4 * RATE_HZ
-    t = np.arange(n) / RATE_HZ
-    air = _spectral_noise(n, rng, lambda f: np.where(f > 30, 1.0 / np.maximum(f, 1.0), 0) * np.exp(-f / 3000))
-    hum = sum(0.3 / k * np.sin(2 * math.pi * 50 * k * t) for k in (1, 2, 3))
-    tick = np.zeros(n)
-    tick_n = int(0.006 * RATE_HZ)
-    for k in range(4):
-        i = k * RATE_HZ
-        tick[i : i + tick_n] += rng.normal(size=tick_n) * np.exp(-np.arange(tick_n) / (0.0012 * RATE_HZ))
-    tick = _bandpass(tick, 1500, 6000)
-    out = 0.6 * air + 0.15 * hum + 0.5 * tick / (np.max(np.abs(tick)) + 1e-12)
-    return out / (np.max(np.abs(out)) + 1e-12) * 0.7  # type: ignore[no-any-return]
-
-
-def _helicopter(rng: np.random.Generator) -> np.ndarray:
-    """2 s: blade slaps at 5.5 per second (low thumps with a noisy edge) over a turbine whine."""
-    n = 2 * RATE_HZ
-    t = np.arange(n) / RATE_HZ
-    rate_hz = 5.5
-    phase = (t * rate_hz) % 1.0
-    thump = np.exp(-phase * 14.0) * np.sin(2 * math.pi * 70 * t)
-    slap = _bandpass(rng.normal(size=n), 200, 1500) * np.exp(-phase * 25.0)
-    whine = 0.08 * np.sin(2 * math.pi * 1800 * t + 0.3 * np.sin(2 * math.pi * 3 * t))
-    out = thump + 0.4 * slap / (np.max(np.abs(slap)) + 1e-12) + whine
-    return out / (np.max(np.abs(out)) + 1e-12) * 0.85  # type: ignore[no-any-return]
-
-
-#: Synthesiser name (a cue's ``source``) -> function of a random generator returning mono samples.
-SYNTHS: dict[str, Callable[[np.random.Generator], np.ndarray]] = {
-    "scuttle": _scuttle,
-    "ambient-waves": _ambient_waves,
-    "room-tone": _room_tone,
-    "helicopter": _helicopter,
-}
-
-
 def synthesise(source: str, seed: int = 3) -> np.ndarray:
-    """The mono loop for a cue's ``source`` (float samples in [-1, 1] at :data:`RATE_HZ`)."""
-    try:
-        make = SYNTHS[source]
-    except KeyError:
-        raise SpecError(
-            SpecProblem(
-                "", None, "audio", f'no sound synthesiser "{source}" (known: {", ".join(sorted(SYNTHS))})'
-            )
-        ) from None
-    return make(np.random.default_rng(seed + sum(map(ord, source))))
+    """The mono loop for a cue's ``source``, every scene package's sounds registered first."""
+    load_builders()
+    return sound.synthesise(source, seed)
 
 
 def wav_bytes(samples: np.ndarray, rate_hz: int = RATE_HZ) -> bytes:

@@ -13,7 +13,7 @@ allowed there::
     vr-exposure renderer --bind tcp://0.0.0.0:47310 --curve
 
 ``--lsl`` publishes the head pose of every frame as a Lab Streaming Layer stream
-(:mod:`vr_exposure.research.lsl`) for a recorder such as LabRecorder; an LSL that fails is one line on
+(:mod:`vr_exposure.lsl`) for a recorder such as LabRecorder; an LSL that fails is one line on
 stderr and the renderer goes on without it.
 
 Exit codes: 0 after ``--frames N`` frames, a ``shutdown`` request, a closed window or SIGTERM;
@@ -105,7 +105,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--frames", type=_positive, default=None, metavar="N", help="exit cleanly after N frames"
     )
-    parser.add_argument("--scene", default=None, help="load this scene at start (e.g. spiders)")
+    parser.add_argument(
+        "--scene", default=None, help="load this scene at start (`vr-exposure scenes` lists them)"
+    )
     parser.add_argument("--preset", default=None, help="with --scene: start at this preset")
     parser.add_argument(
         "--intensity", type=float, default=None, help="with --scene: start at this intensity 0-100"
@@ -151,6 +153,26 @@ def default_pub_endpoint(command_endpoint: str) -> str:
     if head:
         return f"{head}:*"
     raise ValueError(f"cannot derive a pub endpoint from {command_endpoint!r}; give --pub")
+
+
+def content_library(say: Any) -> Any:
+    """The scenes and protocols, checked against the scene packages' contracts; None (each error
+    said as ``file:line: field: message``) when any has an error."""
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.errors import VrExposureError
+    from vr_exposure.renderer.builders import contracts
+
+    try:
+        library = load_library(raise_on_error=False, contracts=contracts())
+    except VrExposureError as exc:  # a broken scene package (its contract)
+        say(str(exc))
+        return None
+    if library.errors:
+        for problem in library.errors:
+            say(str(problem))
+        say(f"{len(library.errors)} error(s) in the scenes and protocols; fix them (`vr-exposure validate`)")
+        return None
+    return library
 
 
 def run(args: argparse.Namespace) -> int:
@@ -208,6 +230,11 @@ def run(args: argparse.Namespace) -> int:
         say(str(exc))
         return 2
     safe_place = SafePlaceSettings(on_link_lost=args.on_link_lost, link_timeout_s=args.link_timeout_s)
+    # Before any window opens: every scene is checked against its builder's contract, so a misspelt
+    # parameter or an event no builder animates stops the renderer here, never mid-session.
+    library = content_library(say)
+    if library is None:
+        return 2
 
     from panda3d.core import loadPrcFileData
 
@@ -233,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
             base,
             backend,
             stage_factory=default_stage_factory,
+            library=library,
             command_endpoint=args.bind,
             pub_endpoint=pub,
             safe_place=safe_place,

@@ -1,7 +1,8 @@
 """Procedural assets: numpy noise turned into Panda3D textures, and meshes written vertex by vertex.
 
-Every surface a patient sees is made here at build time (nothing is downloaded or shipped as a model
-file): tileable value-noise fBm drives the wood, plaster, sand, grass and water textures; boxes,
+Every surface a patient sees is made at build time (nothing is downloaded or shipped as a model
+file): tileable value-noise fBm here drives the textures that the shared blocks
+(:mod:`vr_exposure.renderer.blocks.textures`) and the scene packages register by name; boxes,
 cylinders, spheres, planes and a sky dome are written with ``GeomVertexWriter`` with normals and UVs so
 Panda3D's shader generator can light them and cast shadows on them.
 
@@ -22,10 +23,13 @@ from panda3d.core import (
     GeomTriangles,
     GeomVertexData,
     GeomVertexFormat,
+    GeomVertexReader,
     GeomVertexWriter,
     SamplerState,
     Texture,
 )
+
+from vr_exposure.errors import SceneError
 
 __all__ = [
     "box",
@@ -33,8 +37,12 @@ __all__ = [
     "dome",
     "fbm",
     "grid_plane",
+    "mix",
     "named_texture",
+    "register_texture",
+    "texture_names",
     "plane",
+    "recolor_dome",
     "sphere",
     "texture_from_array",
     "value_noise",
@@ -97,165 +105,48 @@ def texture_from_array(rgb: np.ndarray, name: str, *, wrap: bool = True) -> Text
     return tex
 
 
-def _mix(a: Sequence[float], b: Sequence[float], t: np.ndarray) -> np.ndarray:
+def mix(a: Sequence[float], b: Sequence[float], t: np.ndarray) -> np.ndarray:
     a_ = np.asarray(a, dtype=np.float32)
     b_ = np.asarray(b, dtype=np.float32)
     return a_ + (b_ - a_) * t[..., None]  # type: ignore[no-any-return]
 
 
-def _wood_planks(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Floor boards: four planks across, staggered joints, grain stretched along the plank."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    planks = 4
-    plank = np.floor(x * planks).astype(np.int64)
-    offsets = rng.random(planks + 1)
-    tints = rng.uniform(-0.08, 0.08, planks + 1)
-    local_y = (y + offsets[plank]) % 1.0
-    warp = fbm(size, 4, 4, rng)
-    grain_noise = fbm(size, 16, 3, rng)
-    rings = np.sin((x * planks * 22.0 + warp * 6.0 + grain_noise * 1.5) * math.pi) * 0.5 + 0.5
-    t = 0.35 + 0.4 * rings**3 + 0.25 * grain_noise
-    col = _mix((0.48, 0.32, 0.18), (0.80, 0.62, 0.40), t)
-    col *= (1.0 + tints[plank])[..., None]
-    gap_x = np.abs((x * planks) % 1.0 - 0.5) > 0.485
-    gap_y = np.abs(local_y - 0.5) > 0.497
-    col[gap_x | gap_y] *= 0.35
-    return col
+TextureMaker = Callable[[int, np.random.Generator], np.ndarray]
+
+#: Texture name -> (maker, size in pixels, whether it tiles). Filled by :func:`register_texture` in
+#: the modules that define textures (the shared blocks, each scene package).
+_TEXTURES: dict[str, tuple[TextureMaker, int, bool]] = {}
 
 
-def _wood_fine(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Desk and shelf wood: long straight grain with a slow figure."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    warp = fbm(size, 3, 4, rng)
-    streaks = value_noise(size, 64, rng)
-    streaks = streaks.mean(axis=1, keepdims=True) * 0.6 + streaks * 0.4  # long fibres along x
-    grain = np.sin((y * 40.0 + warp * 5.0) * math.pi) * 0.5 + 0.5
-    t = 0.4 + 0.25 * grain**3 + 0.35 * streaks
-    return _mix((0.16, 0.08, 0.045), (0.36, 0.19, 0.10), t)
+def register_texture(name: str, size: int, *, wrap: bool = True) -> Callable[[TextureMaker], TextureMaker]:
+    """Decorator: ``fn(size, rng)`` (an (H, W, 3|4) float array in [0, 1]) makes the texture ``name``
+    at ``size`` x ``size`` pixels; ``wrap=False`` for a picture that must not tile (a photograph)."""
+
+    def decorate(fn: TextureMaker) -> TextureMaker:
+        other = _TEXTURES.get(name)
+        if other is not None and other[0] is not fn:
+            raise SceneError(
+                f"procedural texture {name!r} is registered twice ({other[0].__module__} and {fn.__module__})"
+            )
+        _TEXTURES[name] = (fn, size, wrap)
+        return fn
+
+    return decorate
 
 
-def _plaster(size: int, rng: np.random.Generator) -> np.ndarray:
-    n = fbm(size, 8, 5, rng)
-    speck = value_noise(size, size // 2, rng)
-    t = 0.75 * n + 0.25 * speck
-    return _mix((0.78, 0.74, 0.66), (0.90, 0.87, 0.80), t)
-
-
-def _sand(size: int, rng: np.random.Generator) -> np.ndarray:
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 8, 5, rng)
-    grains = value_noise(size, size // 2, rng)
-    ripples = np.sin((y * 10.0 + n * 3.0) * 2.0 * math.pi) * 0.5 + 0.5
-    t = 0.5 * n + 0.3 * grains + 0.2 * ripples
-    return _mix((0.70, 0.60, 0.44), (0.90, 0.81, 0.64), t)
-
-
-def _grass(size: int, rng: np.random.Generator) -> np.ndarray:
-    n = fbm(size, 8, 5, rng)
-    blades = value_noise(size, size // 2, rng)
-    t = 0.6 * n + 0.4 * blades
-    return _mix((0.22, 0.30, 0.12), (0.55, 0.56, 0.28), t)
-
-
-def _water(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Sea surface: dark blue-green troughs, lighter crests in long, stretched streaks."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 6, 5, rng)
-    swell = np.sin((y * 12.0 + n * 2.5) * 2.0 * math.pi) * 0.5 + 0.5
-    t = 0.55 * swell**2 + 0.45 * n
-    return _mix((0.06, 0.20, 0.26), (0.32, 0.48, 0.52), t)
-
-
-def _foam(size: int, rng: np.random.Generator) -> np.ndarray:
-    """White foam with holes, densest at the bottom edge (v = 0), fading out toward the top (RGBA)."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 8, 5, rng)
-    alpha = np.clip((n - 0.35) * 2.5, 0.0, 1.0) * np.clip(y, 0.0, 1.0) ** 0.7
-    rgb = _mix((0.85, 0.85, 0.82), (1.0, 1.0, 0.98), n)
-    return np.dstack([rgb, alpha])
-
-
-def _fabric(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A woven rug: warp and weft stripes with a border."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 8, 4, rng)
-    weave = (np.sin(x * size * 0.8) * np.sin(y * size * 0.8)) * 0.5 + 0.5
-    border = (np.minimum(np.minimum(x, 1 - x), np.minimum(y, 1 - y)) < 0.08).astype(np.float32)
-    stripe = ((np.minimum(np.minimum(x, 1 - x), np.minimum(y, 1 - y)) * 20.0).astype(np.int64) % 2).astype(
-        np.float32
-    )
-    base = _mix((0.45, 0.12, 0.10), (0.62, 0.22, 0.14), 0.6 * n + 0.4 * weave)
-    edge = _mix((0.80, 0.66, 0.40), (0.30, 0.20, 0.35), stripe)
-    out: np.ndarray = base * (1 - border[..., None]) + edge * border[..., None]
-    return out
-
-
-def _spider_photo(size: int, rng: np.random.Generator) -> np.ndarray:
-    """A photograph of a spider on a pale leaf: dark body, eight bent legs, soft vignette."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 6, 4, rng)
-    img = _mix((0.52, 0.60, 0.38), (0.78, 0.80, 0.58), n)
-    dark = np.zeros((size, size), dtype=np.float32)
-    cx, cy = 0.5, 0.52
-
-    def ellipse(ex: float, ey: float, rx: float, ry: float) -> np.ndarray:
-        inside: np.ndarray = (((x - ex) / rx) ** 2 + ((y - ey) / ry) ** 2 <= 1.0).astype(np.float32)
-        return inside
-
-    dark = np.maximum(dark, ellipse(cx, cy - 0.06, 0.07, 0.08))
-    dark = np.maximum(dark, ellipse(cx, cy + 0.10, 0.10, 0.13))
-    for side in (-1.0, 1.0):
-        for i, ang in enumerate((35.0, 70.0, 110.0, 145.0)):
-            a = math.radians(ang)
-            kx = cx + side * 0.20 * math.sin(a)
-            ky = cy - 0.06 - 0.20 * math.cos(a) * 0.9
-            fx = cx + side * (0.34 + 0.02 * i) * math.sin(a)
-            fy = cy - 0.06 - 0.36 * math.cos(a)
-            for (x0, y0), (x1, y1) in (((cx, cy - 0.06), (kx, ky)), ((kx, ky), (fx, fy))):
-                px, py = x - x0, y - y0
-                dx, dy = x1 - x0, y1 - y0
-                t = np.clip((px * dx + py * dy) / (dx * dx + dy * dy), 0.0, 1.0)
-                dist = np.hypot(px - t * dx, py - t * dy)
-                dark = np.maximum(dark, (dist < 0.012).astype(np.float32))
-    img = img * (1.0 - 0.9 * dark[..., None])
-    vignette = 1.0 - 0.5 * ((x - 0.5) ** 2 + (y - 0.5) ** 2)
-    out: np.ndarray = img * vignette[..., None]
-    return out
-
-
-def _fur(size: int, rng: np.random.Generator) -> np.ndarray:
-    """Spider body: near-black brown with fine hair streaks and a paler chevron band."""
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
-    n = fbm(size, 16, 4, rng)
-    hair = value_noise(size, size // 2, rng)
-    chevron = (np.abs(((x * 4.0) % 1.0) - 0.5) < 0.12).astype(np.float32) * 0.25
-    t = 0.5 * n + 0.3 * hair + chevron
-    return _mix((0.05, 0.035, 0.025), (0.28, 0.19, 0.12), t)
-
-
-_TEXTURES: dict[str, tuple[Callable[[int, np.random.Generator], np.ndarray], int]] = {
-    "wood-planks": (_wood_planks, 512),
-    "wood-fine": (_wood_fine, 256),
-    "plaster": (_plaster, 256),
-    "sand": (_sand, 512),
-    "grass": (_grass, 256),
-    "water": (_water, 512),
-    "foam": (_foam, 256),
-    "rug": (_fabric, 256),
-    "spider-photo": (_spider_photo, 256),
-    "fur": (_fur, 128),
-}
+def texture_names() -> list[str]:
+    return sorted(_TEXTURES)
 
 
 @functools.cache
 def named_texture(name: str, seed: int = 7) -> Texture:
-    """One of the procedural textures by name (``wood-planks``, ``plaster``, ``sand`` ...), cached."""
+    """A registered procedural texture by name (``wood-planks``, ``plaster``, ``sand`` ...), cached."""
     try:
-        make, size = _TEXTURES[name]
+        make, size, wrap = _TEXTURES[name]
     except KeyError:
-        raise KeyError(f"no procedural texture {name!r}; known: {', '.join(sorted(_TEXTURES))}") from None
+        raise SceneError(f"no procedural texture {name!r}; known: {', '.join(sorted(_TEXTURES))}") from None
     rng = np.random.default_rng(seed + sum(map(ord, name)))
-    return texture_from_array(make(size, rng), name, wrap=name not in ("spider-photo", "foam"))
+    return texture_from_array(make(size, rng), name, wrap=wrap)
 
 
 # -------------------------------------------------------------------------------------------- meshes
@@ -469,9 +360,7 @@ def sphere(
     return w.node()
 
 
-def dome(name: str, radius: float, gradient: Sequence[tuple[float, Color]], *, rings: int = 24) -> GeomNode:
-    """A sky dome seen from inside, coloured by elevation: ``gradient`` is (z in [-1, 1], colour)
-    stops, sorted by z."""
+def _gradient(gradient: Sequence[tuple[float, Color]]) -> Callable[[float], Color]:
     zs = [z for z, _ in gradient]
 
     def color_at(z: float) -> Color:
@@ -488,7 +377,25 @@ def dome(name: str, radius: float, gradient: Sequence[tuple[float, Color]], *, r
                 )
         return gradient[-1][1]
 
-    return sphere(name, radius, rings=rings, segments=32, inside=True, color_at=color_at)
+    return color_at
+
+
+def dome(name: str, radius: float, gradient: Sequence[tuple[float, Color]], *, rings: int = 24) -> GeomNode:
+    """A sky dome seen from inside, coloured by elevation: ``gradient`` is (z in [-1, 1], colour)
+    stops, sorted by z."""
+    return sphere(name, radius, rings=rings, segments=32, inside=True, color_at=_gradient(gradient))
+
+
+def recolor_dome(node: GeomNode, radius: float, gradient: Sequence[tuple[float, Color]]) -> None:
+    """Give a :func:`dome` a new gradient in place: its vertex colours are rewritten, nothing is
+    created (a sky that changes during an intensity ramp must not build geometry)."""
+    color_at = _gradient(gradient)
+    for i in range(node.getNumGeoms()):
+        vdata = node.modifyGeom(i).modifyVertexData()
+        reader = GeomVertexReader(vdata, "vertex")
+        writer = GeomVertexWriter(vdata, "color")
+        while not reader.isAtEnd():
+            writer.setData4(*color_at(reader.getData3().z / radius))
 
 
 def grass_tuft(name: str, blades: int, height_m: float, rng: np.random.Generator) -> GeomNode:

@@ -31,7 +31,8 @@ from panda3d.core import NodePath
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
 from vr_exposure.core.specs import SceneSpec
 from vr_exposure.errors import VrExposureError
-from vr_exposure.renderer.builders import BuildContext, SceneInstance, get_builder
+from vr_exposure.renderer.builders import get_builder
+from vr_exposure.renderer.builders.base import BuildContext, SceneInstance
 
 __all__ = ["SEATED_EYE_HEIGHT_M", "STANDING_EYE_HEIGHT_M", "Stage", "StageError"]
 

@@ -27,6 +27,7 @@ from panda3d.core import (
 )
 
 from vr_exposure.core.clock import FakeClock
+from vr_exposure.core.contract import STIMULUS_TAG_KEY
 from vr_exposure.core.specs import SceneSpec
 from vr_exposure.renderer import shading
 
@@ -134,10 +135,11 @@ class OffscreenView:
         tw, th = tex.getXSize(), tex.getYSize()
         return arr.reshape(th, tw, 3)[::-1][:h, :w].copy()
 
-    def render_mask(self, tag_key: str = "stimulus", tag_value: str = "spider") -> np.ndarray:
+    def render_mask(self, tag_value: str, tag_key: str = STIMULUS_TAG_KEY) -> np.ndarray:
         """Render once more and return a boolean (H, W) mask of the pixels showing nodes tagged
         ``tag_key=tag_value`` (everything else flat black, the tagged nodes flat white, depth-tested
-        against the rest of the scene, so hidden spiders do not count)."""
+        against the rest of the scene, so hidden stimuli do not count). ``tag_value`` is the scene
+        contract's ``stimulus_tag``."""
         if self._mask is None or self._mask_key != (tag_key, tag_value):
             self._close_mask()
             cam = Camera("mask-camera", self.lens)
@@ -199,7 +201,7 @@ def render_still(
     base: Any = None,
 ) -> bytes:
     """Render one frame of ``spec`` at ``preset`` or ``intensity`` from the patient's seat and return
-    it as PNG bytes. Animation runs ``settle_s`` seconds first (spiders take a few steps) with a fixed
+    it as PNG bytes. Animation runs ``settle_s`` seconds first (creatures take a few steps) with a fixed
     ``seed``, so the same call gives the same picture. The view turns toward the scene's stimulus
     unless ``heading_deg``/``pitch_deg`` say otherwise. ``base``: an existing ShowBase to share."""
     from vr_exposure.renderer.stage import Stage

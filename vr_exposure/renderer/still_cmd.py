@@ -18,7 +18,7 @@ from vr_exposure.renderer.cli import _size
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("scene", help="scene id (e.g. spiders, safe-place)")
+    parser.add_argument("scene", help="scene id (`vr-exposure scenes` lists them)")
     which = parser.add_mutually_exclusive_group(required=True)
     which.add_argument("--preset", help="render at this preset")
     which.add_argument("--intensity", type=float, help="render at this intensity 0-100")
@@ -44,10 +44,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from vr_exposure.core.loading import load_library
     from vr_exposure.errors import SpecError
+    from vr_exposure.renderer.builders import contracts
 
+    # Checked against the builders' contracts, as the renderer checks them: a still of a scene the
+    # renderer would refuse would show something no patient will see.
+    library = load_library(raise_on_error=False, contracts=contracts())
     try:
-        spec = load_library(raise_on_error=False).scene(args.scene)
+        spec = library.scene(args.scene)
     except SpecError as exc:
+        for problem in library.errors:
+            print(f"vr-exposure still: {problem}", file=sys.stderr)
         print(f"vr-exposure still: {str(exc).strip()}", file=sys.stderr)
         return 2
     if args.preset is not None and args.preset not in spec.presets:

@@ -41,7 +41,8 @@ class SyntheticPlan:
     response_window_s: float = 20.0
     intensity_changes: int = 4
     rung_changes_at_s: tuple[float, ...] = (60.0,)
-    events_at_s: tuple[tuple[float, str], ...] = ((40.0, "walk-toward"),)
+    #: (time, event name); None: the scene's first event (in its YAML's order).
+    events_at_s: tuple[tuple[float, str | None], ...] = ((40.0, None),)
     pause: tuple[float, float] | None = (70.0, 80.0)
     safe_place: tuple[float, float] | None = (100.0, 110.0)
     missed_probes: tuple[int, ...] = (2,)
@@ -67,6 +68,8 @@ class SyntheticPlan:
     """What the therapist does with each advice in turn, a moment after it is given: ``accept`` (the
     rung moves, the renderer applies the preset), ``dismiss``, or ``ignore``; advice beyond the list is
     ignored."""
+    #: The protocol the session runs; None: the first of the installed protocols, by id.
+    protocol: str | None = None
 
 
 @dataclass
@@ -85,11 +88,11 @@ class SyntheticResult:
     expected: dict[str, Any] = field(default_factory=dict)
 
 
-def _library() -> tuple[ProtocolSpec, SceneSpec]:
+def _library(protocol_id: str | None) -> tuple[ProtocolSpec, SceneSpec]:
     from vr_exposure.core.loading import load_library
 
     lib = load_library()
-    protocol = lib.protocol("spiders-graded")
+    protocol = lib.protocol(protocol_id if protocol_id is not None else min(lib.protocols))
     return protocol, lib.scene(protocol.scene)
 
 
@@ -108,7 +111,7 @@ def write_synthetic_session(
     from vr_exposure.journal.writer import JournalWriter
 
     plan = plan or SyntheticPlan()
-    protocol, scene = _library()
+    protocol, scene = _library(plan.protocol)
     protocol = msgspec.structs.replace(
         protocol,
         suds=SudsSettings(
@@ -184,7 +187,12 @@ def write_synthetic_session(
     rung_frames = {int(t * plan.pose_rate_hz): t for t in plan.rung_changes_at_s}
     step = max(1, n_frames // (plan.intensity_changes + 1)) if plan.intensity_changes else 0
     intensity_frames = {step * (i + 1) for i in range(plan.intensity_changes)} if step else set()
-    event_frames = {int(t * plan.pose_rate_hz): name for t, name in plan.events_at_s}
+    first_event = next(iter(scene.events), None)
+    event_frames: dict[int, str] = {}
+    for t, name in plan.events_at_s:
+        chosen = name if name is not None else first_event
+        if chosen is not None:
+            event_frames[int(t * plan.pose_rate_hz)] = chosen
     pause_frames = (
         (int(plan.pause[0] * plan.pose_rate_hz), int(plan.pause[1] * plan.pose_rate_hz))
         if plan.pause

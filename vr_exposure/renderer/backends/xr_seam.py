@@ -19,6 +19,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from vr_exposure.errors import RendererError
+
 __all__ = [
     "GL_RGBA8",
     "GL_SRGB8",
@@ -58,11 +60,11 @@ GL_SRGB8 = 0x8C41
 SWAPCHAIN_FORMAT_PREFERENCE = (GL_SRGB8_ALPHA8, GL_RGBA8)
 
 
-class XrUnavailable(Exception):
+class XrUnavailable(RendererError):
     """No usable runtime or headset. The message is one line a therapist can act on."""
 
 
-class XrRuntimeError(Exception):
+class XrRuntimeError(RendererError):
     """A runtime call failed while the session was running (the backend shuts down cleanly)."""
 
 

@@ -19,30 +19,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import numpy as np
 from panda3d.core import (
     NodePath,
     PointLight,
     TransparencyAttrib,
-    Vec3,
 )
 
+from vr_exposure.core.contract import STIMULUS_TAG_KEY
 from vr_exposure.core.specs import Event
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer import shading
-from vr_exposure.renderer.builders import BuildContext, SceneInstance, register_builder
-from vr_exposure.renderer.builders._common import (
-    SHADOW_MASK,
-    SceneFog,
-    Sun,
-    material,
-    part,
-    sky_dome,
-)
+from vr_exposure.renderer.blocks.creatures import Surface, Walker
+from vr_exposure.renderer.blocks.creatures import surface as make_surface
+from vr_exposure.renderer.blocks.materials import SHADOW_MASK, material, part
+from vr_exposure.renderer.blocks.rooms import Room, Window, desk, wall_shelf
+from vr_exposure.renderer.blocks.sky import SceneFog, Sun, sky_dome
+from vr_exposure.renderer.builders import register_builder
+from vr_exposure.renderer.builders.base import BuildContext, SceneInstance
+from vr_exposure.renderer.builders.spiders import sounds as _sounds  # noqa: F401 - registers its sounds
+from vr_exposure.renderer.builders.spiders import textures as _textures  # noqa: F401 - registers its textures
+from vr_exposure.renderer.builders.spiders.contract import CONTRACT, DROP_CLIMB_S, DROP_HANG_S, MAX_SPIDERS
 
-MAX_SPIDERS = 12
+STIMULUS_TAG = CONTRACT.stimulus_tag or "spider"
 
 # Room bounds.
 ROOM_X = (-1.7, 1.3)
@@ -76,25 +76,12 @@ def _leg_reach() -> float:
 _SPAN = 2.0 * _leg_reach() * math.sin(math.radians(75.0))
 
 
-@dataclass
-class _Surface:
-    """A walkable plane: local XY is the surface, +Z points out of it; ``rect`` bounds walking."""
-
-    name: str
-    node: NodePath
-    rect: tuple[float, float, float, float]  # x0, x1, y0, y1
-
-    def clamp(self, x: float, y: float) -> tuple[float, float]:
-        x0, x1, y0, y1 = self.rect
-        return min(max(x, x0), x1), min(max(y, y0), y1)
-
-
-class _Spider:
-    """One spider: node tree, walking state and gait."""
+class _Spider(Walker):
+    """One spider: node tree, walking state (a :class:`Walker`) and gait."""
 
     def __init__(self, parent: NodePath, name: str, rng: np.random.Generator) -> None:
-        self.root = parent.attachNewNode(name)
-        self.root.setTag("stimulus", "spider")
+        super().__init__(parent.attachNewNode(name))
+        self.root.setTag(STIMULUS_TAG_KEY, STIMULUS_TAG)
         self.model = self.root.attachNewNode("model")
         body = self.model.attachNewNode("body")
         body.setZ(_BODY_Z)
@@ -143,13 +130,9 @@ class _Spider:
                 np_.setMaterial(leg_mat, 1)
         self.model.flattenLight()
         # state
-        self.surface: _Surface | None = None
-        self.x = 0.0
-        self.y = 0.0
         self.heading_deg = float(rng.uniform(0, 360))
         self.home = (0.0, 0.0)
         self.roam_m = 0.3
-        self.target: tuple[float, float] | None = None
         self.pause_s = float(rng.uniform(0.0, 2.0))
         self.phase = float(rng.uniform(0, 2 * math.pi))
         self.twitch_t = float(rng.uniform(0, 10))
@@ -160,14 +143,6 @@ class _Spider:
         self.event_until_s = 0.0
         self.legs_rest = True
         self.visible = False
-
-    def place(self, surface: _Surface, x: float, y: float) -> None:
-        if surface is not self.surface:
-            self.root.reparentTo(surface.node)
-            self.surface = surface
-        self.x, self.y = x, y
-        self.root.setPos(x, y, 0.0)
-        self.root.setH(self.heading_deg)
 
     def set_size(self, size_m: float) -> None:
         s = size_m * self.size_factor / _SPAN
@@ -241,113 +216,22 @@ class SpidersScene(SceneInstance):
     # ----------------------------------------------------------------------------------- building
 
     def _build_room(self, root: NodePath) -> None:
-        room = root.attachNewNode("room")
-        x0, x1 = ROOM_X
-        y0, y1 = ROOM_Y
-        w, d = x1 - x0, y1 - y0
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        part(
-            room,
-            proc.plane("floor", w, d, uv_repeat=(w, d)),
-            (cx, cy, 0.0),
-            texture="wood-planks",
-            mat=material((1, 1, 1), specular=0.15, shininess=30),
+        Room(
+            root,
+            x=ROOM_X,
+            y=ROOM_Y,
+            height_m=CEILING_Z,
+            skirting=("far", "left", "right"),
+            windows=[
+                Window("left", along_m=1.2 - (ROOM_Y[0] + ROOM_Y[1]) / 2, z_m=1.45, width_m=1.1, height_m=1.0)
+            ],
+            ceiling_lamp=(0.0, 1.0),
         )
-        plaster = material((1.0, 0.98, 0.95))
-        ceiling = part(
-            room,
-            proc.plane("ceiling", w, d, uv_repeat=(w, d)),
-            (cx, cy, CEILING_Z),
-            texture="plaster",
-            mat=plaster,
-        )
-        ceiling.setP(180)
-        ceiling.hide(SHADOW_MASK)
-        walls = (
-            ("wall-far", (cx, y1, CEILING_Z / 2), (0, 90, 0), w),
-            ("wall-back", (cx, y0, CEILING_Z / 2), (180, 90, 0), w),
-            ("wall-left", (x0, cy, CEILING_Z / 2), (90, 90, 0), d),
-            ("wall-right", (x1, cy, CEILING_Z / 2), (-90, 90, 0), d),
-        )
-        for name, pos, hpr, length in walls:
-            wall = part(
-                room,
-                proc.plane(name, length, CEILING_Z, uv_repeat=(length, CEILING_Z)),
-                pos,
-                texture="plaster",
-                mat=plaster,
-                hpr=hpr,
-            )
-            wall.setName(name)
-            # Walls and ceiling cast no shadow: the sun stands in for daylight through the window and
-            # would otherwise leave the whole room in the wall's shadow.
-            wall.hide(SHADOW_MASK)
-        skirting = material((0.92, 0.9, 0.86), specular=0.2)
-        for pos, size in (
-            ((cx, y1 - 0.01, 0.05), (w, 0.02, 0.1)),
-            ((x0 + 0.01, cy, 0.05), (0.02, d, 0.1)),
-            ((x1 - 0.01, cy, 0.05), (0.02, d, 0.1)),
-        ):
-            part(room, proc.box("skirting", size), pos, mat=skirting)
-        # Window on the left wall: a bright pane in a white frame, a sill.
-        win_y, win_z, win_w, win_h = 1.2, 1.45, 1.1, 1.0
-        pane = part(
-            room, proc.plane("window-pane", win_w, win_h), (x0 + 0.012, win_y, win_z), hpr=(90, 90, 0)
-        )
-        pane.setColor(0.86, 0.93, 1.0, 1.0)
-        shading.unlit(pane)
-        frame_mat = material((0.95, 0.95, 0.93), specular=0.2)
-        for pos, size in (
-            ((x0 + 0.03, win_y, win_z + win_h / 2), (0.06, win_w + 0.1, 0.06)),
-            ((x0 + 0.03, win_y, win_z - win_h / 2), (0.06, win_w + 0.1, 0.06)),
-            ((x0 + 0.03, win_y - win_w / 2, win_z), (0.06, 0.06, win_h)),
-            ((x0 + 0.03, win_y + win_w / 2, win_z), (0.06, 0.06, win_h)),
-            ((x0 + 0.03, win_y, win_z), (0.05, 0.04, win_h)),
-            ((x0 + 0.08, win_y, win_z - win_h / 2 - 0.04), (0.16, win_w + 0.2, 0.03)),
-        ):
-            part(room, proc.box("window-frame", size), pos, mat=frame_mat).hide(SHADOW_MASK)
-        # Ceiling lamp (a dim glowing disc).
-        disc = part(
-            room,
-            proc.cylinder("ceiling-lamp", 0.18, 0.04, segments=20),
-            (0.0, 1.0, CEILING_Z - 0.02),
-            hpr=(0, 90, 0),
-        )
-        disc.setColor(1.0, 0.95, 0.85, 1.0)
-        shading.unlit(disc)
-        disc.hide(SHADOW_MASK)
 
     def _build_props(self, root: NodePath) -> None:
         props = root.attachNewNode("props")
-        wood = material((1, 1, 1), specular=0.25, shininess=35)
-        # Desk: top, four legs, a drawer block.
-        dx0, dx1 = DESK_X
-        dy0, dy1 = DESK_Y
-        dcx, dcy = (dx0 + dx1) / 2, (dy0 + dy1) / 2
-        top_t = 0.035
-        part(
-            props,
-            proc.box("desk-top", (dx1 - dx0, dy1 - dy0, top_t), uv_per_m=1.0),
-            (dcx, dcy, DESK_TOP_Z - top_t / 2),
-            texture="wood-fine",
-            mat=wood,
-        )
-        for lx in (dx0 + 0.05, dx1 - 0.05):
-            for ly in (dy0 + 0.05, dy1 - 0.05):
-                part(
-                    props,
-                    proc.box("desk-leg", (0.045, 0.045, DESK_TOP_Z - top_t)),
-                    (lx, ly, (DESK_TOP_Z - top_t) / 2),
-                    texture="wood-fine",
-                    mat=wood,
-                )
-        part(
-            props,
-            proc.box("drawers", (0.4, dy1 - dy0 - 0.1, 0.5)),
-            (dx1 - 0.25, dcy, DESK_TOP_Z - top_t - 0.25),
-            texture="wood-fine",
-            mat=wood,
-        )
+        desk(props, x=DESK_X, y=DESK_Y, top_z=DESK_TOP_Z)
+        dx1, dy1 = DESK_X[1], DESK_Y[1]
         # Desk lamp at the far right corner, with a warm point light.
         metal = material((0.15, 0.35, 0.30), specular=0.6, shininess=60)
         lamp = props.attachNewNode("desk-lamp")
@@ -413,44 +297,9 @@ class SpidersScene(SceneInstance):
             mat=material((0.75, 0.32, 0.22), specular=0.5, shininess=50),
         )
         # Shelf on the far wall with books and a small plant pot.
-        shelf = props.attachNewNode("shelf")
-        part(
-            shelf,
-            proc.box("shelf-board", (1.4, 0.26, 0.03)),
-            (-0.5, SHELF_Y, SHELF_Z - 0.015),
-            texture="wood-fine",
-            mat=wood,
+        shelf = wall_shelf(
+            props, x_m=-0.5, y_m=SHELF_Y, z_m=SHELF_Z, rng=np.random.default_rng(11), books_to=(-0.75, 0.15)
         )
-        part(
-            shelf,
-            proc.box("shelf-board", (1.4, 0.26, 0.03)),
-            (-0.5, SHELF_Y, SHELF_Z + 0.45),
-            texture="wood-fine",
-            mat=wood,
-        )
-        rng = np.random.default_rng(11)
-        x = -1.15
-        palette = [
-            (0.55, 0.12, 0.10),
-            (0.15, 0.25, 0.45),
-            (0.20, 0.40, 0.25),
-            (0.75, 0.62, 0.30),
-            (0.35, 0.20, 0.35),
-            (0.85, 0.82, 0.75),
-        ]
-        for row_z in (SHELF_Z, SHELF_Z + 0.45):
-            x = -1.15
-            while x < (-0.75 if row_z == SHELF_Z else 0.15):
-                bw = float(rng.uniform(0.025, 0.05))
-                bh = float(rng.uniform(0.18, 0.28))
-                col = palette[int(rng.integers(len(palette)))]
-                part(
-                    shelf,
-                    proc.box("book", (bw, 0.18, bh)),
-                    (x + bw / 2, SHELF_Y + 0.02, row_z + bh / 2),
-                    mat=material(col, specular=0.1),
-                )
-                x += bw + 0.004
         part(
             shelf,
             proc.cylinder("pot", 0.06, 0.11, segments=14, radius_end=0.075),
@@ -493,18 +342,14 @@ class SpidersScene(SceneInstance):
         pic.setName("picture")
         props.flattenStrong()
 
-    def _build_surfaces(self, root: NodePath) -> dict[str, _Surface]:
+    def _build_surfaces(self, root: NodePath) -> dict[str, Surface]:
         def surface(
             name: str,
             pos: tuple[float, float, float],
             normal: tuple[float, float, float],
             rect: tuple[float, float, float, float],
-        ) -> _Surface:
-            node = root.attachNewNode(f"surface-{name}")
-            node.setPos(*pos)
-            if normal != (0.0, 0.0, 1.0):
-                node.lookAt(Vec3(*pos) + Vec3(0, 0, 1), Vec3(*normal))
-            return _Surface(name, node, rect)
+        ) -> Surface:
+            return make_surface(root, name, pos, normal, rect)
 
         x0, x1 = ROOM_X
         y0, y1 = ROOM_Y
@@ -728,29 +573,12 @@ class SpidersScene(SceneInstance):
 
     def _walk(self, sp: _Spider, dt_s: float, speed: float) -> None:
         """Turn toward the target and step forward; legs follow the distance walked."""
-        assert sp.target is not None
-        tx, ty = sp.target
-        dx, dy = tx - sp.x, ty - sp.y
-        dist = math.hypot(dx, dy)
-        if dist < 1e-3:
-            sp.target = None
+        step = sp.steer(dt_s, speed)
+        if step is None:
             return
-        want = math.degrees(math.atan2(-dx, dy))
-        turn = (want - sp.heading_deg + 180.0) % 360.0 - 180.0
-        max_turn = 300.0 * dt_s
-        sp.heading_deg += max(-max_turn, min(max_turn, turn))
-        step = min(dist, speed * dt_s) if abs(turn) < 60.0 else 0.0
-        if step > 0.0:
-            sp.x += dx / dist * step
-            sp.y += dy / dist * step
-            sp.root.setPosHpr(sp.x, sp.y, 0.0, sp.heading_deg, 0.0, 0.0)
-        else:
-            sp.root.setH(sp.heading_deg)
         span = max(sp.scale * _SPAN, 1e-4)
         sp.phase += 2.0 * math.pi * (step + 0.15 * speed * dt_s) / (_STRIDE * span * 1.6)
         sp.pose_legs(22.0, 24.0, sp.phase, 0.0, 0.0)
-        if dist - step < 1e-3:
-            sp.target = None
 
     # ----------------------------------------------------------------------------------------- events
 
@@ -770,8 +598,8 @@ class SpidersScene(SceneInstance):
             self._drop_duration_s = event.duration_s
             size = max(v.get("spider_size_m", 0.05), 0.05)
             self.dropper.set_size(size)
-            self._events[name] = now + event.duration_s + _DROP_HANG_S + _DROP_CLIMB_S
-        elif name == "scatter":
+            self._events[name] = now + event.duration_s + DROP_HANG_S + DROP_CLIMB_S
+        else:  # "scatter"; validate refuses a scene with an event the contract does not list
             for sp in free:
                 a = float(self.rng.uniform(0, 2 * math.pi))
                 r = float(self.rng.uniform(0.3, 0.7))
@@ -782,27 +610,14 @@ class SpidersScene(SceneInstance):
                 sp.event_until_s = now + event.duration_s
                 sp.home = sp.target
             self._events[name] = now + event.duration_s
-        else:
-            # An event this builder does not animate (a newer YAML): it still counts as running.
-            self._events[name] = now + event.duration_s
 
     def _walk_toward_patient(self, sp: _Spider, speed: float, duration_s: float) -> None:
         """Walk toward the patient's feet (floor), the desk's near edge (desk) or down (walls), and
         stop 0.15 m short of the patient."""
-        assert sp.surface is not None
-        # The patient in this surface's coordinates: the eye point projected onto the plane.
-        eye = self.root.getRelativePoint(self.root.getParent(), Vec3(0, 0, self.eye_height_m))
-        local = sp.surface.node.getRelativePoint(self.root, eye)
-        px, py = local.x, local.y
-        dx, dy = px - sp.x, py - sp.y
-        dist = math.hypot(dx, dy)
-        stop = max(dist - 0.15, 0.0)
-        tx, ty = sp.x + dx / max(dist, 1e-6) * stop, sp.y + dy / max(dist, 1e-6) * stop
-        sp.target = sp.surface.clamp(tx, ty)
+        sp.home = sp.head_toward_patient(self.root, self.eye_height_m, stop_short_m=0.15)
         sp.speed_m_s = speed
         sp.mode = "event"
         sp.event_until_s = self.t_s + duration_s
-        sp.home = sp.target
 
     def _update_drop(self, dt_s: float) -> None:
         self._drop_t += dt_s
@@ -813,10 +628,10 @@ class SpidersScene(SceneInstance):
         if t < dur:
             f = t / dur
             f = f * f * (3 - 2 * f)
-        elif t < dur + _DROP_HANG_S:
+        elif t < dur + DROP_HANG_S:
             f = 1.0
-        elif t < dur + _DROP_HANG_S + _DROP_CLIMB_S:
-            f = 1.0 - (t - dur - _DROP_HANG_S) / _DROP_CLIMB_S
+        elif t < dur + DROP_HANG_S + DROP_CLIMB_S:
+            f = 1.0 - (t - dur - DROP_HANG_S) / DROP_CLIMB_S
         else:
             self._drop_t = -1.0
             self.dropper.root.hide()
@@ -868,10 +683,6 @@ class SpidersScene(SceneInstance):
         if name == "dropping-spider":
             return self.dropper.root
         return None
-
-
-_DROP_HANG_S = 8.0
-_DROP_CLIMB_S = 3.0
 
 
 @register_builder("spiders")

@@ -13,22 +13,19 @@ import math
 from collections.abc import Mapping
 
 import numpy as np
-from panda3d.core import NodePath, TextureStage, TransparencyAttrib, Vec3, Vec4
+from panda3d.core import NodePath, TextureStage, TransparencyAttrib
 
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer import shading
-from vr_exposure.renderer.builders import BuildContext, SceneInstance, register_builder
-from vr_exposure.renderer.builders._common import SceneFog, Sun, glow, material, part, sky_dome
+from vr_exposure.renderer.blocks.materials import material, part
+from vr_exposure.renderer.blocks.sky import TimeOfDay
+from vr_exposure.renderer.builders import register_builder
+from vr_exposure.renderer.builders.base import BuildContext, SceneInstance
+from vr_exposure.renderer.builders.safe_place import sounds as _sounds  # noqa: F401 - registers its sounds
 
 SHORE_Y = 7.0
 SEA_Z = -0.32
 SUN_HEADING_DEG = -18.0
-
-
-def _mix3(
-    a: tuple[float, float, float], b: tuple[float, float, float], t: float
-) -> tuple[float, float, float]:
-    return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
 
 
 def _sand_height(x: float, y: float) -> float:
@@ -44,31 +41,21 @@ def _sand_height(x: float, y: float) -> float:
 
 
 class SafePlaceScene(SceneInstance):
-    fog_color = (0.93, 0.72, 0.58)
-
     def __init__(self, ctx: BuildContext) -> None:
         root = ctx.parent.attachNewNode(f"scene-{ctx.spec.id}")
         super().__init__(root)
         self.rng = ctx.rng
         self.t_s = 0.0
         shading.apply_scene_shader(root, shadows=ctx.shadow_size_px > 0)
-        self.sun = Sun(
+        self.sky = TimeOfDay(
             root,
-            direction=(0.3, -0.9, -0.25),
-            color=(1.2, 0.9, 0.6),
-            ambient=(0.42, 0.36, 0.40),
             focus=(0.0, 3.0, 0.0),
             film_m=24.0,
             shadow_size_px=ctx.shadow_size_px,
-            distance_m=40.0,
+            heading_deg=SUN_HEADING_DEG,
         )
-        self.fog = SceneFog(root, self.fog_color, 0.008)
-        self._sky_parent = root.attachNewNode("sky")
-        self._sky: NodePath | None = None
-        self._sky_key: tuple[float, float] | None = None
         self._build_land(root)
         self._build_sea(root)
-        self._build_sun_disc(root)
         self._values: dict[str, float] = {}
         self.wave_amplitude_m = 0.2
         self.wave_period_s = 9.0
@@ -184,14 +171,6 @@ class SafePlaceScene(SceneInstance):
             self.foams.append((f, y0, phase))
             f.setPythonTag("span", span)
 
-    def _build_sun_disc(self, root: NodePath) -> None:
-        disc = root.attachNewNode(proc.sphere("sun-disc", 1.0, rings=8, segments=16))
-        disc.setColor(1.0, 0.78, 0.45, 1.0)
-        glow(disc)
-        disc.setBin("background", 5)
-        disc.setDepthTest(False)
-        self.sun_disc = disc
-
     # --------------------------------------------------------------------------------------- values
 
     def apply(self, values: Mapping[str, float]) -> None:
@@ -199,48 +178,8 @@ class SafePlaceScene(SceneInstance):
         self.wave_amplitude_m = values.get("wave_amplitude_m", 0.2)
         self.wave_period_s = max(values.get("wave_period_s", 9.0), 1.0)
         self.wind = values.get("wind_strength", 0.1)
-        warmth = min(max(values.get("light_warmth", 0.7), 0.0), 1.0)
-        elevation = values.get("sun_elevation_deg", 12.0)
-        el = math.radians(max(elevation, 0.5))
-        hd = math.radians(SUN_HEADING_DEG)
-        to_sun = Vec3(-math.sin(hd) * math.cos(el), math.cos(hd) * math.cos(el), math.sin(el))
-        # Lower and warmer: more orange, a little dimmer, long shadows.
-        sun_col = _mix3((1.15, 1.08, 0.98), (1.25, 0.72, 0.40), warmth)
-        low = max(0.0, 1.0 - elevation / 25.0)
-        level = 1.0 - 0.25 * low
-        self.sun.color = Vec4(sun_col[0] * level, sun_col[1] * level, sun_col[2] * level, 1.0)
-        amb = _mix3((0.45, 0.48, 0.55), (0.45, 0.34, 0.38), warmth)
-        self.sun.ambient_color = Vec4(amb[0], amb[1], amb[2], 1.0)
-        self.sun.set_level(1.0)
-        focus = Vec3(0.0, 3.0, 0.0)
-        self.sun.node.setPos(focus + to_sun * 40.0)
-        self.sun.node.lookAt(focus)
-        self.sun_disc.setPos(to_sun * 380.0)
-        self.sun_disc.setScale(7.0)
-        disc = _mix3((1.0, 0.95, 0.8), (1.0, 0.62, 0.3), warmth)
-        self.sun_disc.setColor(disc[0], disc[1], disc[2], 1.0)
-        fog = _mix3((0.78, 0.80, 0.82), (0.95, 0.66, 0.50), warmth)
-        self.fog.set(fog)
-        self._set_sky(warmth, elevation)
-
-    def _set_sky(self, warmth: float, elevation: float) -> None:
-        """Rebuild the sky dome only when its look changes (preset switch), never per frame."""
-        key = (round(warmth, 2), round(elevation, 1))
-        if key == self._sky_key:
-            return
-        self._sky_key = key
-        low = max(0.0, 1.0 - elevation / 25.0)
-        horizon = _mix3((0.85, 0.82, 0.78), (1.0, 0.60, 0.38), warmth)
-        mid = _mix3((0.55, 0.68, 0.85), (0.78, 0.52, 0.58), warmth * (0.5 + 0.5 * low))
-        top = _mix3((0.30, 0.45, 0.75), (0.22, 0.26, 0.50), warmth)
-        below = _mix3(horizon, (0.5, 0.4, 0.4), 0.3)
-        if self._sky is not None:
-            self._sky.removeNode()
-        self._sky = sky_dome(
-            self._sky_parent,
-            450.0,
-            [(-1.0, (*below, 1.0)), (0.0, (*horizon, 1.0)), (0.12, (*mid, 1.0)), (1.0, (*top, 1.0))],
-            center_z=-8.0,
+        self.sky.set(
+            elevation_deg=values.get("sun_elevation_deg", 12.0), warmth=values.get("light_warmth", 0.7)
         )
 
     # ------------------------------------------------------------------------------------ per frame

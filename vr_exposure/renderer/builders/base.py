@@ -1,0 +1,68 @@
+"""What a builder gets and returns: :class:`BuildContext` and :class:`SceneInstance` (Panda3D)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from panda3d.core import NodePath
+
+from vr_exposure.core.specs import Event, SceneSpec
+
+__all__ = ["BuildContext", "Builder", "SceneInstance"]
+
+
+@dataclass
+class BuildContext:
+    """What a builder gets: where to put the scene, the spec, a seeded random generator (the same
+    seed gives the same room), and the patient's eye height (metres above the floor)."""
+
+    parent: NodePath
+    spec: SceneSpec
+    rng: np.random.Generator
+    eye_height_m: float
+    shadow_size_px: int = 1024
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class SceneInstance:
+    """A built scene. Subclasses override the hooks they need; the defaults do nothing."""
+
+    def __init__(self, root: NodePath) -> None:
+        self.root = root
+
+    def apply(self, values: Mapping[str, float]) -> None:
+        """New parameter values (every parameter of the spec, presets' overrides applied)."""
+
+    def update(self, dt_s: float) -> None:
+        """Advance animation by ``dt_s`` seconds. Called every frame; keep it cheap."""
+
+    def start_event(self, name: str, event: Event) -> None:
+        """Begin the event's animation now (the stage has already waited out its delay)."""
+
+    def event_running(self, name: str) -> bool:
+        """Whether the event's animation is still playing."""
+        return False
+
+    def anchor(self, name: str) -> NodePath | None:
+        """A node an audio cue with ``attach_to: name`` follows, or None if the scene has none."""
+        return None
+
+    def preferred_view(self, eye_height_m: float) -> tuple[float, float]:
+        """Heading and pitch (degrees) a still should look in to show the scene's stimulus."""
+        return 0.0, -10.0
+
+    def destroy(self) -> None:
+        """Remove the scene, and the shadow buffers of its lights first: Panda3D keeps a shadow
+        caster's buffer (and through its camera the whole detached scene) rendering every frame
+        until the light stops casting, so each scene change would otherwise add one more."""
+        for light in self.root.findAllMatches("**/+LightLensNode"):
+            node = light.node()
+            if node.isShadowCaster():
+                node.setShadowCaster(False)
+        self.root.removeNode()
+
+
+Builder = Callable[[BuildContext], SceneInstance]
