@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from vr_exposure import demo
+from vr_exposure.console import scripted as demo
 from vr_exposure.console.controller import ConsoleController
 from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_library
@@ -30,7 +30,7 @@ def _records(session_dir: Path) -> list[dict[str, Any]]:
 
 
 def _demo_session(root: Path, clock: FakeClock, library: Any, add_rung: tuple[str, float] | None) -> Path:
-    original = load_library().protocol(demo.PROTOCOL_ID)
+    original = load_library().protocol(demo.DEFAULT_PROTOCOL)
     renderer = _FakeRenderer(library)
     controller = ConsoleController(renderer, library, clock=clock, sessions_root=root)
     renderer.controller = controller
@@ -62,8 +62,8 @@ def _last_rung(session_dir: Path) -> dict[str, Any]:
 
 def test_a_course_of_three_demo_sessions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     library = load_library()
-    protocol = demo.compressed_protocol(library.protocol(demo.PROTOCOL_ID), MINUTES)
-    library = dataclasses.replace(library, protocols={**library.protocols, demo.PROTOCOL_ID: protocol})
+    protocol = demo.compressed_protocol(library.protocol(demo.DEFAULT_PROTOCOL), MINUTES)
+    library = dataclasses.replace(library, protocols={**library.protocols, demo.DEFAULT_PROTOCOL: protocol})
     clock = FakeClock(utc_start_s=1_767_225_600.0)
     monkeypatch.setattr(demo, "time", types.SimpleNamespace(monotonic=lambda: clock.monotonic_ns() / 1e9))
     dirs = []
