@@ -43,6 +43,11 @@ _EXAMPLES: dict[str, dict[str, object]] = {
     "head_pose": {"frame": 3, "t_mono_ns": 5, "position_m": [0, 1.6, 0], "orientation_xyzw": [0, 0, 0, 1]},
     "frame_timing": {"median_ms": 11.1, "p99_ms": 12.5},
     "view_image": {"jpeg": b"\xff\xd8\xff", "width": 64, "height": 48},
+    "stimulus_positions": {
+        "frame": 3,
+        "t_mono_ns": 5,
+        "stimuli": [{"node": "spider-00", "tag": "spider", "position_m": [0.1, 2.0, 0.8]}],
+    },
 }
 
 

@@ -470,6 +470,25 @@ class FrameTiming(Telemetry):
     window_s: float = 1.0
 
 
+class StimulusPosition(msgspec.Struct, kw_only=True, frozen=True):
+    """One shown node tagged ``stimulus``: its name, the tag's value and its position (metres, tracking
+    space, the frame of ``head_pose``)."""
+
+    node: str
+    tag: str
+    position_m: tuple[float, float, float]
+
+
+class StimulusPositions(Telemetry):
+    """Where the feared objects are, about 10 times a second while any is shown (one record with
+    ``stimuli`` empty when the last one goes), for gaze and avoidance measures."""
+
+    msg_type = "stimulus_positions"
+    frame: int
+    t_mono_ns: int
+    stimuli: tuple[StimulusPosition, ...] = ()
+
+
 class ViewImage(Telemetry):
     """What the patient sees, for the console's mirror. ``jpeg`` is base64 in JSON."""
 

@@ -11,7 +11,8 @@ Frame order (Panda3D task sorts; lower runs first)::
      15  vr-exposure-stimuli    stage.update(dt): intensity ramps, fades, events, animation, audio
      20  ivalLoop               (Panda3D) intervals
      50  igLoop                 (Panda3D) renders the frame (XR: each eye into its swapchain image)
-     52  vr-exposure-telemetry  head pose, frame timing (1 Hz), mirror image; journal hand-off
+     52  vr-exposure-telemetry  head pose, stimulus positions (10 Hz), frame timing (1 Hz), mirror
+                                image; journal hand-off
      54  vr-exposure-present    backend.end_frame(): XR: release images, xrEndFrame; offscreen: wait
                                 until the GL frame is finished (so frames never pile up in the driver)
 
@@ -58,6 +59,7 @@ from vr_exposure.link.errors import CommandRejected
 from vr_exposure.renderer.backends import Backend, FrameInfo, PatientAction, Rig, build_rig
 from vr_exposure.renderer.overlay import Overlay
 from vr_exposure.renderer.stage import StageError
+from vr_exposure.renderer.stimulus_tracker import StimulusTracker
 from vr_exposure.renderer.telemetry import MirrorCapture, Telemetry
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,9 @@ class StageLike(Protocol):
 
     @property
     def scene_id(self) -> str | None: ...
+
+    @property
+    def scene(self) -> object: ...
 
     @property
     def preset(self) -> str | None: ...
@@ -260,6 +265,7 @@ class App:
             publish=self._publish_telemetry if self.link is not None else None,
             journal=self._journal_telemetry,
             mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
+            stimuli=StimulusTracker(render, self._rig.tracking_space),
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
@@ -367,7 +373,9 @@ class App:
         if info is not None:
             pose = info.head_pose
             now_ns = self.clock.monotonic_ns()
-            self.telemetry.on_frame(self.frame, now_ns, pose.position_m, pose.orientation_xyzw)
+            self.telemetry.on_frame(
+                self.frame, now_ns, pose.position_m, pose.orientation_xyzw, scene_key=self.stage.scene
+            )
             if self.lsl_bridge is not None:
                 self._push_pose(now_ns, pose.position_m, pose.orientation_xyzw)
 

@@ -1,5 +1,6 @@
 """Renderer telemetry: frame timing (median, p99, dropped) once a second, the head pose every frame,
-and a small JPEG of what the patient sees (``view_image``, >= 5 per second) for the console's mirror.
+where the scene's stimuli are (``stimulus_positions``, 10 Hz, :mod:`.stimulus_tracker`) and a small
+JPEG of what the patient sees (``view_image``, >= 5 per second) for the console's mirror.
 
 Everything here runs in the app's late ``vr-exposure-telemetry`` task and must stay cheap:
 
@@ -26,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from vr_exposure.renderer.stimulus_tracker import StimulusTracker
 
 #: Mirror image width; the height follows the output's aspect ratio.
 MIRROR_WIDTH_PX = 320
@@ -263,11 +266,13 @@ class Telemetry:
         publish: Publish | None = None,
         journal: Publish | None = None,
         mirror: MirrorCapture | None = None,
+        stimuli: StimulusTracker | None = None,
     ) -> None:
         self.timer = FrameTimer(frame_period_ns)
         self.publish = publish
         self.journal = journal
         self.mirror = mirror
+        self.stimuli = stimuli
         self.last_timing: FrameTimingSummary | None = None
 
     def on_frame(
@@ -276,7 +281,10 @@ class Telemetry:
         now_ns: int,
         position_m: tuple[float, float, float],
         orientation_xyzw: tuple[float, float, float, float],
+        scene_key: object = None,
     ) -> None:
+        """One rendered frame. ``scene_key`` identifies the scene shown (the stage's scene instance):
+        when it changes, the stimulus nodes are found again."""
         pose = {
             "frame": frame,
             "t_mono_ns": now_ns,
@@ -284,6 +292,10 @@ class Telemetry:
             "orientation_xyzw": orientation_xyzw,
         }
         self._emit("head_pose", pose)
+        if self.stimuli is not None:
+            stimuli = self.stimuli.sample(frame, now_ns, scene_key)
+            if stimuli is not None:
+                self._emit("stimulus_positions", stimuli)
         summary = self.timer.tick(now_ns)
         if summary is not None:
             self.last_timing = summary
