@@ -6,11 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -54,6 +56,8 @@ def _expected(session: Path) -> dict[str, int]:
         "pose": len(tl.pose),
         "frames": len(tl.frames),
         "events": len(tl.events),
+        "avoidance": len(tl.avoidance()),
+        "stimulus": int(np.maximum(tl.stimuli.count, 1).sum()) if len(tl.stimuli) else 0,
     }
 
 
@@ -105,6 +109,16 @@ def test_tables_round_trip_counts(fmt: str, synthetic: Synthetic, demo_session: 
             assert pose.column("t_mono_ns").to_pylist() == tl.pose.t_mono_ns.tolist()
         suds = pq.read_table(out / "suds" / d) if fmt == "parquet" else pcsv.read_csv(out / "suds" / d)
         assert suds.column("suds_0_100").to_pylist() == [r.value for r in tl.ratings]
+        if fmt == "parquet":
+            avoid = pq.read_table(out / "avoidance" / d).to_pylist()
+            expected = [r.as_dict() for r in tl.avoidance()]
+            assert len(avoid) == len(expected)
+            for got, want in zip(avoid, expected, strict=True):
+                for key, value in want.items():
+                    if isinstance(value, float) and math.isnan(value):
+                        assert got[key] is None, key
+                    else:
+                        assert got[key] == value, key
     # Every Parquet file has the declared schema, an empty table too.
     if fmt == "parquet":
         for name in TABLES:
@@ -318,6 +332,8 @@ def test_bids_dataset_passes_the_validator_and_round_trips(
     assert participants[0] == "participant_id"
     assert sorted(participants[1:]) == sorted({f"sub-{tl.pseudonym}" for tl in timelines})
     motion_files = sorted(out.glob("sub-*/ses-*/motion/*_motion.tsv"))
+    # The synthetic sessions journal stimulus positions: their avoidance measures are beh files.
+    assert len(list(out.glob("sub-*/ses-*/beh/*_beh.tsv"))) >= len(synthetic.sessions)
     # Three P042 sessions a week apart, the demo and the killed one today: all distinct sessions.
     assert len(motion_files) == sum(1 for tl in timelines if len(tl.pose))
     total_rows = sum(len(p.read_text().splitlines()) for p in motion_files)
@@ -346,6 +362,18 @@ def test_bids_dataset_passes_the_validator_and_round_trips(
         assert len(changes) == len(tl.intensity)
         sidecar = json.loads(motion.with_suffix(".json").read_text())
         assert sidecar["TrackingSystemName"] == "HMD" and sidecar["SamplingFrequency"] > 0
+        beh = motion.parent.parent / "beh" / motion.name.replace("_tracksys-HMD_motion.tsv", "_beh.tsv")
+        measures = tl.avoidance()
+        if measures:
+            got = _tsv(beh)
+            assert [r["scope"] for r in got] == [m.scope for m in measures]
+            assert [float(r["gaze_within_15deg_share"]) for r in got] == pytest.approx(
+                [m.gaze_within_15deg_share for m in measures], abs=1e-6
+            )
+            described = json.loads(beh.with_suffix(".json").read_text())
+            assert set(got[0]) <= set(described), "every beh column is described"
+        else:
+            assert not beh.exists()
         chans = motion.parent / motion.name.replace("_motion.tsv", "_channels.tsv")
         types = [line.split("\t")[2] for line in chans.read_text().splitlines()[1:]]
         assert types == ["POS"] * 3 + ["ORNT"] * 4 + ["LATENCY"]

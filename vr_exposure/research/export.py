@@ -13,6 +13,8 @@ origin ``t_s`` and as the raw monotonic stamp ``t_mono_ns``; see :data:`TABLE_DO
     episodes    pauses and safe-place stays with their durations
     ssq         SSQ scores before/after
     physio      physiology samples received over LSL (long format: stream, channel, value)
+    stimulus    where the shown stimuli were (10 Hz, tracking space)
+    avoidance   gaze and avoidance measures per session and per rung
 
 CSV and Parquet use a table-first hive layout, ``<table>/pseudonym=<P>/session=<session_id>/part-0.<ext>``,
 so Spark, DuckDB, pyarrow.dataset and Polars, pointed at one table's directory, read every session of
@@ -44,6 +46,7 @@ import pyarrow as pa
 
 from vr_exposure import __version__
 from vr_exposure.errors import VrExposureError
+from vr_exposure.research.avoidance import MEASURES, AvoidanceRow
 from vr_exposure.research.timeline import SessionTimeline, intensity_series, utc_iso
 
 FORMATS = ("csv", "parquet", "bids")
@@ -58,6 +61,8 @@ TABLES = (
     "episodes",
     "ssq",
     "physio",
+    "stimulus",
+    "avoidance",
 )
 BIDS_VERSION = "1.10.0"
 BIDS_TASK = "exposure"
@@ -200,6 +205,39 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "stream": "LSL stream name",
             "channel": "channel label",
             "value": "sample value, in the stream's unit",
+        },
+    ),
+    "stimulus": (
+        "Where the stimuli the patient could see were (the nodes the scene tags `stimulus`), about "
+        "10 times a second, in the frame of the head pose (tracking space, m); a row with no node: "
+        "none shown from then on.",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "when sampled, monotonic ns",
+            "frame": "frame number",
+            "node": "scene-graph node name (e.g. spider-00); empty: none shown",
+            "tag": "value of its stimulus tag (e.g. spider)",
+            "position_x_m": "position x, m",
+            "position_y_m": "position y, m",
+            "position_z_m": "position z, m",
+        },
+    ),
+    "avoidance": (
+        "Gaze and avoidance measures (docs/research.md gives the definitions): one row for the "
+        "session, one per rung; times are exposure time with a stimulus shown (pauses and the safe "
+        "place left out). No rows without stimulus records.",
+        {
+            "scope": "session or rung",
+            "rung": "the rung (0-based) for scope rung; empty for the session",
+            "stimulus_exposure_s": "exposure time with a stimulus shown (the time analysed), s",
+            "gaze_within_15deg_share": "share of that time with a stimulus within 15 degrees of head gaze",
+            "gaze_within_30deg_share": "share of that time with a stimulus within 30 degrees of head gaze",
+            "time_to_first_look_s": "time before the first look (within 15 degrees), s; empty: never",
+            "longest_look_away_s": "longest stretch with no stimulus within 15 degrees, s",
+            "mean_distance_m": "time-weighted mean distance from the head to the nearest stimulus, m",
+            "min_distance_m": "smallest distance from the head to a stimulus, m",
+            "lean_back_mean_m": "mean head displacement away from the stimulus (from the first 1 s), m",
+            "lean_back_max_m": "largest head displacement away from the stimulus, m",
         },
     ),
 }
@@ -433,7 +471,48 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
             "value": pa.array(np.concatenate(parts_value) if parts_value else [], pa.float64()),
         }
     )
+    tables["stimulus"] = _stimulus_table(tl)
+    tables["avoidance"] = avoidance_table(tl.avoidance())
     return tables
+
+
+def _stimulus_table(tl: SessionTimeline) -> pa.Table:
+    st = tl.stimuli
+    # One row per shown stimulus per record, and one with no node for a record showing none.
+    rows_per = np.maximum(st.count, 1)
+    rec = np.repeat(np.arange(len(st)), rows_per)
+    empty = st.count[rec] == 0
+    flat = np.full(rec.shape, -1, dtype=np.int64)
+    if rec.size:
+        offset = np.arange(rec.size) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per)
+        flat = np.where(empty, -1, st.start[rec] + offset)
+    pos = np.full((rec.size, 3), np.nan)
+    pos[~empty] = st.position_m[flat[~empty]]
+    t = st.t_mono_ns[rec]
+    return pa.table(
+        {
+            "t_s": _ts(tl, t),
+            "t_mono_ns": t,
+            "frame": st.frame[rec],
+            "node": pa.array([None if i < 0 else st.node[i] for i in flat], pa.string()),
+            "tag": pa.array([None if i < 0 else st.tag[i] for i in flat], pa.string()),
+            "position_x_m": pa.array(pos[:, 0], pa.float64(), from_pandas=True),
+            "position_y_m": pa.array(pos[:, 1], pa.float64(), from_pandas=True),
+            "position_z_m": pa.array(pos[:, 2], pa.float64(), from_pandas=True),
+        }
+    )
+
+
+def avoidance_table(rows: Sequence[AvoidanceRow]) -> pa.Table:
+    """Avoidance measures as a table (NaN, e.g. a rung with no look, as null)."""
+    data = [r.as_dict() for r in rows]
+    return pa.table(
+        {
+            "scope": pa.array([d["scope"] for d in data], pa.string()),
+            "rung": pa.array([d["rung"] for d in data], pa.int64()),
+            **{k: pa.array([d[k] for d in data], pa.float64(), from_pandas=True) for k in MEASURES},
+        }
+    )
 
 
 def _utc(tl: SessionTimeline, t_mono_ns: int) -> str | None:
@@ -555,6 +634,19 @@ TABLE_TYPES: dict[str, dict[str, pa.DataType]] = {
         "stream": pa.string(),
         "channel": pa.string(),
         "value": pa.float64(),
+    },
+    "stimulus": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "frame": pa.int64(),
+        "node": pa.string(),
+        "tag": pa.string(),
+        **{f"position_{a}_m": pa.float64() for a in "xyz"},
+    },
+    "avoidance": {
+        "scope": pa.string(),
+        "rung": pa.int64(),
+        **dict.fromkeys(MEASURES, pa.float64()),
     },
 }
 
@@ -996,6 +1088,14 @@ def export_bids(timelines: Sequence[SessionTimeline], out: Path) -> list[Path]:
         events = mdir / f"{base}_events.tsv"
         _write_tsv(events, _EVENT_COLUMNS, _event_rows(tl, onset0))
         written.append(events)
+        measures = tl.avoidance()
+        if measures:
+            bdir = out / f"sub-{sub}" / f"ses-{ses}" / "beh"
+            bdir.mkdir(parents=True, exist_ok=True)
+            beh = bdir / f"{base}_beh.tsv"
+            _write_tsv(beh, _BEH_COLUMNS, [_beh_row(r) for r in measures])
+            written.append(beh)
+            put(bdir / f"{base}_beh.json", _json_bytes(_beh_json()))
     for (sub, ses), rows_ in scans.items():
         path = out / f"sub-{sub}" / f"ses-{ses}" / f"sub-{sub}_ses-{ses}_scans.tsv"
         _write_tsv(path, ["filename", "acq_time", "vr_exposure_session_id"], rows_)
@@ -1031,6 +1131,35 @@ _CHANNEL_ROWS: list[list[Any]] = [
     ["head_quat_w", "quat_w", "ORNT", "head", "n/a"],
     ["latency", "n/a", "LATENCY", "n/a", "s"],
 ]
+
+_BEH_COLUMNS = ["scope", "rung", *MEASURES]
+
+
+def _beh_row(row: AvoidanceRow) -> list[Any]:
+    d = row.as_dict()
+    return [d["scope"], d["rung"], *(round(float(d[k]), 6) for k in MEASURES)]  # type: ignore[arg-type]
+
+
+def _beh_json() -> dict[str, Any]:
+    _, cols = TABLE_DOCS["avoidance"]
+    out: dict[str, Any] = {
+        "TaskName": BIDS_TASK,
+        "Description": "Gaze and avoidance measures of the session and of each rung of the fear ladder "
+        "(vr-exposure; definitions in its docs/research.md), from the head pose and the journaled "
+        "positions of the stimuli.",
+    }
+    for column in _BEH_COLUMNS:
+        entry: dict[str, Any] = {"Description": cols[column]}
+        unit = _unit(column)
+        if column == "scope":
+            entry["Levels"] = {"session": "the whole session", "rung": "one rung of the fear ladder"}
+        elif unit in ("s", "m"):
+            entry["Units"] = unit
+        elif unit == "fraction 0-1":
+            entry["Units"] = "1"
+        out[column] = entry
+    return out
+
 
 _EVENT_COLUMNS = ["onset", "duration", "trial_type", "value", "process", "t_mono_ns", "content_json"]
 
