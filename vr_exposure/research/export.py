@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -759,7 +759,9 @@ def _encode_table(table: pa.Table, fmt: str, path: Path) -> None:
             path,
             compression="zstd",
             compression_level=3,
-            use_dictionary=True,
+            # Dictionaries for the text columns only: tried on measurement columns (floats that
+            # rarely repeat) they cost 4x the write time and make the file bigger.
+            use_dictionary=[f.name for f in table.schema if pa.types.is_string(f.type)],
             write_statistics=True,
             data_page_version="1.0",
             version="2.6",
@@ -847,7 +849,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     _replace_if_changed(tmp, path)
 
 
-def export_tables(timelines: Sequence[SessionTimeline], out: Path, fmt: str) -> list[Path]:
+def export_tables(timelines: Iterable[SessionTimeline], out: Path, fmt: str) -> list[Path]:
     """Write every table of every session as ``fmt`` (csv or parquet) into the table-first tree
     ``out/<table>/pseudonym=<P>/session=<id>/part-0.<fmt>``, with ``_README.md``, ``_schema.json``
     and ``_sessions.json`` at the root; returns the files of these sessions and the three.
@@ -855,7 +857,7 @@ def export_tables(timelines: Sequence[SessionTimeline], out: Path, fmt: str) -> 
     Incremental and idempotent: sessions already in ``out`` are left as they are; a session exported
     again gets exactly its files back (the same bytes for the same journal). Each file is written
     under a hidden temporary name and renamed into place, and ``_sessions.json`` lists a session
-    only once all its files are in."""
+    only once all its files are in. ``timelines`` may be a generator: one session is held at a time."""
     if fmt not in ("csv", "parquet"):
         raise ExportError(f"format {fmt!r}: use csv or parquet (or bids)")
     _prepare(out)
@@ -1283,11 +1285,12 @@ def _bids_readme(timelines: Sequence[SessionTimeline]) -> str:
 # --- entry point ------------------------------------------------------------------------------------
 
 
-def export(timelines: Sequence[SessionTimeline], out: Path | str, fmt: str) -> list[Path]:
-    """Export ``timelines`` as ``fmt`` (csv, parquet or bids) into directory ``out``."""
+def export(timelines: Iterable[SessionTimeline], out: Path | str, fmt: str) -> list[Path]:
+    """Export ``timelines`` as ``fmt`` (csv, parquet or bids) into directory ``out``. For csv and
+    parquet ``timelines`` may be a generator (a study's sessions, one in memory at a time)."""
     out = Path(out)
     if fmt == "bids":
-        return export_bids(timelines, out)
+        return export_bids(list(timelines), out)
     if fmt in ("csv", "parquet"):
         return export_tables(timelines, out, fmt)
     raise ExportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")
