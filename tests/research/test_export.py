@@ -204,6 +204,52 @@ def test_polars_reads_the_tree_as_it_is(
         assert (row["peak"], row["ratings"]) == (max(r.value for r in tl.ratings), len(tl.ratings))
 
 
+def _spark_missing() -> str | None:
+    import importlib.util
+    import shutil
+
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return "Spark needs Java, and no java is on PATH (nor JAVA_HOME set)"
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed (pip install pyspark; the dev set-up does not install Spark)"
+    return None
+
+
+@pytest.mark.skipif(_spark_missing() is not None, reason=str(_spark_missing()))
+def test_spark_reads_the_tree_and_agrees_with_duckdb(
+    parquet_tree: Path, synthetic: Synthetic, demo_session: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/research.md's Spark block in local mode, on the tree as it is: the same per-session
+    figures as DuckDB."""
+    duckdb = pytest.importorskip("duckdb", reason="duckdb is a dev dependency (pip install -e .[dev])")
+    monkeypatch.chdir(parquet_tree)
+    namespace: dict[str, object] = {}
+    try:
+        exec(_docs_block("### Spark", "python"), namespace)
+        spark_rows = {
+            (r["pseudonym"], r["session"]): (r["peak"], r["ratings"])
+            for r in namespace["per_session"]  # type: ignore[attr-defined]
+        }
+        avoid = namespace["spark"].read.parquet("out/avoidance")  # type: ignore[attr-defined]
+        spark_avoid = sorted(
+            (r["session"], r["scope"], r["rung"], r["gaze_within_15deg_share"]) for r in avoid.collect()
+        )
+    finally:
+        if "spark" in namespace:
+            namespace["spark"].stop()  # type: ignore[attr-defined]
+    duck_rows = {
+        (p, s): (peak, n) for p, s, peak, n in duckdb.sql(_docs_block("### DuckDB", "sql")).fetchall()
+    }
+    assert spark_rows == duck_rows
+    duck_avoid = sorted(
+        duckdb.sql(
+            "SELECT session, scope, rung, gaze_within_15deg_share FROM 'out/avoidance/**/*.parquet'"
+        ).fetchall()
+    )
+    assert spark_avoid == duck_avoid and len(duck_avoid) >= len(synthetic.sessions)
+    assert len(spark_rows) == len(_timelines(synthetic, demo_session))
+
+
 def _tree_state(out: Path) -> dict[str, tuple[int, int, bytes]]:
     return {
         str(p.relative_to(out)): (p.stat().st_ino, p.stat().st_mtime_ns, p.read_bytes())
