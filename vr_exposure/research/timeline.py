@@ -58,14 +58,14 @@ from vr_exposure.journal import (
     read_session,
 )
 
+if TYPE_CHECKING:
+    from vr_exposure.research.avoidance import AvoidanceRow
+
 PHYSIO_MSG_TYPE = "physio_samples"
 """Console telemetry: one batch of samples from a physiology LSL stream (see :mod:`.lsl`)."""
 STIMULUS_MSG_TYPE = "stimulus_positions"
 """Renderer telemetry: where the shown stimulus nodes are, 10 Hz (docs/journal.md)."""
 _POSE = "head_pose"
-
-if TYPE_CHECKING:
-    from vr_exposure.research.avoidance import AvoidanceRow
 _TABLES = (_POSE, "frame_timing", PHYSIO_MSG_TYPE, STIMULUS_MSG_TYPE)
 """Telemetry kept as arrays, not as events."""
 _RENDERER = "renderer"
