@@ -95,7 +95,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lsl",
         action="store_true",
-        help="publish the session's markers, SUDS and intensity as Lab Streaming Layer streams",
+        help="publish the session as Lab Streaming Layer streams: markers, SUDS and intensity (console), "
+        "head pose (renderer)",
     )
     add_physio_option(parser)
 
@@ -157,7 +158,10 @@ def run(args: argparse.Namespace) -> int:
     physio = open_physio(args.physio)
     say(f"starting the renderer ({'window' if windows else 'offscreen'})")
     renderer = RendererProcess(
-        backend="window" if windows else "offscreen", size="960x540" if windows else "480x270"
+        backend="window" if windows else "offscreen",
+        size="960x540" if windows else "480x270",
+        # The renderer publishes the head-pose stream; the console the markers, SUDS and intensity.
+        extra=["--lsl"] if args.lsl else None,
     )
     say(f"renderer ready at {renderer.command_endpoint}")
     client = LinkClient(renderer.command_endpoint, renderer.pub_endpoint, name="demo-console")

@@ -73,9 +73,10 @@ def main(root: Path) -> dict[str, object]:
 
         def renderer_fact(fact: m.Content) -> None:
             content = msgspec.to_builtins(fact)
+            t_fact = time.monotonic_ns()  # the fact's time, taken before the journal's fsync
             renderer.clinical(fact.msg_type, content)
             # The renderer's facts reach the console over the link; the console hands them on too.
-            console_bridge.on_event(fact.msg_type, content, time.monotonic_ns())
+            console_bridge.on_event(fact.msg_type, content, t_fact)
 
         console_events(engine.set_rung(0))
         renderer_fact(m.SceneLoaded(scene=scene.id, preset=protocol.ladder[0].preset, intensity=5.0))

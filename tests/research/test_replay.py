@@ -143,3 +143,45 @@ def test_timeline_strip_and_times(synthetic: Synthetic) -> None:
     frame = strip.at(mid)
     assert (frame == (255, 60, 60, 255)).all(axis=-1).any(axis=0).sum() in (1, 2)
     assert parse_time_s("90") == 90.0 and parse_time_s("1:30") == 90.0 and parse_time_s("1:00:05") == 3605.0
+
+
+def test_the_head_gaze_ray_is_green_while_the_stimulus_is_looked_at(tmp_path: Path) -> None:
+    """The session of the avoidance hand computation (the spider looked at from 5 to 15 s only):
+    the ray is drawn from the bottom of the view to its centre, green exactly then."""
+    from PIL import Image
+
+    from vr_exposure.research.synthetic import SyntheticPlan, write_synthetic_session
+
+    from .test_avoidance import RATE_HZ, SPIDER, _head
+
+    plan = SyntheticPlan(
+        pseudonym="P100",
+        duration_s=30.0,
+        pose_rate_hz=RATE_HZ,
+        probe_interval_s=10.0,
+        intensity_changes=0,
+        rung_changes_at_s=(15.0,),
+        events_at_s=(),
+        pause=None,
+        safe_place=None,
+        missed_probes=(),
+        headset_probes=(),
+        stimulus_m=SPIDER,
+        head=_head,
+    )
+    session = write_synthetic_session(tmp_path / "sessions", plan).session_dir
+    out = tmp_path / "frames"
+    result = _replay(str(session), "--frames", str(out), "--fps", "0.5", "--size", "480x270", "--gaze-ray")
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = _frames(out)
+    tl = load_timeline(session)
+    for r in rows:
+        t_since_start = (int(r["t_mono_ns"]) - int(tl.pose.t_mono_ns[0])) / 1e9
+        looking = 5.0 <= t_since_start < 15.0 - 1e-6
+        assert r["gaze_on_stimulus"] == str(int(looking)), r["t_s"]
+        # On the ray, below the centre of the view: green while looking, white otherwise.
+        rgb = np.asarray(Image.open(out / r["file"]).convert("RGB"))[170, 238:243].astype(int)
+        if looking:
+            assert (rgb[:, 1] > 200).any() and (rgb[:, 1] - rgb[:, 0] > 100).any(), (r["t_s"], rgb)
+        else:
+            assert (rgb.min(axis=1) > 220).any(), (r["t_s"], rgb)

@@ -51,7 +51,7 @@ def _assert_timeline_holds_every_record(session_dir: Path) -> None:
     telemetry tables as columns, everything else as events."""
     tl = load_timeline(session_dir)
     log = read_session(session_dir)
-    tables = ("head_pose", "frame_timing", "physio_samples")
+    tables = ("head_pose", "frame_timing", "physio_samples", "stimulus_positions")
     expected = [(r.t_ns, r.process, r.seq, r.msg_type) for r in log.records if r.msg_type not in tables]
     got = [(e.t_mono_ns, e.process, e.seq, e.msg_type) for e in tl.events]
     assert sorted(got) == sorted(expected)
@@ -61,6 +61,12 @@ def _assert_timeline_holds_every_record(session_dir: Path) -> None:
     assert np.allclose(tl.pose.position_m, np.asarray([p.content["position_m"] for p in poses]))
     assert np.allclose(tl.pose.orientation_xyzw, np.asarray([p.content["orientation_xyzw"] for p in poses]))
     assert np.array_equal(tl.frames.t_mono_ns, np.asarray([r.t_ns for r in log.by_type("frame_timing")]))
+    stimuli = log.by_type("stimulus_positions")
+    stim_t = [r.content["t_mono_ns"] + r.t_ns - r.t_mono_ns for r in stimuli]
+    assert np.array_equal(tl.stimuli.t_mono_ns, np.asarray(stim_t, dtype=np.int64))
+    assert tl.stimuli.count.tolist() == [len(r.content["stimuli"]) for r in stimuli]
+    flat = [s["position_m"] for r in stimuli for s in r.content["stimuli"]]
+    assert np.allclose(tl.stimuli.position_m, np.asarray(flat).reshape(-1, 3))
 
 
 def test_the_timeline_holds_every_journal_record(synthetic: Synthetic) -> None:
@@ -152,7 +158,9 @@ def test_a_torn_journal_still_reads_and_says_where_it_ends(synthetic: Synthetic,
     assert sentence.startswith("renderer.jsonl: journal ends abruptly at ")
     assert sentence.endswith(f"UTC; last {torn} bytes torn")
     assert tail.last_mono_ns == max(
-        int(tl.pose.t_mono_ns[-1]), max(e.t_mono_ns for e in tl.events if e.process == "renderer")
+        int(tl.pose.t_mono_ns[-1]),
+        int(tl.stimuli.t_mono_ns[-1]),
+        max(e.t_mono_ns for e in tl.events if e.process == "renderer"),
     )
 
 
@@ -217,3 +225,20 @@ def test_lines_without_a_top_level_msg_type_still_read(synthetic: Synthetic, tmp
     assert len(new.pose) == len(old.pose) and np.array_equal(new.pose.t_mono_ns, old.pose.t_mono_ns)
     assert [e.msg_type for e in new.events] == [e.msg_type for e in old.events]
     assert len(new.ratings) == len(old.ratings) and len(new.intensity) == len(old.intensity)
+
+
+def test_a_stimulus_record_that_does_not_fit_is_left_out_with_a_warning(
+    synthetic: Synthetic, tmp_path: Path
+) -> None:
+    src = synthetic.sessions[3].session_dir
+    dst = tmp_path / src.name
+    shutil.copytree(src, dst)
+    path = dst / "renderer.jsonl"
+    data = path.read_bytes()
+    n = sum(1 for line in data.split(b"\n") if b'"stimulus_positions"' in line)
+    bad = data.replace(b'"position_m":[0.0,1.5,0.9]', b'"position_m":[0.0,1.5]', 1)
+    assert bad != data
+    path.write_bytes(bad)
+    tl = load_timeline(dst)
+    assert len(tl.stimuli) == n - 1
+    assert any("stimulus_positions record could not be read (left out)" in w for w in tl.warnings)

@@ -20,6 +20,16 @@ timestamp. :func:`lsl_clock_offset_s` measures the difference once at start (it 
 every sample is stamped ``t_mono_ns / 1e9 + offset`` explicitly, so a platform where the two clocks
 differ still gets right LSL times.
 
+Order: LSL recorders and XDF readers take each stream's stamps as a time series in order (LabRecorder
+writes samples as they come; pyxdf's clock synchronisation and jitter removal assume it), so every
+stream's stamps are non-decreasing. Records reach :meth:`LslBridge.on_event` in journal order, which
+is not always the order of their own times (a renderer fact arrives over the link after console
+records stamped later), so a sample is stamped with its record's own time unless that is earlier
+than the stream's previous stamp; then it gets the previous stamp (never a time before it). That is
+the record's time whenever records come in order, and otherwise the earliest stamp that keeps the
+stream in order, closer to the truth than stamping every sample when it is pushed (after the
+journal's fsync). The marker's JSON carries the record's own time (``t_mono_ns``) either way.
+
 Which records feed which stream (the same rule as the report, see docs/research.md):
 
 * SUDS: the console session engine's ``rating_recorded`` (content ``{"rating": {...}}``) only. The
@@ -28,7 +38,7 @@ Which records feed which stream (the same rule as the report, see docs/research.
 * intensity: the renderer's facts (``intensity_changed`` with ``target``, ``scene_loaded``,
   ``preset_applied``): the renderer is the authority on what the patient sees. The engine's own
   ``intensity_changed`` (``intensity_from``) is the therapist's request and goes to markers only.
-* markers: every clinical record handed in, as JSON ``{"msg_type", "process", "content"}``.
+* markers: every clinical record handed in, as JSON ``{"msg_type", "process", "t_mono_ns", "content"}``.
 
 pylsl is imported lazily so the module can be imported (and documented) without liblsl.
 """
@@ -37,6 +47,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -165,6 +176,8 @@ class LslBridge:
             )
         self.outlets: dict[str, Any] = {}
         self.pushed: dict[str, int] = {}
+        #: The last LSL stamp pushed on each stream.
+        self.last_stamp: dict[str, float] = {}
         if markers:
             info = _stream_info(session_id, "markers", "Markers", 1, pylsl.IRREGULAR_RATE, "string")
             self.outlets["markers"] = pylsl.StreamOutlet(info)
@@ -205,12 +218,17 @@ class LslBridge:
         return t_mono_ns / 1e9 + self.clock_offset_s
 
     def _push(self, stream: str, sample: list[Any], t_mono_ns: int) -> None:
-        self.outlets[stream].push_sample(sample, self.lsl_time(t_mono_ns))
+        # Never back in time on one stream (see "Order" in the module docstring).
+        stamp = max(self.lsl_time(t_mono_ns), self.last_stamp.get(stream, -math.inf))
+        self.outlets[stream].push_sample(sample, stamp)
+        self.last_stamp[stream] = stamp
         self.pushed[stream] += 1
 
     def on_event(self, msg_type: str, content: Mapping[str, Any], t_mono_ns: int) -> None:
-        """One clinical record (as journaled): a marker, plus a SUDS or intensity sample where it is
-        one (see the module docstring for which records count)."""
+        """One clinical record (as journaled) with its own time: a marker, plus a SUDS or intensity
+        sample where it is one (see the module docstring for which records count, and for the
+        stamps of records that come out of time order)."""
+        stamp_ns = t_mono_ns
         if "markers" in self.outlets:
             marker = {
                 "msg_type": msg_type,
@@ -218,7 +236,7 @@ class LslBridge:
                 "t_mono_ns": t_mono_ns,
                 "content": content,
             }
-            self._push("markers", [json.dumps(marker, default=_jsonable, separators=(",", ":"))], t_mono_ns)
+            self._push("markers", [json.dumps(marker, default=_jsonable, separators=(",", ":"))], stamp_ns)
         if (
             "suds" in self.outlets
             and msg_type == "rating_recorded"
@@ -226,11 +244,11 @@ class LslBridge:
         ):
             value = content["rating"].get("value")
             if isinstance(value, int | float):
-                self._push("suds", [float(value)], t_mono_ns)
+                self._push("suds", [float(value)], stamp_ns)
         if "intensity" in self.outlets and msg_type in _INTENSITY_FACTS and "intensity_from" not in content:
             value = content.get("target", content.get("intensity"))
             if isinstance(value, int | float):
-                self._push("intensity", [float(value)], t_mono_ns)
+                self._push("intensity", [float(value)], stamp_ns)
 
     def push_pose(
         self,

@@ -279,6 +279,7 @@ class App:
             journal=self._journal_telemetry,
             mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
             stimuli=StimulusTracker(render, self._rig.tracking_space),
+            scene_key=lambda: self.stage.scene,
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
@@ -386,9 +387,7 @@ class App:
         if info is not None:
             pose = info.head_pose
             now_ns = self.clock.monotonic_ns()
-            self.telemetry.on_frame(
-                self.frame, now_ns, pose.position_m, pose.orientation_xyzw, scene_key=self.stage.scene
-            )
+            self.telemetry.on_frame(self.frame, now_ns, pose.position_m, pose.orientation_xyzw)
             if self.lsl_bridge is not None:
                 self._push_pose(now_ns, pose.position_m, pose.orientation_xyzw)
 

@@ -267,12 +267,16 @@ class Telemetry:
         journal: Publish | None = None,
         mirror: MirrorCapture | None = None,
         stimuli: StimulusTracker | None = None,
+        scene_key: Callable[[], object] | None = None,
     ) -> None:
         self.timer = FrameTimer(frame_period_ns)
         self.publish = publish
         self.journal = journal
         self.mirror = mirror
         self.stimuli = stimuli
+        #: Identifies the scene shown (the stage's scene instance): when it changes, the stimulus
+        #: nodes are found again.
+        self.scene_key = scene_key
         self.last_timing: FrameTimingSummary | None = None
 
     def on_frame(
@@ -281,10 +285,8 @@ class Telemetry:
         now_ns: int,
         position_m: tuple[float, float, float],
         orientation_xyzw: tuple[float, float, float, float],
-        scene_key: object = None,
     ) -> None:
-        """One rendered frame. ``scene_key`` identifies the scene shown (the stage's scene instance):
-        when it changes, the stimulus nodes are found again."""
+        """One rendered frame."""
         pose = {
             "frame": frame,
             "t_mono_ns": now_ns,
@@ -293,7 +295,8 @@ class Telemetry:
         }
         self._emit("head_pose", pose)
         if self.stimuli is not None:
-            stimuli = self.stimuli.sample(frame, now_ns, scene_key)
+            scene = self.scene_key() if self.scene_key is not None else None
+            stimuli = self.stimuli.sample(frame, now_ns, scene)
             if stimuli is not None:
                 self._emit("stimulus_positions", stimuli)
         summary = self.timer.tick(now_ns)

@@ -13,11 +13,16 @@ origin ``t_s`` and as the raw monotonic stamp ``t_mono_ns``; see :data:`TABLE_DO
     episodes    pauses and safe-place stays with their durations
     ssq         SSQ scores before/after
     physio      physiology samples received over LSL (long format: stream, channel, value)
+    stimulus    where the shown stimuli were (10 Hz, tracking space)
+    avoidance   gaze and avoidance measures per session and per rung
 
-CSV and Parquet use a hive-style layout, ``pseudonym=<P>/session=<session_id>/<table>.<ext>``, so
-DuckDB, pandas/pyarrow and Polars read many sessions at once and get ``pseudonym`` and ``session`` as
-columns from the path (they are therefore not stored inside the files). A README.md in the output
-describes every table and column.
+CSV and Parquet use a table-first hive layout, ``<table>/pseudonym=<P>/session=<session_id>/part-0.<ext>``,
+so Spark, DuckDB, pyarrow.dataset and Polars, pointed at one table's directory, read every session of
+it and get ``pseudonym`` and ``session`` as columns from the path (they are therefore not stored inside
+the files). ``_README.md`` (for people), ``_schema.json`` (every column's type and unit) and
+``_sessions.json`` (the sessions in the tree) sit at the root, where readers skip them. Exports are
+incremental and idempotent, and a killed one leaves no file a reader would take for complete (see
+:func:`export_tables`).
 
 BIDS (1.10, motion): one dataset for many sessions: ``sub-<pseudonym>/ses-<YYYYMMDD>/motion/`` with
 ``*_tracksys-HMD_motion.tsv`` (no header row), ``*_channels.tsv`` (3 position, 4 quaternion and a
@@ -29,8 +34,9 @@ latency channel), ``*_motion.json`` and ``*_events.tsv`` + ``.json``; ``*_scans.
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,7 @@ import pyarrow as pa
 
 from vr_exposure import __version__
 from vr_exposure.errors import VrExposureError
+from vr_exposure.research.avoidance import MEASURES, AvoidanceRow
 from vr_exposure.research.timeline import SessionTimeline, intensity_series, utc_iso
 
 FORMATS = ("csv", "parquet", "bids", "fhir")
@@ -54,6 +61,8 @@ TABLES = (
     "episodes",
     "ssq",
     "physio",
+    "stimulus",
+    "avoidance",
 )
 BIDS_VERSION = "1.10.0"
 BIDS_TASK = "exposure"
@@ -196,6 +205,39 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "stream": "LSL stream name",
             "channel": "channel label",
             "value": "sample value, in the stream's unit",
+        },
+    ),
+    "stimulus": (
+        "Where the stimuli the patient could see were (the nodes the scene tags `stimulus`), about "
+        "10 times a second, in the frame of the head pose (tracking space, m); a row with no node: "
+        "none shown from then on.",
+        {
+            "t_s": "seconds since the session's origin",
+            "t_mono_ns": "when sampled, monotonic ns",
+            "frame": "frame number",
+            "node": "scene-graph node name (e.g. spider-00); empty: none shown",
+            "tag": "value of its stimulus tag (e.g. spider)",
+            "position_x_m": "position x, m",
+            "position_y_m": "position y, m",
+            "position_z_m": "position z, m",
+        },
+    ),
+    "avoidance": (
+        "Gaze and avoidance measures (docs/research.md gives the definitions): one row for the "
+        "session, one per rung; times are exposure time with a stimulus shown (pauses and the safe "
+        "place left out). No rows without stimulus records.",
+        {
+            "scope": "session or rung",
+            "rung": "the rung (0-based) for scope rung; empty for the session",
+            "stimulus_exposure_s": "exposure time with a stimulus shown (the time analysed), s",
+            "gaze_within_15deg_share": "share of that time with a stimulus within 15 degrees of head gaze",
+            "gaze_within_30deg_share": "share of that time with a stimulus within 30 degrees of head gaze",
+            "time_to_first_look_s": "time before the first look (within 15 degrees), s; empty: never",
+            "longest_look_away_s": "longest stretch with no stimulus within 15 degrees, s",
+            "mean_distance_m": "time-weighted mean distance from the head to the nearest stimulus, m",
+            "min_distance_m": "smallest distance from the head to a stimulus, m",
+            "lean_back_mean_m": "mean head displacement away from the stimulus (from the first 1 s), m",
+            "lean_back_max_m": "largest head displacement away from the stimulus, m",
         },
     ),
 }
@@ -429,7 +471,48 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
             "value": pa.array(np.concatenate(parts_value) if parts_value else [], pa.float64()),
         }
     )
+    tables["stimulus"] = _stimulus_table(tl)
+    tables["avoidance"] = avoidance_table(tl.avoidance())
     return tables
+
+
+def _stimulus_table(tl: SessionTimeline) -> pa.Table:
+    st = tl.stimuli
+    # One row per shown stimulus per record, and one with no node for a record showing none.
+    rows_per = np.maximum(st.count, 1)
+    rec = np.repeat(np.arange(len(st)), rows_per)
+    empty = st.count[rec] == 0
+    flat = np.full(rec.shape, -1, dtype=np.int64)
+    if rec.size:
+        offset = np.arange(rec.size) - np.repeat(np.cumsum(rows_per) - rows_per, rows_per)
+        flat = np.where(empty, -1, st.start[rec] + offset)
+    pos = np.full((rec.size, 3), np.nan)
+    pos[~empty] = st.position_m[flat[~empty]]
+    t = st.t_mono_ns[rec]
+    return pa.table(
+        {
+            "t_s": _ts(tl, t),
+            "t_mono_ns": t,
+            "frame": st.frame[rec],
+            "node": pa.array([None if i < 0 else st.node[i] for i in flat], pa.string()),
+            "tag": pa.array([None if i < 0 else st.tag[i] for i in flat], pa.string()),
+            "position_x_m": pa.array(pos[:, 0], pa.float64(), from_pandas=True),
+            "position_y_m": pa.array(pos[:, 1], pa.float64(), from_pandas=True),
+            "position_z_m": pa.array(pos[:, 2], pa.float64(), from_pandas=True),
+        }
+    )
+
+
+def avoidance_table(rows: Sequence[AvoidanceRow]) -> pa.Table:
+    """Avoidance measures as a table (NaN, e.g. a rung with no look, as null)."""
+    data = [r.as_dict() for r in rows]
+    return pa.table(
+        {
+            "scope": pa.array([d["scope"] for d in data], pa.string()),
+            "rung": pa.array([d["rung"] for d in data], pa.int64()),
+            **{k: pa.array([d[k] for d in data], pa.float64(), from_pandas=True) for k in MEASURES},
+        }
+    )
 
 
 def _utc(tl: SessionTimeline, t_mono_ns: int) -> str | None:
@@ -448,35 +531,361 @@ def _rows_table(rows: Sequence[dict[str, Any]], schema: dict[str, pa.DataType]) 
 
 # --- CSV and Parquet -------------------------------------------------------------------------------
 
+PART_NAME = "part-0"
+SCHEMA_FILE = "_schema.json"
+SESSIONS_FILE = "_sessions.json"
+README_FILE = "_README.md"
+PARTITION_COLUMNS = ("pseudonym", "session")
+_TMP_SUFFIX = ".tmp"
 
-def _partition_dir(out: Path, tl: SessionTimeline) -> Path:
-    return out / f"pseudonym={tl.pseudonym or 'unknown'}" / f"session={tl.session_id}"
+#: Column types of every table: every export conforms to them (an empty table too), and the schema
+#: file says them.
+TABLE_TYPES: dict[str, dict[str, pa.DataType]] = {
+    "events": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "utc": pa.string(),
+        "process": pa.string(),
+        "kind": pa.string(),
+        "msg_type": pa.string(),
+        "seq": pa.int64(),
+        "content_json": pa.string(),
+    },
+    "suds": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "suds_0_100": pa.float64(),
+        "raw_value": pa.float64(),
+        "scale_max": pa.int64(),
+        "source": pa.string(),
+        "probe_id": pa.string(),
+        "rung": pa.int64(),
+        "during_exposure": pa.bool_(),
+        "running_s": pa.float64(),
+    },
+    "intensity": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "start_intensity_0_100": pa.float64(),
+        "target_intensity_0_100": pa.float64(),
+        "ramp_s": pa.float64(),
+        "cause": pa.string(),
+        "preset": pa.string(),
+        "process": pa.string(),
+    },
+    "pose": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "frame": pa.int64(),
+        **{f"position_{a}_m": pa.float64() for a in "xyz"},
+        **{f"orientation_{a}": pa.float64() for a in "xyzw"},
+        "intensity_0_100": pa.float64(),
+    },
+    "frames": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "median_frame_ms": pa.float64(),
+        "p99_frame_ms": pa.float64(),
+        "dropped_frames": pa.int64(),
+        "frames": pa.int64(),
+        "window_s": pa.float64(),
+    },
+    "clock_sync": {
+        "record": pa.string(),
+        "process": pa.string(),
+        "t_mono_ns": pa.int64(),
+        "t_s": pa.float64(),
+        "utc_ns": pa.int64(),
+        "utc": pa.string(),
+        "peer": pa.string(),
+        "offset_ns": pa.int64(),
+        "uncertainty_ns": pa.int64(),
+    },
+    "probes": {
+        "probe_id": pa.string(),
+        "probe_index": pa.int64(),
+        "due_t_s": pa.float64(),
+        "due_running_s": pa.float64(),
+        "status": pa.string(),
+        "closed_t_s": pa.float64(),
+        "reason": pa.string(),
+        "late_rating": pa.bool_(),
+    },
+    "episodes": {
+        "episode": pa.string(),
+        "start_t_s": pa.float64(),
+        "end_t_s": pa.float64(),
+        "duration_s": pa.float64(),
+        "started_by": pa.string(),
+        "process": pa.string(),
+    },
+    "ssq": {
+        "phase": pa.string(),
+        "t_s": pa.float64(),
+        "nausea": pa.float64(),
+        "oculomotor": pa.float64(),
+        "disorientation": pa.float64(),
+        "total": pa.float64(),
+        **{f"item_{i:02d}": pa.int64() for i in range(1, 17)},
+    },
+    "physio": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "stream": pa.string(),
+        "channel": pa.string(),
+        "value": pa.float64(),
+    },
+    "stimulus": {
+        "t_s": pa.float64(),
+        "t_mono_ns": pa.int64(),
+        "frame": pa.int64(),
+        "node": pa.string(),
+        "tag": pa.string(),
+        **{f"position_{a}_m": pa.float64() for a in "xyz"},
+    },
+    "avoidance": {
+        "scope": pa.string(),
+        "rung": pa.int64(),
+        **dict.fromkeys(MEASURES, pa.float64()),
+    },
+}
+
+_UNITS = (
+    ("_0_100", "0-100"),
+    ("_ns", "ns"),
+    ("_ms", "ms"),
+    ("_deg", "degrees"),
+    ("_share", "fraction 0-1"),
+    ("_m", "m"),
+    ("_s", "s"),
+)
 
 
-def export_tables(timelines: Sequence[SessionTimeline], out: Path, fmt: str) -> list[Path]:
-    """Write every table of every session as ``fmt`` (csv or parquet) under ``out``; returns the
-    files written (README.md included)."""
+def _unit(column: str) -> str | None:
+    for suffix, unit in _UNITS:
+        if column.endswith(suffix):
+            return unit
+    return None
+
+
+def table_schema(name: str) -> pa.Schema:
+    """The pyarrow schema every export of table ``name`` has (without the partition columns)."""
+    return pa.schema([pa.field(c, t) for c, t in TABLE_TYPES[name].items()])
+
+
+def _column_doc(name: str, column: str) -> str:
+    cols = TABLE_DOCS[name][1]
+    if column in cols:
+        return cols[column]
+    if column.startswith("item_") and "item_01 .. item_16" in cols:
+        return cols["item_01 .. item_16"]
+    raise ExportError(f"table {name}: column {column} is not documented")  # a programming error
+
+
+def _conform(name: str, table: pa.Table) -> pa.Table:
+    """``table`` with exactly the declared columns, in order, of the declared types."""
+    schema = table_schema(name)
+    if table.column_names != schema.names:
+        raise ExportError(f"table {name}: columns {table.column_names} are not the declared {schema.names}")
+    return table.cast(schema)
+
+
+def dataset_schema(fmt: str = "parquet") -> dict[str, Any]:
+    """The machine-readable description of an export (what ``_schema.json`` holds)."""
+    tables: dict[str, Any] = {}
+    for name in TABLES:
+        what, _ = TABLE_DOCS[name]
+        tables[name] = {
+            "description": what,
+            "path": f"{name}/pseudonym=<pseudonym>/session=<session>/{PART_NAME}.{fmt}",
+            "columns": [
+                {
+                    "name": column,
+                    "type": str(dtype),
+                    "unit": _unit(column),
+                    "description": _column_doc(name, column),
+                }
+                for column, dtype in TABLE_TYPES[name].items()
+            ]
+            + [
+                {
+                    "name": "pseudonym",
+                    "type": "string",
+                    "unit": None,
+                    "description": "partition column (from the path): the patient's pseudonym",
+                    "partition": True,
+                },
+                {
+                    "name": "session",
+                    "type": "string",
+                    "unit": None,
+                    "description": "partition column (from the path): the session id",
+                    "partition": True,
+                },
+            ],
+        }
+    return {
+        "name": "vr-exposure export",
+        "format": fmt,
+        "layout": f"<table>/pseudonym=<pseudonym>/session=<session>/{PART_NAME}.{fmt}",
+        "partitioning": "hive",
+        "partition_columns": list(PARTITION_COLUMNS),
+        "tables": tables,
+    }
+
+
+def session_partition(tl: SessionTimeline) -> str:
+    """``pseudonym=<P>/session=<id>``: where a session's part of each table lives."""
+    return f"pseudonym={tl.pseudonym or 'unknown'}/session={tl.session_id}"
+
+
+def _tmp_path(path: Path) -> Path:
+    # Hidden (leading dot) and not ending in .parquet/.csv: pyarrow.dataset, Spark, DuckDB's
+    # '**/*.parquet' and Polars all skip it, so a killed export leaves nothing they would read.
+    return path.with_name(f".{path.name}.{os.getpid()}{_TMP_SUFFIX}")
+
+
+def _encode_table(table: pa.Table, fmt: str, path: Path) -> None:
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
+    if fmt == "csv":
+        pcsv.write_csv(table, path)
+    else:
+        # Every option that decides the bytes is fixed here, so the same table gives the same file
+        # (Parquet stores no write time; created_by names the pyarrow version).
+        pq.write_table(
+            table,
+            path,
+            compression="zstd",
+            compression_level=3,
+            # Dictionaries for the text columns only: tried on measurement columns (floats that
+            # rarely repeat) they cost 4x the write time and make the file bigger.
+            use_dictionary=[f.name for f in table.schema if pa.types.is_string(f.type)],
+            write_statistics=True,
+            data_page_version="1.0",
+            version="2.6",
+            row_group_size=1 << 20,
+            store_schema=True,
+        )
+
+
+def _replace_if_changed(tmp: Path, path: Path) -> bool:
+    """Rename ``tmp`` over ``path``, unless ``path`` already holds the same bytes (then it is left
+    untouched). Returns whether ``path`` changed."""
+    try:
+        same = path.stat().st_size == tmp.stat().st_size and path.read_bytes() == tmp.read_bytes()
+    except FileNotFoundError:
+        same = False
+    if same:
+        tmp.unlink()
+        return False
+    os.replace(tmp, path)
+    return True
+
+
+def _clear_stale(directory: Path, keep: str) -> None:
+    """Remove what a killed export left in ``directory`` (its temporary files) and any part file
+    other than ``keep``: a re-exported session has exactly the files of this export."""
+    if not directory.is_dir():
+        return
+    for p in directory.iterdir():
+        if p.name != keep and p.is_file() and (p.name.endswith(_TMP_SUFFIX) or p.name.startswith("part-")):
+            p.unlink()
+
+
+def _write_session(out: Path, tl: SessionTimeline, fmt: str) -> tuple[list[Path], dict[str, int]]:
+    """Every table of one session: all encoded to hidden temporary files first, then each renamed
+    into place. Returns the files and the row count of each table."""
+    tables = {name: _conform(name, t) for name, t in session_tables(tl).items()}
+    part = f"{PART_NAME}.{fmt}"
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for name, table in tables.items():
+            directory = out / name / session_partition(tl)
+            directory.mkdir(parents=True, exist_ok=True)
+            _clear_stale(directory, part)
+            path = directory / part
+            tmp = _tmp_path(path)
+            _encode_table(table, fmt, tmp)
+            staged.append((tmp, path))
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        _replace_if_changed(tmp, path)
+    return [path for _, path in staged], {name: t.num_rows for name, t in tables.items()}
+
+
+def _session_entry(tl: SessionTimeline, rows: dict[str, int]) -> dict[str, Any]:
+    start = tl.start_utc_ns
+    return {
+        "pseudonym": tl.pseudonym,
+        "protocol": tl.protocol_id,
+        "scene": tl.scene_id,
+        "start_utc": utc_iso(start) if start is not None else None,
+        "duration_s": round(tl.duration_s, 3),
+        "complete": tl.complete,
+        "incomplete_because": [t.sentence() for t in tl.torn],
+        "rows": rows,
+    }
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ExportError(
+            f"{path}: cannot be read as JSON ({exc}); move it away to start a new export"
+        ) from exc
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = _tmp_path(path)
+    tmp.write_bytes(data)
+    _replace_if_changed(tmp, path)
+
+
+def export_tables(timelines: Iterable[SessionTimeline], out: Path, fmt: str) -> list[Path]:
+    """Write every table of every session as ``fmt`` (csv or parquet) into the table-first tree
+    ``out/<table>/pseudonym=<P>/session=<id>/part-0.<fmt>``, with ``_README.md``, ``_schema.json``
+    and ``_sessions.json`` at the root; returns the files of these sessions and the three.
+
+    Incremental and idempotent: sessions already in ``out`` are left as they are; a session exported
+    again gets exactly its files back (the same bytes for the same journal). Each file is written
+    under a hidden temporary name and renamed into place, and ``_sessions.json`` lists a session
+    only once all its files are in. ``timelines`` may be a generator: one session is held at a time."""
     if fmt not in ("csv", "parquet"):
         raise ExportError(f"format {fmt!r}: use csv or parquet (or bids)")
     _prepare(out)
+    schema_path = out / SCHEMA_FILE
+    existing = _read_json(schema_path)
+    if existing is not None and (not isinstance(existing, dict) or existing.get("format") != fmt):
+        found = existing.get("format") if isinstance(existing, dict) else "unknown"
+        raise ExportError(
+            f"{out}: holds a {found} export ({schema_path.name}); export {fmt} into another directory"
+        )
+    foreign = [p for p in out.iterdir() if p.name != SESSIONS_FILE and not p.name.startswith(".")]
+    if existing is None and foreign:
+        raise ExportError(f"{out}: is not empty and not a vr-exposure export; choose an empty directory")
+    sessions_path = out / SESSIONS_FILE
+    index = _read_json(sessions_path) or {}
+    if not isinstance(index, dict):
+        raise ExportError(f"{sessions_path}: is not a JSON object; move it away to start a new export")
     written: list[Path] = []
+    _write_atomic(schema_path, _json_bytes(dataset_schema(fmt)))
     for tl in timelines:
-        d = _partition_dir(out, tl)
-        d.mkdir(parents=True, exist_ok=True)
-        for name, table in session_tables(tl).items():
-            path = d / f"{name}.{fmt}"
-            if fmt == "csv":
-                pcsv.write_csv(table, path)
-            else:
-                pq.write_table(table, path, compression="zstd")
-            written.append(path)
-    readme = out / "README.md"
-    readme.write_text(_readme(timelines, fmt), encoding="utf-8")
-    written.append(readme)
-    return written
+        files, rows = _write_session(out, tl, fmt)
+        written += files
+        index[tl.session_id] = _session_entry(tl, rows)
+    index = dict(sorted(index.items()))
+    _write_atomic(sessions_path, _json_bytes(index))
+    readme = out / README_FILE
+    _write_atomic(readme, _readme(index, fmt).encode())
+    return [*written, schema_path, sessions_path, readme]
 
 
 def _prepare(out: Path) -> None:
@@ -485,14 +894,22 @@ def _prepare(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _readme(timelines: Sequence[SessionTimeline], fmt: str) -> str:
+def _readme(index: dict[str, Any], fmt: str) -> str:
     lines = [
         "# vr-exposure export",
         "",
-        f"Written by vr-exposure {__version__} as {fmt.upper()}: {len(timelines)} session(s).",
+        f"Written by vr-exposure as {fmt.upper()}: {len(index)} session(s).",
         "",
-        f"Layout: `pseudonym=<pseudonym>/session=<session_id>/<table>.{fmt}` (hive partitioning: readers",
-        "such as DuckDB, pyarrow.dataset and Polars add `pseudonym` and `session` columns from the path).",
+        f"Layout (table first, hive partitioning): `<table>/pseudonym=<pseudonym>/session=<session_id>/"
+        f"{PART_NAME}.{fmt}`.",
+        "Point a reader at one table's directory and it reads every session of it, with `pseudonym`",
+        "and `session` columns from the path: `pyarrow.dataset.dataset('suds', partitioning='hive')`,",
+        "`spark.read.parquet('suds')`, DuckDB `FROM 'suds/**/*.parquet'`, `polars.scan_parquet('suds')`.",
+        "Files whose names start with `_` or `.` (this one, the schema, an unfinished write) are not data",
+        "and those readers skip them.",
+        "",
+        f"`{SCHEMA_FILE}`: every table, column, type and unit, machine-readable. `{SESSIONS_FILE}`: the",
+        "sessions in this tree (a session is listed once all its files are in place), with row counts.",
         "",
         "Times: `t_s` is seconds since the session's origin (the moment its directory was created);",
         "`t_mono_ns` is the renderer's monotonic clock in nanoseconds, the clock LSL's local_clock()",
@@ -502,48 +919,36 @@ def _readme(timelines: Sequence[SessionTimeline], fmt: str) -> str:
         "Sessions:",
         "",
     ]
-    for tl in timelines:
-        state = "complete" if tl.complete else "INCOMPLETE: " + "; ".join(t.sentence() for t in tl.torn)
-        start = tl.start_utc_ns
+    for sid, entry in index.items():
+        state = (
+            "complete"
+            if entry.get("complete")
+            else "INCOMPLETE: " + "; ".join(entry.get("incomplete_because") or ["not closed"])
+        )
+        duration_s = float(entry.get("duration_s") or 0)
         lines.append(
-            f"- {tl.session_id} (pseudonym {tl.pseudonym}, protocol {tl.protocol_id}, "
-            f"start {utc_iso(start) if start is not None else 'unknown'}, {tl.duration_s:.0f} s): {state}"
+            f"- {sid} (pseudonym {entry.get('pseudonym')}, protocol {entry.get('protocol')}, "
+            f"start {entry.get('start_utc') or 'unknown'}, {duration_s:.0f} s): {state}"
         )
     lines += ["", "## Tables", ""]
     for name in TABLES:
-        what, cols = TABLE_DOCS[name]
-        lines += [f"### {name}", "", what, "", "| column | meaning |", "|---|---|"]
-        lines += [f"| `{c}` | {m} |" for c, m in cols.items()]
+        what, _ = TABLE_DOCS[name]
+        lines += [f"### {name}", "", what, "", "| column | type | meaning |", "|---|---|---|"]
+        lines += [f"| `{c}` | {t} | {_column_doc(name, c)} |" for c, t in TABLE_TYPES[name].items()]
         lines.append("")
-    if fmt == "parquet":
-        lines += [
-            "## Reading many sessions at once",
-            "",
-            "```python",
-            "import pyarrow.dataset as ds",
-            "files = sorted(str(p) for p in Path(OUT).glob('pseudonym=*/session=*/suds.parquet'))",
-            "suds = ds.dataset(files, format='parquet', partitioning='hive',",
-            "                  partition_base_dir=OUT).to_table()",
-            "```",
-            "",
-            "DuckDB: `SELECT pseudonym, session, max(suds_0_100) FROM read_parquet('OUT/*/*/suds.parquet',",
-            "hive_partitioning=true) GROUP BY ALL`.",
-            "",
-        ]
     return "\n".join(lines)
 
 
 def read_table(out: Path | str, table: str) -> pa.Table:
     """One table of every session in a Parquet export, with ``pseudonym`` and ``session`` columns
-    from the hive-style paths (the query docs/research.md shows)."""
+    from the hive paths: plain ``pyarrow.dataset`` on ``out/<table>``, as any reader does it."""
     import pyarrow.dataset as ds
 
-    out = Path(out)
-    files = sorted(str(p) for p in out.glob(f"pseudonym=*/session=*/{table}.parquet"))
-    if not files:
-        raise ExportError(f"{out}: no {table}.parquet files (is this a Parquet export?)")
-    dataset = ds.dataset(files, format="parquet", partitioning="hive", partition_base_dir=str(out))
-    return dataset.to_table()
+    directory = Path(out) / table
+    if not directory.is_dir():
+        raise ExportError(f"{directory}: no such table directory (is {out} a Parquet export?)")
+    partitioning = ds.partitioning(pa.schema([(c, pa.string()) for c in PARTITION_COLUMNS]), flavor="hive")
+    return ds.dataset(directory, format="parquet", partitioning=partitioning).to_table()
 
 
 # --- BIDS ------------------------------------------------------------------------------------------
@@ -685,6 +1090,14 @@ def export_bids(timelines: Sequence[SessionTimeline], out: Path) -> list[Path]:
         events = mdir / f"{base}_events.tsv"
         _write_tsv(events, _EVENT_COLUMNS, _event_rows(tl, onset0))
         written.append(events)
+        measures = tl.avoidance()
+        if measures:
+            bdir = out / f"sub-{sub}" / f"ses-{ses}" / "beh"
+            bdir.mkdir(parents=True, exist_ok=True)
+            beh = bdir / f"{base}_beh.tsv"
+            _write_tsv(beh, _BEH_COLUMNS, [_beh_row(r) for r in measures])
+            written.append(beh)
+            put(bdir / f"{base}_beh.json", _json_bytes(_beh_json()))
     for (sub, ses), rows_ in scans.items():
         path = out / f"sub-{sub}" / f"ses-{ses}" / f"sub-{sub}_ses-{ses}_scans.tsv"
         _write_tsv(path, ["filename", "acq_time", "vr_exposure_session_id"], rows_)
@@ -720,6 +1133,35 @@ _CHANNEL_ROWS: list[list[Any]] = [
     ["head_quat_w", "quat_w", "ORNT", "head", "n/a"],
     ["latency", "n/a", "LATENCY", "n/a", "s"],
 ]
+
+_BEH_COLUMNS = ["scope", "rung", *MEASURES]
+
+
+def _beh_row(row: AvoidanceRow) -> list[Any]:
+    d = row.as_dict()
+    return [d["scope"], d["rung"], *(round(float(d[k]), 6) for k in MEASURES)]  # type: ignore[arg-type]
+
+
+def _beh_json() -> dict[str, Any]:
+    _, cols = TABLE_DOCS["avoidance"]
+    out: dict[str, Any] = {
+        "TaskName": BIDS_TASK,
+        "Description": "Gaze and avoidance measures of the session and of each rung of the fear ladder "
+        "(vr-exposure; definitions in its docs/research.md), from the head pose and the journaled "
+        "positions of the stimuli.",
+    }
+    for column in _BEH_COLUMNS:
+        entry: dict[str, Any] = {"Description": cols[column]}
+        unit = _unit(column)
+        if column == "scope":
+            entry["Levels"] = {"session": "the whole session", "rung": "one rung of the fear ladder"}
+        elif unit in ("s", "m"):
+            entry["Units"] = unit
+        elif unit == "fraction 0-1":
+            entry["Units"] = "1"
+        out[column] = entry
+    return out
+
 
 _EVENT_COLUMNS = ["onset", "duration", "trial_type", "value", "process", "t_mono_ns", "content_json"]
 
@@ -843,16 +1285,17 @@ def _bids_readme(timelines: Sequence[SessionTimeline]) -> str:
 # --- entry point ------------------------------------------------------------------------------------
 
 
-def export(timelines: Sequence[SessionTimeline], out: Path | str, fmt: str) -> list[Path]:
-    """Export ``timelines`` as ``fmt`` (csv, parquet, bids or fhir) into directory ``out``."""
+def export(timelines: Iterable[SessionTimeline], out: Path | str, fmt: str) -> list[Path]:
+    """Export ``timelines`` as ``fmt`` (csv, parquet, bids or fhir) into directory ``out``. For csv and
+    parquet ``timelines`` may be a generator (a study's sessions, one in memory at a time)."""
     out = Path(out)
     if fmt == "bids":
-        return export_bids(timelines, out)
+        return export_bids(list(timelines), out)
     if fmt == "fhir":
         from vr_exposure.research.fhir import export_fhir
 
         _prepare(out)
-        return export_fhir(timelines, out)
+        return export_fhir(list(timelines), out)
     if fmt in ("csv", "parquet"):
         return export_tables(timelines, out, fmt)
     raise ExportError(f"format {fmt!r}: use one of {', '.join(FORMATS)}")

@@ -1,14 +1,16 @@
 """``vr-exposure export SESSION... --format csv|parquet|bids|fhir -o DIR``: sessions as tidy tables,
 BIDS, or FHIR R4 Bundles for an electronic health record.
 
-See :mod:`vr_exposure.research.export` for the tables and the layout (the output holds a README) and
-:mod:`vr_exposure.research.fhir` for the Bundles.
+See :mod:`vr_exposure.research.export` for the tables and the layout (the output holds a _README.md)
+and :mod:`vr_exposure.research.fhir` for the Bundles. Exporting into an existing Parquet or CSV export
+adds the sessions (or replaces exactly theirs).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 
@@ -22,12 +24,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vr_exposure.research.export import export
-    from vr_exposure.research.timeline import load_timeline
+    from vr_exposure.research.timeline import SessionTimeline, load_timeline
 
-    timelines = [load_timeline(s) for s in args.sessions]
-    for tl in timelines:
-        for torn in tl.torn:
-            print(f"vr-exposure export: {tl.session_id}: {torn.sentence()}", file=sys.stderr)
-    files = export(timelines, args.output, args.format)
-    print(f"{len(timelines)} session(s) exported as {args.format} to {args.output} ({len(files)} files)")
+    count = 0
+
+    def timelines() -> Iterator[SessionTimeline]:
+        # One session in memory at a time: a study's thousands of sessions export in bounded memory.
+        nonlocal count
+        for s in args.sessions:
+            tl = load_timeline(s)
+            for torn in tl.torn:
+                print(f"vr-exposure export: {tl.session_id}: {torn.sentence()}", file=sys.stderr)
+            count += 1
+            yield tl
+
+    files = export(timelines(), args.output, args.format)
+    print(f"{count} session(s) exported as {args.format} to {args.output} ({len(files)} files)")
     return 0

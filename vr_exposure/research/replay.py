@@ -10,6 +10,10 @@ at or before the replayed instant, never interpolated). A strip along the bottom
 timeline (intensity, SUDS, events, pauses and safe place) with a cursor, and a line of text the
 current values.
 
+With ``gaze_ray`` (``--gaze-ray``) a line is drawn along the head's forward axis, a few centimetres
+below the eyes, so it runs from the bottom of the view to its centre: green while a stimulus is looked
+at (within 15 degrees of head gaze, as :mod:`.avoidance` counts it), white otherwise.
+
 Output: a window paced at ``--speed`` times real time, or offscreen frames written as PNGs (with a
 ``frames.csv`` giving, per frame, the camera transform read back from the scene graph, so it can be
 checked against the journal) or piped to ffmpeg for a video.
@@ -47,6 +51,12 @@ FAR_M = 500.0
 SCENE_FADE_S = 1.0
 STOP_FADE_S = 1.0
 STRIP_HEIGHT_FRACTION = 0.16
+#: The head-gaze ray: from this far ahead of the eyes to this far, this much below them (m).
+GAZE_RAY_START_M = 0.25
+GAZE_RAY_LENGTH_M = 40.0
+GAZE_RAY_DROP_M = 0.05
+GAZE_LOOK_RGBA = (0.2, 1.0, 0.3, 1.0)
+GAZE_AWAY_RGBA = (1.0, 1.0, 1.0, 1.0)
 
 #: Renderer facts that change what is shown, in the order the replay applies them.
 STATE_FACTS = (
@@ -241,6 +251,7 @@ class FrameRecord:
     fade_level: float
     in_safe_place: bool
     file: str | None
+    gaze_on_stimulus: bool = False
 
 
 class Replayer:
@@ -255,6 +266,7 @@ class Replayer:
         start_ns: int | None = None,
         end_ns: int | None = None,
         overlay: bool = True,
+        gaze_ray: bool = False,
     ) -> None:
         if backend not in ("window", "offscreen"):
             raise ReplayError(f"backend {backend!r}: use window or offscreen")
@@ -284,7 +296,12 @@ class Replayer:
         self._next_action = 0
         self._paused = False
         self._last_ns: int | None = None
+        #: Per head-pose sample: a stimulus within 15 degrees of head gaze (the avoidance measures').
+        self.looking = np.zeros(len(tl.pose), dtype=bool)
+        self._gaze_ray: Any = None
         self._setup_panda(backend, size, overlay)
+        if gaze_ray:
+            self._setup_gaze_ray()
 
     # -- Panda3D --------------------------------------------------------------------------------------
 
@@ -358,6 +375,30 @@ class Replayer:
             align=TextNode.ALeft,
             mayChange=True,
         )
+
+    def _setup_gaze_ray(self) -> None:
+        from panda3d.core import LineSegs
+
+        from vr_exposure.research.avoidance import LOOK_DEG, gaze_samples
+
+        g = gaze_samples(self.tl)
+        if g is not None:
+            self.looking = g.analysed & (g.angle_deg <= LOOK_DEG)
+        segs = LineSegs("head-gaze-ray")
+        segs.setThickness(3.0)
+        segs.moveTo(0.0, GAZE_RAY_START_M, -GAZE_RAY_DROP_M)
+        segs.drawTo(0.0, GAZE_RAY_LENGTH_M, -GAZE_RAY_DROP_M)
+        ray = self.rig.head.attachNewNode(segs.create())
+        # Drawn over the scene, unlit: it is an annotation, not part of what the patient saw.
+        ray.setLightOff(1)
+        ray.setDepthTest(False)
+        ray.setDepthWrite(False)
+        ray.setBin("fixed", 40)
+        ray.setColor(*GAZE_AWAY_RGBA, 1)
+        self._gaze_ray = ray
+
+    def gaze_on_stimulus(self, pose_index: int) -> bool:
+        return bool(0 <= pose_index < self.looking.size and self.looking[pose_index])
 
     # -- state ----------------------------------------------------------------------------------------
 
@@ -439,6 +480,9 @@ class Replayer:
         q = self.tl.pose.orientation_xyzw[pose_index]
         head.setPos(float(p[0]), float(p[1]), float(p[2]))
         head.setQuat(Quat(float(q[3]), float(q[0]), float(q[1]), float(q[2])))
+        if self._gaze_ray is not None:
+            colour = GAZE_LOOK_RGBA if self.gaze_on_stimulus(pose_index) else GAZE_AWAY_RGBA
+            self._gaze_ray.setColor(*colour, 1)
 
     def _update_overlay(self, t_mono_ns: int) -> None:
         if self.strip is None or self._strip_tex is None:
@@ -622,6 +666,7 @@ def _record(replayer: Replayer, k: int, t: int, pose_index: int, name: str | Non
         fade_level=float(stage.fade_level),
         in_safe_place=bool(stage.in_safe_place),
         file=name,
+        gaze_on_stimulus=replayer.gaze_on_stimulus(pose_index),
     )
 
 
@@ -647,6 +692,7 @@ def _write_frames_csv(tl: SessionTimeline, path: Path, records: list[FrameRecord
                 "intensity_0_100",
                 "fade_level",
                 "in_safe_place",
+                "gaze_on_stimulus",
             ]
         )
         for r in records:
@@ -665,5 +711,6 @@ def _write_frames_csv(tl: SessionTimeline, path: Path, records: list[FrameRecord
                     f"{r.intensity:.6g}",
                     f"{r.fade_level:.6g}",
                     int(r.in_safe_place),
+                    int(r.gaze_on_stimulus),
                 ]
             )

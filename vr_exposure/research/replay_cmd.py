@@ -40,6 +40,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", default="960x540", metavar="WxH", help="frame size (default 960x540)")
     parser.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames")
     parser.add_argument("--no-overlay", action="store_true", help="no timeline strip or text")
+    parser.add_argument(
+        "--gaze-ray",
+        action="store_true",
+        help="draw the head-gaze ray (green while a stimulus is within 15 degrees of it)",
+    )
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -83,7 +88,13 @@ def run(args: argparse.Namespace) -> int:
     for t in tl.torn:
         print(f"vr-exposure replay: note: {t.sentence()}", file=sys.stderr)
     replayer = Replayer(
-        tl, backend=backend, size=size, start_ns=start, end_ns=end, overlay=not args.no_overlay
+        tl,
+        backend=backend,
+        size=size,
+        start_ns=start,
+        end_ns=end,
+        overlay=not args.no_overlay,
+        gaze_ray=args.gaze_ray,
     )
     try:
         if args.frames is not None:

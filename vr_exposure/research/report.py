@@ -209,6 +209,10 @@ def session_data(
         ],
         "pose_samples": len(tl.pose),
         "recording": quality,
+        "avoidance": [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.as_dict().items()}
+            for r in tl.avoidance()
+        ],
         "warnings": list(tl.warnings),
     }
 
@@ -428,6 +432,7 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
     out.append(_advice_html(sd["advice"]))
     out.append(_steps_html(sd["intensity_steps"]))
     out.append(_metrics_html(sd))
+    out.append(_avoidance_html(sd))
     out.append(_ssq_html(sd["ssq"]))
     out.append(_probes_html(tl))
     out.append(_episodes_html(sd["episodes"]))
@@ -642,6 +647,65 @@ def _metrics_html(sd: dict[str, Any]) -> str:
             "Reduction = (peak − end) / peak; “to 50%” is from the rung's start to the first rating "
             "at most half "
             "the peak.</p>"
+        )
+    )
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.0f}%"
+
+
+def _avoidance_html(sd: dict[str, Any]) -> str:
+    """Gaze and avoidance per rung, beside the rung's peak and end SUDS."""
+    rows_in = sd["avoidance"]
+    if not rows_in:
+        return (
+            '<h4>Gaze and avoidance</h4><p class="muted">No stimulus positions in the journal (a scene '
+            "that tags no stimulus, or a recording from before they were journaled).</p>"
+        )
+    metrics = msgspec.convert(sd["metrics"], SessionMetrics)
+    suds = {r.rung: r.trajectory for r in metrics.rungs}
+    rows: list[list[str]] = []
+    for a in sorted(rows_in, key=lambda a: (a["rung"] is None, a["rung"] or 0)):
+        traj = metrics.session if a["rung"] is None else suds.get(a["rung"])
+        rows.append(
+            [
+                "all" if a["rung"] is None else str(a["rung"] + 1),
+                _num(traj.peak if traj else None),
+                _num(traj.end if traj else None),
+                _mmss(a["stimulus_exposure_s"]),
+                _pct(a["gaze_within_15deg_share"]),
+                _pct(a["gaze_within_30deg_share"]),
+                _num(a["time_to_first_look_s"], "{:.1f} s"),
+                _num(a["longest_look_away_s"], "{:.1f} s"),
+                _num(a["mean_distance_m"], "{:.2f} m"),
+                _num(a["min_distance_m"], "{:.2f} m"),
+                _num(a["lean_back_max_m"], "{:+.2f} m"),
+            ]
+        )
+    return (
+        "<h4>Gaze and avoidance per rung, beside SUDS</h4>"
+        + _table(
+            [
+                "rung",
+                "peak SUDS",
+                "end SUDS",
+                "stimulus shown",
+                "looked at (15°)",
+                "within 30°",
+                "first look",
+                "longest look away",
+                "mean distance",
+                "closest",
+                "most leaning back",
+            ],
+            rows,
+        )
+        + (
+            '<p class="muted">Head gaze: the head\'s forward direction; a look is the stimulus within 15° '
+            "of it. Times are exposure time with a stimulus shown; distances from the head to the "
+            "nearest stimulus; leaning back is the head's displacement away from it since the rung's "
+            "first second. Definitions: docs/research.md.</p>"
         )
     )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,6 +71,20 @@ class SyntheticPlan:
     ignored."""
     #: The protocol the session runs; None: the first of the installed protocols, by id.
     protocol: str | None = None
+    stimulus_m: tuple[float, float, float] | None = (0.0, 1.5, 0.9)
+    """Where the spider sits (tracking space, m), journaled as ``stimulus_positions`` at
+    ``stimulus_rate_hz`` as the renderer does (none in the safe place); None: no stimulus records."""
+    stimulus_rate_hz: float = 10.0
+    head: (
+        Callable[[int, float], tuple[tuple[float, float, float], tuple[float, float, float, float]]] | None
+    ) = None
+    """Head pose (position, quaternion x, y, z, w) for (frame, t_s); None: a slow look around."""
+
+
+def yaw_pitch_quat(yaw_deg: float, pitch_deg: float = 0.0) -> tuple[float, float, float, float]:
+    """The head quaternion (x, y, z, w) of a heading (degrees, left positive, about +z) and pitch
+    (about +x), as Panda3D's H and P."""
+    return _quat_yaw_pitch(math.radians(yaw_deg), math.radians(pitch_deg))
 
 
 @dataclass
@@ -204,22 +219,37 @@ def write_synthetic_session(
         else None
     )
     physio_every = int(plan.pose_rate_hz) if plan.physio else 0
+    stimulus_every = max(1, round(plan.pose_rate_hz / plan.stimulus_rate_hz))
+    stimulus_shown = False
+    in_safe_place = False
     last_tick_s = -1
     exposed = True
     for frame in range(n_frames):
         t_s = frame / plan.pose_rate_hz
         now = clock.monotonic_ns()
-        yaw = 0.6 * math.sin(2 * math.pi * t_s / 23.0)
-        pitch = 0.15 * math.sin(2 * math.pi * t_s / 7.0)
+        if plan.stimulus_m is not None and frame % stimulus_every == 0:
+            # As the renderer's StimulusTracker: the shown stimuli, one empty record when they go.
+            if not in_safe_place or stimulus_shown:
+                stimuli = (
+                    []
+                    if in_safe_place
+                    else [{"node": "spider-00", "tag": "spider", "position_m": plan.stimulus_m}]
+                )
+                renderer.telemetry(
+                    "stimulus_positions", {"frame": frame, "t_mono_ns": now, "stimuli": stimuli}
+                )
+                stimulus_shown = bool(stimuli)
+        if plan.head is not None:
+            position, orientation = plan.head(frame, t_s)
+        else:
+            yaw = 0.6 * math.sin(2 * math.pi * t_s / 23.0)
+            pitch = 0.15 * math.sin(2 * math.pi * t_s / 7.0)
+            position = (0.02 * math.sin(t_s / 3.0), 0.01 * math.cos(t_s / 5.0), 1.2)
+            orientation = _quat_yaw_pitch(yaw, pitch)
         if frame % plan.pose_every == 0:
             renderer.telemetry(
                 "head_pose",
-                {
-                    "frame": frame,
-                    "t_mono_ns": now,
-                    "position_m": (0.02 * math.sin(t_s / 3.0), 0.01 * math.cos(t_s / 5.0), 1.2),
-                    "orientation_xyzw": _quat_yaw_pitch(yaw, pitch),
-                },
+                {"frame": frame, "t_mono_ns": now, "position_m": position, "orientation_xyzw": orientation},
             )
             result.pose_samples += 1
         if frame and frame % int(plan.pose_rate_hz) == 0:
@@ -277,11 +307,13 @@ def write_synthetic_session(
             exposed = True
             patient.observe(t_s, engine.intensity, exposed=True)
         if safe_frames and frame == safe_frames[0]:
+            in_safe_place = True
             fact(m.SafePlaceEntered(fade_s=2.0, source="patient"))
             journal_engine(engine.enter_safe_place(by="patient"))
             exposed = False
             patient.observe(t_s, engine.intensity, exposed=False)
         if safe_frames and frame == safe_frames[1]:
+            in_safe_place = False
             fact(m.SafePlaceLeft(fade_s=2.0))
             journal_engine(engine.leave_safe_place())
             exposed = True

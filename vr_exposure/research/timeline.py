@@ -38,7 +38,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import numpy as np
@@ -58,10 +58,15 @@ from vr_exposure.journal import (
     read_session,
 )
 
+if TYPE_CHECKING:
+    from vr_exposure.research.avoidance import AvoidanceRow
+
 PHYSIO_MSG_TYPE = "physio_samples"
 """Console telemetry: one batch of samples from a physiology LSL stream (see :mod:`.lsl`)."""
+STIMULUS_MSG_TYPE = "stimulus_positions"
+"""Renderer telemetry: where the shown stimulus nodes are, 10 Hz (docs/journal.md)."""
 _POSE = "head_pose"
-_TABLES = (_POSE, "frame_timing", PHYSIO_MSG_TYPE)
+_TABLES = (_POSE, "frame_timing", PHYSIO_MSG_TYPE, STIMULUS_MSG_TYPE)
 """Telemetry kept as arrays, not as events."""
 _RENDERER = "renderer"
 _CONSOLE = "console"
@@ -251,6 +256,39 @@ class FrameArrays:
 
 
 @dataclass(frozen=True)
+class StimulusArrays:
+    """The journaled ``stimulus_positions`` records in time order: record ``i`` at ``t_mono_ns[i]``
+    shows ``count[i]`` stimuli, rows ``start[i] .. start[i] + count[i]`` of the flat columns (node
+    name, tag, position in tracking space, metres). A record with ``count`` 0: none shown."""
+
+    t_mono_ns: np.ndarray  # int64 (r,)
+    frame: np.ndarray  # int64 (r,)
+    count: np.ndarray  # int64 (r,)
+    start: np.ndarray  # int64 (r,)
+    node: tuple[str, ...]  # (k,)
+    tag: tuple[str, ...]  # (k,)
+    position_m: np.ndarray  # float64 (k, 3)
+
+    def __len__(self) -> int:
+        return int(self.t_mono_ns.shape[0])
+
+    @classmethod
+    def empty(cls) -> StimulusArrays:
+        z = np.zeros(0, np.int64)
+        return cls(z, z, z, z, (), (), np.zeros((0, 3)))
+
+    def padded(self) -> np.ndarray:
+        """Positions as (records, most stimuli in one record, 3), NaN where a record has fewer."""
+        width = int(self.count.max()) if len(self) else 0
+        out = np.full((len(self), max(width, 1), 3), np.nan)
+        if self.position_m.shape[0]:
+            rec = np.repeat(np.arange(len(self)), self.count)
+            slot = np.arange(self.position_m.shape[0]) - np.repeat(self.start, self.count)
+            out[rec, slot] = self.position_m
+        return out
+
+
+@dataclass(frozen=True)
 class PhysioStream:
     """Samples from one physiology LSL stream, as the console journaled them (``physio_samples``)."""
 
@@ -299,6 +337,7 @@ class SessionTimeline:
     pose: PoseArrays
     frames: FrameArrays
     physio: tuple[PhysioStream, ...]
+    stimuli: StimulusArrays
     clock_pairs: tuple[ClockPairRecord, ...]
     clock_offsets: tuple[ClockOffsetRecord, ...]
     files: tuple[FileInfo, ...]
@@ -408,6 +447,12 @@ class SessionTimeline:
             rung_start_mono_ns=self.rung_start_mono_ns(),
             time_on_rung_s=self.time_on_rung_s(),
         )
+
+    def avoidance(self) -> tuple[AvoidanceRow, ...]:
+        """Gaze and avoidance measures per session and per rung (:mod:`.avoidance`)."""
+        from vr_exposure.research.avoidance import avoidance_measures
+
+        return avoidance_measures(self)
 
     def missed_probes(self) -> tuple[ProbeRecord, ...]:
         return tuple(p for p in self.probes if p.status == "missed")
@@ -575,10 +620,13 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
     pose = _pose_arrays(log, warnings)
     frames = _frame_arrays(log)
     physio = _physio_streams(log, warnings)
+    stimuli = _stimulus_arrays(log, warnings)
 
     last_times = [e.t_mono_ns for e in events[-1:]]
     if len(pose):
         last_times.append(int(pose.t_mono_ns[-1]))
+    if len(stimuli):
+        last_times.append(int(stimuli.t_mono_ns[-1]))
     end_mono_ns = max(last_times) if last_times else origin
 
     ratings, ratings_process, headset = _ratings(events, has_console, warnings)
@@ -650,6 +698,7 @@ def load_timeline(session: str | os.PathLike[str]) -> SessionTimeline:
         pose=pose,
         frames=frames,
         physio=physio,
+        stimuli=stimuli,
         clock_pairs=tuple(pairs),
         clock_offsets=tuple(offsets),
         files=files,
@@ -746,6 +795,57 @@ def _frame_arrays(log: SessionLog) -> FrameArrays:
         dropped=np.asarray([_num(c, "dropped", 0) for _, c in rows], dtype=np.int64),
         frames=np.asarray([_num(c, "frames", 0) for _, c in rows], dtype=np.int64),
         window_s=np.asarray([_num(c, "window_s") for _, c in rows], dtype=np.float64),
+    )
+
+
+class _StimulusEntry(msgspec.Struct, gc=False):
+    node: str
+    tag: str
+    position_m: tuple[float, float, float]
+
+
+class _StimulusContent(msgspec.Struct, gc=False):
+    """The fields of a ``stimulus_positions`` content (typed: one decoder pass for all records)."""
+
+    t_mono_ns: int
+    stimuli: list[_StimulusEntry]
+    frame: int = 0
+
+
+def _stimulus_arrays(log: SessionLog, warnings: list[str]) -> StimulusArrays:
+    records = log.by_type(STIMULUS_MSG_TYPE)
+    if not records:
+        return StimulusArrays.empty()
+    try:
+        contents = log.contents(STIMULUS_MSG_TYPE, _StimulusContent)
+        kept = list(zip(records, contents, strict=True))
+    except msgspec.ValidationError:
+        # Some record holds something else: one by one, leaving those out.
+        kept = []
+        for r in records:
+            try:
+                kept.append((r, msgspec.convert(r.content, _StimulusContent)))
+            except msgspec.ValidationError:
+                where = f"{r.process}.jsonl seq {r.seq}"
+                warnings.append(f"{where}: a {STIMULUS_MSG_TYPE} record could not be read (left out)")
+    if not kept:
+        return StimulusArrays.empty()
+    t = np.fromiter((c.t_mono_ns + r.t_ns - r.t_mono_ns for r, c in kept), dtype=np.int64, count=len(kept))
+    order = np.argsort(t, kind="stable")
+    ordered = [kept[i][1] for i in order]
+    count = np.fromiter((len(c.stimuli) for c in ordered), dtype=np.int64, count=len(ordered))
+    flat = [x for c in ordered for x in c.stimuli]
+    positions = np.fromiter(
+        itertools.chain.from_iterable(x.position_m for x in flat), dtype=np.float64, count=3 * len(flat)
+    )
+    return StimulusArrays(
+        t_mono_ns=t[order],
+        frame=np.fromiter((c.frame for c in ordered), dtype=np.int64, count=len(ordered)),
+        count=count,
+        start=(np.cumsum(count) - count).astype(np.int64),
+        node=tuple(x.node for x in flat),
+        tag=tuple(x.tag for x in flat),
+        position_m=positions.reshape(len(flat), 3),
     )
 
 
