@@ -21,7 +21,9 @@ client asks for a snapshot, buffers facts meanwhile, then applies only facts new
 from __future__ import annotations
 
 import logging
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -62,6 +64,38 @@ ConnectionCallback = Callable[[str, str], None]
 ``incompatible``; detail is a sentence for the log or the banner."""
 
 _HOUSEKEEPING = (HelloRequest, SnapshotRequest)
+#: A TCP segment lost on the way is resent after at least the minimum RTO (200 ms on Linux): a round
+#: trip this much longer than the median was, in all likelihood, retransmitted.
+_RETRANSMIT_EXTRA_NS = 200_000_000
+#: A heartbeat still unanswered after this long counts as missing in :meth:`LinkClient.link_quality`.
+_UNANSWERED_NS = 2_000_000_000
+#: A received view_image is acknowledged by an early heartbeat, but at most this often.
+_VIEW_ACK_MIN_NS = 50_000_000
+SLOW_ROUND_TRIP_MS = 300.0
+"""Median round trip above which :meth:`LinkClient.link_quality` warns of a slow link."""
+UNRELIABLE_SHARE = 0.05
+"""Share of late or missing heartbeat answers above which it warns of an unreliable link."""
+
+
+@dataclass(frozen=True)
+class LinkQuality:
+    """What the console measures of the link, for the therapist (see ``link_quality``)."""
+
+    round_trip_ms: float | None
+    """Median heartbeat round trip over the last ~30 s (None before the first answer)."""
+    round_trip_p95_ms: float | None
+    late_share: float
+    """Share of recent heartbeats answered a retransmission late (> median + 200 ms) or not at all:
+    TCP hides packet loss, this is how it shows."""
+    telemetry_loss: float
+    """Share of telemetry samples missing (sequence gaps) since the link came up."""
+    state: str
+    silence_s: float
+    lost_after_s: float
+    warning: str | None
+    """A sentence for the therapist when the link is slow, unreliable or about to be lost."""
+
+
 _LINK_ENAMES = ("RendererRestarted", "RequestExpired")
 
 
@@ -102,6 +136,7 @@ class LinkClient:
         on_reply: Callable[[Message], None] | None = None,
         on_request_failed: Callable[[str, Request, LinkError], None] | None = None,
         telemetry: bool | Iterable[str] = True,
+        acknowledge_mirror: bool = True,
         curve: ClientCurve | None = None,
         name: str = "console",
         session_id: str = "",
@@ -171,6 +206,14 @@ class LinkClient:
         self._behind_seq: int | None = None
         self._telemetry_seq: dict[str, int] = {}
         self._next_heartbeat_ns = 0
+        self._last_heartbeat_ns = 0
+        # (sent_mono_ns, rtt_ns or -1 while unanswered) of the last 64 heartbeats.
+        self._heartbeats: deque[list[int]] = deque(maxlen=64)
+        self.view_frame = -1
+        """The ``frame`` of the newest ``view_image`` received; heartbeats tell the renderer."""
+        self.acknowledge_mirror = acknowledge_mirror
+        """Say ``view_frame`` in heartbeats, so the renderer fits the mirror to the link. Without it
+        the renderer sends the mirror at its full rate and size whatever the link carries."""
         self._restart_unreported = False
         self._closed = False
 
@@ -287,6 +330,46 @@ class LinkClient:
                 return False
             self.poll(min(remaining * 1000, 20))
         return True
+
+    def link_quality(self) -> LinkQuality:
+        """Round trip, late share, telemetry loss and a warning, from the recent heartbeats."""
+        now = self.clock.monotonic_ns()
+        rtts = sorted(rtt for _, rtt in self._heartbeats if rtt >= 0)
+        answered_or_due = [(t0, rtt) for t0, rtt in self._heartbeats if rtt >= 0 or now - t0 > _UNANSWERED_NS]
+        median_ns = statistics.median(rtts) if rtts else None
+        late = 0
+        for _, rtt in answered_or_due:
+            if rtt < 0 or (median_ns is not None and rtt > median_ns + _RETRANSMIT_EXTRA_NS):
+                late += 1
+        late_share = late / len(answered_or_due) if answered_or_due else 0.0
+        received = sum(self.telemetry_received.values())
+        lost = sum(self.telemetry_lost.values())
+        telemetry_loss = lost / (received + lost) if received + lost else 0.0
+        rtt_ms = median_ns / 1e6 if median_ns is not None else None
+        p95_ms = rtts[min(len(rtts) - 1, int(0.95 * len(rtts)))] / 1e6 if rtts else None
+        silence_s = self.liveness.silence_s()
+        lost_after_s = self.liveness.lost_after_s
+        warning = None
+        if self.connection == "degraded":
+            warning = (
+                f"No answer from the headset for {silence_s:.1f} s; contact counts as lost after "
+                f"{lost_after_s:.1f} s"
+            )
+        elif self.connection == "connected":
+            if late_share > UNRELIABLE_SHARE:
+                warning = f"Unreliable link: {late_share:.0%} of heartbeats answered late or not at all"
+            elif rtt_ms is not None and rtt_ms > SLOW_ROUND_TRIP_MS:
+                warning = f"Slow link: round trip {rtt_ms:.0f} ms; commands take that long to apply"
+        return LinkQuality(
+            round_trip_ms=rtt_ms,
+            round_trip_p95_ms=p95_ms,
+            late_share=late_share,
+            telemetry_loss=telemetry_loss,
+            state=self.connection,
+            silence_s=silence_s,
+            lost_after_s=lost_after_s,
+            warning=warning,
+        )
 
     def resync(self) -> None:
         """Ask for a fresh snapshot now (also done automatically, see the module docstring)."""
@@ -447,11 +530,14 @@ class LinkClient:
     def _heartbeat(self) -> None:
         now = self.clock.monotonic_ns()
         self._next_heartbeat_ns = now + int(self.heartbeat_interval_s * 1e9)
-        _, frame = self.codec.build(Heartbeat())
+        self._last_heartbeat_ns = now
+        view_frame = self.view_frame if self.acknowledge_mirror else -1
+        header, frame = self.codec.build(Heartbeat(view_frame=view_frame))
         try:
             self.dealer.send(frame, zmq.NOBLOCK)
         except zmq.ZMQError:
-            pass  # not connected: liveness will say so
+            return  # not connected: liveness will say so
+        self._heartbeats.append([header.sent_mono_ns, -1])
 
     def _drain(self) -> int:
         n = 0
@@ -497,7 +583,12 @@ class LinkClient:
                 self._set_connection("connected", f"renderer at {self.command_endpoint}")
         content = msg.content
         if isinstance(content, HeartbeatAck):
-            self.clock_sync.add(content.t0_ns, content.t1_ns, content.t2_ns, t3)
+            sample = self.clock_sync.add(content.t0_ns, content.t1_ns, content.t2_ns, t3)
+            if sample is not None:
+                for entry in self._heartbeats:
+                    if entry[0] == content.t0_ns:
+                        entry[1] = sample.rtt_ns
+                        break
             self.liveness.set_frame_interval(content.frame_interval_ms / 1000.0)
             self._check_behind(content.event_seq)
             return
@@ -537,6 +628,14 @@ class LinkClient:
             if last is None or seq > last:
                 self._telemetry_seq[stream] = seq
             self.telemetry_received[stream] = self.telemetry_received.get(stream, 0) + 1
+            if stream == "view_image":
+                frame = getattr(content, "frame", None)
+                if isinstance(frame, int) and frame > self.view_frame:
+                    self.view_frame = frame
+                    # Tell the renderer now: it sends the next image only when few are in flight.
+                    due = self.clock.monotonic_ns() - self._last_heartbeat_ns >= _VIEW_ACK_MIN_NS
+                    if self.acknowledge_mirror and due:
+                        self._heartbeat()
             self._deliver(msg)
             return
         if not isinstance(content, Fact):
@@ -687,6 +786,9 @@ class LinkClient:
         # Queue only on live connections: a command for an absent renderer fails now, not later.
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.sndhwm = 1000
+        # A connect attempt made while the network is down would otherwise wait out the kernel's
+        # SYN backoff (1, 3, 7, 15 s ...) after the network is back; retry every second instead.
+        sock.setsockopt(zmq.CONNECT_TIMEOUT, 1000)
         if self._curve is not None:
             secure_client_socket(sock, self._curve)
         sock.connect(self.command_endpoint)

@@ -270,6 +270,7 @@ class App:
             journal=self._journal_telemetry,
             mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
             stimuli=StimulusTracker(render, self._rig.tracking_space),
+            acked_view_frame=self._acked_view_frame,
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
@@ -858,6 +859,9 @@ class App:
             self.overlay.hide_suds_prompt()
             self._fact(m.SudsPromptClosed(probe_id=probe_id, reason="answered"))
             self._publish_state()
+
+    def _acked_view_frame(self) -> int:
+        return int(getattr(self.link, "peer_view_frame", -1))
 
     # -- link liveness -----------------------------------------------------------------------------
 
