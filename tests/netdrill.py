@@ -136,6 +136,16 @@ def _sweep_stale() -> None:
 # -- the impaired link ----------------------------------------------------------------------------
 
 
+def _close_streams(proc: subprocess.Popen[str], reader: threading.Thread | None) -> None:
+    """After ``proc`` exited: let the reader thread see the end of its output, then close the pipes."""
+    if reader is not None:
+        reader.join(timeout=10)
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
 def _reader(stream: Any, out: queue.SimpleQueue[str | None]) -> threading.Thread:
     def run() -> None:
         for line in stream:
@@ -186,6 +196,7 @@ class ImpairedLink:
         self.renderer_ns = f"{_PREFIX}{os.getpid()}r"
         self.kind = ""
         self._forwarder: subprocess.Popen[str] | None = None
+        self._forwarder_reader: threading.Thread | None = None
         self._forwarder_lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._restore: threading.Timer | None = None
         self._veth = (f"vxc{os.getpid()}"[:15], f"vxr{os.getpid()}"[:15])
@@ -245,7 +256,7 @@ class ImpairedLink:
         self._forwarder = subprocess.Popen(
             args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, start_new_session=True
         )
-        _reader(self._forwarder.stdout, self._forwarder_lines)
+        self._forwarder_reader = _reader(self._forwarder.stdout, self._forwarder_lines)
         ready = _next_json(self._forwarder_lines, 30, "the packet forwarder")
         if ready.get("event") != "ready":
             raise RuntimeError(f"the packet forwarder failed: {ready}")
@@ -327,6 +338,7 @@ class ImpairedLink:
             except subprocess.TimeoutExpired:
                 self._forwarder.kill()
                 self._forwarder.wait()
+            _close_streams(self._forwarder, self._forwarder_reader)
             self._forwarder = None
         for ns in (self.console_ns, self.renderer_ns):
             if _netns_exists(ns):
@@ -666,7 +678,10 @@ def _env(home: Path) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[str]]:
+def _process(
+    command: list[str], env: dict[str, str], log: Path, lines: queue.SimpleQueue[str | None]
+) -> Iterator[subprocess.Popen[str]]:
+    """A process in its own session, its stdout lines going to ``lines``; killed if still running."""
     with log.open("w") as err:
         proc = subprocess.Popen(
             command,
@@ -678,6 +693,7 @@ def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[sub
             env=env,
             start_new_session=True,
         )
+        reader = _reader(proc.stdout, lines)
         try:
             yield proc
         finally:
@@ -690,6 +706,7 @@ def _process(command: list[str], env: dict[str, str], log: Path) -> Iterator[sub
                     with contextlib.suppress(ProcessLookupError):
                         os.killpg(proc.pid, signal.SIGKILL)
                     proc.wait()
+            _close_streams(proc, reader)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -747,9 +764,8 @@ def run_drill(
             "--link-timeout-s", str(link_timeout_s),
         ]  # fmt: skip
         renderer_log = work / "renderer.log"
-        renderer = stack.enter_context(_process(renderer_cmd, env, renderer_log))
         r_lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        _reader(renderer.stdout, r_lines)
+        renderer = stack.enter_context(_process(renderer_cmd, env, renderer_log, r_lines))
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -769,9 +785,8 @@ def run_drill(
             "--outage-s", str(outage_s), "--timeout-s", str(timeout_s),
             *(["--mirror"] if mirror else []),
         ]  # fmt: skip
-        console = stack.enter_context(_process(console_cmd, env, work / "console.log"))
         c_lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-        _reader(console.stdout, c_lines)
+        console = stack.enter_context(_process(console_cmd, env, work / "console.log", c_lines))
         budget_s = 300 + commands * 3 + outage_s * 3
         outage_end: dict[str, Any] = {}
         t_cut = 0

@@ -94,6 +94,8 @@ class LinkQuality:
     lost_after_s: float
     warning: str | None
     """A sentence for the therapist when the link is slow, unreliable or about to be lost."""
+    warning_kind: str | None = None
+    """``degraded`` (heartbeats overdue), ``unreliable`` or ``slow``; None with no warning."""
 
 
 _LINK_ENAMES = ("RendererRestarted", "RequestExpired")
@@ -349,16 +351,19 @@ class LinkClient:
         p95_ms = rtts[min(len(rtts) - 1, int(0.95 * len(rtts)))] / 1e6 if rtts else None
         silence_s = self.liveness.silence_s()
         lost_after_s = self.liveness.lost_after_s
-        warning = None
+        warning = kind = None
         if self.connection == "degraded":
+            kind = "degraded"
             warning = (
                 f"No answer from the headset for {silence_s:.1f} s; contact counts as lost after "
                 f"{lost_after_s:.1f} s"
             )
         elif self.connection == "connected":
             if late_share > UNRELIABLE_SHARE:
+                kind = "unreliable"
                 warning = f"Unreliable link: {late_share:.0%} of heartbeats answered late or not at all"
             elif rtt_ms is not None and rtt_ms > SLOW_ROUND_TRIP_MS:
+                kind = "slow"
                 warning = f"Slow link: round trip {rtt_ms:.0f} ms; commands take that long to apply"
         return LinkQuality(
             round_trip_ms=rtt_ms,
@@ -369,6 +374,7 @@ class LinkClient:
             silence_s=silence_s,
             lost_after_s=lost_after_s,
             warning=warning,
+            warning_kind=kind,
         )
 
     def resync(self) -> None:
