@@ -179,3 +179,26 @@ def test_link_quality_warns_of_a_slow_link(
         assert client.wait_until(lambda: client.link_quality().round_trip_ms is not None, 5)
         warning = client.link_quality().warning
         assert warning is not None and warning.startswith("Slow link: round trip")
+
+
+def test_a_late_request_is_hedged_on_a_second_connection_and_applied_once(renderer: ThreadedRenderer) -> None:
+    with _client(renderer, timeout_s=5.0, heartbeat_interval_s=0.5) as client:
+        assert client.wait_until(lambda: client.synced and len(client.clock_sync.samples) >= 2, 10)
+        duplicates = renderer.server.counters["duplicates"]
+        # The renderer stalls (as a lost TCP segment would hold the request): past the median
+        # round trip + 100 ms the console sends the same frame once more on the hedge socket.
+        with renderer.lock:  # the renderer's loop cannot pump while this is held
+            msg_id = client.send(m.SetIntensityRequest(intensity=55))
+            assert client.wait_until(lambda: client.counters["hedged"] == 1, 5), client.counters
+        assert client.wait_until(lambda: client.counters["late_replies"] >= 1, 5), client.counters
+        assert renderer.fake.applied == {msg_id: 1}  # applied once, the copy answered from the cache
+        assert renderer.server.counters["duplicates"] == duplicates + 1
+        assert client.counters["failed"] == 0
+        assert client.request(m.SetIntensityRequest(intensity=56)).ok
+
+
+def test_without_hedging_there_is_no_second_connection(renderer: ThreadedRenderer) -> None:
+    with _client(renderer, hedge=False) as client:
+        assert client.hedge_socket is None and len(client.fds()) == 2
+        assert client.wait_until(lambda: client.synced, 5)
+        assert client.request(m.SetIntensityRequest(intensity=10)).ok

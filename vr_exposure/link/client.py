@@ -9,9 +9,18 @@ reads as lost contact on the renderer.
 
 Qt: the sockets' ``zmq.FD`` (:meth:`LinkClient.fds`) are edge-triggered. On each
 ``QSocketNotifier`` activation call ``poll(0)``; it drains both sockets until neither has
-``POLLIN`` left, which is what edge-triggering needs. The command socket is recreated when the
+``POLLIN`` left, which is what edge-triggering needs. The command sockets are recreated when the
 renderer is lost (so nothing queued for a dead renderer is ever delivered late); the ``lost``
-connection event is emitted after the new socket exists, so re-read :meth:`fds` then.
+connection event is emitted after the new sockets exist, so re-read :meth:`fds` then.
+
+Hedging (for slow, lossy networks): every request also goes, the same frame, on a second command
+connection (:attr:`LinkClient.hedge_socket`): at once where the median heartbeat round trip is 20 ms
+or more, otherwise only when its reply is 100 ms later than the median. A TCP segment lost on one
+connection would otherwise hold the request, and everything behind it, until TCP resends it (the
+round trip + at least 200 ms). The renderer applies a msg_id once and answers the copy from its
+reply cache; whichever reply comes first counts. Copies are sent in the order the requests were
+issued, so on each connection an older request stays ahead of a newer one: a copy never makes the
+ordering rule refuse a command.
 
 Resync (the Clone pattern): on first contact, on reconnection, on a renderer restart (new
 ``instance_id``), on a gap in the ``event`` seq, or when a heartbeat says facts were missed, the
@@ -71,6 +80,13 @@ _RETRANSMIT_EXTRA_NS = 200_000_000
 _UNANSWERED_NS = 2_000_000_000
 #: A received view_image is acknowledged by an early heartbeat, but at most this often.
 _VIEW_ACK_MIN_NS = 50_000_000
+#: A request unanswered this long past the median round trip is sent once more on the hedge socket,
+#: well before TCP would resend a lost segment (at least the median + 200 ms).
+_HEDGE_EXTRA_NS = 100_000_000
+_HEDGE_MIN_NS = 50_000_000
+#: On a path with at least this median round trip (anything but a LAN), the copy goes at once: waiting
+#: to see that a reply is late would itself cost more than a round trip.
+_HEDGE_AT_ONCE_RTT_NS = 20_000_000
 SLOW_ROUND_TRIP_MS = 300.0
 """Median round trip above which :meth:`LinkClient.link_quality` warns of a slow link."""
 UNRELIABLE_SHARE = 0.05
@@ -116,6 +132,8 @@ class _Pending:
     attempts: int = 0
     next_attempt_ns: int = 0
     transmissions: int = 0
+    hedge_at_ns: int = 0
+    """When to send the copy on the hedge socket (0: not due, or already sent)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -139,6 +157,7 @@ class LinkClient:
         on_request_failed: Callable[[str, Request, LinkError], None] | None = None,
         telemetry: bool | Iterable[str] = True,
         acknowledge_mirror: bool = True,
+        hedge: bool = True,
         curve: ClientCurve | None = None,
         name: str = "console",
         session_id: str = "",
@@ -195,6 +214,7 @@ class LinkClient:
                 "snapshots",
                 "malformed",
                 "socket_recreated",
+                "hedged",
             ),
             0,
         )
@@ -209,6 +229,7 @@ class LinkClient:
         self._telemetry_seq: dict[str, int] = {}
         self._next_heartbeat_ns = 0
         self._last_heartbeat_ns = 0
+        self._last_hedge_at_ns = 0
         # (sent_mono_ns, rtt_ns or -1 while unanswered) of the last 64 heartbeats.
         self._heartbeats: deque[list[int]] = deque(maxlen=64)
         self.view_frame = -1
@@ -234,8 +255,14 @@ class LinkClient:
                 self.sub.setsockopt(zmq.SUBSCRIBE, b"telemetry." + msg_type.encode())
         self.sub.connect(pub_endpoint)
         self.dealer: zmq.Socket[bytes] = self._new_dealer()
+        self.hedge_socket: zmq.Socket[bytes] | None = self._new_dealer() if hedge else None
+        """A second command connection: a request that is late goes once more on it (see
+        ``_HEDGE_EXTRA_NS``), so a TCP segment lost on the main one costs no retransmission timeout.
+        The renderer applies a msg_id once and answers the copy from its reply cache."""
         self._poller = zmq.Poller()
         self._poller.register(self.dealer, zmq.POLLIN)
+        if self.hedge_socket is not None:
+            self._poller.register(self.hedge_socket, zmq.POLLIN)
         self._poller.register(self.sub, zmq.POLLIN)
         self._heartbeat()
 
@@ -251,9 +278,13 @@ class LinkClient:
         from the fastest recent heartbeat round trip; None before the first one."""
         return self.clock_sync.offset
 
-    def fds(self) -> tuple[int, int]:
-        """``zmq.FD`` of the command and event sockets (edge-triggered; see the module docstring)."""
-        return int(self.dealer.getsockopt(zmq.FD)), int(self.sub.getsockopt(zmq.FD))
+    def fds(self) -> tuple[int, ...]:
+        """``zmq.FD`` of the command and event sockets, and of the hedge socket when there is one
+        (edge-triggered; see the module docstring)."""
+        fds = [int(self.dealer.getsockopt(zmq.FD)), int(self.sub.getsockopt(zmq.FD))]
+        if self.hedge_socket is not None:
+            fds.append(int(self.hedge_socket.getsockopt(zmq.FD)))
+        return tuple(fds)
 
     def sockets(self) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
         return self.dealer, self.sub
@@ -387,6 +418,8 @@ class LinkClient:
         self._closed = True
         self.dealer.close(linger=0)
         self.sub.close(linger=0)
+        if self.hedge_socket is not None:
+            self.hedge_socket.close(linger=0)
         if self._own_context:
             self._ctx.term()
 
@@ -468,6 +501,22 @@ class LinkClient:
             return
         p.transmissions += 1
         self.counters["sent" if p.transmissions == 1 else "retries"] += 1
+        if p.transmissions == 1 and self.hedge_socket is not None:
+            rtts = [s.rtt_ns for s in self.clock_sync.samples]
+            if rtts:
+                median_ns = int(statistics.median(rtts))
+                delay_ns = (
+                    0
+                    if median_ns >= _HEDGE_AT_ONCE_RTT_NS
+                    else max(_HEDGE_MIN_NS, median_ns + _HEDGE_EXTRA_NS)
+                )
+                # Copies go in the order the requests were issued: on each connection an older
+                # request is then ahead of a newer one, so no copy can overtake it.
+                now = self.clock.monotonic_ns()
+                p.hedge_at_ns = max(now + delay_ns, self._last_hedge_at_ns, 1)
+                self._last_hedge_at_ns = p.hedge_at_ns
+                if p.hedge_at_ns <= now:
+                    self._send_hedge(p)
 
     def _fail(self, p: _Pending, reason: str) -> None:
         self._pending.pop(p.msg_id, None)
@@ -502,6 +551,8 @@ class LinkClient:
         nxt = self._next_heartbeat_ns
         for p in self._pending.values():
             nxt = min(nxt, p.next_attempt_ns)
+            if p.hedge_at_ns:
+                nxt = min(nxt, p.hedge_at_ns)
         return max(0.0, (nxt - now) / 1e6)
 
     def _ms_to_next_deadline(self, p: _Pending) -> float:
@@ -522,6 +573,8 @@ class LinkClient:
                 f"renderer missed {self.liveness.missed()} heartbeat(s) ({self.liveness.silence_s():.1f} s)",
             )
         for p in list(self._pending.values()):
+            if p.hedge_at_ns and now >= p.hedge_at_ns:
+                self._send_hedge(p)
             if now < p.next_attempt_ns:
                 continue
             p.attempts += 1
@@ -532,6 +585,16 @@ class LinkClient:
             self._transmit(p)
         if not self.synced and self._snapshot_id is None and self.renderer_instance is not None:
             self._request_snapshot()
+
+    def _send_hedge(self, p: _Pending) -> None:
+        p.hedge_at_ns = 0
+        if self.hedge_socket is None or p.frame is None:
+            return
+        try:
+            self.hedge_socket.send(p.frame, zmq.NOBLOCK)
+        except zmq.ZMQError:
+            return  # not connected: the main socket's retries still stand
+        self.counters["hedged"] += 1
 
     def _heartbeat(self) -> None:
         now = self.clock.monotonic_ns()
@@ -549,7 +612,10 @@ class LinkClient:
         n = 0
         # Drain until empty: the FDs are edge-triggered, a partial drain would stall a Qt bridge.
         # Checking EVENTS first is several times cheaper than a recv that raises Again.
-        for sock, handle in ((self.dealer, self._on_command_frames), (self.sub, self._on_pub_frames)):
+        sockets = [(self.dealer, self._on_command_frames), (self.sub, self._on_pub_frames)]
+        if self.hedge_socket is not None:
+            sockets.append((self.hedge_socket, self._on_command_frames))
+        for sock, handle in sockets:
             while int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
                 try:
                     frames = sock.recv_multipart(zmq.NOBLOCK)
@@ -756,6 +822,11 @@ class LinkClient:
         self.dealer.close(linger=0)
         self.dealer = self._new_dealer()
         self._poller.register(self.dealer, zmq.POLLIN)
+        if self.hedge_socket is not None:
+            self._poller.unregister(self.hedge_socket)
+            self.hedge_socket.close(linger=0)
+            self.hedge_socket = self._new_dealer()
+            self._poller.register(self.hedge_socket, zmq.POLLIN)
         self.counters["socket_recreated"] += 1
         self.synced = False
         self._snapshot_id = None
