@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def targets(f: dict[str, object]) -> dict[str, bool]:
         "commands_lost": f.get("commands_lost") == 0,
         "commands_reordered": f.get("commands_reordered") == 0,
         "banner": num("banner_s") <= num("liveness_window_s"),
+        "warned_before_banner": num("warned_s") < num("banner_s"),
         "safe_place": timeout_s <= num("safe_place_s") <= timeout_s + 2 * frame_s,
         "resumed": f.get("resumed") is True,
     }
@@ -85,6 +87,8 @@ def main() -> int:
     if reason is not None:
         print(f"wan: {reason}", file=sys.stderr)
         return 2
+    # SIGTERM unwinds like Ctrl+C, so the namespaces and processes are cleaned up on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     drill = run_drill(
         commands=args.commands,
         baseline=args.baseline,
@@ -120,7 +124,8 @@ def main() -> int:
         f"superseded {f['commands_superseded']}"
     )
     print(
-        f"outage {f['outage_s']:g} s: degraded {f['degraded_s']} s, banner {f['banner_s']} s "
+        f"outage {f['outage_s']:g} s: degraded {f['degraded_s']} s (warning shown {f['warned_s']} s), "
+        f"banner {f['banner_s']} s "
         f"(window {f['liveness_window_s']} s), safe place {f['safe_place_s']} s after the last console data "
         f"({f['safe_place_from_cut_s']} s after the cut; renderer's silence {f['renderer_silence_s']} s; "
         f"frame {f['frame_interval_ms']} ms), reconnected {f['reconnected_after_cut_s']} s after the cut, "

@@ -21,8 +21,9 @@ Two ways to impair the link, chosen at run time:
 
 Traffic only ever flows between the two namespaces' addresses. The namespaces are named after this
 process (``vrxd<pid>c`` / ``vrxd<pid>r``), removed on every exit path, and any left behind by a
-drill whose process is gone are removed at the next start. The forwarder exits when its stdin
-closes, so its TUN devices go with it even if the drill is killed.
+drill whose process is gone are removed at the next start. Every child (forwarder, renderer,
+console side) gets SIGTERM when the drill's process dies, however it dies, and the forwarder also
+exits when its stdin closes, so its TUN devices go with it.
 
 Run as a script, this module is either the forwarder (``forward``) or the console-side driver
 (``console``) of :func:`run_drill`; both talk JSON lines on stdin/stdout.
@@ -134,6 +135,12 @@ def _sweep_stale() -> None:
 
 
 # -- the impaired link ----------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """In a child before exec: SIGTERM when the drill's process dies, however it dies (prctl
+    PR_SET_PDEATHSIG, kept across the exec of ``ip netns exec`` and of what it runs)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
 
 
 def _close_streams(proc: subprocess.Popen[str], reader: threading.Thread | None) -> None:
@@ -254,7 +261,13 @@ class ImpairedLink:
             "--loss", str(self.loss), "--seed", str(self.seed),
         ]  # fmt: skip
         self._forwarder = subprocess.Popen(
-            args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, start_new_session=True
+            args,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self._forwarder_reader = _reader(self._forwarder.stdout, self._forwarder_lines)
         ready = _next_json(self._forwarder_lines, 30, "the packet forwarder")
@@ -605,7 +618,16 @@ def _console_main(args: argparse.Namespace) -> int:
         # The outage.
         out(want="outage")
         t_cut = int(json.loads(sys.stdin.readline())["t_cut_ns"])
-        wait(lambda: any(e == "lost" and t > t_cut for t, e in connection), args.outage_s + 30, "the banner")
+        warned: list[int] = []
+
+        def banner() -> bool:
+            # What the therapist sees meanwhile: the first warning before contact counts as lost.
+            if not warned and client.link_quality().warning_kind == "degraded":
+                warned.append(time.monotonic_ns() - t_cut)
+            return any(e == "lost" and t > t_cut for t, e in connection)
+
+        wait(banner, args.outage_s + 30, "the banner")
+        result["warned_ns"] = warned[0] if warned else None
         wait(lambda: client.state is not None and client.synced and client.connection == "connected",
              args.outage_s + 90, "the link back")  # fmt: skip
         result["connection"] = [(t - t_cut, e) for t, e in connection if t > t_cut]
@@ -692,6 +714,7 @@ def _process(
             bufsize=1,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         reader = _reader(proc.stdout, lines)
         try:
@@ -911,6 +934,7 @@ def _figures(
         "commands_superseded": superseded,
         "banner_s": round(lost_at / 1e9, 3) if lost_at is not None else None,
         "degraded_s": round(degraded_at / 1e9, 3) if degraded_at is not None else None,
+        "warned_s": round(result["warned_ns"] / 1e9, 3) if result.get("warned_ns") is not None else None,
         "liveness_window_s": round(lost_after_s + (delay_ms + jitter_ms) / 1000, 3),
         "safe_place_s": round((safe_ns - last_c2r) / 1e9, 3) if safe_ns and last_c2r else None,
         "safe_place_from_cut_s": round((safe_ns - t_cut) / 1e9, 3) if safe_ns else None,

@@ -7,6 +7,9 @@ place because of the link, the session intact afterwards); the timing figures ar
 
 from __future__ import annotations
 
+import os
+import subprocess
+
 import pytest
 
 from tests.netdrill import run_drill, unavailable_reason
@@ -34,6 +37,7 @@ def test_a_session_survives_a_slow_lossy_link_and_an_outage() -> None:
     # after its full watchdog time and well after the console's banner.
     assert f["banner_s"] is not None and f["degraded_s"] is not None
     assert f["degraded_s"] < f["banner_s"], "the console warns before the link is lost"
+    assert f["warned_s"] is not None and f["warned_s"] < f["banner_s"], "and says so in words"
     assert f["renderer_silence_s"] is not None and f["renderer_silence_s"] >= 5.0
     assert f["safe_place_from_cut_s"] is not None and f["safe_place_from_cut_s"] > f["banner_s"]
     records = drill.renderer_records
@@ -47,3 +51,10 @@ def test_a_session_survives_a_slow_lossy_link_and_an_outage() -> None:
     # Both mirror phases delivered images over the impaired link.
     assert f["mirror_largest_fps"] > 0 and f["mirror_fps"] > 0
     assert f["mirror_largest_widths"] == [320]
+    # Nothing is left behind: no namespace of this process, no forwarder, renderer or console side.
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=True).stdout
+    assert f"vrxd{os.getpid()}" not in listing
+    children = subprocess.run(
+        ["pgrep", "-P", str(os.getpid())], capture_output=True, text=True
+    ).stdout.split()
+    assert [c for c in children if os.path.exists(f"/proc/{c}")] == [], children
