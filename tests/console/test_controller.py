@@ -614,3 +614,38 @@ def test_only_a_real_reconnection_hands_the_controller_a_snapshot(setup):
     adapter._on_connection("reconnected", "")
     adapter._on_state(state)
     assert calls == ["snapshot", "mirror", "snapshot"]
+
+
+def _quality(warning_kind: str | None, warning: str | None = None, rtt_ms: float = 210.0) -> Any:
+    from vr_exposure.link import LinkQuality
+
+    return LinkQuality(
+        round_trip_ms=rtt_ms,
+        round_trip_p95_ms=rtt_ms * 2,
+        late_share=0.08 if warning_kind == "unreliable" else 0.0,
+        telemetry_loss=0.0,
+        state="degraded" if warning_kind == "degraded" else "connected",
+        silence_s=0.0,
+        lost_after_s=1.75,
+        warning=warning,
+        warning_kind=warning_kind,
+    )
+
+
+def test_link_quality_is_shown_and_a_change_of_warning_is_journaled_once(setup):
+    c, link, clock, events = setup
+    session_dir = c.start_session("P042", protocol_id="spiders-graded")
+    c.on_link_quality(_quality(None))
+    shown = [e for e in events if e.kind == "link_quality"]
+    assert shown and shown[-1]["round_trip_ms"] == 210.0 and shown[-1]["warning"] is None
+    assert "link_warning" not in _types(session_dir)  # nothing to say while the link is fine
+    # Heartbeats overdue: the warning counts seconds up on every tick, but is journaled once.
+    for s in (0.9, 1.1, 1.3):
+        c.on_link_quality(_quality("degraded", f"No answer from the headset for {s} s; ..."))
+    c.on_link_quality(_quality(None))
+    warnings = [r["content"] for r in _records(session_dir) if r["header"]["msg_type"] == "link_warning"]
+    assert [w["kind"] for w in warnings] == ["degraded", None]
+    assert warnings[0]["warning"].startswith("No answer from the headset for 0.9 s")
+    assert [e["warning"] for e in events if e.kind == "link_quality"][-4:-1] == [
+        f"No answer from the headset for {s} s; ..." for s in (0.9, 1.1, 1.3)
+    ]

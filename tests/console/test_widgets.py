@@ -256,3 +256,29 @@ def test_the_window_shows_the_session_directory_under_a_tilde(make_widget, monke
     text = window.session_panel.info.text()
     assert f"~/sessions/{session_dir.name}" in text and str(tmp_path) not in text
     controller.close_session()
+
+
+def test_link_quality_label_shows_figures_and_turns_amber_with_a_warning(make_widget):
+    from vr_exposure.console.widgets.link_quality import LinkQualityLabel
+
+    label = make_widget(LinkQualityLabel)
+    assert label.text() == "link: —"
+    label.show_quality(
+        round_trip_ms=212.4, round_trip_p95_ms=540.0, late_share=0.03, telemetry_loss=0.0, warning=None
+    )
+    assert label.text() == "link: round trip 212 ms (p95 540) · late 3% · telemetry loss 0.0%"
+    assert "b26a00" not in label.styleSheet()
+    label.show_quality(
+        round_trip_ms=420.0,
+        round_trip_p95_ms=900.0,
+        late_share=0.0,
+        telemetry_loss=0.012,
+        warning="Slow link: round trip 420 ms; commands take that long to apply",
+    )
+    assert label.text().startswith("⚠ Slow link: round trip 420 ms")
+    assert "telemetry loss 1.2%" in label.text()
+    assert "b26a00" in label.styleSheet() and label.warning is not None
+    label.show_quality(
+        round_trip_ms=None, round_trip_p95_ms=None, late_share=0.0, telemetry_loss=0.0, warning=None
+    )
+    assert label.text() == "link: no round trip yet" and label.warning is None

@@ -105,3 +105,100 @@ def test_a_quick_renderer_restart_is_reported_and_resynced() -> None:
             assert "reconnected" in conns and conns.count("connected") == 1
         finally:
             second.close()
+
+
+def _publish_view(renderer: ThreadedRenderer, frame: int) -> None:
+    with renderer.lock:
+        renderer.server.publish(m.ViewImage(jpeg=b"\xff\xd8", width=4, height=3, frame=frame))
+
+
+def test_the_console_acknowledges_mirror_images_in_its_heartbeats(renderer: ThreadedRenderer) -> None:
+    with _client(renderer, heartbeat_interval_s=0.5) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        assert renderer.server.peer_view_frame == -1
+        # A subscription takes a moment to reach the publisher: publish until one arrives.
+        frame = 0
+        while client.view_frame < 0:
+            frame += 1
+            _publish_view(renderer, frame)
+            client.wait_until(lambda: client.view_frame >= 0, 0.2)
+            assert frame < 100, "no view_image arrived"
+        # Acknowledged at once (an early heartbeat), not half a second later.
+        assert client.wait_until(lambda: renderer.server.peer_view_frame == client.view_frame, 5)
+        _publish_view(renderer, frame + 5)
+        assert client.wait_until(lambda: renderer.server.peer_view_frame == frame + 5, 5)
+
+
+def test_a_console_that_does_not_acknowledge_leaves_the_mirror_unthrottled(
+    renderer: ThreadedRenderer,
+) -> None:
+    with _client(renderer, acknowledge_mirror=False) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        frame = 0
+        while client.view_frame < 0:
+            frame += 1
+            _publish_view(renderer, frame)
+            client.wait_until(lambda: client.view_frame >= 0, 0.2)
+            assert frame < 100, "no view_image arrived"
+        beats = renderer.server.counters["heartbeats"]
+        assert client.wait_until(lambda: renderer.server.counters["heartbeats"] >= beats + 3, 5)
+        assert renderer.server.peer_view_frame == -1
+
+
+def test_link_quality_reports_the_round_trip_and_warns_before_the_link_is_lost(
+    renderer: ThreadedRenderer,
+) -> None:
+    with _client(renderer) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        assert client.wait_until(lambda: client.link_quality().round_trip_ms is not None, 5)
+        q = client.link_quality()
+        assert q.state == "connected" and q.warning is None
+        assert q.round_trip_ms is not None and 0 < q.round_trip_ms < 1000
+        assert q.round_trip_p95_ms is not None and q.round_trip_p95_ms >= q.round_trip_ms
+        assert q.telemetry_loss == 0.0
+        renderer.frozen.set()  # the renderer stops answering
+        try:
+            assert client.wait_until(lambda: client.connection == "degraded", 5)
+            warned = client.link_quality()
+            assert warned.warning is not None and "counts as lost after" in warned.warning
+            assert warned.lost_after_s > warned.silence_s
+            assert client.wait_until(lambda: client.connection == "lost", 5)
+            # Heartbeats that were never answered count against the link.
+            assert client.wait_until(lambda: client.link_quality().late_share > 0, 5)
+        finally:
+            renderer.frozen.clear()
+
+
+def test_link_quality_warns_of_a_slow_link(
+    renderer: ThreadedRenderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from vr_exposure.link import client as client_module
+
+    monkeypatch.setattr(client_module, "SLOW_ROUND_TRIP_MS", 0.0)  # any round trip is "slow" now
+    with _client(renderer) as client:
+        assert client.wait_until(lambda: client.link_quality().round_trip_ms is not None, 5)
+        warning = client.link_quality().warning
+        assert warning is not None and warning.startswith("Slow link: round trip")
+
+
+def test_a_late_request_is_hedged_on_a_second_connection_and_applied_once(renderer: ThreadedRenderer) -> None:
+    with _client(renderer, timeout_s=5.0, heartbeat_interval_s=0.5) as client:
+        assert client.wait_until(lambda: client.synced and len(client.clock_sync.samples) >= 2, 10)
+        duplicates = renderer.server.counters["duplicates"]
+        # The renderer stalls (as a lost TCP segment would hold the request): past the median
+        # round trip + 100 ms the console sends the same frame once more on the hedge socket.
+        with renderer.lock:  # the renderer's loop cannot pump while this is held
+            msg_id = client.send(m.SetIntensityRequest(intensity=55))
+            assert client.wait_until(lambda: client.counters["hedged"] == 1, 5), client.counters
+        assert client.wait_until(lambda: client.counters["late_replies"] >= 1, 5), client.counters
+        assert renderer.fake.applied == {msg_id: 1}  # applied once, the copy answered from the cache
+        assert renderer.server.counters["duplicates"] == duplicates + 1
+        assert client.counters["failed"] == 0
+        assert client.request(m.SetIntensityRequest(intensity=56)).ok
+
+
+def test_without_hedging_there_is_no_second_connection(renderer: ThreadedRenderer) -> None:
+    with _client(renderer, hedge=False) as client:
+        assert client.hedge_socket is None and len(client.fds()) == 2
+        assert client.wait_until(lambda: client.synced, 5)
+        assert client.request(m.SetIntensityRequest(intensity=10)).ok

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from vr_exposure.renderer.telemetry import FrameTimer, encode_jpeg
+from vr_exposure.renderer.telemetry import FrameTimer, MirrorFlow, encode_jpeg
 
 
 def test_frame_timer_summarises_once_per_window() -> None:
@@ -152,3 +152,78 @@ def test_mirror_drops_a_stale_sample_for_a_newer_one(monkeypatch: pytest.MonkeyP
         assert abs(int(newest[2, 2, 0]) - 200) <= 20, "the image is of the newest frame"
     finally:
         mirror.close()
+
+
+def _run_flow(flow: MirrorFlow, seconds: float, ack_delay_s: float | None, fps: float = 10.0) -> int:
+    """Drive ``flow`` like the mirror does: a capture due every 1/fps s, published at once, and
+    acknowledged ``ack_delay_s`` later (None: the console never acknowledges). Returns images sent."""
+    from collections import deque
+
+    step_ns = int(1e9 / 90)  # 90 Hz frames
+    due_ns = 0
+    sent = 0
+    now = 0
+    frame = 0
+    in_air: deque[tuple[int, int]] = deque()
+    while now < seconds * 1e9:
+        now += step_ns
+        frame += 1
+        while ack_delay_s is not None and in_air and in_air[0][0] <= now:
+            flow.ack(in_air.popleft()[1], now)
+        if now >= due_ns and flow.may_capture(now):
+            flow.published(frame, now)
+            sent += 1
+            # On a fixed grid, as MirrorCapture: a loop that fell behind starts a new grid.
+            due_ns = (due_ns if now - due_ns < 1e9 / fps else now) + int(1e9 / fps)
+            if ack_delay_s is not None:
+                in_air.append((now + int(ack_delay_s * 1e9), frame))
+    return sent
+
+
+def test_mirror_flow_without_acknowledgements_sends_everything() -> None:
+    flow = MirrorFlow(fps=10, max_width_px=320)
+    sent = _run_flow(flow, 10.0, None)
+    assert sent >= 95 and flow.held == 0 and flow.width_px == 320
+
+
+def test_mirror_flow_window_covers_a_long_path_without_shrinking() -> None:
+    # 400 ms until each image is acknowledged (a slow but wide link): the window grows to what
+    # fits in that round trip, so the full rate and size go through.
+    flow = MirrorFlow(fps=10, max_width_px=320)
+    sent = _run_flow(flow, 20.0, 0.4)
+    assert flow.current_window >= 5
+    assert sent >= 0.9 * 200
+    assert flow.width_px == 320
+
+
+def test_mirror_flow_holds_images_when_the_link_stalls_and_halves_the_width() -> None:
+    flow = MirrorFlow(fps=10, max_width_px=320, min_width_px=80)
+    _run_flow(flow, 4.0, 0.05)  # a fast link first: window 2, acks arrive quickly
+    assert flow.width_px == 320
+    # Now nothing comes back: at most the window is in flight, then captures wait.
+    now = 10 * 10**9
+    sent = 0
+    for i in range(200):  # 2 s at 100 Hz
+        now += 10**7
+        if flow.may_capture(now):
+            flow.published(100_000 + i, now)
+            sent += 1
+    assert sent <= flow.current_window
+    assert flow.held > 0
+    # Images unacknowledged for longer than stall_s no longer hold the window (a probe goes out).
+    assert flow.may_capture(now + int(3.5e9))
+
+
+def test_mirror_flow_width_follows_a_link_that_cannot_carry_the_rate() -> None:
+    flow = MirrorFlow(fps=10, max_width_px=320, min_width_px=80, window=2)
+    # Each image takes a second to be acknowledged, but the fastest ever took 50 ms: the link's
+    # bandwidth, not its delay, limits the rate, so the width halves, period after period.
+    flow.ack(-1, 0)
+    _run_flow(flow, 0.5, 0.05)
+    _run_flow(flow, 8.0, 1.0)
+    assert flow.width_px < 320
+    smallest = flow.width_px
+    # The link recovers: after calm periods the width doubles back.
+    flow._ack_delays_ns.clear()
+    _run_flow(flow, 20.0, 0.02)
+    assert flow.width_px > smallest

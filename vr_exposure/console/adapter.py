@@ -35,6 +35,8 @@ from .controller import ConsoleController
 log = logging.getLogger(__name__)
 
 UNREACHABLE_AFTER_S = 4.0
+LINK_QUALITY_INTERVAL_S = 1.0
+"""How often the measured round trip and loss go to the controller (and the screen)."""
 
 _HANDSHAKE_EVENTS = {
     getattr(zmq, "EVENT_HANDSHAKE_FAILED_NO_DETAIL", 0x0800): "no detail",
@@ -65,6 +67,7 @@ class LinkAdapter:
         self.message_listeners: list[Callable[[Message], None]] = []
         self._awaiting_snapshot = True
         self._started_mono_s = time.monotonic()
+        self._next_quality_mono_s = 0.0
         self._monitor: zmq.Socket[bytes] | None = None
         self._monitored: Any = None
         self._handshake_failure: str | None = None
@@ -100,6 +103,11 @@ class LinkAdapter:
         offset = self.client.clock_offset
         if offset is not None:
             self.controller.on_clock_offset(offset[0], offset[1])
+        now = time.monotonic()
+        # While degraded, every housekeeping tick: the warning counts the silence up.
+        if now >= self._next_quality_mono_s or self.client.connection == "degraded":
+            self._next_quality_mono_s = now + LINK_QUALITY_INTERVAL_S
+            self.controller.on_link_quality(self.client.link_quality())
 
     def close(self) -> None:
         if self._monitor is not None:

@@ -68,6 +68,7 @@ from vr_exposure.core.specs import ProtocolSpec, SceneSpec
 from vr_exposure.core.ssq import SsqScore, score_ssq
 from vr_exposure.core.suds import SudsRating
 from vr_exposure.errors import VrExposureError
+from vr_exposure.link import LinkQuality
 from vr_exposure.link import messages as m
 
 
@@ -181,6 +182,8 @@ class ConsoleController:
         self.renderer_state = m.RendererState()
         self.renderer_instance: str | None = None
         self.connection = "connecting"
+        self.link_warning_kind: str | None = None
+        """The kind of the link warning shown now (see :meth:`on_link_quality`)."""
         self.connection_since_mono_s = time.monotonic()
         self.pending: dict[str, _Pending] = {}
         self.refused: dict[str, _Intent] = {}  # retry token -> the refused action, newest last
@@ -754,6 +757,26 @@ class ConsoleController:
         self.connection_since_mono_s = time.monotonic() if since_mono_s is None else since_mono_s
         self._clinical("link_status", {"state": state, "previous": previous, "message": message})
         self._emit("connection", state=state, previous=previous, message=message, since_mono_s=since_mono_s)
+
+    def on_link_quality(self, quality: LinkQuality) -> None:
+        """The link's measured round trip and loss (about once a second). A warning that appears or
+        clears is journaled: a researcher reading a session sees when the link was bad."""
+        # Only a change of kind is journaled: a degraded warning's seconds count up every tick.
+        if quality.warning_kind != self.link_warning_kind:
+            self.link_warning_kind = quality.warning_kind
+            self._clinical(
+                "link_warning",
+                {"kind": quality.warning_kind, "warning": quality.warning,
+                 "round_trip_ms": quality.round_trip_ms, "late_share": round(quality.late_share, 4)},
+            )  # fmt: skip
+        self._emit(
+            "link_quality",
+            round_trip_ms=quality.round_trip_ms,
+            round_trip_p95_ms=quality.round_trip_p95_ms,
+            late_share=quality.late_share,
+            telemetry_loss=quality.telemetry_loss,
+            warning=quality.warning,
+        )
 
     def on_mirror(self, state: m.RendererState) -> None:
         """A newer renderer state with the link never dropped (a resync after a lost fact): the

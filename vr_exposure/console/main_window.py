@@ -58,6 +58,7 @@ from .widgets import (
     SsqForm,
     SudsEntry,
 )
+from .widgets.link_quality import LinkQualityLabel
 
 SAFE_PLACE_KEYS = ("F12", "Esc")
 FREE_SESSION = "__free__"
@@ -138,6 +139,7 @@ class ConsoleWindow(QMainWindow):
         self.banner = ConnectionBanner(self)
         self.session_panel = SessionPanel(self)
         self.timer_label = SessionTimer(self)
+        self.link_quality = LinkQualityLabel(self)
         self.mode_label = QLabel("renderer: —", self)
         self.mode_label.setObjectName("renderer-mode")
         self.safe_button = QPushButton("SAFE PLACE  (F12 / Esc)", self)
@@ -168,6 +170,7 @@ class ConsoleWindow(QMainWindow):
 
         top = QHBoxLayout()
         top.addWidget(self.timer_label, 1)
+        top.addWidget(self.link_quality)
         top.addWidget(self.mode_label)
         top.addWidget(self.pause_button)
         top.addWidget(self.leave_safe_button)
@@ -391,6 +394,9 @@ class ConsoleWindow(QMainWindow):
             self.banner.set_status(
                 "error", message or f"Link error{where}", since_mono_s=ev.data.get("since_mono_s")
             )
+
+    def _ui_link_quality(self, ev: UiEvent) -> None:
+        self.link_quality.show_quality(**ev.data)
 
     def _ui_error(self, ev: UiEvent) -> None:
         self.show_error(ev["message"])

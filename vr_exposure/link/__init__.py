@@ -4,7 +4,7 @@ console-side client, liveness, clock offset and CURVE security. ``docs/protocol.
 from __future__ import annotations
 
 from vr_exposure.errors import LinkError
-from vr_exposure.link.client import LinkClient
+from vr_exposure.link.client import LinkClient, LinkQuality
 from vr_exposure.link.clock_sync import ClockSync
 from vr_exposure.link.codec import Codec, DecodeError, Message
 from vr_exposure.link.errors import CommandRejected, ProtocolVersionMismatch
@@ -38,6 +38,7 @@ __all__ = [
     "Fact",
     "Header",
     "LinkClient",
+    "LinkQuality",
     "LinkError",
     "LinkServer",
     "Liveness",

@@ -9,9 +9,18 @@ reads as lost contact on the renderer.
 
 Qt: the sockets' ``zmq.FD`` (:meth:`LinkClient.fds`) are edge-triggered. On each
 ``QSocketNotifier`` activation call ``poll(0)``; it drains both sockets until neither has
-``POLLIN`` left, which is what edge-triggering needs. The command socket is recreated when the
+``POLLIN`` left, which is what edge-triggering needs. The command sockets are recreated when the
 renderer is lost (so nothing queued for a dead renderer is ever delivered late); the ``lost``
-connection event is emitted after the new socket exists, so re-read :meth:`fds` then.
+connection event is emitted after the new sockets exist, so re-read :meth:`fds` then.
+
+Hedging (for slow, lossy networks): every request also goes, the same frame, on a second command
+connection (:attr:`LinkClient.hedge_socket`): at once where the median heartbeat round trip is 20 ms
+or more, otherwise only when its reply is 100 ms later than the median. A TCP segment lost on one
+connection would otherwise hold the request, and everything behind it, until TCP resends it (the
+round trip + at least 200 ms). The renderer applies a msg_id once and answers the copy from its
+reply cache; whichever reply comes first counts. Copies are sent in the order the requests were
+issued, so on each connection an older request stays ahead of a newer one: a copy never makes the
+ordering rule refuse a command.
 
 Resync (the Clone pattern): on first contact, on reconnection, on a renderer restart (new
 ``instance_id``), on a gap in the ``event`` seq, or when a heartbeat says facts were missed, the
@@ -21,7 +30,9 @@ client asks for a snapshot, buffers facts meanwhile, then applies only facts new
 from __future__ import annotations
 
 import logging
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -62,6 +73,47 @@ ConnectionCallback = Callable[[str, str], None]
 ``incompatible``; detail is a sentence for the log or the banner."""
 
 _HOUSEKEEPING = (HelloRequest, SnapshotRequest)
+#: A TCP segment lost on the way is resent after at least the minimum RTO (200 ms on Linux): a round
+#: trip this much longer than the median was, in all likelihood, retransmitted.
+_RETRANSMIT_EXTRA_NS = 200_000_000
+#: A heartbeat still unanswered after this long counts as missing in :meth:`LinkClient.link_quality`.
+_UNANSWERED_NS = 2_000_000_000
+#: A received view_image is acknowledged by an early heartbeat, but at most this often.
+_VIEW_ACK_MIN_NS = 50_000_000
+#: A request unanswered this long past the median round trip is sent once more on the hedge socket,
+#: well before TCP would resend a lost segment (at least the median + 200 ms).
+_HEDGE_EXTRA_NS = 100_000_000
+_HEDGE_MIN_NS = 50_000_000
+#: On a path with at least this median round trip (anything but a LAN), the copy goes at once: waiting
+#: to see that a reply is late would itself cost more than a round trip.
+_HEDGE_AT_ONCE_RTT_NS = 20_000_000
+SLOW_ROUND_TRIP_MS = 300.0
+"""Median round trip above which :meth:`LinkClient.link_quality` warns of a slow link."""
+UNRELIABLE_SHARE = 0.05
+"""Share of late or missing heartbeat answers above which it warns of an unreliable link."""
+
+
+@dataclass(frozen=True)
+class LinkQuality:
+    """What the console measures of the link, for the therapist (see ``link_quality``)."""
+
+    round_trip_ms: float | None
+    """Median heartbeat round trip over the last ~30 s (None before the first answer)."""
+    round_trip_p95_ms: float | None
+    late_share: float
+    """Share of recent heartbeats answered a retransmission late (> median + 200 ms) or not at all:
+    TCP hides packet loss, this is how it shows."""
+    telemetry_loss: float
+    """Share of telemetry samples missing (sequence gaps) since the link came up."""
+    state: str
+    silence_s: float
+    lost_after_s: float
+    warning: str | None
+    """A sentence for the therapist when the link is slow, unreliable or about to be lost."""
+    warning_kind: str | None = None
+    """``degraded`` (heartbeats overdue), ``unreliable`` or ``slow``; None with no warning."""
+
+
 _LINK_ENAMES = ("RendererRestarted", "RequestExpired")
 
 
@@ -80,6 +132,8 @@ class _Pending:
     attempts: int = 0
     next_attempt_ns: int = 0
     transmissions: int = 0
+    hedge_at_ns: int = 0
+    """When to send the copy on the hedge socket (0: not due, or already sent)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -102,6 +156,8 @@ class LinkClient:
         on_reply: Callable[[Message], None] | None = None,
         on_request_failed: Callable[[str, Request, LinkError], None] | None = None,
         telemetry: bool | Iterable[str] = True,
+        acknowledge_mirror: bool = True,
+        hedge: bool = True,
         curve: ClientCurve | None = None,
         name: str = "console",
         session_id: str = "",
@@ -158,6 +214,7 @@ class LinkClient:
                 "snapshots",
                 "malformed",
                 "socket_recreated",
+                "hedged",
             ),
             0,
         )
@@ -171,6 +228,15 @@ class LinkClient:
         self._behind_seq: int | None = None
         self._telemetry_seq: dict[str, int] = {}
         self._next_heartbeat_ns = 0
+        self._last_heartbeat_ns = 0
+        self._last_hedge_at_ns = 0
+        # (sent_mono_ns, rtt_ns or -1 while unanswered) of the last 64 heartbeats.
+        self._heartbeats: deque[list[int]] = deque(maxlen=64)
+        self.view_frame = -1
+        """The ``frame`` of the newest ``view_image`` received; heartbeats tell the renderer."""
+        self.acknowledge_mirror = acknowledge_mirror
+        """Say ``view_frame`` in heartbeats, so the renderer fits the mirror to the link. Without it
+        the renderer sends the mirror at its full rate and size whatever the link carries."""
         self._restart_unreported = False
         self._closed = False
 
@@ -189,8 +255,14 @@ class LinkClient:
                 self.sub.setsockopt(zmq.SUBSCRIBE, b"telemetry." + msg_type.encode())
         self.sub.connect(pub_endpoint)
         self.dealer: zmq.Socket[bytes] = self._new_dealer()
+        self.hedge_socket: zmq.Socket[bytes] | None = self._new_dealer() if hedge else None
+        """A second command connection: a request that is late goes once more on it (see
+        ``_HEDGE_EXTRA_NS``), so a TCP segment lost on the main one costs no retransmission timeout.
+        The renderer applies a msg_id once and answers the copy from its reply cache."""
         self._poller = zmq.Poller()
         self._poller.register(self.dealer, zmq.POLLIN)
+        if self.hedge_socket is not None:
+            self._poller.register(self.hedge_socket, zmq.POLLIN)
         self._poller.register(self.sub, zmq.POLLIN)
         self._heartbeat()
 
@@ -206,9 +278,13 @@ class LinkClient:
         from the fastest recent heartbeat round trip; None before the first one."""
         return self.clock_sync.offset
 
-    def fds(self) -> tuple[int, int]:
-        """``zmq.FD`` of the command and event sockets (edge-triggered; see the module docstring)."""
-        return int(self.dealer.getsockopt(zmq.FD)), int(self.sub.getsockopt(zmq.FD))
+    def fds(self) -> tuple[int, ...]:
+        """``zmq.FD`` of the command and event sockets, and of the hedge socket when there is one
+        (edge-triggered; see the module docstring)."""
+        fds = [int(self.dealer.getsockopt(zmq.FD)), int(self.sub.getsockopt(zmq.FD))]
+        if self.hedge_socket is not None:
+            fds.append(int(self.hedge_socket.getsockopt(zmq.FD)))
+        return tuple(fds)
 
     def sockets(self) -> tuple[zmq.Socket[bytes], zmq.Socket[bytes]]:
         return self.dealer, self.sub
@@ -288,6 +364,50 @@ class LinkClient:
             self.poll(min(remaining * 1000, 20))
         return True
 
+    def link_quality(self) -> LinkQuality:
+        """Round trip, late share, telemetry loss and a warning, from the recent heartbeats."""
+        now = self.clock.monotonic_ns()
+        rtts = sorted(rtt for _, rtt in self._heartbeats if rtt >= 0)
+        answered_or_due = [(t0, rtt) for t0, rtt in self._heartbeats if rtt >= 0 or now - t0 > _UNANSWERED_NS]
+        median_ns = statistics.median(rtts) if rtts else None
+        late = 0
+        for _, rtt in answered_or_due:
+            if rtt < 0 or (median_ns is not None and rtt > median_ns + _RETRANSMIT_EXTRA_NS):
+                late += 1
+        late_share = late / len(answered_or_due) if answered_or_due else 0.0
+        received = sum(self.telemetry_received.values())
+        lost = sum(self.telemetry_lost.values())
+        telemetry_loss = lost / (received + lost) if received + lost else 0.0
+        rtt_ms = median_ns / 1e6 if median_ns is not None else None
+        p95_ms = rtts[min(len(rtts) - 1, int(0.95 * len(rtts)))] / 1e6 if rtts else None
+        silence_s = self.liveness.silence_s()
+        lost_after_s = self.liveness.lost_after_s
+        warning = kind = None
+        if self.connection == "degraded":
+            kind = "degraded"
+            warning = (
+                f"No answer from the headset for {silence_s:.1f} s; contact counts as lost after "
+                f"{lost_after_s:.1f} s"
+            )
+        elif self.connection == "connected":
+            if late_share > UNRELIABLE_SHARE:
+                kind = "unreliable"
+                warning = f"Unreliable link: {late_share:.0%} of heartbeats answered late or not at all"
+            elif rtt_ms is not None and rtt_ms > SLOW_ROUND_TRIP_MS:
+                kind = "slow"
+                warning = f"Slow link: round trip {rtt_ms:.0f} ms; commands take that long to apply"
+        return LinkQuality(
+            round_trip_ms=rtt_ms,
+            round_trip_p95_ms=p95_ms,
+            late_share=late_share,
+            telemetry_loss=telemetry_loss,
+            state=self.connection,
+            silence_s=silence_s,
+            lost_after_s=lost_after_s,
+            warning=warning,
+            warning_kind=kind,
+        )
+
     def resync(self) -> None:
         """Ask for a fresh snapshot now (also done automatically, see the module docstring)."""
         self._start_resync("asked")
@@ -298,6 +418,8 @@ class LinkClient:
         self._closed = True
         self.dealer.close(linger=0)
         self.sub.close(linger=0)
+        if self.hedge_socket is not None:
+            self.hedge_socket.close(linger=0)
         if self._own_context:
             self._ctx.term()
 
@@ -379,6 +501,22 @@ class LinkClient:
             return
         p.transmissions += 1
         self.counters["sent" if p.transmissions == 1 else "retries"] += 1
+        if p.transmissions == 1 and self.hedge_socket is not None:
+            rtts = [s.rtt_ns for s in self.clock_sync.samples]
+            if rtts:
+                median_ns = int(statistics.median(rtts))
+                delay_ns = (
+                    0
+                    if median_ns >= _HEDGE_AT_ONCE_RTT_NS
+                    else max(_HEDGE_MIN_NS, median_ns + _HEDGE_EXTRA_NS)
+                )
+                # Copies go in the order the requests were issued: on each connection an older
+                # request is then ahead of a newer one, so no copy can overtake it.
+                now = self.clock.monotonic_ns()
+                p.hedge_at_ns = max(now + delay_ns, self._last_hedge_at_ns, 1)
+                self._last_hedge_at_ns = p.hedge_at_ns
+                if p.hedge_at_ns <= now:
+                    self._send_hedge(p)
 
     def _fail(self, p: _Pending, reason: str) -> None:
         self._pending.pop(p.msg_id, None)
@@ -413,6 +551,8 @@ class LinkClient:
         nxt = self._next_heartbeat_ns
         for p in self._pending.values():
             nxt = min(nxt, p.next_attempt_ns)
+            if p.hedge_at_ns:
+                nxt = min(nxt, p.hedge_at_ns)
         return max(0.0, (nxt - now) / 1e6)
 
     def _ms_to_next_deadline(self, p: _Pending) -> float:
@@ -433,6 +573,8 @@ class LinkClient:
                 f"renderer missed {self.liveness.missed()} heartbeat(s) ({self.liveness.silence_s():.1f} s)",
             )
         for p in list(self._pending.values()):
+            if p.hedge_at_ns and now >= p.hedge_at_ns:
+                self._send_hedge(p)
             if now < p.next_attempt_ns:
                 continue
             p.attempts += 1
@@ -444,20 +586,36 @@ class LinkClient:
         if not self.synced and self._snapshot_id is None and self.renderer_instance is not None:
             self._request_snapshot()
 
+    def _send_hedge(self, p: _Pending) -> None:
+        p.hedge_at_ns = 0
+        if self.hedge_socket is None or p.frame is None:
+            return
+        try:
+            self.hedge_socket.send(p.frame, zmq.NOBLOCK)
+        except zmq.ZMQError:
+            return  # not connected: the main socket's retries still stand
+        self.counters["hedged"] += 1
+
     def _heartbeat(self) -> None:
         now = self.clock.monotonic_ns()
         self._next_heartbeat_ns = now + int(self.heartbeat_interval_s * 1e9)
-        _, frame = self.codec.build(Heartbeat())
+        self._last_heartbeat_ns = now
+        view_frame = self.view_frame if self.acknowledge_mirror else -1
+        header, frame = self.codec.build(Heartbeat(view_frame=view_frame))
         try:
             self.dealer.send(frame, zmq.NOBLOCK)
         except zmq.ZMQError:
-            pass  # not connected: liveness will say so
+            return  # not connected: liveness will say so
+        self._heartbeats.append([header.sent_mono_ns, -1])
 
     def _drain(self) -> int:
         n = 0
         # Drain until empty: the FDs are edge-triggered, a partial drain would stall a Qt bridge.
         # Checking EVENTS first is several times cheaper than a recv that raises Again.
-        for sock, handle in ((self.dealer, self._on_command_frames), (self.sub, self._on_pub_frames)):
+        sockets = [(self.dealer, self._on_command_frames), (self.sub, self._on_pub_frames)]
+        if self.hedge_socket is not None:
+            sockets.append((self.hedge_socket, self._on_command_frames))
+        for sock, handle in sockets:
             while int(sock.getsockopt(zmq.EVENTS)) & zmq.POLLIN:
                 try:
                     frames = sock.recv_multipart(zmq.NOBLOCK)
@@ -497,7 +655,12 @@ class LinkClient:
                 self._set_connection("connected", f"renderer at {self.command_endpoint}")
         content = msg.content
         if isinstance(content, HeartbeatAck):
-            self.clock_sync.add(content.t0_ns, content.t1_ns, content.t2_ns, t3)
+            sample = self.clock_sync.add(content.t0_ns, content.t1_ns, content.t2_ns, t3)
+            if sample is not None:
+                for entry in self._heartbeats:
+                    if entry[0] == content.t0_ns:
+                        entry[1] = sample.rtt_ns
+                        break
             self.liveness.set_frame_interval(content.frame_interval_ms / 1000.0)
             self._check_behind(content.event_seq)
             return
@@ -537,6 +700,14 @@ class LinkClient:
             if last is None or seq > last:
                 self._telemetry_seq[stream] = seq
             self.telemetry_received[stream] = self.telemetry_received.get(stream, 0) + 1
+            if stream == "view_image":
+                frame = getattr(content, "frame", None)
+                if isinstance(frame, int) and frame > self.view_frame:
+                    self.view_frame = frame
+                    # Tell the renderer now: it sends the next image only when few are in flight.
+                    due = self.clock.monotonic_ns() - self._last_heartbeat_ns >= _VIEW_ACK_MIN_NS
+                    if self.acknowledge_mirror and due:
+                        self._heartbeat()
             self._deliver(msg)
             return
         if not isinstance(content, Fact):
@@ -658,6 +829,11 @@ class LinkClient:
         self.dealer.close(linger=0)
         self.dealer = self._new_dealer()
         self._poller.register(self.dealer, zmq.POLLIN)
+        if self.hedge_socket is not None:
+            self._poller.unregister(self.hedge_socket)
+            self.hedge_socket.close(linger=0)
+            self.hedge_socket = self._new_dealer()
+            self._poller.register(self.hedge_socket, zmq.POLLIN)
         self.counters["socket_recreated"] += 1
         self.synced = False
         self._snapshot_id = None
@@ -694,6 +870,9 @@ class LinkClient:
         # Queue only on live connections: a command for an absent renderer fails now, not later.
         sock.setsockopt(zmq.IMMEDIATE, 1)
         sock.sndhwm = 1000
+        # A connect attempt made while the network is down would otherwise wait out the kernel's
+        # SYN backoff (1, 3, 7, 15 s ...) after the network is back; retry every second instead.
+        sock.setsockopt(zmq.CONNECT_TIMEOUT, 1000)
         if self._curve is not None:
             secure_client_socket(sock, self._curve)
         sock.connect(self.command_endpoint)

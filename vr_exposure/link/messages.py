@@ -226,9 +226,15 @@ class DescribeRequest(Request):
 
 
 class Heartbeat(Content):
-    """Console -> renderer, every ``heartbeat_interval_s`` from the console's main loop."""
+    """Console -> renderer, every ``heartbeat_interval_s`` from the console's main loop, and
+    also on receiving a ``view_image`` (at most every 50 ms) so the renderer learns how far the
+    mirror got."""
 
     msg_type = "heartbeat"
+    view_frame: int = -1
+    """The ``frame`` of the newest ``view_image`` the console has received (-1: none, or a console
+    that does not say). The renderer keeps at most a few images in flight beyond it, so mirror
+    images never queue up on a slow link (protocol.md 5.4)."""
 
 
 class HeartbeatAck(Content):

@@ -159,6 +159,8 @@ class LinkServer:
         self.link_state: str = "waiting"
         """``waiting`` (no console heard yet), ``ok`` or ``lost``."""
         self.event_seq = 0
+        self.peer_view_frame = -1
+        """The newest ``view_image`` frame a console said it received (heartbeat ``view_frame``)."""
         self.current_message: Message | None = None
         """The request being handled, while the handler runs (for journaling its header)."""
         self._telemetry_seq: dict[str, int] = {}
@@ -366,6 +368,8 @@ class LinkServer:
         header = msg.header
         if isinstance(content, Heartbeat):
             self.counters["heartbeats"] += 1
+            if content.view_frame >= 0:
+                self.peer_view_frame = content.view_frame
             ack = HeartbeatAck(
                 t0_ns=header.sent_mono_ns,
                 t1_ns=t1_ns,

@@ -280,6 +280,7 @@ class App:
             mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
             stimuli=StimulusTracker(render, self._rig.tracking_space),
             scene_key=lambda: self.stage.scene,
+            acked_view_frame=self._acked_view_frame,
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
@@ -957,6 +958,9 @@ class App:
             self.overlay.hide_suds_prompt()
             self._fact(m.SudsPromptClosed(probe_id=probe_id, reason="answered"))
             self._publish_state()
+
+    def _acked_view_frame(self) -> int:
+        return int(getattr(self.link, "peer_view_frame", -1))
 
     # -- link liveness -----------------------------------------------------------------------------
 

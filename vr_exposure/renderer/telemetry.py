@@ -14,11 +14,20 @@ Everything here runs in the app's late ``vr-exposure-telemetry`` task and must s
   that sampled the last one, so with frames slower than ``1 / fps`` every frame feeds the mirror;
   the worker holds one waiting sample at most, and a newer one replaces it (a stale frame is
   dropped, never queued), so a slow encoder never delays the render loop or the images behind it.
+
+The mirror fits the link (:class:`MirrorFlow`): a console says in its heartbeats which image it
+received last (``view_frame``), and a new image is captured only while fewer than a window of
+published images are unacknowledged (``MIRROR_WINDOW``, or what fits in the fastest recent
+acknowledgement's round trip at the target rate, plus one), so on a slow link images never pile up in
+front of the facts and telemetry that share the socket with them. When that window keeps the rate
+under the target, the image width halves (down to ``MIRROR_MIN_WIDTH_PX``); when the link keeps up
+again, it doubles back. A console that never acknowledges gets the full rate, as before.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import queue
 import threading
 from collections import deque
@@ -34,6 +43,13 @@ from vr_exposure.renderer.stimulus_tracker import StimulusTracker
 MIRROR_WIDTH_PX = 320
 MIRROR_FPS = 10.0
 MIRROR_JPEG_QUALITY = 70
+#: Published mirror images a console may have unacknowledged before the next capture waits.
+MIRROR_WINDOW = 2
+MIRROR_MIN_WIDTH_PX = 80
+#: An image unacknowledged this long is taken as lost (it no longer holds the window).
+MIRROR_STALL_S = 3.0
+#: How often the width is reconsidered.
+MIRROR_ADAPT_S = 2.0
 #: A frame longer than this many display periods counts as dropped.
 DROPPED_FACTOR = 1.5
 
@@ -127,6 +143,96 @@ def _encode_jpeg_panda(rgb: np.ndarray, quality: int) -> bytes:  # pragma: no co
     return bytes(stream.getData())
 
 
+class MirrorFlow:
+    """Flow control and size for the mirror: a window of unacknowledged images, and a width that
+    halves while the window holds the rate under ``fps`` and doubles back when it does not."""
+
+    def __init__(
+        self,
+        *,
+        fps: float = MIRROR_FPS,
+        max_width_px: int = MIRROR_WIDTH_PX,
+        min_width_px: int = MIRROR_MIN_WIDTH_PX,
+        window: int = MIRROR_WINDOW,
+        stall_s: float = MIRROR_STALL_S,
+        adapt_s: float = MIRROR_ADAPT_S,
+    ) -> None:
+        self.fps = fps
+        self.max_width_px = max_width_px
+        self.min_width_px = min(min_width_px, max_width_px)
+        self.window = window
+        self.stall_ns = int(stall_s * 1e9)
+        self.adapt_ns = int(adapt_s * 1e9)
+        self.width_px = max_width_px
+        self.in_flight: deque[tuple[int, int]] = deque()
+        """(frame, published at ns) of images not yet acknowledged."""
+        self._ack_delays_ns: deque[int] = deque(maxlen=32)
+        self.acknowledging = False
+        """True once a console has acknowledged an image: only then does the window apply."""
+        self.held = 0
+        """Captures that were due but waited for the window (since start)."""
+        self._period_start_ns: int | None = None
+        self._period_sent = 0
+        self._period_held = 0
+        self._calm_periods = 0
+
+    def ack(self, frame: int, now_ns: int) -> None:
+        """The console received every image up to ``frame`` (-1: it has not said)."""
+        if frame < 0:
+            return
+        self.acknowledging = True
+        while self.in_flight and self.in_flight[0][0] <= frame:
+            _, published_ns = self.in_flight.popleft()
+            self._ack_delays_ns.append(now_ns - published_ns)
+
+    @property
+    def current_window(self) -> int:
+        """Images allowed in flight: ``window``, or more when the fastest recent acknowledgement
+        shows a long path (the images that fit in one round trip at ``fps``, plus one), so the
+        window limits the rate only when the link's bandwidth does, not its delay."""
+        if not self._ack_delays_ns:
+            return self.window
+        round_trip_s = min(self._ack_delays_ns) / 1e9
+        return max(self.window, math.ceil(self.fps * round_trip_s) + 1)
+
+    def published(self, frame: int, now_ns: int) -> None:
+        self.in_flight.append((frame, now_ns))
+        self._period_sent += 1
+
+    def may_capture(self, now_ns: int) -> bool:
+        """A capture is due: may it go now?"""
+        self._adapt(now_ns)
+        while self.in_flight and now_ns - self.in_flight[0][1] > self.stall_ns:
+            self.in_flight.popleft()
+        if not self.acknowledging or len(self.in_flight) < self.current_window:
+            return True
+        self.held += 1
+        self._period_held += 1
+        return False
+
+    def _adapt(self, now_ns: int) -> None:
+        if self._period_start_ns is None:
+            self._period_start_ns = now_ns
+            return
+        elapsed = now_ns - self._period_start_ns
+        if elapsed < self.adapt_ns:
+            return
+        rate = self._period_sent / (elapsed / 1e9)
+        if self._period_held and rate < 0.8 * self.fps:
+            self.width_px = max(self.min_width_px, self.width_px // 2)
+            self._calm_periods = 0
+        elif not self._period_held:
+            self._calm_periods += 1
+            if self._calm_periods >= 2 and self.width_px < self.max_width_px:
+                self.width_px = min(self.max_width_px, self.width_px * 2)
+                self._calm_periods = 0
+        else:
+            self._calm_periods = 0
+        self._period_start_ns = now_ns
+        self._period_sent = 0
+        self._period_held = 0
+
+
 class MirrorCapture:
     """Samples the rendered output a few times a second and encodes JPEGs off the render thread.
 
@@ -141,12 +247,14 @@ class MirrorCapture:
         fps: float = MIRROR_FPS,
         width_px: int = MIRROR_WIDTH_PX,
         quality: int = MIRROR_JPEG_QUALITY,
+        flow: MirrorFlow | None = None,
     ) -> None:
         from panda3d.core import GraphicsOutput, Texture
 
         self.output = output
         self.interval_ns = int(1e9 / fps)
         self.width_px = width_px
+        self.flow = flow if flow is not None else MirrorFlow(fps=fps, max_width_px=width_px)
         self.quality = quality
         self.texture = Texture("vr-exposure-mirror")
         output.addRenderTexture(self.texture, GraphicsOutput.RTMTriggeredCopyRam)
@@ -171,7 +279,12 @@ class MirrorCapture:
             self._triggered_frame = None
             if sample is not None:
                 self._submit(sample, frame)
-        if self._triggered_frame is None and (self._next_ns is None or now_ns >= self._next_ns):
+        if (
+            self._triggered_frame is None
+            and (self._next_ns is None or now_ns >= self._next_ns)
+            and self.flow.may_capture(now_ns)
+        ):
+            self.width_px = self.flow.width_px
             self.output.triggerCopy()
             self._triggered_frame = frame
             # On a fixed grid, so frame-time jitter does not lower the rate; a loop that fell more
@@ -268,8 +381,11 @@ class Telemetry:
         mirror: MirrorCapture | None = None,
         stimuli: StimulusTracker | None = None,
         scene_key: Callable[[], object] | None = None,
+        acked_view_frame: Callable[[], int] | None = None,
     ) -> None:
+        """``acked_view_frame`` returns the newest mirror frame a console acknowledged (-1: none)."""
         self.timer = FrameTimer(frame_period_ns)
+        self.acked_view_frame = acked_view_frame
         self.publish = publish
         self.journal = journal
         self.mirror = mirror
@@ -316,8 +432,12 @@ class Telemetry:
             # Images finished since the last frame go out before this frame's sample is handed to
             # the worker: every ZeroMQ send releases the GIL, and a worker just woken would take it
             # there and hold the render thread up while it flips the sample.
+            flow = self.mirror.flow
+            if self.acked_view_frame is not None:
+                flow.ack(self.acked_view_frame(), now_ns)
             if self.publish is not None:
                 for image in self.mirror.take():
+                    flow.published(image.frame, now_ns)
                     self.publish(
                         "view_image",
                         {
