@@ -167,6 +167,7 @@ class ConsoleController:
         #: elsewhere journals in its own directory and the console fetches it (docs/journal.md).
         self.share_session_dir = share_session_dir
         self.fetches: dict[str, Any] = {}  # session_id -> JournalFetch
+        self.fetch_chunk_bytes = 256 * 1024
         self.library = library
         self.clock = clock
         self.sessions_root = sessions_root
@@ -532,7 +533,9 @@ class ConsoleController:
         running = self.fetches.get(session_id)
         if running is not None and not running.finished:
             return
-        fetch = JournalFetch(session_id, session_dir, self._send, self._on_fetch_progress)
+        fetch = JournalFetch(
+            session_id, session_dir, self._send, self._on_fetch_progress, chunk_bytes=self.fetch_chunk_bytes
+        )
         self.fetches[session_id] = fetch
         fetch.start()
 

@@ -42,6 +42,7 @@ class JournalFetch:
     bytes_total: int = 0
     bytes_done: int = 0
     message: str = ""
+    chunk_bytes: int = MAX_CHUNK_BYTES
 
     def start(self) -> None:
         self.state = "listing"
@@ -117,7 +118,7 @@ class JournalFetch:
         if offset > info.bytes:  # not this file's beginning: start over
             part.unlink()
             offset = 0
-        length = max(1, min(MAX_CHUNK_BYTES, info.bytes - offset))
+        length = max(1, min(self.chunk_bytes, MAX_CHUNK_BYTES, info.bytes - offset))
         self._send(
             m.JournalChunkRequest(session_id=self.session_id, file=info.name, offset=offset, length=length)
         )
