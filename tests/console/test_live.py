@@ -295,7 +295,7 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     lost_after_s = console.client.liveness.lost_after_s
     qtbot.waitUntil(lambda: w.banner.level == "lost", timeout=int((lost_after_s + 3) * 1000))
     assert time.monotonic() - killed_at <= lost_after_s + 3
-    assert w.banner.isVisible()
+    assert w.banner.alarming
     assert w.banner.text().startswith("No contact with the headset for ")
     assert w.banner.text().endswith("s — reconnecting")
     # The banner keeps counting while nothing arrives.
@@ -303,7 +303,7 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     qtbot.waitUntil(lambda: w.banner.text() != first, timeout=3000)
 
     restarted = renderers(patient=False, bind=bind)
-    qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=20_000)
+    qtbot.waitUntil(lambda: not w.banner.alarming, timeout=20_000)
 
     def in_sync() -> bool:
         # The therapist set 41 after the rung's preset: the restarted renderer shows that free
@@ -441,3 +441,57 @@ def test_other_protocol_version_says_so_without_hanging(qtbot, consoles):
         _responsive(qtbot)
     finally:
         server.close()
+
+
+def test_every_click_lands_while_the_link_flaps(qtbot, renderers, consoles):
+    """The therapist's session on a loaded machine: the renderer's frame loop stalls on a schedule
+    (SIGSTOP / SIGCONT), the link flaps between connected and degraded, and the banner with it. Each
+    click on safe place, leave safe place and pause, at the place the control had before the first
+    stall, reaches that control, and the renderer ends where the clicks took it."""
+    from .test_pressure import guarded_controls, lands_on, places
+
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    seen: list[str] = []
+    c.subscribe(lambda ev: seen.append(ev["state"]) if ev.kind == "connection" else None)
+    before = places(w)
+
+    def click(name: str) -> None:
+        centre, size = before[name]
+        control = guarded_controls(w)[name]
+        assert places(w)[name] == (centre, size), f"{name} moved (banner {w.banner.level})"
+        assert lands_on(w, centre, control), f"a click at {name} misses it (banner {w.banner.level})"
+        assert control.isEnabled(), name
+        qtbot.mouseClick(control, Qt.MouseButton.LeftButton, pos=control.mapFrom(w, centre))
+
+    def stall() -> None:
+        os.kill(renderer.proc.pid, signal.SIGSTOP)
+        qtbot.waitUntil(lambda: c.connection in ("degraded", "lost") and w.banner.alarming, timeout=30_000)
+
+    def run_on() -> None:
+        os.kill(renderer.proc.pid, signal.SIGCONT)
+        qtbot.waitUntil(lambda: c.connection == "connected" and not w.banner.alarming, timeout=30_000)
+
+    try:
+        for _cycle in range(2):
+            stall()
+            click("safe place")  # while the banner is up
+            run_on()
+            qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
+            stall()
+            click("leave safe place")  # the click the issue saw lost three times
+            run_on()
+            qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=20_000)
+        stall()
+        click("pause")
+        run_on()
+        qtbot.waitUntil(lambda: c.renderer_state.mode == "paused", timeout=20_000)
+    finally:
+        os.kill(renderer.proc.pid, signal.SIGCONT)
+    assert seen.count("degraded") + seen.count("lost") >= 5, seen
+    types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
+    assert types.count("safe_place_requested") == 2
+    assert types.count("leave_safe_place_requested") == 2
+    assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).mode == "paused"

@@ -1,10 +1,15 @@
 """The therapist console's main window: layout, hotkeys, and the wiring from the controller's events to
 the widgets and from the widgets' signals to the controller.
 
-Layout: the connection banner across the top (only while contact is not healthy); a session bar with the
-timer and the large safe-place button; the ladder, intensity and events on the left; the timeline and
-the patient-view mirror in the middle; SUDS, advice and notes on the right; along the bottom the refusal
-bar (a steering request the renderer refused: why, what to do, and a one-click retry) and the last error.
+Layout: the connection banner across the top; a session bar with the timer and the large safe-place
+button; the ladder, intensity and events on the left; the timeline and the patient-view mirror in the
+middle; SUDS, advice and notes on the right; along the bottom the refusal bar (a steering request the
+renderer refused: why, what to do, and a one-click retry) and the last error.
+
+The layout never moves. Everything that comes and goes under pressure (the banner's alarms, refusals,
+errors, warnings, changing labels) has a fixed room of its own, held while empty, and the side columns
+and the session bar's buttons have fixed widths: a flapping link or a long message changes words and
+colours, never the place of the safe place, leave safe place, pause or end controls.
 
 Hotkeys (documented in docs/console.md):
   F12 or Esc   safe place (works in any state, from any widget, even with a dialog open)
@@ -32,6 +37,7 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStatusBar,
     QVBoxLayout,
@@ -61,6 +67,14 @@ from .widgets import (
 
 SAFE_PLACE_KEYS = ("F12", "Esc")
 FREE_SESSION = "__free__"
+LEFT_COLUMN_PX = 400
+RIGHT_COLUMN_PX = 340
+
+
+def _fix_width(button: QPushButton, *texts: str) -> None:
+    """Give ``button`` one width that fits each of ``texts``, so changing its text moves nothing."""
+    fm = button.fontMetrics()
+    button.setFixedWidth(max(fm.horizontalAdvance(t) for t in (*texts, button.text())) + 32)
 
 
 class SessionPanel(QGroupBox):
@@ -86,6 +100,8 @@ class SessionPanel(QGroupBox):
         self.info = QLabel("", self)
         self.info.setObjectName("session-info")
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.info.setFixedHeight(2 * self.info.fontMetrics().lineSpacing() + 4)
         grid = QGridLayout(self)
         grid.addWidget(QLabel("Pseudonym", self), 0, 0)
         grid.addWidget(self.pseudonym, 0, 1)
@@ -166,18 +182,32 @@ class ConsoleWindow(QMainWindow):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b71c1c; font-weight: bold;")
 
+        # Labels whose text changes under pressure take no more room than they are given.
+        for label in (self.timer_label, self.mode_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.error_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.error_label.setFixedHeight(2 * self.error_label.fontMetrics().lineSpacing() + 4)
+        _fix_width(self.pause_button, "Resume (Ctrl+P)", "Pause (Ctrl+P)")
+        _fix_width(self.leave_safe_button, "Leave safe place (F9)")
+        self.safe_button.setFixedWidth(self.safe_button.sizeHint().width() + 24)
         top = QHBoxLayout()
-        top.addWidget(self.timer_label, 1)
-        top.addWidget(self.mode_label)
+        top.addWidget(self.timer_label, 3)
+        top.addWidget(self.mode_label, 2)
         top.addWidget(self.pause_button)
         top.addWidget(self.leave_safe_button)
         top.addWidget(self.safe_button)
-        left = QVBoxLayout()
+        left_column = QWidget(self)
+        left_column.setFixedWidth(LEFT_COLUMN_PX)
+        left = QVBoxLayout(left_column)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.session_panel)
         left.addWidget(self.rungs, 1)
         left.addWidget(self.intensity)
         left.addWidget(self.events)
-        right = QVBoxLayout()
+        right_column = QWidget(self)
+        right_column.setFixedWidth(RIGHT_COLUMN_PX)
+        right = QVBoxLayout(right_column)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.suds)
         right.addWidget(self.advice)
         right.addWidget(self.notes, 1)
@@ -185,10 +215,11 @@ class ConsoleWindow(QMainWindow):
         centre.addWidget(self.timeline)
         centre.addWidget(self.mirror)
         centre.setSizes([420, 320])
+        self.centre = centre
         body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addWidget(centre, 5)
-        body.addLayout(right, 3)
+        body.addWidget(left_column)
+        body.addWidget(centre, 1)
+        body.addWidget(right_column)
         outer = QVBoxLayout()
         outer.addWidget(self.banner)
         outer.addLayout(top)
@@ -196,6 +227,7 @@ class ConsoleWindow(QMainWindow):
         outer.addWidget(self.refusal)
         outer.addWidget(self.error_label)
         central = QWidget(self)
+        central.setObjectName("console-central")
         central.setLayout(outer)
         self.setCentralWidget(central)
         self.status = QStatusBar(self)
