@@ -495,3 +495,34 @@ def test_every_click_lands_while_the_link_flaps(qtbot, renderers, consoles):
     assert types.count("safe_place_requested") == 2
     assert types.count("leave_safe_place_requested") == 2
     assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).mode == "paused"
+
+
+def test_safe_place_against_a_renderer_expires_refusals_and_sets_the_return_intensity(
+    qtbot, renderers, consoles
+):
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    # An event refused (the scene is paused): the refusal bar offers "Try again".
+    c.pause()
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "paused", timeout=20_000)
+    name = next(iter(w.events.buttons))
+    qtbot.mouseClick(w.events.buttons[name], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(w.refusal.isVisible, timeout=20_000)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_F12)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
+    assert not w.refusal.isVisible() and not c.refused
+    assert w.mode_label.text().startswith("PATIENT IN THE SAFE PLACE")
+    assert not any(b.isEnabled() for b in w.events.buttons.values())
+    # The slider sets the intensity the scene comes back at.
+    c.set_intensity(42, 0.5)
+    qtbot.waitUntil(lambda: c.renderer_state.return_intensity == 42, timeout=20_000)
+    qtbot.waitUntil(lambda: w.intensity.readout.text() == "on return: 42", timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=20_000)
+    assert not w.refusal.isVisible()
+    assert all(b.isEnabled() for b in w.events.buttons.values())
+    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 42, timeout=20_000)

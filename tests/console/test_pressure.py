@@ -106,3 +106,62 @@ def test_every_click_lands_while_the_banner_flaps(console, qtbot):  # noqa: F811
     safe_sent = link.of(m.SafePlaceRequest)
     pauses = link.of(m.PauseRequest) + link.of(m.ResumeRequest)
     assert len(safe_sent) == 6 and len(pauses) == 6 and clicks >= 12
+
+
+def _enter_safe_place(c: Any) -> None:
+    c.on_fact(m.SafePlaceEntered(source="console"))
+    assert c.renderer_state.mode == "safe_place"
+
+
+def test_the_safe_place_is_one_state_across_the_console(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    assert w.events.buttons and all(b.isEnabled() for b in w.events.buttons.values())
+    assert "SAFE PLACE" not in w.mode_label.text()
+    _enter_safe_place(c)
+    _settle()
+    assert w.mode_label.text().startswith("PATIENT IN THE SAFE PLACE  00:0")
+    assert w.safe_button.text() == "IN THE SAFE PLACE"
+    assert "#1565c0" in w.centralWidget().styleSheet()
+    assert not any(b.isEnabled() for b in w.events.buttons.values())
+    assert not any(s.isEnabled() for s in w.events.shortcuts.values())
+    assert "off in the safe place" in w.events.title()
+    assert not w.rungs.apply_button.isEnabled() and not w.rungs.next_button.isEnabled()
+    assert w.intensity.title() == "Intensity — applies on return from the safe place"
+    c.on_fact(m.SafePlaceLeft())
+    _settle()
+    assert "SAFE PLACE" not in w.mode_label.text() and w.safe_button.text().startswith("SAFE PLACE")
+    assert all(b.isEnabled() for b in w.events.buttons.values())
+    assert all(s.isEnabled() for s in w.events.shortcuts.values())
+    assert w.rungs.apply_button.isEnabled() and w.intensity.title() == "Intensity"
+
+
+def test_a_refusal_never_survives_the_safe_place(console, qtbot):  # noqa: F811
+    """The issue's near miss: a refused "drop from the ceiling" left its "Try again" on screen after
+    the safe place, one click from dropping a spider on the patient."""
+    w, c, link, clock = console
+    name = next(iter(w.events.buttons))
+    qtbot.mouseClick(w.events.buttons[name], Qt.MouseButton.LeftButton)
+    link.answer(c, refuse="events fire only in a running scene")
+    assert w.refusal.isVisible() and w.refusal.token in c.refused
+    token = w.refusal.token
+    _enter_safe_place(c)
+    assert not w.refusal.isVisible() and not c.refused
+    c.on_fact(m.SafePlaceLeft())
+    assert not w.refusal.isVisible()
+    with pytest.raises(Exception, match="can no longer be retried"):
+        c.retry(token)
+    assert len(link.of(m.TriggerEventRequest)) == 1  # nothing sent again
+
+
+def test_f9_leaves_the_safe_place_and_only_the_safe_place(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_F9)
+    assert not link.of(m.LeaveSafePlaceRequest)  # not in the safe place: nothing to leave
+    _enter_safe_place(c)
+    qtbot.keyClick(w, Qt.Key.Key_F9)
+    assert len(link.of(m.LeaveSafePlaceRequest)) == 1
+    from vr_exposure.console.widgets.events import RESERVED_KEYS
+
+    assert "F9" in RESERVED_KEYS  # no scene's event can take it

@@ -31,7 +31,9 @@ What it guarantees:
   fact carries. A refusal, or no answer, is journaled as ``command_failed`` with the same parent and
   what was asked, and is reported as a ``refused`` UI event: a sentence saying why and what to do,
   the session's real rung and intensity for the widgets to return to, and a token for
-  :meth:`retry` (one click sends the same request again). The safe place is not one of these: it is
+  :meth:`retry` (one click sends the same request again) while the renderer's mode stays as it was:
+  a refusal expires (``refusals_expired``) when the mode changes, so no retry survives the safe place
+  or a pause to drop a stimulus on the patient later. The safe place is not one of these: it is
   sent at once, in any state, and the session follows the renderer's ``safe_place_entered`` fact.
 - With ``lsl=True`` every clinical record is handed, as it is journaled, to the session's Lab Streaming
   Layer outlets (:class:`vr_exposure.research.lsl.LslBridge`: markers, SUDS, intensity), and so are the
@@ -677,7 +679,9 @@ class ConsoleController:
         mirror follows; nothing is sent, since the renderer kept every command."""
         if state == self.renderer_state:
             return
-        self.renderer_state = state
+        previous_mode, self.renderer_state = self.renderer_state.mode, state
+        if state.mode != previous_mode:
+            self._expire_refusals(previous_mode, state.mode)
         self._emit("renderer_state", state=state)
         self._emit("intensity", current=state.intensity, target=state.target_intensity)
 
@@ -797,7 +801,10 @@ class ConsoleController:
 
     def on_fact(self, fact: m.Content, header: m.Header | None = None) -> None:
         """A fact the renderer published (in order, after any snapshot)."""
+        previous_mode = self.renderer_state.mode
         self.renderer_state = m.apply_fact(self.renderer_state, fact)
+        if self.renderer_state.mode != previous_mode:
+            self._expire_refusals(previous_mode, self.renderer_state.mode)
         if not isinstance(fact, m.StateChanged):
             # The renderer journals its facts (a full state is not one); they are markers here too.
             self._to_lsl(fact.msg_type, msgspec.to_builtins(fact), self._renderer_time_ns(header))
@@ -973,6 +980,13 @@ class ConsoleController:
             target_intensity=state.target_intensity,
             advice=advice,
         )
+
+    def _expire_refusals(self, was: str, now: str) -> None:
+        """The patient's situation changed (safe place, pause, stop ...): a refused exposure command
+        was asked for another moment and can no longer be retried; the listeners drop its bar."""
+        if self.refused:
+            self.refused.clear()
+        self._emit("refusals_expired", was=was, now=now)
 
     def on_clock_offset(self, offset_ns: int, uncertainty_ns: int | None = None) -> None:
         """Journal the console -> renderer clock offset when it moves (so merged timelines line up)."""

@@ -13,6 +13,7 @@ colours, never the place of the safe place, leave safe place, pause or end contr
 
 Hotkeys (documented in docs/console.md):
   F12 or Esc   safe place (works in any state, from any widget, even with a dialog open)
+  F9           leave the safe place (no event or SUDS key shares it)
   0-9 / =      record SUDS 0-90 / 100
   F5           ask the patient for a SUDS rating now
   Ctrl+P       pause / resume
@@ -29,6 +30,7 @@ from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -63,12 +65,26 @@ from .widgets import (
     SessionTimer,
     SsqForm,
     SudsEntry,
+    format_duration,
 )
 
 SAFE_PLACE_KEYS = ("F12", "Esc")
+LEAVE_SAFE_PLACE_KEY = "F9"
+SAFE_COLOUR = "#1565c0"  # the safe place's colour across the console (blue: calm, not an alarm)
 FREE_SESSION = "__free__"
 LEFT_COLUMN_PX = 400
 RIGHT_COLUMN_PX = 340
+
+
+_SAFE_BUTTON_STYLE = (
+    "QPushButton { background: #2e7d32; color: white; font-size: 20px; font-weight: bold;"
+    " border-radius: 8px; padding: 8px 24px; }"
+    "QPushButton:pressed { background: #1b5e20; }"
+)
+_IN_SAFE_BUTTON_STYLE = (
+    f"QPushButton {{ background: white; color: {SAFE_COLOUR}; font-size: 20px; font-weight: bold;"
+    f" border: 3px solid {SAFE_COLOUR}; border-radius: 8px; padding: 5px 21px; }}"
+)
 
 
 def _fix_width(button: QPushButton, *texts: str) -> None:
@@ -156,15 +172,15 @@ class ConsoleWindow(QMainWindow):
         self.timer_label = SessionTimer(self)
         self.mode_label = QLabel("renderer: —", self)
         self.mode_label.setObjectName("renderer-mode")
+        self.mode_label.setMinimumHeight(40)
+        self._mode: str | None = None
+        self._safe_since_mono_s: float | None = None
         self.safe_button = QPushButton("SAFE PLACE  (F12 / Esc)", self)
         self.safe_button.setObjectName("safe-place-button")
         self.safe_button.setMinimumHeight(64)
-        self.safe_button.setStyleSheet(
-            "QPushButton { background: #2e7d32; color: white; font-size: 20px; font-weight: bold;"
-            " border-radius: 8px; padding: 8px 24px; }"
-            "QPushButton:pressed { background: #1b5e20; }"
-        )
-        self.leave_safe_button = QPushButton("Leave safe place", self)
+        self.safe_button.setStyleSheet(_SAFE_BUTTON_STYLE)
+        self.leave_safe_button = QPushButton(f"Leave safe place ({LEAVE_SAFE_PLACE_KEY})", self)
+        self.leave_safe_button.setObjectName("leave-safe-place-button")
         self.pause_button = QPushButton("Pause (Ctrl+P)", self)
         self.pause_button.setObjectName("pause-button")
 
@@ -226,8 +242,9 @@ class ConsoleWindow(QMainWindow):
         outer.addLayout(body, 1)
         outer.addWidget(self.refusal)
         outer.addWidget(self.error_label)
-        central = QWidget(self)
+        central = QFrame(self)
         central.setObjectName("console-central")
+        central.setStyleSheet("#console-central { border: 6px solid transparent; }")
         central.setLayout(outer)
         self.setCentralWidget(central)
         self.status = QStatusBar(self)
@@ -271,7 +288,7 @@ class ConsoleWindow(QMainWindow):
         p.ssq_after_button.clicked.connect(lambda: self.open_ssq("after"))
         p.end_button.clicked.connect(self._on_end_clicked)
         self.safe_button.clicked.connect(self.trigger_safe_place)
-        self.leave_safe_button.clicked.connect(lambda: self._do(self.controller.leave_safe_place))
+        self.leave_safe_button.clicked.connect(self.leave_safe_place)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.rungs.rung_requested.connect(lambda i: self._do(self.controller.apply_rung, i))
         self.rungs.scene_requested.connect(lambda s: self._do(self.controller.load_scene, s))
@@ -292,6 +309,10 @@ class ConsoleWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
             sc.activated.connect(self.trigger_safe_place)
             self.shortcuts[key] = sc
+        leave = QShortcut(QKeySequence(LEAVE_SAFE_PLACE_KEY), self)
+        leave.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        leave.activated.connect(self.leave_safe_place)
+        self.shortcuts[LEAVE_SAFE_PLACE_KEY] = leave
         for key, value in SUDS_KEYS.items():
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(lambda v=value: self.suds.record(v))
@@ -315,6 +336,11 @@ class ConsoleWindow(QMainWindow):
 
     def trigger_safe_place(self) -> None:
         self._do(self.controller.safe_place)
+
+    def leave_safe_place(self) -> None:
+        """Only from the safe place: the key does nothing elsewhere (nothing to leave)."""
+        if self.controller.renderer_state.mode == "safe_place":
+            self._do(self.controller.leave_safe_place)
 
     def toggle_pause(self) -> None:
         mode = self.controller.renderer_state.mode
@@ -475,14 +501,58 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_renderer_state(self, ev: UiEvent) -> None:
         st = ev["state"]
+        self.pause_button.setText("Resume (Ctrl+P)" if st.mode == "paused" else "Pause (Ctrl+P)")
+        self.leave_safe_button.setEnabled(st.mode == "safe_place")
+        self._show_mode(st)
+        if st.scene and self.controller.scene is not None and st.scene == self.controller.scene.id:
+            self._show_events()
+
+    def _show_mode(self, st: Any) -> None:
+        """The safe place is one unmistakable state across the console: a blue frame and label with
+        the time there, the safe-place button saying the patient is there, events and rung changes
+        off, and the intensity slider marked as applying on return."""
+        in_safe = st.mode == "safe_place"
+        if st.mode != self._mode:
+            self._mode = st.mode
+            self._safe_since_mono_s = time.monotonic() if in_safe else None
+            central = self.centralWidget()
+            if central is not None:
+                central.setStyleSheet(
+                    f"#console-central {{ border: 6px solid {SAFE_COLOUR}; }}"
+                    if in_safe
+                    else "#console-central { border: 6px solid transparent; }"
+                )
+            self.safe_button.setText("IN THE SAFE PLACE" if in_safe else "SAFE PLACE  (F12 / Esc)")
+            self.safe_button.setStyleSheet(_IN_SAFE_BUTTON_STYLE if in_safe else _SAFE_BUTTON_STYLE)
+            exposing = st.mode not in ("safe_place", "stopped")
+            why = "off in the safe place" if in_safe else ("off while stopped" if not exposing else "")
+            self.events.set_enabled(exposing, why)
+            self.rungs.set_steering_enabled(exposing, why)
+        self.intensity.set_applies_on_return(in_safe, st.return_intensity)
+        self._show_mode_label(st)
+
+    def _show_mode_label(self, st: Any) -> None:
+        if st.mode == "safe_place":
+            since = self._safe_since_mono_s or time.monotonic()
+            back = st.return_scene or st.scene or "the scene"
+            self.mode_label.setText(
+                f"PATIENT IN THE SAFE PLACE  {format_duration(time.monotonic() - since)}"
+                f"  ·  back to {back}{' / ' + st.return_preset if st.return_preset else ''}"
+            )
+            self.mode_label.setStyleSheet(
+                f"QLabel {{ background: {SAFE_COLOUR}; color: white; font-weight: bold;"
+                " font-size: 15px; padding: 4px 10px; border-radius: 4px; }"
+            )
+            return
+        self.mode_label.setStyleSheet("")
         self.mode_label.setText(
             f"renderer: {st.mode.replace('_', ' ')}  ·  {st.scene or 'no scene'}"
             f"{' / ' + st.preset if st.preset else ''}"
         )
-        self.pause_button.setText("Resume (Ctrl+P)" if st.mode == "paused" else "Pause (Ctrl+P)")
-        self.leave_safe_button.setEnabled(st.mode == "safe_place")
-        if st.scene and self.controller.scene is not None and st.scene == self.controller.scene.id:
-            self._show_events()
+
+    def _ui_refusals_expired(self, ev: UiEvent) -> None:
+        # A refusal was about another moment: its "Try again" must not outlive the safe place.
+        self.refusal.clear()
 
     def _ui_intensity(self, ev: UiEvent) -> None:
         self.intensity.show_renderer_intensity(ev["current"], ev["target"])
@@ -549,6 +619,8 @@ class ConsoleWindow(QMainWindow):
             return
         now_s = c.session_time_s()
         self.timeline.set_now(now_s)
+        if self._mode == "safe_place":
+            self._show_mode_label(c.renderer_state)
         self.timer_label.show_times(
             now_s,
             engine.time_on_rung_s() if engine.rung is not None else None,
