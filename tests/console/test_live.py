@@ -526,3 +526,38 @@ def test_safe_place_against_a_renderer_expires_refusals_and_sets_the_return_inte
     assert not w.refusal.isVisible()
     assert all(b.isEnabled() for b in w.events.buttons.values())
     qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 42, timeout=20_000)
+
+
+def test_guarded_actions_against_a_renderer(qtbot, renderers, consoles):
+    """A SUDS key waits with Undo, the SSQ after leaves the mirror free while the exposure runs, End
+    session asks first, and the journal holds what was really decided."""
+    from PyQt6.QtCore import QPoint, QRect
+
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_7)
+    qtbot.keyClick(w, Qt.Key.Key_Backspace)
+    qtbot.keyClick(w, Qt.Key.Key_5)
+    assert c.engine is not None
+    qtbot.waitUntil(lambda: c.engine is not None and len(c.engine.ratings) == 1, timeout=20_000)
+    assert c.engine.ratings[0].value == 50
+    qtbot.waitUntil(lambda: w.mirror.frames_shown > 0, timeout=30_000)
+    form = w.open_ssq("after", [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    qtbot.waitExposed(form)
+    mirror = QRect(w.mirror.mapToGlobal(QPoint(0, 0)), w.mirror.size())
+    assert not form.frameGeometry().intersects(mirror)
+    form.accept()
+    assert w.session_panel.ssq_after_button.text().startswith("SSQ after ✓")
+    qtbot.mouseClick(w.session_panel.end_button, Qt.MouseButton.LeftButton)
+    assert c.active and w.end_confirm is not None
+    end = next(b for b in w.end_confirm.buttons() if b.text() == "End session")
+    qtbot.mouseClick(end, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not c.active, timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
+    types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
+    assert types.count("rating_recorded") == 1 and types.count("session_summary") == 1
+    w.summary_box.close()

@@ -165,3 +165,74 @@ def test_f9_leaves_the_safe_place_and_only_the_safe_place(console, qtbot):  # no
     from vr_exposure.console.widgets.events import RESERVED_KEYS
 
     assert "F9" in RESERVED_KEYS  # no scene's event can take it
+
+
+def _records(c: Any, msg_type: str) -> list[dict[str, Any]]:
+    import json
+
+    assert c.session_dir is not None
+    lines = (c.session_dir / "console.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["header"]["msg_type"] == msg_type]
+
+
+def test_a_suds_key_shows_the_value_with_undo_before_it_is_recorded(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    engine = c.engine
+    assert engine is not None
+    qtbot.keyClick(w, Qt.Key.Key_6)
+    assert w.suds.pending == 60 and "SUDS 60" in w.suds.pending_label.text()
+    assert not engine.ratings  # not yet
+    qtbot.keyClick(w, Qt.Key.Key_Backspace)  # undone within the moment: never recorded
+    assert w.suds.pending is None and "undone" in w.suds.pending_label.text()
+    qtbot.wait(200)
+    assert not engine.ratings and not _records(c, "rating_recorded")
+    qtbot.keyClick(w, Qt.Key.Key_4)
+    qtbot.waitUntil(lambda: len(engine.ratings) == 1, timeout=10_000)
+    assert engine.ratings[0].value == 40 and len(_records(c, "rating_recorded")) == 1
+    # Undone after it was recorded: withdrawn, journaled as corrected, no longer counted.
+    assert w.suds.undo_button.isEnabled() and w.suds.undo_button.text() == "Withdraw 40"
+    qtbot.keyClick(w, Qt.Key.Key_Backspace)
+    assert not engine.ratings
+    (corrected,) = _records(c, "rating_corrected")
+    assert corrected["content"]["rating"]["value"] == 40 and corrected["content"]["by"] == "therapist"
+
+
+def test_end_session_asks_once(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    end = w.session_panel.end_button
+    qtbot.mouseClick(end, Qt.MouseButton.LeftButton)
+    box = w.end_confirm
+    assert box is not None and box.isVisible()
+    qtbot.mouseClick(end, Qt.MouseButton.LeftButton)
+    assert w.end_confirm is box  # asked once, not twice
+    assert c.active
+    keep = next(b for b in box.buttons() if b.text() == "Keep going")
+    qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.end_confirm is None, timeout=5000)
+    assert c.active and not _records(c, "session_summary")
+    qtbot.mouseClick(end, Qt.MouseButton.LeftButton)
+    box = w.end_confirm
+    assert box is not None
+    yes = next(b for b in box.buttons() if b.text() == "End session")
+    qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not c.active, timeout=5000)
+    assert len(_records(c, "session_summary")) == 1
+    w.summary_box.close()
+
+
+def test_the_ssq_after_leaves_the_mirror_free_and_both_show_as_done(console, qtbot):  # noqa: F811
+    from PyQt6.QtCore import QRect
+
+    w, c, link, clock = console
+    assert c.renderer_state.mode == "running"
+    form = w.open_ssq("after", [1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
+    qtbot.waitExposed(form)
+    mirror = QRect(w.mirror.mapToGlobal(QPoint(0, 0)), w.mirror.size())
+    assert not form.frameGeometry().intersects(mirror), (form.frameGeometry(), mirror)
+    form.accept()
+    assert w.session_panel.ssq_after_button.text() == "SSQ after ✓ 22.4"
+    before = w.open_ssq("before", [0] * 16)
+    before.accept()
+    assert w.session_panel.ssq_before_button.text() == "SSQ before ✓ 0.0"

@@ -606,3 +606,21 @@ def test_duration_text_reads_naturally_for_short_and_long_caps() -> None:
     assert _duration_text(20.0) == "20 s"
     assert _duration_text(119.4) == "119 s"
     assert _duration_text(1800.0) == "30 min"
+
+
+def test_a_withdrawn_rating_no_longer_counts(engine: SessionEngine, clock: FakeClock) -> None:
+    from vr_exposure.core.engine import RatingWithdrawn
+    from vr_exposure.core.suds import RatingError
+
+    engine.start()
+    engine.record_rating(30)
+    clock.advance(5)
+    (recorded,) = [e for e in engine.record_rating(90) if e.msg_type == "rating_recorded"]
+    stamp = recorded.rating.t_mono_ns  # type: ignore[attr-defined]
+    (event,) = engine.withdraw_rating(stamp)
+    assert isinstance(event, RatingWithdrawn) and event.msg_type == "rating_corrected"
+    assert event.rating.value == 90 and event.content()["rating"]["value"] == 90
+    assert [r.value for r in engine.ratings] == [30]
+    assert engine.metrics().session.peak == 30
+    with pytest.raises(RatingError):
+        engine.withdraw_rating(stamp)

@@ -591,6 +591,11 @@ class ConsoleController:
                 self.open_probes.pop(event.probe_id, None)
                 self._send(m.SudsPromptCancelRequest(probe_id=event.probe_id))
 
+    def withdraw_suds(self, t_mono_ns: int) -> None:
+        """Take back the rating recorded at ``t_mono_ns`` (the therapist's undo after it was
+        recorded): journaled as ``rating_corrected``; it no longer counts."""
+        self._engine_events(self._engine().withdraw_rating(t_mono_ns, by="therapist"))
+
     def prompt_suds(self) -> str:
         """Ask the patient now (outside the schedule); the answer arrives as ``rating_recorded``."""
         probe_id = f"ask-{next(self._adhoc_counter)}"
@@ -1059,7 +1064,11 @@ class ConsoleController:
                 value=r.value,
                 source=r.source,
                 probe_id=event.probe_id,
+                t_mono_ns=r.t_mono_ns,
             )
+        elif isinstance(event, eng.RatingWithdrawn):
+            r = event.rating
+            self._emit("rating_withdrawn", t_s=self.session_time_s(r.t_mono_ns), value=r.value)
         elif isinstance(event, eng.ProbeDue):
             engine = self._engine()
             deadline_s = t_s + (event.deadline_running_s - event.due_running_s)

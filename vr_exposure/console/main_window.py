@@ -14,7 +14,8 @@ colours, never the place of the safe place, leave safe place, pause or end contr
 Hotkeys (documented in docs/console.md):
   F12 or Esc   safe place (works in any state, from any widget, even with a dialog open)
   F9           leave the safe place (no event or SUDS key shares it)
-  0-9 / =      record SUDS 0-90 / 100
+  0-9 / =      SUDS 0-90 / 100: shown for 3 s with Undo, then recorded
+  Backspace    undo that SUDS (or withdraw the one just recorded; Ctrl+Z too)
   F5           ask the patient for a SUDS rating now
   Ctrl+P       pause / resume
   Ctrl+N       write a note
@@ -26,7 +27,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QPoint, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QComboBox,
@@ -53,6 +54,7 @@ from .mirror import PatientMirror
 from .plots import SessionTimeline
 from .widgets import (
     SUDS_KEYS,
+    UNDO_KEYS,
     AdvicePanel,
     ConnectionBanner,
     EventButtons,
@@ -128,6 +130,8 @@ class SessionPanel(QGroupBox):
         grid.addWidget(self.start_button, 3, 0, 1, 2)
         row = QHBoxLayout()
         for b in (self.ssq_before_button, self.begin_button, self.ssq_after_button, self.end_button):
+            # Fixed widths: the SSQ buttons gain a done mark and total, and nothing may move for it.
+            _fix_width(b, "SSQ before ✓ 100.0")
             row.addWidget(b)
         grid.addLayout(row, 4, 0, 1, 2)
         grid.addWidget(self.info, 5, 0, 1, 2)
@@ -136,6 +140,18 @@ class SessionPanel(QGroupBox):
 
     def _on_protocol_changed(self, _index: int) -> None:
         self.scene.setEnabled(self.protocol.currentData() == FREE_SESSION)
+
+    def show_ssq_done(self, phase: str, total: float | None) -> None:
+        """The SSQ ``phase`` was taken (``total``), or not yet (None)."""
+        button = self.ssq_before_button if phase == "before" else self.ssq_after_button
+        if total is None:
+            button.setText(f"SSQ {phase}")
+            button.setStyleSheet("")
+            button.setToolTip("")
+        else:
+            button.setText(f"SSQ {phase} ✓ {total:.1f}")
+            button.setStyleSheet("QPushButton { color: #1b5e20; font-weight: bold; }")
+            button.setToolTip(f"SSQ {phase} exposure taken: total {total:.1f} (click to take it again)")
 
     def set_phase(self, phase: str) -> None:
         """none -> opened -> exposing -> ended."""
@@ -166,6 +182,7 @@ class ConsoleWindow(QMainWindow):
         self.errors: list[str] = []
         self._phase = "none"
         self._events_for_scene: str | None = None
+        self.end_confirm: QMessageBox | None = None
 
         self.banner = ConnectionBanner(self)
         self.session_panel = SessionPanel(self)
@@ -212,7 +229,7 @@ class ConsoleWindow(QMainWindow):
         top.addWidget(self.pause_button)
         top.addWidget(self.leave_safe_button)
         top.addWidget(self.safe_button)
-        left_column = QWidget(self)
+        left_column = self.left_column = QWidget(self)
         left_column.setFixedWidth(LEFT_COLUMN_PX)
         left = QVBoxLayout(left_column)
         left.setContentsMargins(0, 0, 0, 0)
@@ -296,6 +313,7 @@ class ConsoleWindow(QMainWindow):
         self.events.event_requested.connect(lambda name: self._do(self.controller.trigger_event, name))
         self.suds.rating_entered.connect(lambda v: self._do(self.controller.record_suds, v))
         self.suds.prompt_requested.connect(lambda: self._do(self.controller.prompt_suds))
+        self.suds.withdraw_requested.connect(lambda t: self._do(self.controller.withdraw_suds, t))
         self.advice.accepted.connect(lambda a: self._do(self.controller.accept_advice, a.advice_id))
         self.advice.dismissed.connect(lambda a: self._do(self.controller.dismiss_advice, a.advice_id))
         self.notes.note_entered.connect(lambda text: self._do(self.controller.add_note, text))
@@ -315,7 +333,11 @@ class ConsoleWindow(QMainWindow):
         self.shortcuts[LEAVE_SAFE_PLACE_KEY] = leave
         for key, value in SUDS_KEYS.items():
             sc = QShortcut(QKeySequence(key), self)
-            sc.activated.connect(lambda v=value: self.suds.record(v))
+            sc.activated.connect(lambda v=value: self._on_suds_key(v))
+            self.shortcuts[key] = sc
+        for key in UNDO_KEYS:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.activated.connect(self.suds.undo)
             self.shortcuts[key] = sc
         for key, slot in (
             ("F5", self.suds.prompt_requested.emit),
@@ -336,6 +358,12 @@ class ConsoleWindow(QMainWindow):
 
     def trigger_safe_place(self) -> None:
         self._do(self.controller.safe_place)
+
+    def _on_suds_key(self, value: int) -> None:
+        if not self.controller.active:
+            self.show_error("no session: start one first (a SUDS key records a rating)")
+            return
+        self.suds.propose(value)
 
     def leave_safe_place(self) -> None:
         """Only from the safe place: the key does nothing elsewhere (nothing to leave)."""
@@ -366,6 +394,36 @@ class ConsoleWindow(QMainWindow):
         )
 
     def _on_end_clicked(self) -> None:
+        """End session asks once; only "End session" in that box ends it."""
+        if self.end_confirm is not None:
+            self.end_confirm.raise_()
+            return
+        box = QMessageBox(self)
+        box.setObjectName("end-confirm")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("End the session?")
+        box.setText("End the session now?")
+        box.setInformativeText(
+            "The patient is taken to the safe place, open SUDS prompts are closed, and the session is "
+            "summarised and sealed. This cannot be undone."
+        )
+        end = box.addButton("End session", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep going", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+        box.setEscapeButton(None)  # Esc is the safe place, never an answer here
+
+        def answered(_result: int) -> None:
+            self.end_confirm = None
+            box.deleteLater()
+            if box.clickedButton() is end:
+                self.end_now()
+
+        box.finished.connect(answered)
+        self.end_confirm = box
+        box.open()
+
+    def end_now(self) -> None:
+        """End the session without asking (after the confirmation)."""
         try:
             summary = self.controller.end_session()
         except VrExposureError as exc:
@@ -395,6 +453,10 @@ class ConsoleWindow(QMainWindow):
         form.accepted.connect(done)
         form.safe_place_requested.connect(self.trigger_safe_place)
         form.open()
+        if self.controller.renderer_state.mode in ("running", "paused", "safe_place"):
+            # The exposure runs: the form goes over the left column, never over the patient's view.
+            form.adjustSize()
+            form.move(self.left_column.mapToGlobal(QPoint(0, 0)))
         return form
 
     # -- controller events -----------------------------------------------------------------------------
@@ -463,6 +525,8 @@ class ConsoleWindow(QMainWindow):
         c = self.controller
         if ev["state"] == "opened":
             self._phase = "opened"
+            for phase in ("before", "after"):
+                self.session_panel.show_ssq_done(phase, None)
             self.timeline.reset()
             protocol = c.protocol
             if protocol is not None and c.scene is not None:
@@ -561,6 +625,12 @@ class ConsoleWindow(QMainWindow):
     def _ui_rating(self, ev: UiEvent) -> None:
         self.timeline.add_suds(ev["t_s"], ev["value"], ev["source"])
         self.suds.show_rating(ev["value"], ev["source"], len(self.controller.missed_probes))
+        if ev["source"] == "therapist" and ev.data.get("t_mono_ns") is not None:
+            self.suds.offer_withdraw(ev["t_mono_ns"], ev["value"])
+
+    def _ui_rating_withdrawn(self, ev: UiEvent) -> None:
+        self.timeline.add_event(ev["t_s"], f"SUDS {ev['value']:.0f} withdrawn")
+        self.suds.show_rating(*self._last_rating(), len(self.controller.missed_probes))
 
     def _ui_physio(self, ev: UiEvent) -> None:
         self.timeline.add_physio(ev["stream"], ev["channels"], ev["t_s"], ev["values"])
@@ -601,6 +671,7 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_ssq(self, ev: UiEvent) -> None:
         s = ev["score"]
+        self.session_panel.show_ssq_done(ev["phase"], s.total)
         self.status.showMessage(f"SSQ {ev['phase']}: total {s.total:.1f}", 10_000)
 
     def _ui_view_image(self, ev: UiEvent) -> None:

@@ -10,11 +10,12 @@ from .notes import NotesPanel
 from .refusal import RefusalBar
 from .rungs import RungItem, RungPicker
 from .ssq import SsqForm
-from .suds import SUDS_KEYS, SudsEntry
+from .suds import SUDS_KEYS, UNDO_KEYS, SudsEntry
 from .timer import SessionTimer, format_duration
 
 __all__ = [
     "SUDS_KEYS",
+    "UNDO_KEYS",
     "AdvicePanel",
     "ConnectionBanner",
     "EventButtons",
