@@ -325,6 +325,9 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
         if r["header"]["msg_type"] == "link_status"
     ]
     assert "lost" in states and states[-1] == "connected"
+    # What the console did to the patient's view by itself is in the log the therapist reads.
+    assert any("set back to what the session recorded" in text for _t, text in w.renderer_log.entries)
+    assert "resync" in [label for _t, label in w.timeline.marks]
 
 
 def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, renderers, consoles):
@@ -495,6 +498,11 @@ def test_every_click_lands_while_the_link_flaps(qtbot, renderers, consoles):
     assert types.count("safe_place_requested") == 2
     assert types.count("leave_safe_place_requested") == 2
     assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).mode == "paused"
+    # The frame-rate strip judged the renderer's own frame timing against its display's rate.
+    qtbot.waitUntil(lambda: w.comfort.verdict is not None, timeout=20_000)
+    verdict = w.comfort.verdict
+    assert verdict is not None and verdict.headset_hz == pytest.approx(90, abs=0.5)
+    assert w.comfort.level == verdict.level and w.comfort.label.text() == verdict.text
 
 
 def test_safe_place_against_a_renderer_expires_refusals_and_sets_the_return_intensity(

@@ -35,9 +35,7 @@ def guarded_controls(w: ConsoleWindow) -> dict[str, QWidget]:
 
 def places(w: ConsoleWindow) -> dict[str, tuple[QPoint, Any]]:
     """Each control's centre in window coordinates, and its size."""
-    return {
-        name: (c.mapTo(w, c.rect().center()), c.size()) for name, c in guarded_controls(w).items()
-    }
+    return {name: (c.mapTo(w, c.rect().center()), c.size()) for name, c in guarded_controls(w).items()}
 
 
 def lands_on(w: ConsoleWindow, point: QPoint, control: QWidget) -> bool:
@@ -236,3 +234,44 @@ def test_the_ssq_after_leaves_the_mirror_free_and_both_show_as_done(console, qtb
     before = w.open_ssq("before", [0] * 16)
     before.accept()
     assert w.session_panel.ssq_before_button.text() == "SSQ before ✓ 0.0"
+
+
+def test_frame_rate_warnings_say_how_bad_and_why(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    period = 1000 / 90
+    c.on_telemetry(m.FrameTiming(median_ms=period, p99_ms=period, display_period_ms=period))
+    assert w.comfort.level == "ok" and "90 fps" in w.comfort.label.text()
+    c.on_telemetry(m.FrameTiming(median_ms=1000 / 72, p99_ms=20, display_period_ms=period))
+    assert w.comfort.level == "low" and "below the headset's 90 Hz" in w.comfort.label.text()
+    c.on_telemetry(m.FrameTiming(median_ms=1000 / 2, p99_ms=600, display_period_ms=period))
+    assert w.comfort.level == "danger"
+    assert "2.0 fps" in w.comfort.label.text() and "cybersickness" in w.comfort.label.text()
+    assert "2 fps" in [label for _t, label in w.timeline.marks]
+    # The mirror says why it is slow.
+    w.mirror.push_jpeg(b"not a jpeg")
+    w.mirror._update_status()
+    assert "the renderer draws only 2.0 fps" in w.mirror.status.text()
+
+
+def test_changes_the_therapist_did_not_make_are_logged_and_marked(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    assert not w.renderer_log.entries
+    # The renderer's watchdog: it lost the console and took the patient to the safe place.
+    c.on_fact(m.SafePlaceEntered(source="link_lost"))
+    assert "lost contact with the console" in w.renderer_log.entries[-1][1]
+    c.on_fact(m.SafePlaceLeft())
+    # A resync after a real reconnection: the renderer restarted and showed another rung.
+    c.on_connection("lost")
+    c.on_snapshot(
+        m.RendererState(session_id=c.session_id, scene="spiders", preset="jar-far", mode="running"), "inst-b"
+    )
+    link.answer(c)
+    assert any("set back" in text for _t, text in w.renderer_log.entries)
+    # A refusal.
+    name = next(iter(w.events.buttons))
+    qtbot.mouseClick(w.events.buttons[name], Qt.MouseButton.LeftButton)
+    link.answer(c, refuse="events fire only in a running scene")
+    assert w.renderer_log.entries[-1][1].startswith("The renderer refused the event")
+    labels = [label for _t, label in w.timeline.marks]
+    assert {"watchdog", "refused"} <= set(labels) and ("resync" in labels)
+    assert w.renderer_log.list.count() == len(w.renderer_log.entries)

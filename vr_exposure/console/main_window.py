@@ -47,6 +47,7 @@ from PyQt6.QtWidgets import (
     QWidget,
 )
 
+from vr_exposure.core.viewing import frame_rate_verdict
 from vr_exposure.errors import VrExposureError
 
 from .controller import ConsoleController, UiEvent, display_path
@@ -56,12 +57,14 @@ from .widgets import (
     SUDS_KEYS,
     UNDO_KEYS,
     AdvicePanel,
+    ComfortStrip,
     ConnectionBanner,
     EventButtons,
     EventItem,
     IntensityControl,
     NotesPanel,
     RefusalBar,
+    RendererLog,
     RungItem,
     RungPicker,
     SessionTimer,
@@ -185,6 +188,8 @@ class ConsoleWindow(QMainWindow):
         self.end_confirm: QMessageBox | None = None
 
         self.banner = ConnectionBanner(self)
+        self.comfort = ComfortStrip(self)
+        self.renderer_log = RendererLog(self)
         self.session_panel = SessionPanel(self)
         self.timer_label = SessionTimer(self)
         self.mode_label = QLabel("renderer: —", self)
@@ -243,6 +248,7 @@ class ConsoleWindow(QMainWindow):
         right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.suds)
         right.addWidget(self.advice)
+        right.addWidget(self.renderer_log)
         right.addWidget(self.notes, 1)
         centre = QSplitter(Qt.Orientation.Vertical, self)
         centre.addWidget(self.timeline)
@@ -255,6 +261,7 @@ class ConsoleWindow(QMainWindow):
         body.addWidget(right_column)
         outer = QVBoxLayout()
         outer.addWidget(self.banner)
+        outer.addWidget(self.comfort)
         outer.addLayout(top)
         outer.addLayout(body, 1)
         outer.addWidget(self.refusal)
@@ -496,7 +503,16 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_resynced(self, ev: UiEvent) -> None:
         # The stimulus was set back after a reconnection: the therapist must see that it happened.
-        self.show_error(ev["message"])
+        self._renderer_did("resync", ev["message"])
+
+    def _renderer_did(self, mark: str, text: str) -> None:
+        """A change of what the patient sees that the therapist did not make now: in the log, on the
+        timeline and on the error line, never silent."""
+        t_s = self.controller.session_time_s() if self.controller.engine is not None else None
+        self.renderer_log.add(t_s, text)
+        if t_s is not None:
+            self.timeline.add_event(t_s, mark)
+        self.show_error(text)
 
     def _ui_scene(self, ev: UiEvent) -> None:
         self.rungs.set_current_scene(ev["scene"])
@@ -509,8 +525,8 @@ class ConsoleWindow(QMainWindow):
     def _ui_refused(self, ev: UiEvent) -> None:
         """The renderer refused (or never got) a steering request: the widgets go back to what the
         patient is really shown, and the bar says why, with a one-click retry."""
-        self.errors.append(ev["message"])
         self.refusal.show_refusal(ev["message"], ev["token"], ev["action"])
+        self._renderer_did("refused", ev["message"][:1].upper() + ev["message"][1:])
         if ev["action"] == "rung":
             self.rungs.set_requested_rung(None)
             self.rungs.set_current_rung(ev["rung"])
@@ -651,6 +667,14 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_safe_place(self, ev: UiEvent) -> None:
         self.timeline.safe_place(ev["t_s"], ev["entered"])
+        if ev["entered"] and ev["by"] == "link-lost":
+            self._renderer_did(
+                "watchdog",
+                "The renderer took the patient to the safe place by itself: it lost contact with the "
+                "console (its watchdog). Leave the safe place when you are ready.",
+            )
+        elif ev["entered"] and ev["by"] == "patient":
+            self._renderer_did("patient: safe place", "The patient chose the safe place in the headset.")
 
     def _ui_advice(self, ev: UiEvent) -> None:
         self.advice.show_advice(ev["advice"], ev["text"])
@@ -679,6 +703,12 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_frame_timing(self, ev: UiEvent) -> None:
         t = ev["timing"]
+        verdict = frame_rate_verdict(t.median_ms, t.display_period_ms)
+        previous = self.comfort.level
+        self.comfort.show_verdict(verdict)
+        self.mirror.set_renderer_fps(verdict.fps)
+        if verdict.level == "danger" and previous != "danger" and self.controller.engine is not None:
+            self.timeline.add_event(self.controller.session_time_s(), f"{verdict.fps:.0f} fps")
         self.status.showMessage(f"renderer frame time median {t.median_ms:.1f} ms, p99 {t.p99_ms:.1f} ms")
 
     def _on_clock(self) -> None:
