@@ -569,3 +569,40 @@ def test_guarded_actions_against_a_renderer(qtbot, renderers, consoles):
     types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
     assert types.count("rating_recorded") == 1 and types.count("session_summary") == 1
     w.summary_box.close()
+
+
+def test_gaze_and_the_enlarged_mirror_against_a_renderer(qtbot, renderers, consoles):
+    """Rung 3 (a spider in a jar, far): the renderer's head pose and stimulus positions reach the
+    console, which says whether the jar is in the patient's view, the same as the shared measure;
+    the enlarged mirror keeps showing pictures."""
+    from vr_exposure.core.viewing import nearest_stimulus_angle_deg
+
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    c.apply_rung(2)
+    qtbot.waitUntil(lambda: c.engine is not None and c.engine.rung == 2, timeout=20_000)
+    poses: list[m.HeadPose] = []
+    stimuli: list[m.StimulusPositions] = []
+    c.subscribe(lambda ev: poses.append(ev["pose"]) if ev.kind == "head_pose" else None)
+    c.subscribe(lambda ev: stimuli.append(ev["positions"]) if ev.kind == "stimulus_positions" else None)
+    qtbot.waitUntil(lambda: bool(poses) and any(s.stimuli for s in stimuli), timeout=30_000)
+    status = w.gaze.status()
+    assert status.level in ("in-view", "away", "warn"), status
+    expected = nearest_stimulus_angle_deg(
+        poses[-1].position_m, poses[-1].orientation_xyzw, [s.position_m for s in stimuli[-1].stimuli]
+    )
+    assert status.angle_deg == pytest.approx(expected)
+    qtbot.waitUntil(lambda: w.gaze_label.text().startswith(("●", "○")), timeout=5000)
+    assert w.mirror.gaze.isVisible()
+    # Enlarged: the pictures keep coming, bigger.
+    qtbot.waitUntil(lambda: w.mirror.frames_shown > 0, timeout=30_000)
+    qtbot.mouseClick(w.mirror.enlarge_button, Qt.MouseButton.LeftButton)
+    assert w.mirror.detached
+    shown = w.mirror.frames_shown
+    qtbot.waitUntil(lambda: w.mirror.frames_shown >= shown + 3, timeout=30_000)
+    pixmap = w.mirror.picture.pixmap()
+    assert pixmap is not None and pixmap.width() > 320
+    w.mirror.dock()
+    assert not w.mirror.detached

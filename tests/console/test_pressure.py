@@ -275,3 +275,44 @@ def test_changes_the_therapist_did_not_make_are_logged_and_marked(console, qtbot
     labels = [label for _t, label in w.timeline.marks]
     assert {"watchdog", "refused"} <= set(labels) and ("resync" in labels)
     assert w.renderer_log.list.count() == len(w.renderer_log.entries)
+
+
+def test_the_gaze_indicator_and_the_mirror_badge_follow_the_telemetry(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    w._show_gaze()
+    assert not w.mirror.gaze.isVisible() and "no stimulus" in w.gaze_label.text()
+    c.on_telemetry(m.HeadPose(frame=1, t_mono_ns=1, position_m=(0, 0, 1.2), orientation_xyzw=(0, 0, 0, 1)))
+    c.on_telemetry(
+        m.StimulusPositions(
+            frame=1,
+            t_mono_ns=1,
+            stimuli=(m.StimulusPosition(node="jar", tag="spider", position_m=(0, 2, 1)),),
+        )
+    )
+    w._show_gaze()
+    assert w.mirror.gaze.isVisible() and w.mirror.gaze.text().startswith("spider in view")
+    assert w.gaze_label.text().startswith("● spider in view")
+    # Turned round: out of view.
+    c.on_telemetry(m.HeadPose(frame=2, t_mono_ns=2, position_m=(0, 0, 1.2), orientation_xyzw=(0, 0, 1, 0)))
+    w._show_gaze()
+    assert w.gaze_label.text().startswith("○ spider out of view")
+
+
+def test_the_mirror_enlarges_into_its_own_window_and_docks_again(console, qtbot):  # noqa: F811
+    w, c, link, clock = console
+    mirror = w.mirror
+    before = places(w)
+    qtbot.mouseClick(mirror.enlarge_button, Qt.MouseButton.LeftButton)
+    view = mirror.window_view
+    assert view is not None and mirror.window() is view and view.isVisible()
+    qtbot.waitExposed(view)
+    assert mirror.picture.width() >= 900  # far larger than its place in the console
+    assert places(w) == before  # the console's controls stay where they were
+    qtbot.mouseClick(mirror.enlarge_button, Qt.MouseButton.LeftButton)
+    assert mirror.window_view is None and mirror.window() is w and w.centre.indexOf(mirror) == 1
+    # Closing the enlarged window docks it too.
+    mirror.detach()
+    view = mirror.window_view
+    assert view is not None
+    view.close()
+    assert mirror.window_view is None and w.centre.indexOf(mirror) == 1

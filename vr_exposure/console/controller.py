@@ -853,6 +853,8 @@ class ConsoleController:
             self._emit("frame_timing", timing=item)
         elif isinstance(item, m.HeadPose):
             self._emit("head_pose", pose=item)
+        elif isinstance(item, m.StimulusPositions):
+            self._emit("stimulus_positions", positions=item)
 
     def on_reply(self, reply: m.Reply, parent_msg_id: str | None, parent_header: Any = None) -> None:
         """The renderer answered a request. ``parent_header`` is the request's header as the reply

@@ -51,6 +51,7 @@ from vr_exposure.core.viewing import frame_rate_verdict
 from vr_exposure.errors import VrExposureError
 
 from .controller import ConsoleController, UiEvent, display_path
+from .gaze import GazeTracker
 from .mirror import PatientMirror
 from .plots import SessionTimeline
 from .widgets import (
@@ -189,6 +190,14 @@ class ConsoleWindow(QMainWindow):
 
         self.banner = ConnectionBanner(self)
         self.comfort = ComfortStrip(self)
+        self.gaze = GazeTracker()
+        self._gaze_level = "none"
+        self.gaze_label = QLabel("gaze: —", self)
+        self.gaze_label.setObjectName("gaze-indicator")
+        self.gaze_label.setToolTip(
+            "Whether the stimulus is within 30° of where the patient's head faces (head pose and the "
+            "scene's stimulus tag)"
+        )
         self.renderer_log = RendererLog(self)
         self.session_panel = SessionPanel(self)
         self.timer_label = SessionTimer(self)
@@ -231,6 +240,9 @@ class ConsoleWindow(QMainWindow):
         top = QHBoxLayout()
         top.addWidget(self.timer_label, 3)
         top.addWidget(self.mode_label, 2)
+        self.gaze_label.setFixedWidth(260)
+        self.gaze_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        top.addWidget(self.gaze_label)
         top.addWidget(self.pause_button)
         top.addWidget(self.leave_safe_button)
         top.addWidget(self.safe_button)
@@ -698,6 +710,27 @@ class ConsoleWindow(QMainWindow):
         self.session_panel.show_ssq_done(ev["phase"], s.total)
         self.status.showMessage(f"SSQ {ev['phase']}: total {s.total:.1f}", 10_000)
 
+    def _ui_head_pose(self, ev: UiEvent) -> None:
+        self.gaze.on_head_pose(ev["pose"])
+
+    def _ui_stimulus_positions(self, ev: UiEvent) -> None:
+        self.gaze.on_stimuli(ev["positions"])
+
+    def _show_gaze(self) -> None:
+        status = self.gaze.status()
+        colours = {"in-view": "#1b5e20", "away": "#8d6e00", "warn": "#b71c1c"}
+        self.mirror.show_gaze(status.text, status.level)
+        if status.level == "none":
+            self.gaze_label.setText(f"gaze: {status.text}")
+            self.gaze_label.setStyleSheet("color: #616161;")
+        else:
+            mark = "●" if status.level == "in-view" else "○"
+            self.gaze_label.setText(f"{mark} {status.text}")
+            self.gaze_label.setStyleSheet(f"color: {colours[status.level]}; font-weight: bold;")
+        if status.level == "warn" and self._gaze_level != "warn" and self.controller.engine is not None:
+            self.timeline.add_event(self.controller.session_time_s(), "looked away")
+        self._gaze_level = status.level
+
     def _ui_view_image(self, ev: UiEvent) -> None:
         self.mirror.push_jpeg(ev["jpeg"])
 
@@ -712,6 +745,7 @@ class ConsoleWindow(QMainWindow):
         self.status.showMessage(f"renderer frame time median {t.median_ms:.1f} ms, p99 {t.p99_ms:.1f} ms")
 
     def _on_clock(self) -> None:
+        self._show_gaze()
         c = self.controller
         engine = c.engine
         if engine is None:
