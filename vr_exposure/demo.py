@@ -595,14 +595,15 @@ def next_commands(session: str, *, via_run: bool | None = None) -> str:
     if via_run is None:
         via_run = os.environ.get("VR_EXPOSURE_VIA_RUN") == "1"
     cli = "./run vr-exposure" if via_run else "vr-exposure"
-    lines = [
-        "next, with this session:",
-        f"  {cli} report {session} -o report.html                 # SUDS per rung, plots, SSQ",
-        f"  {cli} export {session} --format csv -o export/        # CSV (or parquet, bids)",
-        f"  {cli} replay {session} --video replay.mp4             # the patient's view, replayed",
-        f"  {cli} journal show {session} --type rating_recorded   # the raw records",
-        f"  {cli} console                                           # the console, by hand (README)",
+    commands = [
+        (f"{cli} report {session} -o report.html", "SUDS per rung, plots, SSQ"),
+        (f"{cli} export {session} --format csv -o export/", "CSV (or parquet, bids)"),
+        (f"{cli} replay {session} --video replay.mp4", "the patient's view, replayed"),
+        (f"{cli} journal show {session}", "what the journals hold"),
+        (f"{cli} console", "the console, by hand (README)"),
     ]
+    width = max(len(c) for c, _ in commands)
+    lines = ["next, with this session:", *(f"  {c.ljust(width)}   # {why}" for c, why in commands)]
     return "\n".join(lines)
 
 

@@ -523,7 +523,7 @@ def test_safe_place_against_a_renderer_expires_refusals_and_sets_the_return_inte
     qtbot.keyClick(w, Qt.Key.Key_F12)
     qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
     assert not w.refusal.isVisible() and not c.refused
-    assert w.mode_label.text().startswith("PATIENT IN THE SAFE PLACE")
+    assert w.mode_label.text().startswith("SAFE PLACE  ")
     assert not any(b.isEnabled() for b in w.events.buttons.values())
     # The slider sets the intensity the scene comes back at.
     c.set_intensity(42, 0.5)

@@ -117,7 +117,7 @@ def test_the_safe_place_is_one_state_across_the_console(console, qtbot):  # noqa
     assert "SAFE PLACE" not in w.mode_label.text()
     _enter_safe_place(c)
     _settle()
-    assert w.mode_label.text().startswith("PATIENT IN THE SAFE PLACE  00:0")
+    assert w.mode_label.text().startswith("SAFE PLACE  00:0")
     assert w.safe_button.text() == "IN THE SAFE PLACE"
     assert "#1565c0" in w.centralWidget().styleSheet()
     assert not any(b.isEnabled() for b in w.events.buttons.values())
@@ -247,6 +247,13 @@ def test_frame_rate_warnings_say_how_bad_and_why(console, qtbot):  # noqa: F811
     assert w.comfort.level == "danger"
     assert "2.0 fps" in w.comfort.label.text() and "cybersickness" in w.comfort.label.text()
     assert "2 fps" in [label for _t, label in w.timeline.marks]
+    # A verdict with no frame timing since is not shown as current.
+    w.comfort._verdict_at -= 10
+    w.comfort.check_stale()
+    assert (
+        w.comfort.level == "unknown"
+        and "no frame timing from the renderer for 10 s" in w.comfort.label.text()
+    )
     # The mirror says why it is slow.
     w.mirror.push_jpeg(b"not a jpeg")
     w.mirror._update_status()

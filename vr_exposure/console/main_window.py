@@ -132,12 +132,14 @@ class SessionPanel(QGroupBox):
         grid.addWidget(QLabel("Free scene", self), 2, 0)
         grid.addWidget(self.scene, 2, 1)
         grid.addWidget(self.start_button, 3, 0, 1, 2)
-        row = QHBoxLayout()
-        for b in (self.ssq_before_button, self.begin_button, self.ssq_after_button, self.end_button):
+        buttons = QGridLayout()
+        for i, b in enumerate(
+            (self.ssq_before_button, self.begin_button, self.ssq_after_button, self.end_button)
+        ):
             # Fixed widths: the SSQ buttons gain a done mark and total, and nothing may move for it.
             _fix_width(b, "SSQ before ✓ 100.0")
-            row.addWidget(b)
-        grid.addLayout(row, 4, 0, 1, 2)
+            buttons.addWidget(b, i // 2, i % 2)
+        grid.addLayout(buttons, 4, 0, 1, 2)
         grid.addWidget(self.info, 5, 0, 1, 2)
         self.protocol.currentIndexChanged.connect(self._on_protocol_changed)
         self.set_phase("none")
@@ -239,10 +241,9 @@ class ConsoleWindow(QMainWindow):
         self.safe_button.setFixedWidth(self.safe_button.sizeHint().width() + 24)
         top = QHBoxLayout()
         top.addWidget(self.timer_label, 3)
-        top.addWidget(self.mode_label, 2)
-        self.gaze_label.setFixedWidth(260)
+        top.addWidget(self.mode_label, 4)
+        self.gaze_label.setFixedWidth(RIGHT_COLUMN_PX)
         self.gaze_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
-        top.addWidget(self.gaze_label)
         top.addWidget(self.pause_button)
         top.addWidget(self.leave_safe_button)
         top.addWidget(self.safe_button)
@@ -273,7 +274,12 @@ class ConsoleWindow(QMainWindow):
         body.addWidget(right_column)
         outer = QVBoxLayout()
         outer.addWidget(self.banner)
-        outer.addWidget(self.comfort)
+        # What the patient experiences, on one fixed line: the frame rate, and whether they face the
+        # stimulus.
+        experience = QHBoxLayout()
+        experience.addWidget(self.comfort, 1)
+        experience.addWidget(self.gaze_label)
+        outer.addLayout(experience)
         outer.addLayout(top)
         outer.addLayout(body, 1)
         outer.addWidget(self.refusal)
@@ -628,8 +634,8 @@ class ConsoleWindow(QMainWindow):
             since = self._safe_since_mono_s or time.monotonic()
             back = st.return_scene or st.scene or "the scene"
             self.mode_label.setText(
-                f"PATIENT IN THE SAFE PLACE  {format_duration(time.monotonic() - since)}"
-                f"  ·  back to {back}{' / ' + st.return_preset if st.return_preset else ''}"
+                f"SAFE PLACE  {format_duration(time.monotonic() - since)}"
+                f"  ·  returns to {back}{' / ' + st.return_preset if st.return_preset else ''}"
             )
             self.mode_label.setStyleSheet(
                 f"QLabel {{ background: {SAFE_COLOUR}; color: white; font-weight: bold;"
@@ -746,6 +752,7 @@ class ConsoleWindow(QMainWindow):
 
     def _on_clock(self) -> None:
         self._show_gaze()
+        self.comfort.check_stale()
         c = self.controller
         engine = c.engine
         if engine is None:
@@ -759,7 +766,6 @@ class ConsoleWindow(QMainWindow):
         self.timer_label.show_times(
             now_s,
             engine.time_on_rung_s() if engine.rung is not None else None,
-            engine.state.replace("_", " "),
         )
         self.suds.show_countdown(c.next_probe_in_s(), c.open_probe_left_s())
 

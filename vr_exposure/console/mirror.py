@@ -176,9 +176,9 @@ class PatientMirror(QWidget):
             text = f"patient view: {fps:.1f} fps{size}"
             drawn = self.renderer_fps
             if drawn is not None and drawn < TARGET_FPS and fps < TARGET_FPS:
-                text += (
-                    f" — the renderer draws only {drawn:.1f} fps, so the mirror can be no faster "
-                    f"than that (it shows {TARGET_FPS:.0f} fps when the renderer keeps up)"
+                text += f" — the renderer draws only {drawn:.1f} fps: the mirror can be no faster"
+                self.status.setToolTip(
+                    f"The mirror shows {TARGET_FPS:.0f} fps when the renderer draws at least that fast."
                 )
                 self.status.setStyleSheet("color: #8d4e00; font-weight: bold;")
             else:

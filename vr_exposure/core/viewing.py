@@ -86,8 +86,8 @@ def frame_rate_verdict(
             "danger",
             fps,
             headset_hz,
-            f"FRAME RATE {fps:.1f} fps{rate}: below {CYBERSICKNESS_FPS:.0f} fps the picture lags the "
-            "head, a cybersickness risk — consider the safe place or a pause, and check the headset PC",
+            f"FRAME RATE {fps:.1f} fps{rate}: below {CYBERSICKNESS_FPS:.0f} fps, a cybersickness risk — "
+            "consider the safe place or a pause; check the headset PC's load",
         )
     if headset_hz is not None and fps < headset_hz * (1.0 - margin):
         return FrameRateVerdict(

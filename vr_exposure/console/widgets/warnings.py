@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 
+from PyQt6.QtGui import QFont, QFontMetrics
 from PyQt6.QtWidgets import (
     QFrame,
     QGroupBox,
@@ -44,16 +45,37 @@ class ComfortStrip(QFrame):
         self.setObjectName("comfort-strip")
         self.label = QLabel("Frame rate: not known yet", self)
         self.label.setObjectName("comfort-text")
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.label.setWordWrap(True)  # two lines of room, reserved
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 2, 12, 2)
         layout.addWidget(self.label)
-        self.setFixedHeight(self.label.fontMetrics().height() * 2 + 4)
+        loud = QFont(self.label.font())
+        loud.setPixelSize(15)
+        loud.setBold(True)
+        # Two lines of the loudest text: the room is the same whatever the warning says.
+        self.setFixedHeight(2 * QFontMetrics(loud).lineSpacing() + 10)
         self.level = "unknown"
         self.verdict: FrameRateVerdict | None = None
+        self._verdict_at = 0.0
         self._style("unknown")
 
+    def check_stale(self) -> None:
+        """Call a few times a second: a verdict older than :data:`STALE_TIMING_S` is not shown as if
+        it were current (contact lost, or the renderer stalled)."""
+        if self.verdict is None or self.level == "unknown":
+            return
+        age_s = time.monotonic() - self._verdict_at
+        if age_s > STALE_TIMING_S:
+            self.level = "unknown"
+            self.label.setText(
+                f"Frame rate not known: no frame timing from the renderer for {age_s:.0f} s "
+                f"(last: {self.verdict.fps:.1f} fps)"
+            )
+            self._style("unknown")
+
     def show_verdict(self, verdict: FrameRateVerdict) -> None:
+        self._verdict_at = time.monotonic()
         self.verdict = verdict
         self.level = verdict.level
         self.label.setText(verdict.text)
