@@ -195,6 +195,14 @@ def test_a_suds_key_shows_the_value_with_undo_before_it_is_recorded(console, qtb
     assert not engine.ratings
     (corrected,) = _records(c, "rating_corrected")
     assert corrected["content"]["rating"]["value"] == 40 and corrected["content"]["by"] == "therapist"
+    # The research tools read the journal the same way: a withdrawn rating does not count.
+    clock.advance(5)
+    qtbot.keyClick(w, Qt.Key.Key_2)
+    qtbot.waitUntil(lambda: len(engine.ratings) == 1, timeout=10_000)
+    session_dir = c.close_session()
+    from vr_exposure.research.timeline import load_timeline
+
+    assert [r.value for r in load_timeline(session_dir).ratings] == [20]
 
 
 def test_end_session_asks_once(console, qtbot):  # noqa: F811
