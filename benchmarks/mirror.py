@@ -3,10 +3,11 @@ the renderer itself draws, on a loopback link.
 
     .venv/bin/python benchmarks/mirror.py [--size 320x180] [--seconds 15]
 
-Starts a real renderer (``--backend offscreen``), connects a console (controller, link bridge and the
-patient-view mirror widget on Qt's offscreen platform), waits for the first picture, then counts for
-``--seconds``: pictures decoded and shown by the mirror, pictures received, and the renderer's own
-frame rate from its ``frame_timing`` (1000 / median frame time).
+Starts a real renderer (``--backend offscreen``, the spiders scene at intensity 60), connects a
+console (controller, link bridge and the patient-view mirror widget on Qt's offscreen platform),
+waits for the first picture, then counts for ``--seconds``: pictures decoded and shown by the mirror,
+pictures received, and the renderer's own frame rate from its ``frame_timing`` (1000 / median frame
+time).
 
 The mirror cannot be faster than the renderer draws, and aims at 10 fps (the renderer's mirror rate).
 The baseline measured in the same run is what is reachable, ``min(10, renderer fps)``; target:
@@ -41,7 +42,13 @@ def main() -> int:
     from vr_exposure.link import LinkClient
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    renderer = RendererProcess(backend="offscreen", size=args.size, patient=False)
+    # A scene to draw (spiders at intensity 60): an empty renderer draws thousands of frames a second.
+    renderer = RendererProcess(
+        backend="offscreen",
+        size=args.size,
+        patient=False,
+        extra=["--scene", "spiders", "--intensity", "60"],
+    )
     client = LinkClient(renderer.command_endpoint, renderer.pub_endpoint, name="benchmark")
     controller = ConsoleController(client, load_library())
     bridge = LinkBridge(client, controller)
