@@ -331,3 +331,14 @@ def test_the_mirror_enlarges_into_its_own_window_and_docks_again(console, qtbot)
     assert view is not None
     view.close()
     assert mirror.window_view is None and w.centre.indexOf(mirror) == 1
+
+
+def test_a_safe_place_seen_only_in_a_resync_state_moves_the_session_too(console, qtbot):  # noqa: F811
+    """Under load the safe_place_entered fact can be overtaken by a resync (a newer full state):
+    the session must still follow the renderer into the safe place, and out."""
+    w, c, link, clock = console
+    c.on_mirror(dataclasses_replace(c.renderer_state, mode="safe_place"))
+    assert c.engine is not None and c.engine.state == "safe_place"
+    assert w.mode_label.text().startswith("SAFE PLACE")
+    c.on_mirror(dataclasses_replace(c.renderer_state, mode="running"))
+    assert c.engine.state == "running"

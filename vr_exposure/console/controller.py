@@ -681,12 +681,16 @@ class ConsoleController:
 
     def on_mirror(self, state: m.RendererState) -> None:
         """A newer renderer state with the link never dropped (a resync after a lost fact): the
-        mirror follows; nothing is sent, since the renderer kept every command."""
+        mirror follows, and so does the session's mode (the fact that moved it, a safe place or a
+        pause, may be the one lost); nothing is sent, since the renderer kept every command."""
         if state == self.renderer_state:
             return
         previous_mode, self.renderer_state = self.renderer_state.mode, state
         if state.mode != previous_mode:
             self._expire_refusals(previous_mode, state.mode)
+            if state.mode in ("safe_place", "running", "paused"):
+                source = "link_lost" if state.link == "lost" else "console"
+                self._reconcile_mode(state.mode, source=source)
         self._emit("renderer_state", state=state)
         self._emit("intensity", current=state.intensity, target=state.target_intensity)
 
