@@ -6,9 +6,14 @@ Starts a real offscreen renderer with a simulated patient at its keyboard, opens
 Qt's offscreen platform, runs the demo's scripted session (compressed ``spiders-graded``) until the
 timeline holds ratings, rung changes and events and the patient-view mirror is showing, and grabs:
 
-- ``console.png``         the console during the session;
-- ``console-ssq.png``     the SSQ form over it;
-- ``console-lost.png``    the lost-contact banner, after the renderer process is killed.
+- ``console.png``            the console during the exposure;
+- ``console-ssq.png``        the SSQ form, over the left column (never over the mirror);
+- ``console-safe-place.png`` the patient in the safe place (the therapist's F12);
+- ``console-degraded.png``   a degraded link: the renderer's frame loop stalled (SIGSTOP) until the
+                             console calls it degraded;
+- ``console-low-fps.png``    the frame-rate warning as it shows for a renderer at 2.5 fps (that one
+                             ``frame_timing`` record is handed to the console just before the grab);
+- ``console-lost.png``       the lost-contact banner, after the renderer process is killed.
 """
 
 from __future__ import annotations
@@ -109,9 +114,7 @@ def main() -> int:
         spin(1.0, lambda: window.mirror.frames_shown > 0)
         window.grab().save(str(args.out / "console.png"))
         form = window.open_ssq("after", [1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0])
-        spin(0.5)
-        form.move(window.geometry().center() - form.rect().center())
-        spin(0.3)
+        spin(0.8)
         # Qt's offscreen platform has no compositor: paint the dialog onto the window's image by hand.
         from PyQt6.QtGui import QPainter
 
@@ -121,11 +124,40 @@ def main() -> int:
         painter.end()
         image.save(str(args.out / "console-ssq.png"))
         form.reject()
+        spin(0.3)
+        window.trigger_safe_place()
+        spin(20, lambda: controller.renderer_state.mode == "safe_place")
+        spin(4.0)  # the fade, and a few seconds on the safe-place clock
+        window.grab().save(str(args.out / "console-safe-place.png"))
+        window.leave_safe_place()
+        spin(20, lambda: controller.renderer_state.mode == "running")
+        spin(3.0)
+        os.kill(renderer.proc.pid, signal.SIGSTOP)
+        try:
+            spin(30, lambda: window.banner.level == "degraded")
+            spin(0.6)
+            window.grab().save(str(args.out / "console-degraded.png"))
+        finally:
+            os.kill(renderer.proc.pid, signal.SIGCONT)
+        spin(30, lambda: window.banner.level == "ok")
+        spin(2.0)
+        from vr_exposure.link import messages as m
+
+        controller.on_telemetry(m.FrameTiming(median_ms=400.0, p99_ms=900.0, display_period_ms=1000 / 90))
+        window.mirror._update_status()
+        window.grab().save(str(args.out / "console-low-fps.png"))
         os.kill(renderer.proc.pid, signal.SIGKILL)
         spin(8, lambda: window.banner.level == "lost")
         spin(2.5)
         window.grab().save(str(args.out / "console-lost.png"))
-        for name in ("console.png", "console-ssq.png", "console-lost.png"):
+        for name in (
+            "console.png",
+            "console-ssq.png",
+            "console-safe-place.png",
+            "console-degraded.png",
+            "console-low-fps.png",
+            "console-lost.png",
+        ):
             print(f"wrote {args.out / name}")
     finally:
         controller.close_session()

@@ -37,7 +37,9 @@ def test_demo_help_documents_its_options(capsys: pytest.CaptureFixture[str]) -> 
 @pytest.mark.renderer
 def test_headless_demo_leaves_a_complete_sealed_session(tmp_path: Path) -> None:
     sessions = tmp_path / "sessions"
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "VR_EXPOSURE_VIA_RUN")
+    }
     result = subprocess.run(
         [
             sys.executable,
@@ -65,6 +67,20 @@ def test_headless_demo_leaves_a_complete_sealed_session(tmp_path: Path) -> None:
     assert "SUDS" in out and "therapist: safe place" in out
     assert re.search(r"^ *rung +title +expected +n +peak +end +mean +reduction$", out, re.MULTILINE), out
     assert re.search(r"^ *all +whole session", out, re.MULTILINE), out
+    # It ends with what to try next, and the first of those commands works as printed.
+    tail = out[out.index("next, with this session:") :]
+    report = re.search(r"^  vr-exposure (report \S+) -o report.html", tail, re.MULTILINE)
+    assert report and "replay" in tail and "export" in tail, tail
+    written = tmp_path / "report.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "vr_exposure.cli", *map(os.path.expanduser, report.group(1).split())]
+        + ["-o", str(written)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0 and written.stat().st_size > 0, done.stderr
 
     log = read_session(session_dir)
     assert log.manifest is not None and log.manifest.sealed

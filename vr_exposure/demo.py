@@ -186,7 +186,29 @@ def run(args: argparse.Namespace) -> int:
         f"{summary['running_s']:.0f} s of exposure"
     )
     print(summary["table"])
+    print()
+    # By id where the default sessions root finds it again; by path for --sessions DIR.
+    by_id = args.sessions is None and summary["session_id"]
+    print(next_commands(summary["session_id"] if by_id else display_path(summary["session_dir"])))
     return 0
+
+
+def next_commands(session: str, *, via_run: bool | None = None) -> str:
+    """What to try next with the session just recorded: report, export, replay, the journal. In the
+    form the user can paste: ``./run vr-exposure ...`` when the demo was started by ``./run``."""
+    if via_run is None:
+        via_run = os.environ.get("VR_EXPOSURE_VIA_RUN") == "1"
+    cli = "./run vr-exposure" if via_run else "vr-exposure"
+    commands = [
+        (f"{cli} report {session} -o report.html", "SUDS per rung, plots, SSQ"),
+        (f"{cli} export {session} --format csv -o export/", "CSV (or parquet, bids)"),
+        (f"{cli} replay {session} --video replay.mp4", "the patient's view, replayed"),
+        (f"{cli} journal show {session}", "what the journals hold"),
+        (f"{cli} console", "the console, by hand (README)"),
+    ]
+    width = max(len(c) for c, _ in commands)
+    lines = ["next, with this session:", *(f"  {c.ljust(width)}   # {why}" for c, why in commands)]
+    return "\n".join(lines)
 
 
 def _run_headless(

@@ -295,7 +295,7 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     lost_after_s = console.client.liveness.lost_after_s
     qtbot.waitUntil(lambda: w.banner.level == "lost", timeout=int((lost_after_s + 3) * 1000))
     assert time.monotonic() - killed_at <= lost_after_s + 3
-    assert w.banner.isVisible()
+    assert w.banner.alarming
     assert w.banner.text().startswith("No contact with the headset for ")
     assert w.banner.text().endswith("s — reconnecting")
     # The banner keeps counting while nothing arrives.
@@ -303,7 +303,7 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
     qtbot.waitUntil(lambda: w.banner.text() != first, timeout=20_000)
 
     restarted = renderers(patient=False, bind=bind)
-    qtbot.waitUntil(lambda: not w.banner.isVisible(), timeout=20_000)
+    qtbot.waitUntil(lambda: not w.banner.alarming, timeout=20_000)
 
     def in_sync() -> bool:
         # The therapist set 41 after the rung's preset: the restarted renderer shows that free
@@ -325,6 +325,9 @@ def test_lost_renderer_shows_the_banner_and_the_session_resyncs_after_restart(qt
         if r["header"]["msg_type"] == "link_status"
     ]
     assert "lost" in states and states[-1] == "connected"
+    # What the console did to the patient's view by itself is in the log the therapist reads.
+    assert any("set back to what the session recorded" in text for _t, text in w.renderer_log.entries)
+    assert "resync" in [label for _t, label in w.timeline.marks]
 
 
 def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, renderers, consoles):
@@ -441,3 +444,165 @@ def test_other_protocol_version_says_so_without_hanging(qtbot, consoles):
         _responsive(qtbot)
     finally:
         server.close()
+
+
+def test_every_click_lands_while_the_link_flaps(qtbot, renderers, consoles):
+    """The therapist's session on a loaded machine: the renderer's frame loop stalls on a schedule
+    (SIGSTOP / SIGCONT), the link flaps between connected and degraded, and the banner with it. Each
+    click on safe place, leave safe place and pause, at the place the control had before the first
+    stall, reaches that control, and the renderer ends where the clicks took it."""
+    from .test_pressure import guarded_controls, lands_on, places
+
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    seen: list[str] = []
+    c.subscribe(lambda ev: seen.append(ev["state"]) if ev.kind == "connection" else None)
+    before = places(w)
+
+    def click(name: str) -> None:
+        centre, size = before[name]
+        control = guarded_controls(w)[name]
+        assert places(w)[name] == (centre, size), f"{name} moved (banner {w.banner.level})"
+        assert lands_on(w, centre, control), f"a click at {name} misses it (banner {w.banner.level})"
+        assert control.isEnabled(), name
+        qtbot.mouseClick(control, Qt.MouseButton.LeftButton, pos=control.mapFrom(w, centre))
+
+    def stall() -> None:
+        os.kill(renderer.proc.pid, signal.SIGSTOP)
+        qtbot.waitUntil(lambda: c.connection in ("degraded", "lost") and w.banner.alarming, timeout=30_000)
+
+    def run_on() -> None:
+        os.kill(renderer.proc.pid, signal.SIGCONT)
+        qtbot.waitUntil(lambda: c.connection == "connected" and not w.banner.alarming, timeout=30_000)
+
+    try:
+        for _cycle in range(2):
+            stall()
+            click("safe place")  # while the banner is up
+            run_on()
+            qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
+            stall()
+            click("leave safe place")  # the click the issue saw lost three times
+            run_on()
+            qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=20_000)
+        stall()
+        click("pause")
+        run_on()
+        qtbot.waitUntil(lambda: c.renderer_state.mode == "paused", timeout=20_000)
+    finally:
+        os.kill(renderer.proc.pid, signal.SIGCONT)
+    assert seen.count("degraded") + seen.count("lost") >= 5, seen
+    types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
+    assert types.count("safe_place_requested") == 2
+    assert types.count("leave_safe_place_requested") == 2
+    assert _snapshot(renderer.command_endpoint, renderer.pub_endpoint).mode == "paused"
+    # The frame-rate strip judged the renderer's own frame timing against its display's rate.
+    qtbot.waitUntil(lambda: w.comfort.verdict is not None, timeout=20_000)
+    verdict = w.comfort.verdict
+    assert verdict is not None and verdict.headset_hz == pytest.approx(90, abs=0.5)
+    assert w.comfort.level == verdict.level and w.comfort.label.text() == verdict.text
+
+
+def test_safe_place_against_a_renderer_expires_refusals_and_sets_the_return_intensity(
+    qtbot, renderers, consoles
+):
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    # An event refused (the scene is paused): the refusal bar offers "Try again".
+    c.pause()
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "paused", timeout=20_000)
+    name = next(iter(w.events.buttons))
+    qtbot.mouseClick(w.events.buttons[name], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(w.refusal.isVisible, timeout=20_000)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_F12)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
+    assert not w.refusal.isVisible() and not c.refused
+    assert w.mode_label.text().startswith("SAFE PLACE  ")
+    assert not any(b.isEnabled() for b in w.events.buttons.values())
+    # The slider sets the intensity the scene comes back at.
+    c.set_intensity(42, 0.5)
+    qtbot.waitUntil(lambda: c.renderer_state.return_intensity == 42, timeout=20_000)
+    qtbot.waitUntil(lambda: w.intensity.readout.text() == "on return: 42", timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "running", timeout=20_000)
+    assert not w.refusal.isVisible()
+    assert all(b.isEnabled() for b in w.events.buttons.values())
+    qtbot.waitUntil(lambda: c.renderer_state.target_intensity == 42, timeout=20_000)
+
+
+def test_guarded_actions_against_a_renderer(qtbot, renderers, consoles):
+    """A SUDS key waits with Undo, the SSQ after leaves the mirror free while the exposure runs, End
+    session asks first, and the journal holds what was really decided."""
+    from PyQt6.QtCore import QPoint, QRect
+
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=5000)
+    qtbot.keyClick(w, Qt.Key.Key_7)
+    qtbot.keyClick(w, Qt.Key.Key_Backspace)
+    qtbot.keyClick(w, Qt.Key.Key_5)
+    assert c.engine is not None
+    qtbot.waitUntil(lambda: c.engine is not None and len(c.engine.ratings) == 1, timeout=20_000)
+    assert c.engine.ratings[0].value == 50
+    qtbot.waitUntil(lambda: w.mirror.frames_shown > 0, timeout=30_000)
+    form = w.open_ssq("after", [0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    qtbot.waitExposed(form)
+    mirror = QRect(w.mirror.mapToGlobal(QPoint(0, 0)), w.mirror.size())
+    assert not form.frameGeometry().intersects(mirror)
+    form.accept()
+    assert w.session_panel.ssq_after_button.text().startswith("SSQ after ✓")
+    qtbot.mouseClick(w.session_panel.end_button, Qt.MouseButton.LeftButton)
+    assert c.active and w.end_confirm is not None
+    end = next(b for b in w.end_confirm.buttons() if b.text() == "End session")
+    qtbot.mouseClick(end, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not c.active, timeout=10_000)
+    qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
+    types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
+    assert types.count("rating_recorded") == 1 and types.count("session_summary") == 1
+    w.summary_box.close()
+
+
+def test_gaze_and_the_enlarged_mirror_against_a_renderer(qtbot, renderers, consoles):
+    """Rung 3 (a spider in a jar, far): the renderer's head pose and stimulus positions reach the
+    console, which says whether the jar is in the patient's view, the same as the shared measure;
+    the enlarged mirror keeps showing pictures."""
+    from vr_exposure.core.viewing import nearest_stimulus_angle_deg
+
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    _start_exposure(qtbot, console)
+    w, c = console.window, console.controller
+    c.apply_rung(2)
+    qtbot.waitUntil(lambda: c.engine is not None and c.engine.rung == 2, timeout=20_000)
+    poses: list[m.HeadPose] = []
+    stimuli: list[m.StimulusPositions] = []
+    c.subscribe(lambda ev: poses.append(ev["pose"]) if ev.kind == "head_pose" else None)
+    c.subscribe(lambda ev: stimuli.append(ev["positions"]) if ev.kind == "stimulus_positions" else None)
+    qtbot.waitUntil(lambda: bool(poses) and any(s.stimuli for s in stimuli), timeout=30_000)
+    status = w.gaze.status()
+    assert status.level in ("in-view", "away", "warn"), status
+    expected = nearest_stimulus_angle_deg(
+        poses[-1].position_m, poses[-1].orientation_xyzw, [s.position_m for s in stimuli[-1].stimuli]
+    )
+    assert status.angle_deg == pytest.approx(expected)
+    qtbot.waitUntil(lambda: w.gaze_label.text().startswith(("●", "○")), timeout=5000)
+    assert w.mirror.gaze.isVisible()
+    # Enlarged: the pictures keep coming, bigger.
+    qtbot.waitUntil(lambda: w.mirror.frames_shown > 0, timeout=30_000)
+    qtbot.mouseClick(w.mirror.enlarge_button, Qt.MouseButton.LeftButton)
+    assert w.mirror.detached
+    shown = w.mirror.frames_shown
+    qtbot.waitUntil(lambda: w.mirror.frames_shown >= shown + 3, timeout=30_000)
+    pixmap = w.mirror.picture.pixmap()
+    assert pixmap is not None and pixmap.width() > 320
+    w.mirror.dock()
+    assert not w.mirror.detached

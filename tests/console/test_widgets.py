@@ -34,13 +34,15 @@ def test_banner_stays_until_ok_and_counts_seconds(make_widget, qtbot):
     window = make_widget(QWidget)
     banner = ConnectionBanner(window)
     window.show()
-    assert not banner.isVisible()
+    assert banner.isVisible() and not banner.alarming and banner.text() == "Headset connected"
+    height = banner.height()
 
     banner.set_status(
         "lost", "No contact with the headset for {elapsed} s — reconnecting", time.monotonic() - 7
     )
-    assert banner.isVisible()
+    assert banner.alarming
     assert banner.text() == "No contact with the headset for 7.0 s — reconnecting"
+    assert banner.height() == height
 
     def seconds_shown() -> float:
         return float(banner.text().removeprefix("No contact with the headset for ").split(" ")[0])
@@ -50,8 +52,10 @@ def test_banner_stays_until_ok_and_counts_seconds(make_widget, qtbot):
         "lost", "No contact with the headset for {elapsed} s — reconnecting", time.monotonic() - 12
     )
     assert banner.text() == "No contact with the headset for 12 s — reconnecting"
+    banner.set_status("error", "A very long message about the link " * 20)
+    assert banner.height() == height and banner.text().startswith("A very long")
     banner.set_status("ok")
-    assert not banner.isVisible()
+    assert not banner.alarming and banner.height() == height
     with pytest.raises(ValueError):
         banner.set_status("purple")
 

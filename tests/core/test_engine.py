@@ -627,3 +627,21 @@ def test_advice_names_the_rung_as_the_shipped_ladder_numbers_it(clock: FakeClock
     clock.advance(5)
     [down] = [e for e in engine.record_rating(95) if isinstance(e, AdviceGiven)]
     assert down.advice.reason.endswith("consider the previous rung (rung 1: Photograph across the room)")
+
+
+def test_a_withdrawn_rating_no_longer_counts(engine: SessionEngine, clock: FakeClock) -> None:
+    from vr_exposure.core.engine import RatingWithdrawn
+    from vr_exposure.core.suds import RatingError
+
+    engine.start()
+    engine.record_rating(30)
+    clock.advance(5)
+    (recorded,) = [e for e in engine.record_rating(90) if e.msg_type == "rating_recorded"]
+    stamp = recorded.rating.t_mono_ns  # type: ignore[attr-defined]
+    (event,) = engine.withdraw_rating(stamp)
+    assert isinstance(event, RatingWithdrawn) and event.msg_type == "rating_corrected"
+    assert event.rating.value == 90 and event.content()["rating"]["value"] == 90
+    assert [r.value for r in engine.ratings] == [30]
+    assert engine.metrics().session.peak == 30
+    with pytest.raises(RatingError):
+        engine.withdraw_rating(stamp)

@@ -94,6 +94,7 @@ def test_telemetry_head_pose_frame_timing_and_mirror_arrive_on_sub(showbase: Any
         timing = received("frame_timing")[0].content
         assert timing.frames > 0 and timing.median_ms > 0 and timing.p99_ms >= timing.median_ms
         assert 0.9 < timing.window_s < 3.0
+        assert timing.display_period_ms == pytest.approx(1000 / 90, abs=0.01)  # the offscreen "display"
         for event in received("view_image"):
             image = event.content
             decoded = Image.open(io.BytesIO(image.jpeg))

@@ -224,3 +224,56 @@ def test_a_scene_that_breaks_its_contract_stops_the_renderer_before_any_window(t
     )
     # Refused before any window: the ShowBase that opens one was never even imported.
     assert result.stdout.splitlines()[-1] == "SHOWBASE False"
+
+
+def test_a_busy_port_names_the_option_that_picks_another(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "vr_exposure.cli",
+                "renderer",
+                "--backend",
+                "offscreen",
+                "--frames",
+                "5",
+                "--size",
+                "160x90",
+                "--bind",
+                f"tcp://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            env=_env(tmp_path),
+        )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if x.startswith("vr-exposure renderer:")]
+    assert f"cannot bind tcp://127.0.0.1:{port}: the address is in use" in line
+    assert "--bind tcp://127.0.0.1:PORT" in line and "--connect" in line
+
+
+def test_library_messages_go_to_the_log_not_the_terminal(tmp_path: Path) -> None:
+    """What the C libraries print (OpenAL, ALSA on a machine without sound, Panda3D's pipes) goes to
+    the library log; the renderer's own line names it, and READY stays easy to find."""
+    log = tmp_path / "library.log"
+    result = _renderer(
+        tmp_path, "--backend", "offscreen", "--frames", "30", "--size", "160x90", "--library-log", str(log)
+    )
+    assert result.returncode == 0, result.stderr
+    assert READY.search(result.stdout)
+    lines = [x for x in result.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].endswith("/library.log"), lines
+    assert lines[0].startswith("vr-exposure renderer: audio and graphics library messages go to ")
+    assert log.exists() and (log.stat().st_mode & 0o777) == 0o600
+    # Kept on stderr when asked (and by default when stderr is not a terminal).
+    kept = _renderer(tmp_path, "--backend", "offscreen", "--frames", "30", "--size", "160x90")
+    library_lines = set(log.read_text().splitlines())
+    assert not library_lines or library_lines & set(kept.stderr.splitlines())

@@ -31,7 +31,9 @@ What it guarantees:
   fact carries. A refusal, or no answer, is journaled as ``command_failed`` with the same parent and
   what was asked, and is reported as a ``refused`` UI event: a sentence saying why and what to do,
   the session's real rung and intensity for the widgets to return to, and a token for
-  :meth:`retry` (one click sends the same request again). The safe place is not one of these: it is
+  :meth:`retry` (one click sends the same request again) while the renderer's mode stays as it was:
+  a refusal expires (``refusals_expired``) when the mode changes, so no retry survives the safe place
+  or a pause to drop a stimulus on the patient later. The safe place is not one of these: it is
   sent at once, in any state, and the session follows the renderer's ``safe_place_entered`` fact.
 - With ``lsl=True`` every clinical record is handed, as it is journaled, to the session's Lab Streaming
   Layer outlets (:class:`vr_exposure.lsl.LslBridge`: markers, SUDS, intensity), and so are the
@@ -678,6 +680,11 @@ class ConsoleController:
                 self.open_probes.pop(event.probe_id, None)
                 self._send(m.SudsPromptCancelRequest(probe_id=event.probe_id))
 
+    def withdraw_suds(self, t_mono_ns: int) -> None:
+        """Take back the rating recorded at ``t_mono_ns`` (the therapist's undo after it was
+        recorded): journaled as ``rating_corrected``; it no longer counts."""
+        self._engine_events(self._engine().withdraw_rating(t_mono_ns, by="therapist"))
+
     def prompt_suds(self) -> str:
         """Ask the patient now (outside the schedule); the answer arrives as ``rating_recorded``."""
         probe_id = f"ask-{next(self._adhoc_counter)}"
@@ -783,14 +790,16 @@ class ConsoleController:
 
     def on_mirror(self, state: m.RendererState) -> None:
         """A newer renderer state with the link never dropped (a resync after a lost fact): the
-        mirror follows; nothing is sent, since the renderer kept every command."""
+        mirror follows, and so does the session's mode (the fact that moved it, a safe place or a
+        pause, may be the one lost); nothing is sent, since the renderer kept every command."""
         if state == self.renderer_state:
             return
-        self.renderer_state = state
-        # The renderer is the authority on its mode: the session follows it (nothing is sent).
-        if self.engine is not None and self.engine.state not in ("idle", "ended"):
-            if state.mode in ("running", "paused", "safe_place"):
-                self._reconcile_mode(state.mode, source="link_lost" if state.link == "lost" else "console")
+        previous_mode, self.renderer_state = self.renderer_state.mode, state
+        if state.mode != previous_mode:
+            self._expire_refusals(previous_mode, state.mode)
+            if state.mode in ("safe_place", "running", "paused"):
+                source = "link_lost" if state.link == "lost" else "console"
+                self._reconcile_mode(state.mode, source=source)
         self._emit("renderer_state", state=state)
         self._emit("intensity", current=state.intensity, target=state.target_intensity)
 
@@ -914,7 +923,10 @@ class ConsoleController:
 
     def on_fact(self, fact: m.Content, header: m.Header | None = None) -> None:
         """A fact the renderer published (in order, after any snapshot)."""
+        previous_mode = self.renderer_state.mode
         self.renderer_state = m.apply_fact(self.renderer_state, fact)
+        if self.renderer_state.mode != previous_mode:
+            self._expire_refusals(previous_mode, self.renderer_state.mode)
         if not isinstance(fact, m.StateChanged):
             # The renderer journals its facts (a full state is not one); they are markers here too.
             self._to_lsl(fact.msg_type, msgspec.to_builtins(fact), self._renderer_time_ns(header))
@@ -958,6 +970,8 @@ class ConsoleController:
             self._emit("frame_timing", timing=item)
         elif isinstance(item, m.HeadPose):
             self._emit("head_pose", pose=item)
+        elif isinstance(item, m.StimulusPositions):
+            self._emit("stimulus_positions", positions=item)
 
     def on_reply(self, reply: m.Reply, parent_msg_id: str | None, parent_header: Any = None) -> None:
         """The renderer answered a request. ``parent_header`` is the request's header as the reply
@@ -1116,6 +1130,13 @@ class ConsoleController:
             advice=advice,
         )
 
+    def _expire_refusals(self, was: str, now: str) -> None:
+        """The patient's situation changed (safe place, pause, stop ...): a refused exposure command
+        was asked for another moment and can no longer be retried; the listeners drop its bar."""
+        if self.refused:
+            self.refused.clear()
+        self._emit("refusals_expired", was=was, now=now)
+
     def on_clock_offset(self, offset_ns: int, uncertainty_ns: int | None = None) -> None:
         """Journal the console -> renderer clock offset when it moves (so merged timelines line up)."""
         previous = self.clock_offset_ns
@@ -1187,7 +1208,11 @@ class ConsoleController:
                 value=r.value,
                 source=r.source,
                 probe_id=event.probe_id,
+                t_mono_ns=r.t_mono_ns,
             )
+        elif isinstance(event, eng.RatingWithdrawn):
+            r = event.rating
+            self._emit("rating_withdrawn", t_s=self.session_time_s(r.t_mono_ns), value=r.value)
         elif isinstance(event, eng.ProbeDue):
             engine = self._engine()
             deadline_s = t_s + (event.deadline_running_s - event.due_running_s)

@@ -1,14 +1,21 @@
 """The therapist console's main window: layout, hotkeys, and the wiring from the controller's events to
 the widgets and from the widgets' signals to the controller.
 
-Layout: the connection banner across the top (only while contact is not healthy); a session bar with the
-timer and the large safe-place button; the ladder, intensity and events on the left; the timeline and
-the patient-view mirror in the middle; SUDS, advice and notes on the right; along the bottom the refusal
-bar (a steering request the renderer refused: why, what to do, and a one-click retry) and the last error.
+Layout: the connection banner across the top; a session bar with the timer and the large safe-place
+button; the ladder, intensity and events on the left; the timeline and the patient-view mirror in the
+middle; SUDS, advice and notes on the right; along the bottom the refusal bar (a steering request the
+renderer refused: why, what to do, and a one-click retry) and the last error.
+
+The layout never moves. Everything that comes and goes under pressure (the banner's alarms, refusals,
+errors, warnings, changing labels) has a fixed room of its own, held while empty, and the side columns
+and the session bar's buttons have fixed widths: a flapping link or a long message changes words and
+colours, never the place of the safe place, leave safe place, pause or end controls.
 
 Hotkeys (documented in docs/console.md):
   F12 or Esc   safe place (works in any state, from any widget, even with a dialog open)
-  0-9 / =      record SUDS 0-90 / 100
+  F9           leave the safe place (no event or SUDS key shares it)
+  0-9 / =      SUDS 0-90 / 100: shown for 3 s with Undo, then recorded
+  Backspace    undo that SUDS (or withdraw the one just recorded; Ctrl+Z too)
   F5           ask the patient for a SUDS rating now
   Ctrl+P       pause / resume
   Ctrl+N       write a note
@@ -20,10 +27,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QPoint, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PyQt6.QtWidgets import (
     QComboBox,
+    QFrame,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -32,36 +40,64 @@ from PyQt6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStatusBar,
     QVBoxLayout,
     QWidget,
 )
 
+from vr_exposure.core.viewing import frame_rate_verdict
 from vr_exposure.errors import VrExposureError
 
 from .controller import ConsoleController, UiEvent, display_path
+from .gaze import GazeTracker
 from .mirror import PatientMirror
 from .plots import SessionTimeline
 from .widgets import (
     SUDS_KEYS,
+    UNDO_KEYS,
     AdvicePanel,
+    ComfortStrip,
     ConnectionBanner,
     EventButtons,
     EventItem,
     IntensityControl,
     NotesPanel,
     RefusalBar,
+    RendererLog,
     RungItem,
     RungPicker,
     SessionTimer,
     SsqForm,
     SudsEntry,
+    format_duration,
 )
 from .widgets.link_quality import LinkQualityLabel
 
 SAFE_PLACE_KEYS = ("F12", "Esc")
+LEAVE_SAFE_PLACE_KEY = "F9"
+SAFE_COLOUR = "#1565c0"  # the safe place's colour across the console (blue: calm, not an alarm)
 FREE_SESSION = "__free__"
+LEFT_COLUMN_PX = 400
+RIGHT_COLUMN_PX = 340
+
+
+_SAFE_BUTTON_STYLE = (
+    "QPushButton { background: #2e7d32; color: white; font-size: 20px; font-weight: bold;"
+    " border-radius: 8px; padding: 8px 24px; }"
+    "QPushButton:pressed { background: #1b5e20; }"
+)
+_IN_SAFE_BUTTON_STYLE = (
+    f"QPushButton {{ background: white; color: {SAFE_COLOUR}; font-size: 20px; font-weight: bold;"
+    f" border: 3px solid {SAFE_COLOUR}; border-radius: 8px; padding: 5px 21px; }}"
+)
+
+
+def _fix_width(button: QPushButton, *texts: str) -> None:
+    """Give ``button`` one width that fits each of ``texts``, so changing its text moves nothing."""
+    fm = button.fontMetrics()
+    button.setFixedWidth(max(fm.horizontalAdvance(t) for t in (*texts, button.text())) + 32)
 
 
 class SessionPanel(QGroupBox):
@@ -87,6 +123,8 @@ class SessionPanel(QGroupBox):
         self.info = QLabel("", self)
         self.info.setObjectName("session-info")
         self.info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.info.setFixedHeight(2 * self.info.fontMetrics().lineSpacing() + 4)
         grid = QGridLayout(self)
         grid.addWidget(QLabel("Pseudonym", self), 0, 0)
         grid.addWidget(self.pseudonym, 0, 1)
@@ -95,16 +133,32 @@ class SessionPanel(QGroupBox):
         grid.addWidget(QLabel("Free scene", self), 2, 0)
         grid.addWidget(self.scene, 2, 1)
         grid.addWidget(self.start_button, 3, 0, 1, 2)
-        row = QHBoxLayout()
-        for b in (self.ssq_before_button, self.begin_button, self.ssq_after_button, self.end_button):
-            row.addWidget(b)
-        grid.addLayout(row, 4, 0, 1, 2)
+        buttons = QGridLayout()
+        for i, b in enumerate(
+            (self.ssq_before_button, self.begin_button, self.ssq_after_button, self.end_button)
+        ):
+            # Fixed widths: the SSQ buttons gain a done mark and total, and nothing may move for it.
+            _fix_width(b, "SSQ before ✓ 100.0")
+            buttons.addWidget(b, i // 2, i % 2)
+        grid.addLayout(buttons, 4, 0, 1, 2)
         grid.addWidget(self.info, 5, 0, 1, 2)
         self.protocol.currentIndexChanged.connect(self._on_protocol_changed)
         self.set_phase("none")
 
     def _on_protocol_changed(self, _index: int) -> None:
         self.scene.setEnabled(self.protocol.currentData() == FREE_SESSION)
+
+    def show_ssq_done(self, phase: str, total: float | None) -> None:
+        """The SSQ ``phase`` was taken (``total``), or not yet (None)."""
+        button = self.ssq_before_button if phase == "before" else self.ssq_after_button
+        if total is None:
+            button.setText(f"SSQ {phase}")
+            button.setStyleSheet("")
+            button.setToolTip("")
+        else:
+            button.setText(f"SSQ {phase} ✓ {total:.1f}")
+            button.setStyleSheet("QPushButton { color: #1b5e20; font-weight: bold; }")
+            button.setToolTip(f"SSQ {phase} exposure taken: total {total:.1f} (click to take it again)")
 
     def set_phase(self, phase: str) -> None:
         """none -> opened -> exposing -> ended."""
@@ -135,22 +189,33 @@ class ConsoleWindow(QMainWindow):
         self.errors: list[str] = []
         self._phase = "none"
         self._events_for_scene: str | None = None
+        self.end_confirm: QMessageBox | None = None
 
         self.banner = ConnectionBanner(self)
+        self.comfort = ComfortStrip(self)
+        self.gaze = GazeTracker()
+        self._gaze_level = "none"
+        self.gaze_label = QLabel("gaze: —", self)
+        self.gaze_label.setObjectName("gaze-indicator")
+        self.gaze_label.setToolTip(
+            "Whether the stimulus is within 30° of where the patient's head faces (head pose and the "
+            "scene's stimulus tag)"
+        )
+        self.renderer_log = RendererLog(self)
         self.session_panel = SessionPanel(self)
         self.timer_label = SessionTimer(self)
         self.link_quality = LinkQualityLabel(self)
         self.mode_label = QLabel("renderer: —", self)
         self.mode_label.setObjectName("renderer-mode")
+        self.mode_label.setMinimumHeight(40)
+        self._mode: str | None = None
+        self._safe_since_mono_s: float | None = None
         self.safe_button = QPushButton("SAFE PLACE  (F12 / Esc)", self)
         self.safe_button.setObjectName("safe-place-button")
         self.safe_button.setMinimumHeight(64)
-        self.safe_button.setStyleSheet(
-            "QPushButton { background: #2e7d32; color: white; font-size: 20px; font-weight: bold;"
-            " border-radius: 8px; padding: 8px 24px; }"
-            "QPushButton:pressed { background: #1b5e20; }"
-        )
-        self.leave_safe_button = QPushButton("Leave safe place", self)
+        self.safe_button.setStyleSheet(_SAFE_BUTTON_STYLE)
+        self.leave_safe_button = QPushButton(f"Leave safe place ({LEAVE_SAFE_PLACE_KEY})", self)
+        self.leave_safe_button.setObjectName("leave-safe-place-button")
         self.pause_button = QPushButton("Pause (Ctrl+P)", self)
         self.pause_button.setObjectName("pause-button")
 
@@ -168,37 +233,65 @@ class ConsoleWindow(QMainWindow):
         self.error_label.setWordWrap(True)
         self.error_label.setStyleSheet("color: #b71c1c; font-weight: bold;")
 
+        # Labels whose text changes under pressure take no more room than they are given.
+        for label in (self.timer_label, self.mode_label):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.error_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.error_label.setFixedHeight(2 * self.error_label.fontMetrics().lineSpacing() + 4)
+        _fix_width(self.pause_button, "Resume (Ctrl+P)", "Pause (Ctrl+P)")
+        _fix_width(self.leave_safe_button, "Leave safe place (F9)")
+        self.safe_button.setFixedWidth(self.safe_button.sizeHint().width() + 24)
         top = QHBoxLayout()
-        top.addWidget(self.timer_label, 1)
+        top.addWidget(self.timer_label, 3)
+        # Fixed width: the link figures change every second and must not move the controls.
+        self.link_quality.setFixedWidth(self.link_quality.fontMetrics().horizontalAdvance("M" * 26))
         top.addWidget(self.link_quality)
-        top.addWidget(self.mode_label)
+        top.addWidget(self.mode_label, 4)
+        self.gaze_label.setFixedWidth(RIGHT_COLUMN_PX)
+        self.gaze_label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         top.addWidget(self.pause_button)
         top.addWidget(self.leave_safe_button)
         top.addWidget(self.safe_button)
-        left = QVBoxLayout()
+        left_column = self.left_column = QWidget(self)
+        left_column.setFixedWidth(LEFT_COLUMN_PX)
+        left = QVBoxLayout(left_column)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(self.session_panel)
         left.addWidget(self.rungs, 1)
         left.addWidget(self.intensity)
         left.addWidget(self.events)
-        right = QVBoxLayout()
+        right_column = QWidget(self)
+        right_column.setFixedWidth(RIGHT_COLUMN_PX)
+        right = QVBoxLayout(right_column)
+        right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self.suds)
         right.addWidget(self.advice)
+        right.addWidget(self.renderer_log)
         right.addWidget(self.notes, 1)
         centre = QSplitter(Qt.Orientation.Vertical, self)
         centre.addWidget(self.timeline)
         centre.addWidget(self.mirror)
         centre.setSizes([420, 320])
+        self.centre = centre
         body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addWidget(centre, 5)
-        body.addLayout(right, 3)
+        body.addWidget(left_column)
+        body.addWidget(centre, 1)
+        body.addWidget(right_column)
         outer = QVBoxLayout()
         outer.addWidget(self.banner)
+        # What the patient experiences, on one fixed line: the frame rate, and whether they face the
+        # stimulus.
+        experience = QHBoxLayout()
+        experience.addWidget(self.comfort, 1)
+        experience.addWidget(self.gaze_label)
+        outer.addLayout(experience)
         outer.addLayout(top)
         outer.addLayout(body, 1)
         outer.addWidget(self.refusal)
         outer.addWidget(self.error_label)
-        central = QWidget(self)
+        central = QFrame(self)
+        central.setObjectName("console-central")
+        central.setStyleSheet("#console-central { border: 6px solid transparent; }")
         central.setLayout(outer)
         self.setCentralWidget(central)
         self.status = QStatusBar(self)
@@ -242,7 +335,7 @@ class ConsoleWindow(QMainWindow):
         p.ssq_after_button.clicked.connect(lambda: self.open_ssq("after"))
         p.end_button.clicked.connect(self._on_end_clicked)
         self.safe_button.clicked.connect(self.trigger_safe_place)
-        self.leave_safe_button.clicked.connect(lambda: self._do(self.controller.leave_safe_place))
+        self.leave_safe_button.clicked.connect(self.leave_safe_place)
         self.pause_button.clicked.connect(self.toggle_pause)
         self.rungs.rung_requested.connect(lambda i: self._do(self.controller.apply_rung, i))
         self.rungs.ladder_edit_requested.connect(self.open_patient_ladder)
@@ -251,6 +344,7 @@ class ConsoleWindow(QMainWindow):
         self.events.event_requested.connect(lambda name: self._do(self.controller.trigger_event, name))
         self.suds.rating_entered.connect(lambda v: self._do(self.controller.record_suds, v))
         self.suds.prompt_requested.connect(lambda: self._do(self.controller.prompt_suds))
+        self.suds.withdraw_requested.connect(lambda t: self._do(self.controller.withdraw_suds, t))
         self.advice.accepted.connect(lambda a: self._do(self.controller.accept_advice, a.advice_id))
         self.advice.dismissed.connect(lambda a: self._do(self.controller.dismiss_advice, a.advice_id))
         self.notes.note_entered.connect(lambda text: self._do(self.controller.add_note, text))
@@ -264,9 +358,17 @@ class ConsoleWindow(QMainWindow):
             sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
             sc.activated.connect(self.trigger_safe_place)
             self.shortcuts[key] = sc
+        leave = QShortcut(QKeySequence(LEAVE_SAFE_PLACE_KEY), self)
+        leave.setContext(Qt.ShortcutContext.ApplicationShortcut)
+        leave.activated.connect(self.leave_safe_place)
+        self.shortcuts[LEAVE_SAFE_PLACE_KEY] = leave
         for key, value in SUDS_KEYS.items():
             sc = QShortcut(QKeySequence(key), self)
-            sc.activated.connect(lambda v=value: self.suds.record(v))
+            sc.activated.connect(lambda v=value: self._on_suds_key(v))
+            self.shortcuts[key] = sc
+        for key in UNDO_KEYS:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.activated.connect(self.suds.undo)
             self.shortcuts[key] = sc
         for key, slot in (
             ("F5", self.suds.prompt_requested.emit),
@@ -287,6 +389,17 @@ class ConsoleWindow(QMainWindow):
 
     def trigger_safe_place(self) -> None:
         self._do(self.controller.safe_place)
+
+    def _on_suds_key(self, value: int) -> None:
+        if not self.controller.active:
+            self.show_error("no session: start one first (a SUDS key records a rating)")
+            return
+        self.suds.propose(value)
+
+    def leave_safe_place(self) -> None:
+        """Only from the safe place: the key does nothing elsewhere (nothing to leave)."""
+        if self.controller.renderer_state.mode == "safe_place":
+            self._do(self.controller.leave_safe_place)
 
     def toggle_pause(self) -> None:
         mode = self.controller.renderer_state.mode
@@ -332,6 +445,36 @@ class ConsoleWindow(QMainWindow):
         return dialog
 
     def _on_end_clicked(self) -> None:
+        """End session asks once; only "End session" in that box ends it."""
+        if self.end_confirm is not None:
+            self.end_confirm.raise_()
+            return
+        box = QMessageBox(self)
+        box.setObjectName("end-confirm")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("End the session?")
+        box.setText("End the session now?")
+        box.setInformativeText(
+            "The patient is taken to the safe place, open SUDS prompts are closed, and the session is "
+            "summarised and sealed. This cannot be undone."
+        )
+        end = box.addButton("End session", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton("Keep going", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(QMessageBox.StandardButton.NoButton)
+        box.setEscapeButton(None)  # Esc is the safe place, never an answer here
+
+        def answered(_result: int) -> None:
+            self.end_confirm = None
+            box.deleteLater()
+            if box.clickedButton() is end:
+                self.end_now()
+
+        box.finished.connect(answered)
+        self.end_confirm = box
+        box.open()
+
+    def end_now(self) -> None:
+        """End the session without asking (after the confirmation)."""
         try:
             summary = self.controller.end_session()
         except VrExposureError as exc:
@@ -361,6 +504,10 @@ class ConsoleWindow(QMainWindow):
         form.accepted.connect(done)
         form.safe_place_requested.connect(self.trigger_safe_place)
         form.open()
+        if self.controller.renderer_state.mode in ("running", "paused", "safe_place"):
+            # The exposure runs: the form goes over the left column, never over the patient's view.
+            form.adjustSize()
+            form.move(self.left_column.mapToGlobal(QPoint(0, 0)))
         return form
 
     # -- controller events -----------------------------------------------------------------------------
@@ -403,7 +550,16 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_resynced(self, ev: UiEvent) -> None:
         # The stimulus was set back after a reconnection: the therapist must see that it happened.
-        self.show_error(ev["message"])
+        self._renderer_did("resync", ev["message"])
+
+    def _renderer_did(self, mark: str, text: str) -> None:
+        """A change of what the patient sees that the therapist did not make now: in the log, on the
+        timeline and on the error line, never silent."""
+        t_s = self.controller.session_time_s() if self.controller.engine is not None else None
+        self.renderer_log.add(t_s, text)
+        if t_s is not None:
+            self.timeline.add_event(t_s, mark)
+        self.show_error(text)
 
     def _ui_scene(self, ev: UiEvent) -> None:
         self.rungs.set_current_scene(ev["scene"])
@@ -416,8 +572,8 @@ class ConsoleWindow(QMainWindow):
     def _ui_refused(self, ev: UiEvent) -> None:
         """The renderer refused (or never got) a steering request: the widgets go back to what the
         patient is really shown, and the bar says why, with a one-click retry."""
-        self.errors.append(ev["message"])
         self.refusal.show_refusal(ev["message"], ev["token"], ev["action"])
+        self._renderer_did("refused", ev["message"][:1].upper() + ev["message"][1:])
         if ev["action"] == "rung":
             self.rungs.set_requested_rung(None)
             self.rungs.set_current_rung(ev["rung"])
@@ -432,6 +588,8 @@ class ConsoleWindow(QMainWindow):
         c = self.controller
         if ev["state"] == "opened":
             self._phase = "opened"
+            for phase in ("before", "after"):
+                self.session_panel.show_ssq_done(phase, None)
             self.timeline.reset()
             protocol = c.protocol
             if protocol is not None and c.scene is not None:
@@ -475,14 +633,58 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_renderer_state(self, ev: UiEvent) -> None:
         st = ev["state"]
+        self.pause_button.setText("Resume (Ctrl+P)" if st.mode == "paused" else "Pause (Ctrl+P)")
+        self.leave_safe_button.setEnabled(st.mode == "safe_place")
+        self._show_mode(st)
+        if st.scene and self.controller.scene is not None and st.scene == self.controller.scene.id:
+            self._show_events()
+
+    def _show_mode(self, st: Any) -> None:
+        """The safe place is one unmistakable state across the console: a blue frame and label with
+        the time there, the safe-place button saying the patient is there, events and rung changes
+        off, and the intensity slider marked as applying on return."""
+        in_safe = st.mode == "safe_place"
+        if st.mode != self._mode:
+            self._mode = st.mode
+            self._safe_since_mono_s = time.monotonic() if in_safe else None
+            central = self.centralWidget()
+            if central is not None:
+                central.setStyleSheet(
+                    f"#console-central {{ border: 6px solid {SAFE_COLOUR}; }}"
+                    if in_safe
+                    else "#console-central { border: 6px solid transparent; }"
+                )
+            self.safe_button.setText("IN THE SAFE PLACE" if in_safe else "SAFE PLACE  (F12 / Esc)")
+            self.safe_button.setStyleSheet(_IN_SAFE_BUTTON_STYLE if in_safe else _SAFE_BUTTON_STYLE)
+            exposing = st.mode not in ("safe_place", "stopped")
+            why = "off in the safe place" if in_safe else ("off while stopped" if not exposing else "")
+            self.events.set_enabled(exposing, why)
+            self.rungs.set_steering_enabled(exposing, why)
+        self.intensity.set_applies_on_return(in_safe, st.return_intensity)
+        self._show_mode_label(st)
+
+    def _show_mode_label(self, st: Any) -> None:
+        if st.mode == "safe_place":
+            since = self._safe_since_mono_s or time.monotonic()
+            back = st.return_scene or st.scene or "the scene"
+            self.mode_label.setText(
+                f"SAFE PLACE  {format_duration(time.monotonic() - since)}"
+                f"  ·  returns to {back}{' / ' + st.return_preset if st.return_preset else ''}"
+            )
+            self.mode_label.setStyleSheet(
+                f"QLabel {{ background: {SAFE_COLOUR}; color: white; font-weight: bold;"
+                " font-size: 15px; padding: 4px 10px; border-radius: 4px; }"
+            )
+            return
+        self.mode_label.setStyleSheet("")
         self.mode_label.setText(
             f"renderer: {st.mode.replace('_', ' ')}  ·  {st.scene or 'no scene'}"
             f"{' / ' + st.preset if st.preset else ''}"
         )
-        self.pause_button.setText("Resume (Ctrl+P)" if st.mode == "paused" else "Pause (Ctrl+P)")
-        self.leave_safe_button.setEnabled(st.mode == "safe_place")
-        if st.scene and self.controller.scene is not None and st.scene == self.controller.scene.id:
-            self._show_events()
+
+    def _ui_refusals_expired(self, ev: UiEvent) -> None:
+        # A refusal was about another moment: its "Try again" must not outlive the safe place.
+        self.refusal.clear()
 
     def _ui_intensity(self, ev: UiEvent) -> None:
         self.intensity.show_renderer_intensity(ev["current"], ev["target"])
@@ -491,6 +693,12 @@ class ConsoleWindow(QMainWindow):
     def _ui_rating(self, ev: UiEvent) -> None:
         self.timeline.add_suds(ev["t_s"], ev["value"], ev["source"])
         self.suds.show_rating(ev["value"], ev["source"], len(self.controller.missed_probes))
+        if ev["source"] == "therapist" and ev.data.get("t_mono_ns") is not None:
+            self.suds.offer_withdraw(ev["t_mono_ns"], ev["value"])
+
+    def _ui_rating_withdrawn(self, ev: UiEvent) -> None:
+        self.timeline.add_event(ev["t_s"], f"SUDS {ev['value']:.0f} withdrawn")
+        self.suds.show_rating(*self._last_rating(), len(self.controller.missed_probes))
 
     def _ui_physio(self, ev: UiEvent) -> None:
         self.timeline.add_physio(ev["stream"], ev["channels"], ev["t_s"], ev["values"])
@@ -511,6 +719,14 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_safe_place(self, ev: UiEvent) -> None:
         self.timeline.safe_place(ev["t_s"], ev["entered"])
+        if ev["entered"] and ev["by"] == "link-lost":
+            self._renderer_did(
+                "watchdog",
+                "The renderer took the patient to the safe place by itself: it lost contact with the "
+                "console (its watchdog). Leave the safe place when you are ready.",
+            )
+        elif ev["entered"] and ev["by"] == "patient":
+            self._renderer_did("patient: safe place", "The patient chose the safe place in the headset.")
 
     def _ui_advice(self, ev: UiEvent) -> None:
         self.advice.show_advice(ev["advice"], ev["text"])
@@ -531,16 +747,46 @@ class ConsoleWindow(QMainWindow):
 
     def _ui_ssq(self, ev: UiEvent) -> None:
         s = ev["score"]
+        self.session_panel.show_ssq_done(ev["phase"], s.total)
         self.status.showMessage(f"SSQ {ev['phase']}: total {s.total:.1f}", 10_000)
+
+    def _ui_head_pose(self, ev: UiEvent) -> None:
+        self.gaze.on_head_pose(ev["pose"])
+
+    def _ui_stimulus_positions(self, ev: UiEvent) -> None:
+        self.gaze.on_stimuli(ev["positions"])
+
+    def _show_gaze(self) -> None:
+        status = self.gaze.status()
+        colours = {"in-view": "#1b5e20", "away": "#8d6e00", "warn": "#b71c1c"}
+        self.mirror.show_gaze(status.text, status.level)
+        if status.level == "none":
+            self.gaze_label.setText(f"gaze: {status.text}")
+            self.gaze_label.setStyleSheet("color: #616161;")
+        else:
+            mark = "●" if status.level == "in-view" else "○"
+            self.gaze_label.setText(f"{mark} {status.text}")
+            self.gaze_label.setStyleSheet(f"color: {colours[status.level]}; font-weight: bold;")
+        if status.level == "warn" and self._gaze_level != "warn" and self.controller.engine is not None:
+            self.timeline.add_event(self.controller.session_time_s(), "looked away")
+        self._gaze_level = status.level
 
     def _ui_view_image(self, ev: UiEvent) -> None:
         self.mirror.push_jpeg(ev["jpeg"])
 
     def _ui_frame_timing(self, ev: UiEvent) -> None:
         t = ev["timing"]
+        verdict = frame_rate_verdict(t.median_ms, t.display_period_ms)
+        previous = self.comfort.level
+        self.comfort.show_verdict(verdict)
+        self.mirror.set_renderer_fps(verdict.fps)
+        if verdict.level == "danger" and previous != "danger" and self.controller.engine is not None:
+            self.timeline.add_event(self.controller.session_time_s(), f"{verdict.fps:.0f} fps")
         self.status.showMessage(f"renderer frame time median {t.median_ms:.1f} ms, p99 {t.p99_ms:.1f} ms")
 
     def _on_clock(self) -> None:
+        self._show_gaze()
+        self.comfort.check_stale()
         c = self.controller
         engine = c.engine
         if engine is None:
@@ -549,10 +795,11 @@ class ConsoleWindow(QMainWindow):
             return
         now_s = c.session_time_s()
         self.timeline.set_now(now_s)
+        if self._mode == "safe_place":
+            self._show_mode_label(c.renderer_state)
         self.timer_label.show_times(
             now_s,
             engine.time_on_rung_s() if engine.rung is not None else None,
-            engine.state.replace("_", " "),
         )
         self.suds.show_countdown(c.next_probe_in_s(), c.open_probe_left_s())
 

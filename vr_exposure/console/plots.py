@@ -124,6 +124,7 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         )
         item.addItem(self._missed_scatter)
         self._pending_events: list[tuple[float, str]] = []
+        self.marks: deque[tuple[float, str]] = deque(maxlen=1000)  # every event line added, in order
         self._event_lines: deque[pg.InfiniteLine] = deque()
         self._max_event_lines = 200
         self._safe_regions: list[pg.LinearRegionItem] = []
@@ -154,6 +155,7 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
 
     def add_event(self, t_s: float, label: str) -> None:
         self._pending_events.append((t_s, label))
+        self.marks.append((t_s, label))
         self._dirty = True
 
     def add_missed_probe(self, t_s: float) -> None:
@@ -248,6 +250,7 @@ class SessionTimeline(pg.PlotWidget):  # type: ignore[misc]  # pyqtgraph ships n
         for line in self._event_lines:
             self._plot.removeItem(line)
         self._event_lines.clear()
+        self.marks.clear()
         for region in self._safe_regions:
             self._plot.removeItem(region)
         self._safe_regions.clear()

@@ -305,6 +305,10 @@ class ScriptedSession:
         engine = self.controller.engine
         if engine is None or engine.state == "ended":
             return
+        if token not in self.controller.refused:
+            # The patient's situation changed since (safe place, pause): the refusal expired.
+            self.say("console: the refused action expired when the renderer's mode changed")
+            return
         self.say(f"therapist: try again ({attempt} of {MAX_RETRIES})")
         msg_id = self.controller.retry(token)
         if msg_id is not None:

@@ -28,7 +28,7 @@ from vr_exposure.errors import VrExposureError
 from .clock import Clock
 from .metrics import SessionMetrics, session_metrics
 from .specs import ProtocolSpec, Rules, SceneSpec, SudsSettings
-from .suds import Probe, ProbeSchedule, SudsRating, check_rating
+from .suds import Probe, ProbeSchedule, RatingError, SudsRating, check_rating
 
 State = Literal["idle", "running", "paused", "safe_place", "ended"]
 AdviceKind = Literal["move_up", "move_down"]
@@ -141,6 +141,17 @@ class RatingRecorded(SessionEvent, frozen=True, kw_only=True):
     rating: SudsRating
     probe_id: str | None
     probe_status: str | None
+
+
+class RatingWithdrawn(SessionEvent, frozen=True, kw_only=True):
+    """A rating recorded by mistake was taken back (the therapist's undo): ``rating`` is the one
+    withdrawn. It no longer counts in any metric; a probe it answered stays answered, and advice it
+    gave stays (the therapist decides on it)."""
+
+    msg_type: ClassVar[str] = "rating_corrected"
+    rating: SudsRating
+    by: str
+    reason: str = "withdrawn"
 
 
 class ProbeDue(SessionEvent, frozen=True, kw_only=True):
@@ -569,6 +580,18 @@ class SessionEngine:
             self._visit_ratings.append(rating)
             events.extend(self._rating_advice(now, rating))
         return events
+
+    def withdraw_rating(self, t_mono_ns: int, *, by: str = "therapist") -> list[SessionEvent]:
+        """Take back the rating recorded at ``t_mono_ns`` (an undo). Raises :class:`RatingError`
+        when there is none."""
+        rating = next((r for r in reversed(self._ratings) if r.t_mono_ns == t_mono_ns), None)
+        if rating is None:
+            raise RatingError("no rating recorded at that moment to withdraw")
+        self._ratings.remove(rating)
+        if rating in self._visit_ratings:
+            self._visit_ratings.remove(rating)
+        now = self._clock.monotonic_ns()
+        return [RatingWithdrawn(t_mono_ns=now, rating=rating, by=by)]
 
     def tick(self) -> list[SessionEvent]:
         """Bring time-based things up to the clock: probes due or missed, the rung time cap, the

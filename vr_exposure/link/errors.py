@@ -41,6 +41,14 @@ class CommandRejected(VrExposureError):
         super().__init__(f"{ename}: {evalue}")
 
 
+class AddressInUse(LinkError):
+    """An endpoint to bind is taken (another renderer, or another program, listens there)."""
+
+    def __init__(self, message: str, endpoint: str) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+
+
 class ProtocolVersionMismatch(LinkError):
     """The peer speaks another MAJOR version of the wire protocol; nothing can be exchanged."""
 

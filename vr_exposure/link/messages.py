@@ -619,6 +619,8 @@ class FrameTiming(Telemetry):
     dropped: int = 0
     frames: int = 0
     window_s: float = 1.0
+    display_period_ms: float = 0.0
+    """The display's (the headset's) frame period: the rate frames should come at (0: not said)."""
 
 
 class StimulusPosition(msgspec.Struct, kw_only=True, frozen=True):

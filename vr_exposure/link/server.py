@@ -38,7 +38,7 @@ from vr_exposure import __version__
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
 from vr_exposure.errors import LinkError
 from vr_exposure.link.codec import DEFAULT_MAX_MESSAGE_BYTES, Codec, DecodeError, Message
-from vr_exposure.link.errors import CommandRejected
+from vr_exposure.link.errors import AddressInUse, CommandRejected
 from vr_exposure.link.liveness import DEFAULT_HEARTBEAT_INTERVAL_S
 from vr_exposure.link.messages import (
     MESSAGE_TYPES,
@@ -575,6 +575,10 @@ def _bind(sock: zmq.Socket[bytes], endpoint: str) -> str:
     try:
         sock.bind(endpoint)
     except zmq.ZMQError as exc:
+        if exc.errno == zmq.EADDRINUSE:
+            raise AddressInUse(
+                f"cannot bind {endpoint}: the address is in use (another renderer running there?)", endpoint
+            ) from None
         raise LinkError(f"cannot bind {endpoint}: {exc}") from None
     last = sock.getsockopt(zmq.LAST_ENDPOINT)
     return last.decode() if isinstance(last, bytes) else str(last)

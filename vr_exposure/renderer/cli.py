@@ -16,6 +16,13 @@ allowed there::
 (:mod:`vr_exposure.lsl`) for a recorder such as LabRecorder; an LSL that fails is one line on
 stderr and the renderer goes on without it.
 
+The C libraries under Panda3D (OpenAL, ALSA, the GL pipe) write straight to the process's stderr; on a
+machine without a sound card that is some fifty lines. When stderr is a terminal they go to a log file
+instead (``--library-log``, default ``renderer.log`` in the user state directory), named in one line;
+the renderer's own messages and Python's stay on the terminal.
+
+A busy port says so and names ``--bind`` (and the console's ``--connect``) to pick another.
+
 Exit codes: 0 after ``--frames N`` frames, a ``shutdown`` request, a closed window or SIGTERM;
 2 when the backend asked for explicitly (``--backend openxr``) cannot run here, or the link cannot be
 set up as asked (a non-loopback bind without CURVE, missing keys); one line on stderr.
@@ -24,9 +31,11 @@ set up as asked (a non-loopback bind without CURVE, missing keys); one line on s
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +148,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-mirror", action="store_true", help="do not publish the patient-view mirror images"
     )
+    parser.add_argument(
+        "--library-log",
+        default=None,
+        metavar="FILE",
+        help="where the audio and graphics libraries' messages go (default, when stderr is a terminal: "
+        "renderer.log in the user state directory; '-' keeps them on stderr)",
+    )
 
 
 def default_pub_endpoint(command_endpoint: str) -> str:
@@ -175,6 +191,39 @@ def content_library(say: Any) -> Any:
     return library
 
 
+def _library_output_to_log(choice: str | None, say: Callable[[str], None]) -> Path | None:
+    """Send what C libraries write to file descriptor 2 into a log file, keeping Python's stderr (the
+    renderer's own lines, warnings, tracebacks) on the terminal. ``choice``: a file, ``-`` (leave
+    everything on stderr), or None (a log in the user state directory when stderr is a terminal)."""
+    if choice == "-":
+        return None
+    if choice is None:
+        if not sys.stderr.isatty():
+            return None  # a pipe or a file (the demo, a service): whoever reads it wants it all
+        import platformdirs
+
+        path = Path(platformdirs.user_state_dir("vr-exposure")) / "renderer.log"
+    else:
+        path = Path(choice).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log_fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        say(f"library messages stay here: cannot write {path}: {exc.strerror}")
+        return None
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    os.dup2(log_fd, 2)
+    os.close(log_fd)
+    sys.stderr = os.fdopen(terminal, "w", buffering=1, encoding="utf-8", errors="backslashreplace")
+    try:
+        shown = f"~/{path.resolve().relative_to(Path.home()).as_posix()}"
+    except (ValueError, RuntimeError):
+        shown = str(path)
+    say(f"audio and graphics library messages go to {shown}")
+    return path
+
+
 def run(args: argparse.Namespace) -> int:
     from vr_exposure.core.specs import SafePlaceSettings
     from vr_exposure.renderer.backends import BackendOptions, BackendUnavailable, select_backend
@@ -205,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
     pub = args.pub or default_pub_endpoint(args.bind)
     curve = None
     from vr_exposure.errors import LinkError
+    from vr_exposure.link.errors import AddressInUse
     from vr_exposure.link.security import check_bind_allowed
 
     if args.curve or args.key is not None:
@@ -236,6 +286,7 @@ def run(args: argparse.Namespace) -> int:
     if library is None:
         return 2
 
+    _library_output_to_log(args.library_log, say)
     from panda3d.core import loadPrcFileData
 
     # The mirror encoder and the journal writer run in threads; with CPython's default 5 ms switch
@@ -256,21 +307,28 @@ def run(args: argparse.Namespace) -> int:
     try:
         from vr_exposure.renderer.app import App, default_stage_factory
 
-        app = App.on_showbase(
-            base,
-            backend,
-            stage_factory=default_stage_factory,
-            library=library,
-            command_endpoint=args.bind,
-            pub_endpoint=pub,
-            safe_place=safe_place,
-            session_dir=args.session_dir,
-            sessions_root=args.sessions,
-            max_frames=args.frames,
-            mirror=not args.no_mirror,
-            curve=curve,
-            lsl=args.lsl,
-        )
+        try:
+            app = App.on_showbase(
+                base,
+                backend,
+                stage_factory=default_stage_factory,
+                library=library,
+                command_endpoint=args.bind,
+                pub_endpoint=pub,
+                safe_place=safe_place,
+                session_dir=args.session_dir,
+                sessions_root=args.sessions,
+                max_frames=args.frames,
+                mirror=not args.no_mirror,
+                curve=curve,
+                lsl=args.lsl,
+            )
+        except AddressInUse as exc:
+            say(
+                f"{exc}: stop that renderer, or pick another port with --bind tcp://127.0.0.1:PORT "
+                "(and start the console with --connect tcp://127.0.0.1:PORT)"
+            )
+            return 2
         if args.scene is not None:
             from vr_exposure.link.errors import CommandRejected
             from vr_exposure.link.messages import LoadSceneRequest

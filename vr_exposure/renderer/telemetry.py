@@ -426,6 +426,7 @@ class Telemetry:
                     "dropped": summary.dropped,
                     "frames": summary.frames,
                     "window_s": summary.window_s,
+                    "display_period_ms": self.timer.frame_period_ns / 1e6,
                 },
             )
         if self.mirror is not None:

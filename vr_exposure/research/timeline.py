@@ -10,7 +10,8 @@ start here, so every tool reads a session the same way.
 Which record is the truth for what (the same rule everywhere; docs/research.md says it for readers):
 
 * **SUDS ratings** come from the console's ``rating_recorded`` records (the session engine's, content
-  ``{"rating": {...}}``, rebuilt with :func:`vr_exposure.core.suds.rating_from_content`). The renderer's
+  ``{"rating": {...}}``, less those a ``rating_corrected`` withdrew, rebuilt with
+  :func:`vr_exposure.core.suds.rating_from_content`). The renderer's
   ``rating_recorded`` is the patient's key press in VR: the console receives it and records it through
   the engine, so counting both would count that rating twice. The presses are kept apart as
   :attr:`SessionTimeline.headset_ratings`; only a session without a console journal takes its ratings
@@ -880,6 +881,13 @@ def _ratings(
 ) -> tuple[tuple[SudsRating, ...], str | None, tuple[HeadsetRating, ...]]:
     console: list[SudsRating] = []
     headset: list[HeadsetRating] = []
+    # A rating the therapist withdrew (``rating_corrected``: the undo after it was recorded) does not
+    # count; it is known by its time stamp.
+    withdrawn = {
+        e.content["rating"].get("t_mono_ns")
+        for e in events
+        if e.msg_type == "rating_corrected" and isinstance(e.content.get("rating"), dict)
+    }
     for e in events:
         if e.msg_type != "rating_recorded":
             continue
@@ -888,6 +896,8 @@ def _ratings(
                 rating = rating_from_content(e.content)
             except RatingError as exc:
                 warnings.append(f"{e.process}.jsonl seq {e.seq}: {exc} (left out)")
+                continue
+            if rating.t_mono_ns in withdrawn:
                 continue
             console.append(rating)
         else:

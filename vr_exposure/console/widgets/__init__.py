@@ -10,12 +10,15 @@ from .notes import NotesPanel
 from .refusal import RefusalBar
 from .rungs import RungItem, RungPicker
 from .ssq import SsqForm
-from .suds import SUDS_KEYS, SudsEntry
+from .suds import SUDS_KEYS, UNDO_KEYS, SudsEntry
 from .timer import SessionTimer, format_duration
+from .warnings import ComfortStrip, RendererLog
 
 __all__ = [
     "SUDS_KEYS",
+    "UNDO_KEYS",
     "AdvicePanel",
+    "ComfortStrip",
     "ConnectionBanner",
     "EventButtons",
     "EventItem",
@@ -23,6 +26,7 @@ __all__ = [
     "IntensityControl",
     "NotesPanel",
     "RefusalBar",
+    "RendererLog",
     "RungItem",
     "RungPicker",
     "SessionTimer",

@@ -12,7 +12,9 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtGui import QKeySequence, QShortcut
 from PyQt6.QtWidgets import QGridLayout, QGroupBox, QLabel, QPushButton, QWidget
 
-RESERVED_KEYS = frozenset({*"0123456789", "=", "F12", "Esc", "Escape", "F5", "Ctrl+P", "Ctrl+N"})
+RESERVED_KEYS = frozenset(
+    {*"0123456789", "=", "F12", "Esc", "Escape", "F5", "F9", "Ctrl+P", "Ctrl+N", "Ctrl+Z", "Backspace"}
+)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,18 @@ class EventButtons(QGroupBox):
         self._grid.addWidget(self._empty, 0, 0)
         self.buttons: dict[str, QPushButton] = {}
         self.shortcuts: dict[str, QShortcut] = {}
+        self._enabled = True
+        self._title = "Events"
+
+    def set_enabled(self, enabled: bool, why: str = "") -> None:
+        """Enable or disable every event button and hotkey (disabled in the safe place: an event
+        would expose the patient), with ``why`` in the box's title."""
+        self._enabled = enabled
+        self.setTitle(self._title if enabled or not why else f"{self._title} — {why}")
+        for button in self.buttons.values():
+            button.setEnabled(enabled)
+        for shortcut in self.shortcuts.values():
+            shortcut.setEnabled(enabled)
 
     def set_events(self, events: list[EventItem]) -> None:
         for button in self.buttons.values():
@@ -60,3 +74,4 @@ class EventButtons(QGroupBox):
             button.clicked.connect(lambda _checked=False, name=event.name: self.event_requested.emit(name))
             self._grid.addWidget(button, 1 + i // 2, i % 2)
             self.buttons[event.name] = button
+        self.set_enabled(self._enabled, "" if self._enabled else self.title().partition(" — ")[2])

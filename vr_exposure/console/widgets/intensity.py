@@ -100,8 +100,23 @@ class IntensityControl(QGroupBox):
         grid.addWidget(self.readout, 0, 1)
         grid.addWidget(self.current_bar, 1, 0, 1, 2)
         self.binding = IntensityBinding(self.slider, self)
+        self._on_return = False
+
+    def set_applies_on_return(self, on_return: bool, return_intensity: float | None = None) -> None:
+        """In the safe place the slider sets the intensity the scene comes back at, not what the
+        patient sees now: the box says so, and shows that intensity."""
+        self._on_return = on_return
+        self.setTitle("Intensity — applies on return from the safe place" if on_return else "Intensity")
+        if on_return:
+            shown = "—" if return_intensity is None else f"{return_intensity:.0f}"
+            self.readout.setText(f"on return: {shown}")
+            if return_intensity is not None:
+                self.binding.set_model_value(return_intensity)
 
     def show_renderer_intensity(self, current: float, target: float) -> None:
+        if self._on_return:
+            self.current_bar.setValue(int(round(current)))
+            return
         self.current_bar.setValue(int(round(current)))
         self.readout.setText(
             f"{current:.0f} → {target:.0f}" if abs(current - target) >= 0.5 else f"{current:.0f}"

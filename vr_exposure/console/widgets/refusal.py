@@ -3,12 +3,15 @@ event or a scene change, a line says why and what to do, with a one-click retry.
 
 It stays until the therapist retries or closes it, or a newer refusal replaces it: a refused action is
 never a passing toast. The safe place never goes through here (it is sent at once, in any state).
+
+The bar keeps its place when empty (a fixed height, held while hidden), so a refusal appearing or going
+never moves a control.
 """
 
 from __future__ import annotations
 
 from PyQt6.QtCore import pyqtSignal
-from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PyQt6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 
 
 class RefusalBar(QFrame):
@@ -26,6 +29,7 @@ class RefusalBar(QFrame):
         self.message.setObjectName("refusal-message")
         self.message.setWordWrap(True)
         self.message.setStyleSheet("color: #b71c1c; font-weight: bold;")
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.retry_button = QPushButton("Try again", self)
         self.retry_button.setObjectName("refusal-retry")
         self.close_button = QPushButton("✕", self)
@@ -41,6 +45,11 @@ class RefusalBar(QFrame):
         self.action: str | None = None
         self.retry_button.clicked.connect(self._on_retry_clicked)
         self.close_button.clicked.connect(self.clear)
+        # Two lines of bold text: the room is reserved whether or not a refusal is shown.
+        self.setFixedHeight(2 * self.message.fontMetrics().lineSpacing() + 20)
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
         self.setVisible(False)
 
     def show_refusal(self, message: str, token: str, action: str) -> None:

@@ -114,6 +114,14 @@ class RungPicker(QGroupBox):
     def current_rung(self) -> int | None:
         return self._current
 
+    def set_steering_enabled(self, enabled: bool, why: str = "") -> None:
+        """Rung and scene changes on or off (off in the safe place: the renderer refuses them there,
+        and a new rung would expose the patient on return), with ``why`` in the box's title."""
+        for widget in (self.apply_button, self.prev_button, self.next_button, self.load_scene_button):
+            widget.setEnabled(enabled)
+        self.rung_list.setEnabled(enabled)
+        self.setTitle("Scene and fear ladder" + ("" if enabled or not why else f" — {why}"))
+
     def set_requested_rung(self, index: int | None) -> None:
         """A rung change was sent and is not yet accepted (None: nothing in flight)."""
         self._requested = index
