@@ -459,7 +459,7 @@ class RoadAccidentScene(SceneInstance):
         # Instruments: faintly glowing dials behind the wheel.
         dials = cab.attachNewNode(proc.box("dials", (0.36, 0.02, 0.1)))
         dials.setPos(-SEAT_X_M, 0.72, 1.0)
-        dials.setColor(0.1, 0.26, 0.36, 1.0)
+        dials.setColor(0.04, 0.1, 0.14, 1.0)
         glow(dials)
         self.dials = dials
         # Wipers pivot at the foot of the windscreen and sweep across it.
@@ -522,7 +522,7 @@ class RoadAccidentScene(SceneInstance):
         self.sky.set(elevation_deg=elevation, warmth=min(max(1.0 - (elevation - 2.0) / 28.0, 0.0), 1.0))
         self.sky.sun.set_level(1.0 - 0.55 * rain)
         night = min(max((4.0 - elevation) / 12.0, 0.0), 1.0)
-        self.fill.setColor(Vec4(0.16 * night, 0.17 * night, 0.22 * night, 1))
+        self.fill.setColor(Vec4(0.21 * night, 0.22 * night, 0.27 * night, 1))
         self.headlamp.setColor(
             Vec4(1.1 * night, 1.05 * night, 0.9 * night, 1) if night > 0 else Vec4(0, 0, 0, 1)
         )
@@ -547,7 +547,7 @@ class RoadAccidentScene(SceneInstance):
             self.street_lamps.show()
         else:
             self.street_lamps.hide()
-        self.dials.setColorScale(0.5 + 0.5 * night, 0.5 + 0.5 * night, 0.5 + 0.5 * night, 1.0)
+        self.dials.setColorScale(1.0 + night, 1.0 + night, 1.0 + night, 1.0)
         self.rain.set_level(rain)
         self._set_wet(rain)
         moving = min(self.speed_m_s / 30.0, 1.0)
@@ -587,7 +587,7 @@ class RoadAccidentScene(SceneInstance):
             v.x, v.oncoming = lanes[kind]
             v.follows = v.x == 0.0 and not v.oncoming
             v.y = (
-                float(rng.uniform(18.0, AHEAD_M))
+                float(rng.uniform(-20.0, 90.0) if kind == 1 else rng.uniform(20.0, 150.0))
                 if not v.follows
                 else 22.0 + 28.0 * (i // 4) + float(rng.uniform(0, 6))
             )
