@@ -138,6 +138,8 @@ class RoadAccidentScene(SceneInstance):
         self._build_roads()
         self.village = self._build_strips("village", self._village_strip)
         self.highway = self._build_strips("highway", self._highway_strip)
+        self.village_strips = list(self.village.getChildren())
+        self.highway_strips = list(self.highway.getChildren())
         self._build_traffic()
         self._build_event_vehicles()
         self.cabin = self.rig.attachNewNode("cabin")
@@ -607,14 +609,13 @@ class RoadAccidentScene(SceneInstance):
         self.distance_m += v_own * dt_s
         d = self.distance_m
         self.roads.setY(self.roads_y0 - (d % ROAD_PERIOD_M))
-        for holder in (self.village, self.highway):
+        shift = d % STRIP_M
+        for holder, strips in ((self.village, self.village_strips), (self.highway, self.highway_strips)):
             if holder.isHidden():
                 continue
-            for k, strip in enumerate(holder.getChildren()):
-                if strip.getName() == "street-lamps":
-                    strip.setY(-(d % STRIP_M))
-                else:
-                    strip.setY(k * STRIP_M - 60.0 - (d % STRIP_M))
+            for k, strip in enumerate(strips):
+                strip.setY(k * STRIP_M - 60.0 - shift)
+        self.street_lamps.setY(-shift)
         self.ground.setTexOffset(self.ground_stage, 0.0, (d / 4.0) % 1.0)
         base = max(v_own, 11.0) if not self.highway_on else max(v_own, 22.0)
         aggr = self.aggression
@@ -635,7 +636,6 @@ class RoadAccidentScene(SceneInstance):
             weave = 0.45 * aggr * math.sin(0.9 * t + v.phase)
             v.car.root.setPos(v.x + weave, v.y, 0.0)
             v.car.root.setH((180.0 if v.oncoming else 0.0) + 3.0 * aggr * math.cos(0.9 * t + v.phase))
-            v.car.drive(0.0, 0.0)
             step = abs(pace_m_s) * dt_s
             v.car.distance_m += step
             spin = math.degrees(v.car.distance_m / 0.33) % 360.0

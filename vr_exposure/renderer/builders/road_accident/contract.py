@@ -47,8 +47,8 @@ CONTRACT = BuilderContract(
         ),
         "hard-braking": EventContract(description="the car brakes hard, pitching forward, tyres squealing"),
         "near-miss": EventContract(
-            description="a car drifts into the patient's lane just ahead (oncoming on a village road, "
-            "from the next lane on a highway) and swerves back at the last moment"
+            description="a car drifts into the patient's lane just ahead, oncoming on a village road or "
+            "from the next lane on a highway, and swerves back at the last moment"
         ),
         "siren-passes": EventContract(
             description="an emergency vehicle with flashing blue lights passes on the left"
@@ -56,25 +56,25 @@ CONTRACT = BuilderContract(
         "accident-scene": EventContract(
             description="the car passes a wreck on the verge with a police car's flashing lights and cones"
         ),
-        "collision": EventContract(description="a collision: a jolt of the cabin (the impact is its cue)"),
+        "collision": EventContract(description="a collision: a jolt of the cabin; its cue is the impact"),
         "collision-fade": EventContract(
             description="a collision's jolt, then the view fades to the safe place's warm colour and back"
         ),
     },
     audio_sources={
-        "engine": AudioSourceContract(description="a four-cylinder engine (shared family)"),
+        "engine": AudioSourceContract(description="a four-cylinder engine, a shared family"),
         "tyre-roar": AudioSourceContract(
             description="tyres on asphalt: broadband road roar with a low rumble"
         ),
-        "tyre-squeal": AudioSourceContract(description="a screech of tyres under hard braking (one-shot)"),
-        "rain": AudioSourceContract(description="dense drops over a hiss (shared family)"),
-        "siren": AudioSourceContract(description="an emergency siren's wail (shared family)"),
-        "impact": AudioSourceContract(description="a heavy thud with a crunch (shared family, one-shot)"),
+        "tyre-squeal": AudioSourceContract(description="a screech of tyres under hard braking, a one-shot"),
+        "rain": AudioSourceContract(description="dense drops over a hiss, a shared family"),
+        "siren": AudioSourceContract(description="an emergency siren's wail, a shared family"),
+        "impact": AudioSourceContract(description="a heavy thud with a crunch, a shared family one-shot"),
     },
     anchors={
         "siren-vehicle": AnchorContract(description="the emergency vehicle of siren-passes"),
         "truck": AnchorContract(description="the lorry of truck-overtakes"),
-        "bonnet": AnchorContract(description="the front of the patient's car (its engine)"),
+        "bonnet": AnchorContract(description="the front of the patient's car, where its engine is"),
     },
     stimulus_tag="traffic",
     intensity_shows="more-stimulus",
