@@ -157,3 +157,22 @@ def test_the_tyre_squeal_screeches_and_the_roar_stays_low() -> None:
     f = np.fft.rfftfreq(len(roar), 1 / RATE_HZ)
     assert spectrum[f < 1500].sum() > 0.9 * spectrum.sum()
     assert np.max(np.abs(squeal)) <= 1.0 and np.max(np.abs(roar)) <= 1.0
+
+
+def test_a_collision_jolts_the_cabin_briefly_and_within_its_bounds(stage: Any, spec: SceneSpec) -> None:
+    from vr_exposure.renderer.builders.road_accident.builder import JOLT_DEG, JOLT_M, JOLT_S
+
+    stage.load(spec, preset="highway")
+    _step(stage, 1.0)
+    scene = stage.scene
+    rest = scene.ride.rest_pos
+    scene.start_event("collision", spec.events["collision"])
+    moved = 0.0
+    for _ in range(int(JOLT_S / DT) + 3):
+        _step(stage, DT)
+        moved = max(moved, abs(scene.cabin.getY() - rest.y))
+        assert abs(scene.cabin.getY() - rest.y) <= JOLT_M + 1e-6
+        assert abs(scene.cabin.getR()) <= JOLT_DEG + MAX_SWAY_DEG + 1e-6
+    assert moved > 0.3 * JOLT_M  # a jolt anyone would feel
+    _step(stage, 0.5)
+    assert abs(scene.cabin.getY() - rest.y) < 1e-6  # and over: only the ride's own motion is left

@@ -8,6 +8,10 @@ moves along the road: the road, the scenery (village houses and junctions, or a 
 median barrier) and the traffic scroll past at ``speed_km_h``, each scenery strip wrapping round
 behind the fog, so nothing is built after the constructor. The patient never steers.
 
+A collision's jolt is the one motion beyond the ride block's caps, and a brief one: a damped shake of
+at most :data:`JOLT_M` (3 cm) and :data:`JOLT_DEG` (2 degrees) that dies away within
+:data:`JOLT_S` (0.9 s).
+
 Every triggered vehicle (a lorry, a car cutting in, a drifting car, an emergency vehicle, a wreck
 with a police car) is built once, hidden, and driven along a fixed path while its event runs.
 """
@@ -57,6 +61,9 @@ BEHIND_M, AHEAD_M = -45.0, 230.0
 #: The safe place's warm dusk colour (its fog), the colour the view fades to in collision-fade.
 SAFE_COLOUR = (0.93, 0.72, 0.58)
 TAG = CONTRACT.stimulus_tag or "traffic"
+JOLT_M = 0.03
+JOLT_DEG = 2.0
+JOLT_S = 0.9
 CAR_COLOURS = (
     (0.55, 0.05, 0.05),
     (0.12, 0.25, 0.55),
@@ -669,14 +676,14 @@ class RoadAccidentScene(SceneInstance):
         if self._jolt_t < 0.0:
             return
         a = self.t_s - self._jolt_t
-        if a > 0.9:
+        if a > JOLT_S:
             self._jolt_t = -1.0
             return
         k = math.exp(-a / 0.22)
         s = math.sin(2 * math.pi * 5.0 * a)
-        self.cabin.setY(self.cabin.getY() + 0.03 * k * s)
-        self.cabin.setZ(self.cabin.getZ() + 0.02 * k * math.sin(2 * math.pi * 7.0 * a + 1.0))
-        self.cabin.setR(self.cabin.getR() + 2.0 * k * s)
+        self.cabin.setY(self.cabin.getY() + JOLT_M * k * s)
+        self.cabin.setZ(self.cabin.getZ() + 0.66 * JOLT_M * k * math.sin(2 * math.pi * 7.0 * a + 1.0))
+        self.cabin.setR(self.cabin.getR() + JOLT_DEG * k * s)
 
     # ---------------------------------------------------------------------------------------- events
 
