@@ -366,3 +366,27 @@ def test_demo_with_a_display_opens_both_windows_and_completes(tmp_path: Path, xv
     (started,) = [r for r in log.by_type("renderer_started") if r.process == "renderer"][:1]
     assert started.content["backend"] == "window"
     assert log.by_type("session_summary") and log.by_type("session_ended")
+
+
+def test_the_road_accident_demo_completes_and_its_triggers_are_in_the_journal(tmp_path: Path) -> None:
+    sessions = tmp_path / "sessions"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    cmd = [sys.executable, "-m", "vr_exposure.cli", "demo", "--protocol", "road-accident-graded"]
+    result = subprocess.run(
+        [*cmd, "--minutes", "0.5", "--headless", "--sessions", str(sessions)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"^session directory: (.+)$", result.stdout, re.MULTILINE)
+    assert match, result.stdout
+    session_dir = Path(match.group(1))
+    log = read_session(session_dir)
+    assert log.manifest is not None and log.manifest.sealed and verify_session(session_dir).ok
+    fired = {r.content["event"] for r in log.by_type("event_triggered") if r.process == "console"}
+    scene_events = {"truck-overtakes", "car-cuts-in", "hard-braking", "near-miss", "siren-passes"}
+    scene_events |= {"accident-scene", "collision", "collision-fade"}
+    assert fired and fired <= scene_events, fired
+    assert max(r.content["rung"] for r in log.by_type("rung_changed")) >= 1

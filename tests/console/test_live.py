@@ -103,17 +103,19 @@ def consoles(make_widget: Any, library: Any) -> Iterator[Callable[..., Console]]
         console.close()
 
 
-def _start_exposure(qtbot: Any, console: Console) -> Path:
+def _start_exposure(
+    qtbot: Any, console: Console, protocol: str = "spiders-graded", scene: str = "spiders"
+) -> Path:
     qtbot.waitUntil(lambda: console.bridge.state == "connected" and console.client.synced, timeout=20_000)
     w = console.window
     w.session_panel.pseudonym.setText("P042")
-    w.select_protocol("spiders-graded")
+    w.select_protocol(protocol)
     qtbot.mouseClick(w.session_panel.start_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(w.session_panel.begin_button, Qt.MouseButton.LeftButton)
     c = console.controller
     assert c.session_dir is not None
     qtbot.waitUntil(
-        lambda: c.renderer_state.scene == "spiders" and c.renderer_state.mode == "running", timeout=20_000
+        lambda: c.renderer_state.scene == scene and c.renderer_state.mode == "running", timeout=20_000
     )
     return c.session_dir
 
@@ -225,6 +227,25 @@ def test_safe_place_hotkey_works_with_a_command_in_flight(qtbot, renderers, cons
     qtbot.keyClick(form, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=30_000)
     form.close()
+
+
+def test_a_road_accident_trigger_fires_on_its_key_and_is_in_both_journals(qtbot, renderers, consoles):
+    renderer = renderers(patient=False)
+    console = consoles(renderer.command_endpoint, renderer.pub_endpoint)
+    session_dir = _start_exposure(qtbot, console, "road-accident-graded", "road-accident")
+    w = console.window
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow, timeout=20_000)
+    qtbot.keyClick(w, Qt.Key.Key_T)  # the scene's key for "a lorry overtakes close"
+
+    def fired(process: str, msg_type: str) -> bool:
+        return any(
+            r["header"]["msg_type"] == msg_type and r["content"].get("event") == "truck-overtakes"
+            for r in _journal(session_dir, process)
+        )
+
+    qtbot.waitUntil(lambda: fired("console", "event_triggered"), timeout=30_000)
+    qtbot.waitUntil(lambda: fired("renderer", "event_fired"), timeout=30_000)
 
 
 def test_a_rung_refused_during_a_fade_leaves_journal_and_renderer_in_agreement(qtbot, renderers, consoles):

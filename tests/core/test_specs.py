@@ -554,7 +554,7 @@ def test_a_short_ladder_is_only_a_warning(in_tmp: Path) -> None:
         (
             "{scene: safe-place,",
             "{scene: beach,",
-            'protocols/brief.yaml:11: safe_place.scene: no scene "beach" for the safe place (known: safe-place, spiders)',
+            'protocols/brief.yaml:11: safe_place.scene: no scene "beach" for the safe place (known: road-accident, safe-place, spiders)',
         ),
         (
             "safe_place: {",
