@@ -38,8 +38,8 @@ def main() -> int:
     from vr_exposure.console.controller import ConsoleController
     from vr_exposure.console.mirror import TARGET_FPS, PatientMirror
     from vr_exposure.core.loading import load_library
-    from vr_exposure.renderer.process import RendererProcess
     from vr_exposure.link import LinkClient
+    from vr_exposure.renderer.process import RendererProcess
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     # A scene to draw (spiders at intensity 60): an empty renderer draws thousands of frames a second.
