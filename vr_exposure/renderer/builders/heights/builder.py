@@ -68,7 +68,7 @@ class HeightsScene(SceneInstance):
         )
         self.sky.set(elevation_deg=38.0, warmth=0.15)
         # The sky set above lights the scene; its fog colour is a pale haze for the distance.
-        self.sky.fog.set((0.72, 0.78, 0.86), 0.002)
+        self.sky.fog.set((0.72, 0.78, 0.86), 0.0015)
         self.below = root.attachNewNode("below")
         self.below.setTag(STIMULUS_TAG_KEY, STIMULUS_TAG)
         self._build_city(self.below)
@@ -99,10 +99,10 @@ class HeightsScene(SceneInstance):
         static = below.attachNewNode("city-static")
         part(
             static,
-            proc.plane("ground", 1600.0, 1600.0, uv_repeat=(400, 400)),
+            proc.plane("ground", 3600.0, 3600.0, uv_repeat=(900, 900)),
             (0.0, 0.0, -0.3),
             texture="paving",
-            mat=material((0.8, 0.78, 0.75), specular=0.05),
+            mat=material((0.62, 0.6, 0.58), specular=0.05),
         )
         grass_mat = material((0.9, 0.95, 0.85), specular=0.02)
         for x, y, sx, sy in ((-16.0, 16.0, 10.0, 14.0), (16.0, 16.0, 10.0, 14.0)):
@@ -142,7 +142,7 @@ class HeightsScene(SceneInstance):
             part(
                 target,
                 proc.cylinder("ring", r, 0.01, segments=40),
-                (0, FOUNTAIN_Y, 0.005 + 0.004 * k),
+                (0, FOUNTAIN_Y, 0.1 + 0.12 * k),
                 mat=material(col),
                 hpr=(0, 90, 0),
             )
@@ -287,12 +287,16 @@ class HeightsScene(SceneInstance):
         grating = self.platform.attachNewNode("grating")
         part(
             grating,
-            proc.plane("grating", 2 * PLATFORM_HALF_W, PLATFORM_DEPTH, uv_repeat=(10, 9)),
+            proc.plane("grating", 2 * PLATFORM_HALF_W, PLATFORM_DEPTH, uv_repeat=(20, 18)),
             (0.0, -PLATFORM_DEPTH / 2, 0.0),
             texture="grating",
             mat=material((0.8, 0.8, 0.82), specular=0.5),
         )
-        grating.setTransparency(TransparencyAttrib.M_binary)
+        # Blended, not alpha-tested (the scene program does not discard): drawn after the opaque
+        # world and writing no depth, so the drop shows through its holes.
+        grating.setTransparency(TransparencyAttrib.M_alpha)
+        grating.setDepthWrite(False)
+        grating.setBin("transparent", 8)
         grating.setTwoSided(True)
         glass = self.platform.attachNewNode("glass-floor")
         part(
@@ -598,9 +602,9 @@ class HeightsScene(SceneInstance):
         """Toward the plaza below, over the edge: straight ahead near the ground, steeply down high up."""
         drop = self.height_m + self.lift_offset_m + eye_height_m
         toward_plaza = -math.degrees(math.atan2(drop, FOUNTAIN_Y + 6.0))
-        # Over the edge: the edge sits low in the view, the drop beyond it fills the rest.
-        over_edge = -math.degrees(math.atan2(eye_height_m, max(self.edge_m, 0.05))) + 22.0
-        return 0.0, max(min(max(toward_plaza, over_edge), -8.0), -68.0)
+        # Down over the edge: the edge a little above the middle of the view, the drop around it.
+        over_edge = -math.degrees(math.atan2(eye_height_m, max(self.edge_m, 0.05))) - 3.0
+        return 0.0, max(min(max(toward_plaza, over_edge), -8.0), -70.0)
 
 
 @register_builder("heights")
