@@ -1,10 +1,15 @@
 """What the patient sees in the ``heights`` scene, measured from rendered depth, not from what the
 builder set: the ground straight below the edge is farther away as intensity rises, and the barrier
-that fills the view just below the horizon at intensity 0 is gone at 100. Small frames (the CI
+that fills the view just below the horizon at intensity 0 is gone at 100; and the demo runs the
+heights protocol. Small frames (the CI
 machine is slow); the scene's clock is stepped, never waited for."""
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,7 @@ from panda3d.core import GraphicsOutput, NodePath, Texture
 
 from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_library
+from vr_exposure.journal import read_session
 from vr_exposure.renderer.builders import contracts
 from vr_exposure.renderer.stage import Stage
 from vr_exposure.renderer.still import OffscreenView
@@ -113,3 +119,44 @@ def test_the_barrier_below_the_horizon_is_gone_at_100(depth_view: DepthView) -> 
         near_band[intensity] = float(np.mean(band < 6.0))
     assert near_band[0] > 0.8, near_band
     assert near_band[100] < 0.05, near_band
+
+
+def test_the_demo_runs_the_heights_protocol_headless(tmp_path: Path) -> None:
+    """The simulated patient climbs the heights ladder: the scene loads, SUDS is rated, the
+    therapist moves up at least one rung and fires only the scene's own events."""
+    sessions = tmp_path / "sessions"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vr_exposure.cli",
+            "demo",
+            "--protocol",
+            "heights-graded",
+            "--minutes",
+            "0.3",
+            "--headless",
+            "--quiet",
+            "--sessions",
+            str(sessions),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    match = re.search(r"^session directory: (.+)$", result.stdout, re.MULTILINE)
+    assert match, result.stdout
+    log = read_session(Path(match.group(1)))
+    loaded = [r.content["scene"] for r in log.by_type("scene_loaded") if r.process == "renderer"]
+    assert "heights" in loaded
+    assert [r for r in log.by_type("rating_recorded") if r.process == "console"], "no SUDS rating recorded"
+    assert log.by_type("rung_changed"), "the therapist never moved up the ladder"
+    fired = {r.content["event"] for r in log.by_type("event_fired")}
+    library = load_library([ROOT / "scenes"], [ROOT / "protocols"], contracts=contracts())
+    assert fired <= set(library.scene("heights").events), fired
+    assert log.manifest is not None and log.manifest.protocol == "heights-graded"
