@@ -326,6 +326,9 @@ class HeightsScene(SceneInstance):
         frame.flattenStrong()
         for f in (solid, grating, glass):
             self.floors.append(f)
+        # Where the floor creaks: half a metre short of the edge, between the patient and it.
+        self.floor_ahead = self.platform.attachNewNode("floor-ahead")
+        self.floor_ahead.setPos(0.0, -0.5, 0.0)
         # Barriers, built with their foot at z = 0 and BARRIER_FULL_M high; scaled in z.
         self.barriers: list[NodePath] = []
         wall = self.platform.attachNewNode("parapet")
@@ -607,7 +610,7 @@ class HeightsScene(SceneInstance):
         if name == "plaza":
             return self.fountain
         if name == "floor-ahead":
-            return self.floors[0]
+            return self.floor_ahead
         return None
 
     def preferred_view(self, eye_height_m: float) -> tuple[float, float]:
