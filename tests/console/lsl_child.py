@@ -97,7 +97,7 @@ def session(root: Path) -> dict[str, Any]:
         "journal": {
             "console_clinical": console_clinical,
             "ratings": [
-                r.content["rating"]["value"] for r in log.by_type("rating_recorded") if r.process == "console"
+                r.content["rating"]["value"] for r in log.by_type("suds_recorded") if r.process == "console"
             ],
         },
     }

@@ -104,7 +104,7 @@ def test_rating_from_the_headset_is_journaled_before_it_is_shown(setup):
     def check(ev: UiEvent) -> None:
         if ev.kind == "rating":
             seen_in_journal.append(
-                any(r["header"]["msg_type"] == "rating_recorded" for r in _records(session_dir))
+                any(r["header"]["msg_type"] == "suds_recorded" for r in _records(session_dir))
             )
 
     c.subscribe(check)
@@ -117,7 +117,7 @@ def test_rating_from_the_headset_is_journaled_before_it_is_shown(setup):
         and rating["source"] == "patient-in-vr"
         and rating["probe_id"] == prompt.probe_id
     )
-    (rec,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "rating_recorded"]
+    (rec,) = [r for r in _records(session_dir) if r["header"]["msg_type"] == "suds_recorded"]
     assert rec["kind"] == "clinical" and rec["parent_header"]["msg_id"] == "r1"
     assert rec["content"]["rating"]["value"] == 60
 
@@ -310,7 +310,7 @@ def test_a_refused_rung_change_leaves_the_session_on_the_rung_the_patient_sees(s
     assert c.engine.rung == 0 and c.engine.intensity == c.scene.presets[c.protocol.ladder[0].preset].intensity
     records = _records(session_dir)
     assert [r["content"]["rung"] for r in records if r["header"]["msg_type"] == "rung_changed"] == [0]
-    assert not [r for r in records[len(before) :] if r["header"]["msg_type"] == "intensity_changed"]
+    assert not [r for r in records[len(before) :] if r["header"]["msg_type"] == "intensity_set"]
     (failed,) = [r for r in records if r["header"]["msg_type"] == "command_failed"]
     assert failed["parent_header"]["msg_id"] == link.id_of(apply)
     assert failed["content"]["requested"] == {
@@ -352,7 +352,7 @@ def test_a_refused_intensity_change_is_not_journaled_and_the_slider_goes_back(se
         return [
             r
             for r in _records(session_dir)
-            if r["header"]["msg_type"] == "intensity_changed" and r["content"]["rung"] is None
+            if r["header"]["msg_type"] == "intensity_set" and r["content"]["rung"] is None
         ]
 
     assert not changes()

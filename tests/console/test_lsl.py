@@ -50,7 +50,7 @@ def test_every_clinical_record_and_renderer_fact_is_a_marker(lsl_session: dict[s
     assert journal[0] == "console_session_opened"
     console_side = [t for t, content in markers if not _is_renderer_fact(t, content)]
     assert console_side == journal[1:]
-    assert {"session_started", "rung_changed", "rating_recorded", "session_summary"} <= set(console_side)
+    assert {"session_started", "rung_changed", "suds_recorded", "session_summary"} <= set(console_side)
     # ... and the renderer's facts are markers too.
     assert [t for t, content in markers if _is_renderer_fact(t, content)] == renderer_facts
 

@@ -185,10 +185,10 @@ def test_a_suds_key_shows_the_value_with_undo_before_it_is_recorded(console, qtb
     qtbot.keyClick(w, Qt.Key.Key_Backspace)  # undone within the moment: never recorded
     assert w.suds.pending is None and "undone" in w.suds.pending_label.text()
     qtbot.wait(200)
-    assert not engine.ratings and not _records(c, "rating_recorded")
+    assert not engine.ratings and not _records(c, "suds_recorded")
     qtbot.keyClick(w, Qt.Key.Key_4)
     qtbot.waitUntil(lambda: len(engine.ratings) == 1, timeout=10_000)
-    assert engine.ratings[0].value == 40 and len(_records(c, "rating_recorded")) == 1
+    assert engine.ratings[0].value == 40 and len(_records(c, "suds_recorded")) == 1
     # Undone after it was recorded: withdrawn, journaled as corrected, no longer counted.
     assert w.suds.undo_button.isEnabled() and w.suds.undo_button.text() == "Withdraw 40"
     qtbot.keyClick(w, Qt.Key.Key_Backspace)

@@ -151,7 +151,7 @@ def test_ended_is_terminal_for_every_command(engine: SessionEngine, clock: FakeC
 
 def test_set_rung_applies_the_preset_intensity(engine: SessionEngine) -> None:
     events = engine.set_rung(2)
-    assert _types(events) == ["rung_changed", "intensity_changed"]
+    assert _types(events) == ["rung_changed", "intensity_set"]
     assert events[0].content()["preset"] == "rung2" and events[0].content()["expected_suds"] == 40
     assert events[1].content() == {
         "t_mono_ns": events[1].t_mono_ns,
@@ -164,7 +164,7 @@ def test_set_rung_applies_the_preset_intensity(engine: SessionEngine) -> None:
     assert engine.set_rung(2) == []  # no change, no event
     engine.set_intensity(45)
     [back] = engine.set_rung(2)  # re-selecting the rung puts its preset intensity back
-    assert back.msg_type == "intensity_changed" and engine.intensity == 40.0
+    assert back.msg_type == "intensity_set" and engine.intensity == 40.0
 
 
 def test_bad_rung_and_intensity_are_refused(engine: SessionEngine) -> None:
@@ -184,7 +184,7 @@ def test_without_protocol_there_is_no_ladder(clock: FakeClock) -> None:
     engine.start()
     with pytest.raises(SessionStateError, match="no protocol"):
         engine.set_rung(0)
-    assert _types(engine.set_intensity(35)) == ["intensity_changed"]
+    assert _types(engine.set_intensity(35)) == ["intensity_set"]
     clock.advance(301)  # the default interval is 300 s
     assert _types(engine.tick()) == ["probe_due"]
 
@@ -207,7 +207,7 @@ def test_ratings_keep_scale_and_answer_open_probes(engine: SessionEngine, clock:
     engine.start()
     clock.advance(31)
     events = engine.record_rating(6, scale_max=10, source="patient-in-vr")
-    assert _types(events) == ["probe_due", "rating_recorded"]
+    assert _types(events) == ["probe_due", "suds_recorded"]
     content = events[1].content()
     assert content["probe_id"] == "probe-1" and content["probe_status"] == "answered"
     assert content["rating"]["value"] == 60 and content["rating"]["raw"] == 6
@@ -300,7 +300,7 @@ def test_fifty_percent_drop_advises_moving_up_once(engine: SessionEngine, clock:
     assert "advice_given" not in _types(engine.record_rating(30))  # once per condition
     assert (engine.rung, engine.intensity) == (2, 40.0)  # advice only
     events = engine.accept_advice(advice.advice_id)
-    assert _types(events) == ["advice_accepted", "rung_changed", "intensity_changed"]
+    assert _types(events) == ["advice_accepted", "rung_changed", "intensity_set"]
     assert events[1].content()["advice_id"] == advice.advice_id
     assert (engine.rung, engine.intensity) == (3, 55.0)
     with pytest.raises(SessionStateError, match="already accepted"):
@@ -403,7 +403,7 @@ def test_summary(engine: SessionEngine, clock: FakeClock) -> None:
 
 # --- stateful property test -----------------------------------------------------------------------
 
-THERAPIST_EXPOSURE_EVENTS = {"rung_changed", "intensity_changed"}
+THERAPIST_EXPOSURE_EVENTS = {"rung_changed", "intensity_set"}
 TRANSITIONS: dict[str, tuple[State, ...]] = {
     "start": ("idle",),
     "pause": ("running",),
@@ -636,7 +636,7 @@ def test_a_withdrawn_rating_no_longer_counts(engine: SessionEngine, clock: FakeC
     engine.start()
     engine.record_rating(30)
     clock.advance(5)
-    (recorded,) = [e for e in engine.record_rating(90) if e.msg_type == "rating_recorded"]
+    (recorded,) = [e for e in engine.record_rating(90) if e.msg_type == "suds_recorded"]
     stamp = recorded.rating.t_mono_ns  # type: ignore[attr-defined]
     (event,) = engine.withdraw_rating(stamp)
     assert isinstance(event, RatingWithdrawn) and event.msg_type == "rating_corrected"

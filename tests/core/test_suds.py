@@ -144,7 +144,7 @@ def test_rating_round_trips_through_journal_content() -> None:
     [event] = engine.record_rating(4, scale_max=10, source="simulated")
     content = msgspec.json.decode(msgspec.json.encode(event.content()))
     assert rating_from_content(content) == engine.ratings[0]
-    with pytest.raises(RatingError, match=r"rating_recorded: .*\$.value"):
+    with pytest.raises(RatingError, match=r"suds_recorded: .*\$.value"):
         rating_from_content({"rating": {"value": "x"}})
     with pytest.raises(RatingError, match="outside 0-10"):
         rating_from_content({**content["rating"], "raw": 40})

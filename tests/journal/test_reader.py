@@ -305,3 +305,23 @@ def test_a_header_with_unexpected_types_keeps_the_record(session: Path) -> None:
     assert notes[0].parent_header is not None and notes[0].parent_header.seq == 3
     assert notes[1].header is None
     assert [w.code for w in log.warnings] == ["invalid_header", "invalid_header"]
+
+
+def test_old_console_journals_read_with_the_engines_own_record_names(tmp_path: Path) -> None:
+    """Console journals written before the engine's records got names of their own (they were the
+    renderer's ``rating_recorded`` / ``intensity_changed``, told apart by content) read as new ones;
+    the renderer's facts of the same old names stay what they are."""
+    from vr_exposure.journal import JournalWriter, create_session, read_session
+
+    session = create_session(tmp_path, pseudonym="P042", software_version="t")
+    with JournalWriter(session, "console") as console:
+        console.clinical("rating_recorded", {"rating": {"value": 40, "scale_max": 100}, "t_mono_ns": 1})
+        console.clinical("intensity_changed", {"intensity_from": 10, "intensity": 30, "by": "therapist"})
+    with JournalWriter(session, "renderer") as renderer:
+        renderer.clinical("rating_recorded", {"value": 40.0, "scale_max": 100})
+        renderer.clinical("intensity_changed", {"intensity": 10.0, "target": 30.0, "ramp_s": 1.0})
+    log = read_session(session)
+    assert [r.process for r in log.by_type("suds_recorded")] == ["console"]
+    assert [r.process for r in log.by_type("intensity_set")] == ["console"]
+    assert [r.process for r in log.by_type("rating_recorded")] == ["renderer"]
+    assert [r.process for r in log.by_type("intensity_changed")] == ["renderer"]

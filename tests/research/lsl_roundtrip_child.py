@@ -116,7 +116,7 @@ def main(root: Path) -> dict[str, object]:
     journal = {
         "console_ratings": [
             [r.content["rating"]["value"], r.content["t_mono_ns"]]
-            for r in log.by_type("rating_recorded")
+            for r in log.by_type("suds_recorded")
             if r.process == "console"
         ],
         "renderer_intensity": [

@@ -40,6 +40,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Course:
     dirs = []
     for i in range(3):
         plan = SyntheticPlan(
+            protocol="spiders-graded",
             pseudonym="P100",
             duration_s=150.0,
             pose_rate_hz=30.0,

@@ -397,7 +397,7 @@ def test_bids_dataset_passes_the_validator_and_round_trips(
         assert first[7] == 0.0  # latency from the first sample
         events = motion.parent / motion.name.replace("_tracksys-HMD_motion.tsv", "_events.tsv")
         ev = _tsv(events)
-        ratings = [e for e in ev if e["trial_type"] == "rating_recorded" and e["process"] == "console"]
+        ratings = [e for e in ev if e["trial_type"] == "suds_recorded" and e["process"] == "console"]
         assert [float(e["value"]) for e in ratings] == [r.value for r in tl.ratings]
         changes = [
             e

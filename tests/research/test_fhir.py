@@ -143,7 +143,7 @@ def test_suds_observations_equal_the_journal(session: Path, exported: dict) -> N
         return u + mono_ns - mono
 
     journal = [
-        r.content["rating"] for r in log.records if r.process == "console" and r.msg_type == "rating_recorded"
+        r.content["rating"] for r in log.records if r.process == "console" and r.msg_type == "suds_recorded"
     ]
     observations = _resources(exported, "Observation")
     assert len(observations) == len(journal) > 3

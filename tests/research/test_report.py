@@ -42,7 +42,7 @@ def _independent_metrics(session: Path) -> SessionMetrics:
     rung changes and session start, and the protocol from the content library."""
     log = read_session(session)
     console = [r for r in log.records if r.process == "console"]
-    ratings = [rating_from_content(r.content) for r in console if r.msg_type == "rating_recorded"]
+    ratings = [rating_from_content(r.content) for r in console if r.msg_type == "suds_recorded"]
     # The engine's own stamps (content t_mono_ns), as it used them for its metrics.
     start = next(r.content["t_mono_ns"] for r in console if r.msg_type == "session_started")
     entered: dict[int, int] = {}

@@ -26,7 +26,7 @@ What it guarantees:
 - Steering follows what the renderer accepted, so the journal never says the patient was on a rung the
   patient never saw. A rung change (or accepted advice), an intensity change, an event or a scene
   change is sent as a request and only applied to the session engine and journaled (``rung_changed``,
-  ``intensity_changed``, ``event_triggered``, ``scene_changed``) when the renderer's reply is ``ok``,
+  ``intensity_set``, ``event_triggered``, ``scene_changed``) when the renderer's reply is ``ok``,
   with that request's header as the record's ``parent_header``, the same parent the renderer's own
   fact carries. A refusal, or no answer, is journaled as ``command_failed`` with the same parent and
   what was asked, and is reported as a ``refused`` UI event: a sentence saying why and what to do,

@@ -126,7 +126,7 @@ class RungChanged(SessionEvent, frozen=True, kw_only=True):
 class IntensityChanged(SessionEvent, frozen=True, kw_only=True):
     """Intensity (0-100) set by the therapist, directly or as a rung's preset (``rung`` then)."""
 
-    msg_type: ClassVar[str] = "intensity_changed"
+    msg_type: ClassVar[str] = "intensity_set"
     intensity_from: float
     intensity: float
     by: str
@@ -137,7 +137,7 @@ class RatingRecorded(SessionEvent, frozen=True, kw_only=True):
     """A SUDS rating. ``probe_status`` is the status of the probe it refers to after this rating
     (``answered``; ``missed`` for a late answer, which still counts as a rating), None if none."""
 
-    msg_type: ClassVar[str] = "rating_recorded"
+    msg_type: ClassVar[str] = "suds_recorded"
     rating: SudsRating
     probe_id: str | None
     probe_status: str | None

@@ -83,13 +83,13 @@ class SudsRating(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def rating_from_content(content: Mapping[str, Any]) -> SudsRating:
-    """The rating in a journaled ``rating_recorded`` content (the engine's: ``{"rating": {...}, ...}``),
+    """The rating in a journaled ``suds_recorded`` content (the engine's: ``{"rating": {...}, ...}``),
     for tools that rebuild metrics from a journal. Raises :class:`RatingError` if it is not one."""
     raw = content.get("rating", content)
     try:
         rating = msgspec.convert(raw, SudsRating)
     except msgspec.ValidationError as exc:
-        raise RatingError(f"rating_recorded: {exc}") from None
+        raise RatingError(f"suds_recorded: {exc}") from None
     check_rating(rating.raw, scale_max=rating.scale_max, source=rating.source)
     return rating
 

@@ -95,7 +95,7 @@ def session_end(session_dir: Path | str) -> SessionEnd:
         if record.msg_type == "rung_changed" and isinstance(c.get("rung"), int):
             rung = c
             last_suds = None
-        elif record.msg_type == "rating_recorded" and isinstance(c.get("rating"), dict):
+        elif record.msg_type == "suds_recorded" and isinstance(c.get("rating"), dict):
             value = c["rating"].get("value")
             if isinstance(value, int | float) and c["rating"].get("during_exposure", True):
                 last_suds = float(value)

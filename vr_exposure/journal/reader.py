@@ -291,6 +291,8 @@ def _read_file(path: Path, warnings: list[JournalWarning]) -> tuple[list[Journal
         record.t_ns = record.t_mono_ns
         if not record.msg_type and record.header is not None:
             record.msg_type = record.header.msg_type
+        if record.msg_type in _LEGACY_CONSOLE_NAMES and record.process == "console":
+            _rename_legacy(record)
     # The writer's first line is journal_opened, and a clean close's last is journal_closed, stamped
     # after every other line; lines from several threads may be a little out of time order.
     closed = bool(records) and records[-1].msg_type == "journal_closed"
@@ -313,6 +315,22 @@ def _read_file(path: Path, warnings: list[JournalWarning]) -> tuple[list[Journal
         summary.format_version = version if isinstance(version, int) else None
         summary.clock_domain = domain if isinstance(domain, str) else None
     return records, summary
+
+
+#: The console's session-engine records once shared their names with the renderer's wire facts
+#: (``rating_recorded``, ``intensity_changed``) and were told apart by their content. They are
+#: ``suds_recorded`` and ``intensity_set`` now; older console journals are read under the new names.
+_LEGACY_CONSOLE_NAMES = {
+    "rating_recorded": ("rating", "suds_recorded"),
+    "intensity_changed": ("intensity_from", "intensity_set"),
+}
+
+
+def _rename_legacy(record: JournalRecord) -> None:
+    key, name = _LEGACY_CONSOLE_NAMES[record.msg_type]
+    content = record.content
+    if isinstance(content, dict) and key in content:
+        record.msg_type = name
 
 
 _t_mono_ns = operator.attrgetter("t_mono_ns")

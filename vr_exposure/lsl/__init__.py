@@ -32,12 +32,12 @@ journal's fsync). The marker's JSON carries the record's own time (``t_mono_ns``
 
 Which records feed which stream (the same rule as the report, see docs/research.md):
 
-* SUDS: the console session engine's ``rating_recorded`` (content ``{"rating": {...}}``) only. The
+* SUDS: the console session engine's ``suds_recorded`` (content ``{"rating": {...}}``) only. The
   renderer's ``rating_recorded`` fact (the patient's key press in VR, content ``{"value": ...}``)
   reaches the console, which records it through the engine; pushing both would count it twice.
 * intensity: the renderer's facts (``intensity_changed`` with ``target``, ``scene_loaded``,
   ``preset_applied``): the renderer is the authority on what the patient sees. The engine's own
-  ``intensity_changed`` (``intensity_from``) is the therapist's request and goes to markers only.
+  ``intensity_set`` (``intensity_from``) is the therapist's request and goes to markers only.
 * markers: every clinical record handed in, as JSON ``{"msg_type", "process", "t_mono_ns", "content"}``.
 
 pylsl is imported lazily so the module can be imported (and documented) without liblsl.
@@ -239,7 +239,7 @@ class LslBridge:
             self._push("markers", [json.dumps(marker, default=_jsonable, separators=(",", ":"))], stamp_ns)
         if (
             "suds" in self.outlets
-            and msg_type == "rating_recorded"
+            and msg_type == "suds_recorded"
             and isinstance(content.get("rating"), Mapping)
         ):
             value = content["rating"].get("value")

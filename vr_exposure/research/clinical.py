@@ -162,7 +162,7 @@ def intensity_steps(tl: SessionTimeline) -> list[IntensityStep]:
     out: list[IntensityStep] = []
     for e in tl.events:
         c = e.content
-        if e.process == "console" and e.msg_type == "intensity_changed":
+        if e.process == "console" and e.msg_type == "intensity_set":
             value, start = c.get("intensity"), c.get("intensity_from")
             if isinstance(value, int | float):
                 out.append(

@@ -1174,7 +1174,7 @@ _EVENTS_JSON: dict[str, Any] = {
         "Description": "seconds (pauses, safe-place stays, intensity ramps; 0 for instants)",
         "Units": "s",
     },
-    "trial_type": {"Description": "the journal record type (msg_type), e.g. rating_recorded, event_fired"},
+    "trial_type": {"Description": "the journal record type (msg_type), e.g. suds_recorded, event_fired"},
     "value": {
         "Description": "SUDS 0-100 for ratings, target intensity 0-100 for intensity changes, else n/a"
     },
@@ -1197,7 +1197,7 @@ def _event_rows(tl: SessionTimeline, onset0: int) -> list[list[Any]]:
             continue
         value: float | None = None
         duration = durations.get((e.msg_type, e.t_mono_ns), 0.0)
-        if e.msg_type == "rating_recorded" and isinstance(e.content.get("rating"), dict):
+        if e.msg_type == "suds_recorded" and isinstance(e.content.get("rating"), dict):
             v = e.content["rating"].get("value")
             value = float(v) if isinstance(v, int | float) else ratings_by_t.get(e.t_mono_ns)
         elif e.msg_type == "intensity_changed" and isinstance(e.content.get("target"), int | float):

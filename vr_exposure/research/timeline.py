@@ -9,7 +9,7 @@ start here, so every tool reads a session the same way.
 
 Which record is the truth for what (the same rule everywhere; docs/research.md says it for readers):
 
-* **SUDS ratings** come from the console's ``rating_recorded`` records (the session engine's, content
+* **SUDS ratings** come from the console's ``suds_recorded`` records (the session engine's, content
   ``{"rating": {...}}``, less those a ``rating_corrected`` withdrew, rebuilt with
   :func:`vr_exposure.core.suds.rating_from_content`). The renderer's
   ``rating_recorded`` is the patient's key press in VR: the console receives it and records it through
@@ -889,9 +889,9 @@ def _ratings(
         if e.msg_type == "rating_corrected" and isinstance(e.content.get("rating"), dict)
     }
     for e in events:
-        if e.msg_type != "rating_recorded":
+        if e.msg_type not in ("suds_recorded", "rating_recorded"):
             continue
-        if e.process == _CONSOLE or "rating" in e.content:
+        if e.msg_type == "suds_recorded":
             try:
                 rating = rating_from_content(e.content)
             except RatingError as exc:
@@ -972,7 +972,7 @@ def _intensity(events: Sequence[Event], process: str) -> tuple[IntensityChange, 
                     process=process,
                     preset=c.get("preset") if isinstance(c.get("preset"), str) else None,
                 )
-        elif mt == "intensity_changed" and isinstance(c.get("intensity"), int | float):
+        elif mt == "intensity_set" and isinstance(c.get("intensity"), int | float):
             # The console engine's: a step to the therapist's value (the ramp is the renderer's).
             start = c.get("intensity_from")
             v = float(c["intensity"])
@@ -1027,7 +1027,7 @@ def _probes(events: Sequence[Event]) -> tuple[ProbeRecord, ...]:
             )
             p.update(status="missed", closed_mono_ns=e.t_mono_ns, reason=c.get("reason") or None)
         elif (
-            e.msg_type == "rating_recorded" and isinstance(c.get("probe_id"), str) and c["probe_id"] in probes
+            e.msg_type == "suds_recorded" and isinstance(c.get("probe_id"), str) and c["probe_id"] in probes
         ):
             p = probes[c["probe_id"]]
             if p.get("status") == "missed":
