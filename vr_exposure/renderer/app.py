@@ -56,7 +56,15 @@ from vr_exposure.core.specs import SafePlaceSettings, SceneSpec
 from vr_exposure.errors import JournalError, SpecError
 from vr_exposure.link import messages as m
 from vr_exposure.link.errors import CommandRejected
-from vr_exposure.renderer.backends import Backend, FrameInfo, PatientAction, Rig, build_rig
+from vr_exposure.renderer.backends import (
+    Backend,
+    BackendNotice,
+    BackendUnavailable,
+    FrameInfo,
+    PatientAction,
+    Rig,
+    build_rig,
+)
 from vr_exposure.renderer.overlay import Overlay
 from vr_exposure.renderer.stage import StageError
 from vr_exposure.renderer.stimulus_tracker import StimulusTracker
@@ -212,6 +220,8 @@ class App:
         self.frame = 0
         self.mode: m.Mode = "idle"
         self.link_status: m.LinkStatus = "waiting"
+        #: A head-mounted backend's headset: off until its XR session is first focused.
+        self.headset: m.HeadsetStatus = "off" if backend.head_mounted else "none"
         self.session_id: str | None = None
         self.session_dir: Path | None = None
         self.session_shared = True
@@ -367,6 +377,8 @@ class App:
         # The patient's safe-place request goes ahead of their ratings and of the console's commands.
         for action in sorted(actions, key=lambda a: a.kind != "safe_place"):
             self._on_patient_action(action)
+        for notice in self.backend.poll_notices():
+            self._on_backend_notice(notice)
         if self.link is not None:
             self.link.pump()
 
@@ -401,6 +413,19 @@ class App:
             self.on_frame_done(self)
         if self.max_frames is not None and self.frame >= self.max_frames:
             self.exit_requested = True
+
+    def _on_backend_notice(self, notice: BackendNotice) -> None:
+        """The headset went on, off or away, or the runtime recentred: journaled and published."""
+        if notice.kind == "headset":
+            status: m.HeadsetStatus = notice.status  # type: ignore[assignment]
+            if status == self.headset:
+                return
+            self.headset = status
+            self._fact(m.HeadsetChanged(status=status, reason=notice.reason))
+            self._publish_state()
+        elif notice.kind == "recentered":
+            fact = m.ViewRecentered(source=notice.reason, yaw_deg=notice.yaw_deg, offset_m=notice.offset_m)
+            self._fact(fact)
 
     def _watch_stage(self) -> None:
         """Facts the stage makes by itself: a ramp reaching its target, an event ending."""
@@ -471,6 +496,7 @@ class App:
             session_id=self.session_id,
             active_events=tuple(stage.active_events),
             suds_prompt=self.overlay.probe_id,
+            headset=self.headset,
             fading=bool(stage.transitioning),
             return_scene=None if back is None else back[0],
             return_preset=None if back is None else back[1],
@@ -696,6 +722,14 @@ class App:
         self._journal_clinical("event_delay", {"event": req.event, "delay_s": round(delay_s, 3)})
         self._events_seen = tuple(self.stage.active_events)
         self._publish_state(parent)
+
+    def _do_recenter(self, req: m.RecenterRequest, parent: m.Header | None) -> None:
+        try:
+            notice = self.backend.recenter()
+        except BackendUnavailable as exc:
+            raise CommandRejected("NoHeadTracking", str(exc)) from None
+        fact = m.ViewRecentered(source="console", yaw_deg=notice.yaw_deg, offset_m=notice.offset_m)
+        self._fact(fact, parent=parent)
 
     def _do_pause(self, req: m.PauseRequest, parent: m.Header | None) -> None:
         if self.mode == "paused":

@@ -26,6 +26,7 @@ from vr_exposure.renderer.backends.xr_seam import (
     ActionStates,
     InstanceLossPending,
     ProjectionLayerView,
+    ReferenceSpaceChanging,
     SessionState,
     SessionStateChanged,
     SwapchainInfo,
@@ -147,6 +148,10 @@ class FakeXrRuntime:
 
     def push_instance_loss(self) -> None:
         self._events.append(InstanceLossPending())
+
+    def push_recenter(self, pose_in_previous: XrPose | None) -> None:
+        """The runtime's recenter: the app space's new origin in the old one."""
+        self._events.append(ReferenceSpaceChanging(self.space_kind, pose_in_previous))
 
     @property
     def frames_submitted(self) -> int:

@@ -26,6 +26,7 @@ __all__ = [
     "ActionStates",
     "InstanceLossPending",
     "ProjectionLayerView",
+    "ReferenceSpaceChanging",
     "SWAPCHAIN_FORMAT_PREFERENCE",
     "SessionState",
     "SessionStateChanged",
@@ -138,7 +139,16 @@ class InstanceLossPending:
     """The runtime is going away (e.g. the headset was unplugged or the runtime is restarting)."""
 
 
-XrEvent = SessionStateChanged | InstanceLossPending
+@dataclass(frozen=True, slots=True)
+class ReferenceSpaceChanging:
+    """``XrEventDataReferenceSpaceChangePending``: the runtime recentres the app's space (the user
+    held the recenter button). ``pose_in_previous`` is the new origin in the old space, when valid."""
+
+    space_kind: str
+    pose_in_previous: XrPose | None = None
+
+
+XrEvent = SessionStateChanged | InstanceLossPending | ReferenceSpaceChanging
 
 
 @dataclass(frozen=True, slots=True)
