@@ -749,3 +749,49 @@ def test_dropped_frames_are_counted_against_the_runtimes_frame_period(showbase: 
         assert timing.dropped == timing.frames, "every 5 ms frame misses a 2 ms display period"
     finally:
         app.close()
+
+
+def test_every_listed_profile_is_suggested_with_paths_of_that_profile(showbase: Any) -> None:
+    from vr_exposure.renderer.backends.xr_bindings import PROFILES
+
+    with xr_backend(showbase) as (backend, _rt, _ctx):
+        # The fake runtime refuses (FakeXrProtocolError) a path that is not one of its profile's.
+        assert set(backend.bindings) == {p.path for p in PROFILES}
+        assert all(why is None for why in backend.bindings.values())
+    names = {p.name for p in PROFILES}
+    assert {"Khronos simple controller", "Oculus Touch", "Valve Index", "HTC Vive", "Windows Mixed Reality",
+            "HP Reverb G2", "Pico 4", "Meta Quest Pro"} <= names  # fmt: skip
+    for p in PROFILES:
+        b = p.bindings
+        assert b["safe_place"] and all(x.startswith("/user/hand/left/") for x in b["safe_place"]), p.name
+        assert ("suds_axis" in b) or ("suds_step" in b), f"{p.name}: no way to choose a rating"
+        assert b["suds_confirm"] and b["prompt_haptic"], p.name
+
+
+def test_a_path_outside_its_profile_is_refused_by_the_fake_runtime() -> None:
+    from vr_exposure.renderer.backends.fake_xr import _valid_binding
+
+    assert _valid_binding("/interaction_profiles/valve/index_controller", "/user/hand/left/input/b/click")
+    assert not _valid_binding(
+        "/interaction_profiles/valve/index_controller", "/user/hand/left/input/menu/click"
+    )
+    assert not _valid_binding(
+        "/interaction_profiles/oculus/touch_controller", "/user/hand/left/input/a/click"
+    )
+    assert not _valid_binding(
+        "/interaction_profiles/khr/generic_controller", "/user/hand/left/input/menu/click"
+    )
+
+
+def test_a_suds_prompt_pulses_the_controllers_only_while_focused(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, _ctx):
+        backend.prompt_opened()  # not focused yet: no pulse, no error
+        assert rt.haptic_pulses == []
+        frame(showbase, backend, 3)
+        backend.prompt_opened()
+        [(duration_ns, amplitude)] = rt.haptic_pulses
+        assert duration_ns > 0 and 0 < amplitude <= 1
+        rt.push_state(S.VISIBLE)
+        frame(showbase, backend)
+        backend.prompt_opened()
+        assert len(rt.haptic_pulses) == 1, "the headset is off: nobody to pulse"

@@ -798,6 +798,7 @@ class App:
 
     def _do_suds_prompt(self, req: m.SudsPromptRequest, parent: m.Header | None) -> None:
         self.overlay.show_suds_prompt(req.probe_id, req.scale_max)
+        self.backend.prompt_opened()
         self._fact(m.SudsPromptShown(probe_id=req.probe_id, scale_max=req.scale_max), parent=parent)
         self._publish_state(parent)
 

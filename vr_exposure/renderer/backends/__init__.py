@@ -216,6 +216,10 @@ class Backend(abc.ABC):
         """Headset and recenter notices since the last call, oldest first (none on a desktop)."""
         return []
 
+    def prompt_opened(self) -> None:
+        """A SUDS prompt just opened (an XR backend pulses the controllers)."""
+        return None
+
     def recenter(self) -> BackendNotice:
         """Make where the patient now looks the view's forward (seated use). Desktop backends have
         no head to recentre."""

@@ -94,6 +94,9 @@ EXIT_GRACE_S = 0.5
 SUDS_STICK_STEP = 0.6
 SUDS_STICK_REARM = 0.3
 SUDS_STEP = 10
+#: The pulse on the patient's controllers when a SUDS prompt opens.
+PROMPT_PULSE_NS = 150_000_000
+PROMPT_PULSE_AMPLITUDE = 0.6
 #: After a lost session, how often the backend asks the runtime whether the headset is back.
 RECONNECT_S = 2.0
 #: Eye buffers render before the window (the mirror), which samples the left eye's texture.
@@ -284,6 +287,7 @@ class OpenXrBackend(Backend):
         self._disabled_regions: list[Any] = []
         #: Why the XR session is gone (None while there is one); the backend keeps retrying.
         self.lost_reason: str | None = None
+        self.bindings: dict[str, str | None] = {}
         self.sessions_created = 0
         self._retry_at = 0.0
         self._worn: bool | None = None
@@ -338,7 +342,11 @@ class OpenXrBackend(Backend):
         for name, cfg in zip(("left-eye", "right-eye"), self.view_configs, strict=True):
             self._eyes.append(_Eye(name, self.runtime.create_swapchain(cfg.width, cfg.height, fmt)))
         self.space_kind = self.runtime.create_reference_space()
-        self.runtime.create_actions()
+        #: Each interaction profile's path -> None (bound) or why the runtime would not bind it.
+        self.bindings = self.runtime.create_actions()
+        refused = {p: why for p, why in self.bindings.items() if why is not None}
+        if refused:
+            log.info("openxr: controller profiles not bound: %s", refused)
         self.sessions_created += 1
         log.info(
             "openxr: %s on %s, %s space, eyes %dx%d, format %#x",
@@ -536,6 +544,15 @@ class OpenXrBackend(Backend):
             ),
         )
         return notice
+
+    def prompt_opened(self) -> None:
+        """A SUDS prompt opened: a short pulse on the patient's controllers, so they look."""
+        if self.state != SessionState.FOCUSED or self._shut_down or self.lost_reason is not None:
+            return
+        try:
+            self.runtime.haptic_pulse(PROMPT_PULSE_NS, PROMPT_PULSE_AMPLITUDE)
+        except XrRuntimeError as exc:
+            log.warning("openxr: the prompt's haptic pulse failed: %s", exc)
 
     def poll_notices(self) -> list[BackendNotice]:
         notices, self._notices = self._notices, []

@@ -23,10 +23,12 @@ from typing import Any, TypeVar
 
 import xr
 
+from vr_exposure.renderer.backends.xr_bindings import PROFILES, profile_extensions
 from vr_exposure.renderer.backends.xr_seam import (
     ActionStates,
     InstanceLossPending,
     ProjectionLayerView,
+    ReferenceSpaceChanging,
     SessionState,
     SessionStateChanged,
     SwapchainInfo,
@@ -47,28 +49,12 @@ _IMAGE_WAIT_NS = 1_000_000_000
 
 _NO_RUNTIME = "no OpenXR runtime: set XR_RUNTIME_JSON or install one (Monado, SteamVR)"
 
-# Bindings for the patient's controls: (interaction profile, action name, input paths).
-# Touch: the left menu button or Y for the safe place (reachable without looking), the right stick
-# to choose a SUDS value and A or the trigger to confirm. Simple controller (no stick): the left menu
-# button for the safe place, the right select button steps the rating, the right menu confirms.
-_SUGGESTED_BINDINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    "/interaction_profiles/oculus/touch_controller": {
-        "safe_place": ("/user/hand/left/input/menu/click", "/user/hand/left/input/y/click"),
-        "suds_axis": ("/user/hand/right/input/thumbstick/y",),
-        "suds_confirm": ("/user/hand/right/input/a/click", "/user/hand/right/input/trigger/value"),
-    },
-    "/interaction_profiles/khr/simple_controller": {
-        "safe_place": ("/user/hand/left/input/menu/click",),
-        "suds_step": ("/user/hand/right/input/select/click",),
-        "suds_confirm": ("/user/hand/right/input/menu/click",),
-    },
-}
-
 _ACTIONS: dict[str, tuple[Any, str]] = {
     "safe_place": (xr.ActionType.BOOLEAN_INPUT, "Go to the safe place"),
     "suds_axis": (xr.ActionType.FLOAT_INPUT, "Choose a SUDS rating"),
     "suds_step": (xr.ActionType.BOOLEAN_INPUT, "Step the SUDS rating"),
     "suds_confirm": (xr.ActionType.BOOLEAN_INPUT, "Confirm the SUDS rating"),
+    "prompt_haptic": (xr.ActionType.VIBRATION_OUTPUT, "A SUDS prompt opened"),
 }
 
 
@@ -191,6 +177,7 @@ class PyOpenXrRuntime:
             xr.KHR_OPENGL_ENABLE_EXTENSION_NAME,
             xr.MNDX_EGL_ENABLE_EXTENSION_NAME,
             xr.KHR_CONVERT_TIMESPEC_TIME_EXTENSION_NAME,
+            *profile_extensions(),
         ]
         self._extensions = {e for e in wanted if e in offered}
         try:
@@ -369,7 +356,7 @@ class PyOpenXrRuntime:
         return self.space_kind
 
     @_setup_call
-    def create_actions(self) -> None:
+    def create_actions(self) -> dict[str, str | None]:
         self._action_set = xr.create_action_set(
             self._instance,
             xr.ActionSetCreateInfo(
@@ -381,26 +368,33 @@ class PyOpenXrRuntime:
                 self._action_set,
                 xr.ActionCreateInfo(action_type=action_type, action_name=name, localized_action_name=label),
             )
-        for profile, bindings in _SUGGESTED_BINDINGS.items():
-            suggested = [
-                xr.ActionSuggestedBinding(self._actions[action], xr.string_to_path(self._instance, path))
-                for action, paths in bindings.items()
-                for path in paths
-            ]
+        result: dict[str, str | None] = {}
+        for profile in PROFILES:
+            if profile.extension is not None and profile.extension not in self._extensions:
+                result[profile.path] = f"the runtime does not offer {profile.extension}"
+                continue
             try:
+                suggested = [
+                    xr.ActionSuggestedBinding(self._actions[action], xr.string_to_path(self._instance, path))
+                    for action, paths in profile.bindings.items()
+                    for path in paths
+                ]
                 xr.suggest_interaction_profile_bindings(
                     self._instance,
                     xr.InteractionProfileSuggestedBinding(
-                        interaction_profile=xr.string_to_path(self._instance, profile),
+                        interaction_profile=xr.string_to_path(self._instance, profile.path),
                         suggested_bindings=suggested,
                     ),
                 )
-            except xr.XrException:
-                # A runtime may not know a profile; the others still bind.
+            except xr.XrException as exc:
+                # A runtime may reject a profile (or one of its paths); the others still bind.
+                result[profile.path] = f"rejected: {type(exc).__name__} {exc}".strip()
                 continue
+            result[profile.path] = None
         xr.attach_session_action_sets(
             self._session, xr.SessionActionSetsAttachInfo(action_sets=[self._action_set])
         )
+        return result
 
     # -- events and the frame loop ------------------------------------------------------------------
 
@@ -417,7 +411,16 @@ class PyOpenXrRuntime:
                 return SessionStateChanged(SessionState(int(ev.state)))
             if kind == xr.StructureType.EVENT_DATA_INSTANCE_LOSS_PENDING:
                 return InstanceLossPending()
-            # Other events (interaction profile changed, reference space change) need no action.
+            if kind == xr.StructureType.EVENT_DATA_REFERENCE_SPACE_CHANGE_PENDING:
+                rc = ctypes.cast(
+                    ctypes.byref(buf), ctypes.POINTER(xr.EventDataReferenceSpaceChangePending)
+                ).contents
+                kinds = {int(xr.ReferenceSpaceType.STAGE): "stage", int(xr.ReferenceSpaceType.LOCAL): "local"}
+                return ReferenceSpaceChanging(
+                    kinds.get(int(rc._reference_space_type), "other"),
+                    _pose(rc.pose_in_previous_space) if rc.pose_valid else None,
+                )
+            # Other events (interaction profile changed) need no action.
 
     @_frame_call
     def begin_session(self) -> None:
@@ -500,6 +503,18 @@ class PyOpenXrRuntime:
             suds_axis=float(axis.current_state) if axis.is_active else 0.0,
             suds_step=boolean("suds_step"),
             suds_confirm=boolean("suds_confirm"),
+        )
+
+    @_frame_call
+    def haptic_pulse(self, duration_ns: int, amplitude: float) -> None:
+        vibration = xr.HapticVibration(
+            duration=duration_ns, frequency=xr.FREQUENCY_UNSPECIFIED, amplitude=amplitude
+        )
+        xr.apply_haptic_feedback(
+            self._session,
+            # NULL_PATH: every hand the action is bound to.
+            xr.HapticActionInfo(action=self._actions["prompt_haptic"], subaction_path=xr.NULL_PATH),
+            vibration,  # pyopenxr passes it by reference as the base header
         )
 
     @_frame_call

@@ -223,9 +223,10 @@ class XrRuntime(Protocol):
         """Create the app's reference space (STAGE if offered, else LOCAL) and the head (VIEW) space;
         returns the kind, ``"stage"`` or ``"local"``."""
 
-    def create_actions(self) -> None:
-        """Create the patient action set (safe place, SUDS), suggest bindings for
-        ``khr/simple_controller`` and ``oculus/touch_controller``, attach it to the session."""
+    def create_actions(self) -> dict[str, str | None]:
+        """Create the patient action set (safe place, SUDS, the prompt's haptic pulse), suggest
+        bindings for every profile of :data:`~vr_exposure.renderer.backends.xr_bindings.PROFILES`,
+        attach it to the session. Returns each profile's path -> None (accepted) or why not."""
 
     def poll_event(self) -> XrEvent | None:
         """The next event for this app, or None when the queue is empty."""
@@ -248,6 +249,9 @@ class XrRuntime(Protocol):
 
     def sync_actions(self) -> ActionStates:
         """``xrSyncActions`` and read the patient's controls (only while the session is focused)."""
+
+    def haptic_pulse(self, duration_ns: int, amplitude: float) -> None:
+        """``xrApplyHapticFeedback`` on the patient's controllers (only while the session is focused)."""
 
     def end_frame(self, display_time_ns: int, layer: list[ProjectionLayerView] | None) -> None:
         """``xrEndFrame`` with one projection layer, or no layer when nothing was rendered."""
