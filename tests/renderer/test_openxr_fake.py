@@ -795,3 +795,41 @@ def test_a_suds_prompt_pulses_the_controllers_only_while_focused(showbase: Any) 
         frame(showbase, backend)
         backend.prompt_opened()
         assert len(rt.haptic_pulses) == 1, "the headset is off: nobody to pulse"
+
+
+def test_frame_pacing_figures_count_late_frames_and_the_apps_cpu(showbase: Any) -> None:
+    with xr_backend(showbase, FakeXrRuntime(period_ns=11_111_111)) as (backend, rt, _ctx):
+        frame(showbase, backend, 3)
+        backend.pacing_figures()  # start afresh
+        frame(showbase, backend, 5)
+        rt.skip_periods = 2  # the app missed two display slots
+        frame(showbase, backend, 5)
+        figures = backend.pacing_figures()
+        assert figures is not None
+        assert figures["xr_frames"] == 10 and figures["xr_late"] == 1
+        assert figures["xr_period_ms"] == pytest.approx(11.1111, abs=1e-3)
+        assert 0 < figures["xr_app_cpu_ms"] <= figures["xr_app_cpu_p99_ms"]
+        assert backend.pacing_figures() is None, "taken: nothing until the next frame"
+
+
+def test_frame_timing_telemetry_carries_the_xr_figures(showbase: Any) -> None:
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.renderer.app import App, default_stage_factory
+
+    rt = FakeXrRuntime()
+    backend = OpenXrBackend(BackendOptions(size=(320, 240)), runtime=rt, blitter=RecordingBlitter())
+    clock = FakeClock()
+    app = App.on_showbase(showbase, backend, stage_factory=default_stage_factory, clock=clock)
+    seen: list[dict[str, Any]] = []
+    app.telemetry.journal = lambda msg_type, content: (
+        seen.append(content) if msg_type == "frame_timing" else None
+    )
+    try:
+        for _ in range(150):
+            showbase.taskMgr.step()
+            clock.advance(0.011)
+    finally:
+        app.close()
+    assert seen, "a frame-timing summary each second"
+    assert seen[0]["xr_frames"] > 0 and seen[0]["xr_period_ms"] == pytest.approx(rt.period_ns / 1e6, abs=1e-3)
+    assert "xr_app_cpu_ms" in seen[0] and seen[0]["xr_late"] == 0

@@ -651,6 +651,15 @@ class FrameTiming(Telemetry):
     dropped: int = 0
     frames: int = 0
     window_s: float = 1.0
+    # An XR backend's frame loop over the same window (None elsewhere): the runtime's predicted
+    # display period, frames whose display slot was missed, and the app's CPU per frame between
+    # xrWaitFrame and xrEndFrame (median, p99) with its wall time.
+    xr_frames: int | None = None
+    xr_late: int | None = None
+    xr_period_ms: float | None = None
+    xr_app_cpu_ms: float | None = None
+    xr_app_cpu_p99_ms: float | None = None
+    xr_app_wall_ms: float | None = None
 
 
 class StimulusPosition(msgspec.Struct, kw_only=True, frozen=True):

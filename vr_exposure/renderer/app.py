@@ -286,6 +286,7 @@ class App:
             journal=self._journal_telemetry,
             mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
             stimuli=StimulusTracker(render, self._rig.tracking_space),
+            xr_pacing=getattr(backend, "pacing_figures", None),
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))

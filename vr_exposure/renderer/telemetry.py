@@ -267,8 +267,11 @@ class Telemetry:
         journal: Publish | None = None,
         mirror: MirrorCapture | None = None,
         stimuli: StimulusTracker | None = None,
+        xr_pacing: Callable[[], dict[str, float | int] | None] | None = None,
     ) -> None:
         self.timer = FrameTimer(frame_period_ns)
+        #: An XR backend's frame-loop figures, added to each frame-timing summary.
+        self.xr_pacing = xr_pacing
         self.publish = publish
         self.journal = journal
         self.mirror = mirror
@@ -299,16 +302,17 @@ class Telemetry:
         summary = self.timer.tick(now_ns)
         if summary is not None:
             self.last_timing = summary
-            self._emit(
-                "frame_timing",
-                {
-                    "median_ms": summary.median_ms,
-                    "p99_ms": summary.p99_ms,
-                    "dropped": summary.dropped,
-                    "frames": summary.frames,
-                    "window_s": summary.window_s,
-                },
-            )
+            timing: dict[str, Any] = {
+                "median_ms": summary.median_ms,
+                "p99_ms": summary.p99_ms,
+                "dropped": summary.dropped,
+                "frames": summary.frames,
+                "window_s": summary.window_s,
+            }
+            xr = self.xr_pacing() if self.xr_pacing is not None else None
+            if xr is not None:
+                timing.update(xr)
+            self._emit("frame_timing", timing)
         if self.mirror is not None:
             # Images finished since the last frame go out before this frame's sample is handed to
             # the worker: every ZeroMQ send releases the GIL, and a worker just woken would take it

@@ -194,6 +194,8 @@ class FakeXrRuntime:
         self.controls = ActionStates()
         self.tracking_valid = True
         self.should_render_override: bool | None = None
+        #: The next xrWaitFrame skips this many display periods (the app was late for its slot).
+        self.skip_periods = 0
 
         # What tests check.
         self.calls: list[str] = []
@@ -391,7 +393,8 @@ class FakeXrRuntime:
         self._check(self._running, "wait_frame while the session is not running")
         self._check(self._frame_phase == "none", "wait_frame twice without begin/end")
         self._frame_phase = "waited"
-        self._time_ns += self.period_ns
+        self._time_ns += self.period_ns * (1 + self.skip_periods)
+        self.skip_periods = 0
         visible = self.state in (SessionState.VISIBLE, SessionState.FOCUSED)
         render = visible if self.should_render_override is None else self.should_render_override
         return XrFrameState(self._time_ns, self.period_ns, render)

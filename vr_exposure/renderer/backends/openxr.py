@@ -79,7 +79,7 @@ if TYPE_CHECKING:
     import numpy as np
     from panda3d.core import LMatrix4
 
-__all__ = ["EyeBlitter", "GlEyeBlitter", "OpenXrBackend", "projection_matrix"]
+__all__ = ["EyeBlitter", "GlEyeBlitter", "OpenXrBackend", "XrPacing", "projection_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -202,6 +202,56 @@ def _panda_pose(pose: XrPose) -> tuple[Any, Any]:
     return LPoint3(x, y, z), LQuaternion(qw, qx, qy, qz)
 
 
+class XrPacing:
+    """The XR frame loop's own figures since the last :meth:`take`: the runtime's predicted display
+    period, late frames (the next predicted display time skipped one or more periods: the app missed
+    its slot) and the app's CPU time per frame between ``xrWaitFrame`` returning and ``xrEndFrame``
+    (the thread's CPU clock, so the machine's other load does not count)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.late = 0
+        self.period_ns = 0
+        self.app_cpu_ns: list[int] = []
+        self.app_wall_ns: list[int] = []
+        self._last_display_ns: int | None = None
+        self._wait_cpu_ns = 0
+        self._wait_wall_ns = 0
+
+    def waited(self, display_time_ns: int, period_ns: int) -> None:
+        if period_ns > 0:
+            self.period_ns = period_ns
+            last = self._last_display_ns
+            if last is not None and display_time_ns - last > 1.5 * period_ns:
+                self.late += 1
+        self._last_display_ns = display_time_ns
+        self._wait_cpu_ns = time.thread_time_ns()
+        self._wait_wall_ns = time.perf_counter_ns()
+
+    def ending(self) -> None:
+        self.frames += 1
+        self.app_cpu_ns.append(time.thread_time_ns() - self._wait_cpu_ns)
+        self.app_wall_ns.append(time.perf_counter_ns() - self._wait_wall_ns)
+
+    def take(self) -> dict[str, float | int] | None:
+        """The figures since the last call (None when no XR frame ended), then start afresh."""
+        if not self.frames:
+            return None
+        cpu = sorted(self.app_cpu_ns)
+        wall = sorted(self.app_wall_ns)
+        figures: dict[str, float | int] = {
+            "xr_frames": self.frames,
+            "xr_late": self.late,
+            "xr_period_ms": round(self.period_ns / 1e6, 4),
+            "xr_app_cpu_ms": round(cpu[len(cpu) // 2] / 1e6, 4),
+            "xr_app_cpu_p99_ms": round(cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))] / 1e6, 4),
+            "xr_app_wall_ms": round(wall[len(wall) // 2] / 1e6, 4),
+        }
+        self.frames = self.late = 0
+        self.app_cpu_ns, self.app_wall_ns = [], []
+        return figures
+
+
 class _Eye:
     """One eye: its swapchain, camera, lens and offscreen buffer."""
 
@@ -287,6 +337,7 @@ class OpenXrBackend(Backend):
         self._disabled_regions: list[Any] = []
         #: Why the XR session is gone (None while there is one); the backend keeps retrying.
         self.lost_reason: str | None = None
+        self.pacing = XrPacing()
         self.bindings: dict[str, str | None] = {}
         self.sessions_created = 0
         self._retry_at = 0.0
@@ -450,6 +501,7 @@ class OpenXrBackend(Backend):
                     time.sleep(IDLE_FRAME_S)
                 return FrameInfo(time.monotonic_ns(), self._head_pose, False)
             fs = self.runtime.wait_frame()
+            self.pacing.waited(fs.predicted_display_time_ns, fs.predicted_display_period_ns)
             self.runtime.begin_frame()
             self._frame_open = True
             self._display_time_ns = fs.predicted_display_time_ns
@@ -554,6 +606,10 @@ class OpenXrBackend(Backend):
         except XrRuntimeError as exc:
             log.warning("openxr: the prompt's haptic pulse failed: %s", exc)
 
+    def pacing_figures(self) -> dict[str, float | int] | None:
+        """The XR frame loop's figures since the last call (for the app's frame-timing telemetry)."""
+        return self.pacing.take()
+
     def poll_notices(self) -> list[BackendNotice]:
         notices, self._notices = self._notices, []
         return notices
@@ -589,6 +645,7 @@ class OpenXrBackend(Backend):
                 if e.view is not None
             ]
         self._frame_open = False
+        self.pacing.ending()
         try:
             self.runtime.end_frame(self._display_time_ns, layer)
         except XrRuntimeError as exc:
