@@ -7,8 +7,9 @@ The backend's decisions (state machine, cameras, what to render) live in
 
 OpenGL binding: Panda3D, in its default single-threaded model, keeps its GL context current on the
 main thread, so the session binds to whatever context is current when :meth:`create_session` runs:
-an EGL context (Panda3D's ``p3headlessgl``, no X server) through ``XR_MNDX_egl_enable``, or a GLX
-context through ``XR_KHR_opengl_enable``'s Xlib binding.
+on Windows a WGL context through ``XR_KHR_opengl_enable``'s Win32 binding (:mod:`.xr_platform`);
+elsewhere an EGL context (Panda3D's ``p3headlessgl``, no X server) through ``XR_MNDX_egl_enable``,
+or a GLX context through ``XR_KHR_opengl_enable``'s Xlib binding.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 import xr
 
 from vr_exposure.renderer.backends.xr_bindings import PROFILES, profile_extensions
+from vr_exposure.renderer.backends.xr_platform import wgl_current, win32_binding
 from vr_exposure.renderer.backends.xr_seam import (
     ActionStates,
     InstanceLossPending,
@@ -125,7 +128,10 @@ def _glx_current() -> tuple[int, int, int] | None:
 
 
 def current_gl_platform() -> str | None:
-    """``"egl"`` or ``"glx"``: which kind of OpenGL context is current on this thread (None: none)."""
+    """``"wgl"``, ``"egl"`` or ``"glx"``: which kind of OpenGL context is current on this thread
+    (None: none)."""
+    if sys.platform == "win32":
+        return "wgl" if wgl_current() is not None else None
     if _egl_current() is not None:
         return "egl"
     if _glx_current() is not None:
@@ -240,6 +246,13 @@ class PyOpenXrRuntime:
         self._event_buffer = None
 
     def _gl_binding(self) -> Any:
+        if sys.platform == "win32":
+            wgl = wgl_current()
+            if wgl is None:
+                raise XrUnavailable(
+                    "no OpenGL context is current: the OpenXR session needs Panda3D's WGL context"
+                )
+            return win32_binding(*wgl)
         egl = _egl_current()
         if egl is not None:
             if xr.MNDX_EGL_ENABLE_EXTENSION_NAME not in self._extensions:
