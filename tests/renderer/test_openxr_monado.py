@@ -11,6 +11,7 @@ except those that need the remote driver.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -229,3 +230,30 @@ def test_every_listed_controller_profile_is_accepted_and_the_prompt_pulse_goes_t
         # the profile whatever the paths; every other profile must be accepted.
         refused.pop(quest_pro, None)
     assert refused == {}, refused
+
+
+def test_asymmetric_and_angled_views_from_the_runtime_give_each_eye_its_projection(
+    xr_env: tuple[dict[str, str], int | None],
+) -> None:
+    """Monado's remote driver gives each eye its own asymmetric field of view and a pose turned
+    outwards or inwards; each eye lens maps its frustum's edges to the edges of the image, and each
+    eye camera sits and turns as its view says."""
+    env, port = xr_env
+    if port is None:
+        pytest.skip("setting per-eye views needs Monado's remote driver")
+    from tests.renderer.openxr_views_probe import VIEWS
+
+    cmd = [sys.executable, "-m", "tests.renderer.openxr_views_probe", str(port)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    _check_clean_exit(proc, proc.stderr)
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["arrived"], "the views set through the remote driver never reached the eye lenses"
+    for name, (fov, pos, yaw) in VIEWS.items():
+        eye = r["eyes"][name]
+        assert eye["received_fov"] == pytest.approx(list(fov), abs=1e-4)
+        e = eye["edges"]
+        assert e["left"][0] == pytest.approx(-1.0, abs=1e-3) and e["right"][0] == pytest.approx(1.0, abs=1e-3)
+        assert e["up"][1] == pytest.approx(1.0, abs=1e-3) and e["down"][1] == pytest.approx(-1.0, abs=1e-3)
+        # OpenXR (x, y, z) in the head = Panda3D (x, -z, y); a turn about OpenXR's +Y is a heading.
+        assert eye["pos_in_head"] == pytest.approx([pos[0], -pos[2], pos[1]], abs=1e-4)
+        assert eye["h_in_head_deg"] == pytest.approx(math.degrees(yaw), abs=0.05)
