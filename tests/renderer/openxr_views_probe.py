@@ -1,6 +1,8 @@
 """Start the OpenXR backend against Monado's remote driver, give each eye its own asymmetric field of
 view and an angled pose, and print (one JSON line) what the backend made of them: each eye lens's
-projection of its frustum's edges, and each eye camera's pose relative to the head.
+projection of its frustum's edges, and each eye camera's pose relative to the head. Then the console's
+recenter with the head turned and off-centre, and a session lost and re-created in the same process
+(the backend's own loss path: Monado cannot be made to report a loss from outside).
 
 ``python -m tests.renderer.openxr_views_probe PORT`` (used by ``test_openxr_monado.py``)."""
 
@@ -94,10 +96,52 @@ def main() -> int:
             "pos_in_head": [float(pos.x), float(pos.y), float(pos.z)],
             "h_in_head_deg": float(node.getHpr(rig.head).x),
         }
+    # The console's recenter: the head 0.4 m right, 0.3 m ahead, turned 30 degrees left.
+    head.per_view_data_valid = False
+    head.center.position.x, head.center.position.y, head.center.position.z = 0.4, 1.5, -0.3
+    turn = math.radians(30)
+    head.center.orientation.y, head.center.orientation.w = math.sin(turn / 2), math.cos(turn / 2)
+    remote.send()
+    for _ in range(400):
+        step()
+        if abs(rig.head.getHpr(rig.tracking_space).x - 30) < 0.1:
+            break
+    before = rig.head.getPos(rig.tracking_space)
+    notice = backend.recenter()
+    for _ in range(3):
+        step()
+    after = rig.head.getPos(rig.tracking_space)
+    recenter = {
+        "before": [float(before.x), float(before.y), float(before.z)],
+        "after": [float(after.x), float(after.y), float(after.z)],
+        "after_h_deg": float(rig.head.getHpr(rig.tracking_space).x),
+        "yaw_deg": notice.yaw_deg,
+        "offset_m": list(notice.offset_m),
+    }
+    # A lost session, then the backend finding the headset again in the same process.
+    import vr_exposure.renderer.backends.openxr as openxr_mod
+
+    openxr_mod.RECONNECT_S = 0.0
+    submitted = backend.frames_submitted
+    backend._lost("lost on purpose by the probe")
+    states_before = len(backend.state_history)
+    for _ in range(400):
+        step()
+        if backend.lost_reason is None and backend.state.name == "FOCUSED":
+            break
+    for _ in range(10):
+        step()
+    recreated = {
+        "sessions_created": backend.sessions_created,
+        "lost_reason": backend.lost_reason,
+        "states_after": [st.name for st in backend.state_history[states_before:]],
+        "frames_after": backend.frames_submitted - submitted,
+        "notices": [[n.kind, n.status] for n in backend.poll_notices() if n.kind == "headset"],
+    }
     remote.close()
     backend.shutdown()
     base.destroy()
-    print(json.dumps({"arrived": arrived, "eyes": eyes}))
+    print(json.dumps({"arrived": arrived, "eyes": eyes, "recenter": recenter, "recreated": recreated}))
     return 0
 
 

@@ -232,12 +232,13 @@ def test_every_listed_controller_profile_is_accepted_and_the_prompt_pulse_goes_t
     assert refused == {}, refused
 
 
-def test_asymmetric_and_angled_views_from_the_runtime_give_each_eye_its_projection(
+def test_per_eye_views_recenter_and_a_recreated_session_on_the_runtime(
     xr_env: tuple[dict[str, str], int | None],
 ) -> None:
     """Monado's remote driver gives each eye its own asymmetric field of view and a pose turned
     outwards or inwards; each eye lens maps its frustum's edges to the edges of the image, and each
-    eye camera sits and turns as its view says."""
+    eye camera sits and turns as its view says. Then the console's recenter, and a session lost (the
+    backend's own loss path: Monado reports no loss from outside) and re-created."""
     env, port = xr_env
     if port is None:
         pytest.skip("setting per-eye views needs Monado's remote driver")
@@ -257,3 +258,23 @@ def test_asymmetric_and_angled_views_from_the_runtime_give_each_eye_its_projecti
         # OpenXR (x, y, z) in the head = Panda3D (x, -z, y); a turn about OpenXR's +Y is a heading.
         assert eye["pos_in_head"] == pytest.approx([pos[0], -pos[2], pos[1]], abs=1e-4)
         assert eye["h_in_head_deg"] == pytest.approx(math.degrees(yaw), abs=0.05)
+    # The console's recenter, with the head 0.4 m right and 0.3 m ahead, turned 30 degrees left: the
+    # head then sits at the origin (height as tracked) looking forward, and the notice says how far.
+    rc = r["recenter"]
+    assert rc["before"] == pytest.approx([0.4, 0.3, 1.5], abs=1e-3)
+    assert rc["after"] == pytest.approx([0.0, 0.0, 1.5], abs=1e-3)
+    assert rc["after_h_deg"] == pytest.approx(0.0, abs=0.05)
+    assert rc["yaw_deg"] == pytest.approx(-30.0, abs=0.05)
+    assert rc["offset_m"] == pytest.approx([0.4, 0.3, 0.0], abs=1e-3)
+    # A lost session: every XR object destroyed, then a new instance and session from the runtime in
+    # the same process, walked up to FOCUSED, frames reaching the headset again.
+    rec = r["recreated"]
+    assert rec["sessions_created"] == 2 and rec["lost_reason"] is None
+    assert rec["states_after"][:5] == ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED"]
+    assert rec["frames_after"] > 0
+    assert rec["notices"] == [
+        ["headset", "worn"],
+        ["headset", "lost"],
+        ["headset", "off"],
+        ["headset", "worn"],
+    ]
