@@ -256,3 +256,24 @@ def test_the_window_shows_the_session_directory_under_a_tilde(make_widget, monke
     text = window.session_panel.info.text()
     assert f"~/sessions/{session_dir.name}" in text and str(tmp_path) not in text
     controller.close_session()
+
+
+def test_the_recenter_button_sends_recenter_request(make_widget, qtbot, tmp_path):
+    from PyQt6.QtCore import Qt
+
+    from vr_exposure.console.controller import ConsoleController
+    from vr_exposure.console.main_window import ConsoleWindow
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.link import messages as m
+
+    sent: list[m.Request] = []
+
+    class _Link:
+        def send(self, content):
+            sent.append(content)
+            return f"msg-{len(sent)}"
+
+    controller = ConsoleController(_Link(), load_library(), sessions_root=tmp_path / "sessions")
+    window = make_widget(ConsoleWindow, controller)
+    qtbot.mouseClick(window.recenter_button, Qt.MouseButton.LeftButton)
+    assert [type(r) for r in sent] == [m.RecenterRequest]
