@@ -833,3 +833,38 @@ def test_frame_timing_telemetry_carries_the_xr_figures(showbase: Any) -> None:
     assert seen, "a frame-timing summary each second"
     assert seen[0]["xr_frames"] > 0 and seen[0]["xr_period_ms"] == pytest.approx(rt.period_ns / 1e6, abs=1e-3)
     assert "xr_app_cpu_ms" in seen[0] and seen[0]["xr_late"] == 0
+
+
+def _grey_patch(render: Any, level: float) -> Any:
+    from panda3d.core import CardMaker
+
+    cm = CardMaker("grey-patch")
+    cm.setFrame(-20, 20, -20, 20)
+    card = render.attachNewNode(cm.generate())
+    card.setY(5.0)
+    card.setColor(level, level, level, 1)
+    card.setTwoSided(True)
+    card.setLightOff(1)
+    return card
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [(GL_SRGB8_ALPHA8, 188), (GL_RGBA8, 128)])
+def test_a_mid_grey_patch_is_encoded_for_an_srgb_swapchain(showbase: Any, fmt: int, expected: int) -> None:
+    """50 % grey in the scene is half the white's light: 188/255 in an sRGB image (the compositor
+    decodes it back to 0.5), unchanged (128) in a linear RGBA8 one."""
+    from vr_exposure.renderer.backends.openxr import GlEyeBlitter
+
+    patch = _grey_patch(showbase.render, 0.5)
+    rt = FakeXrRuntime(gl_images=True, eye_size=(64, 48), formats=(fmt,))
+    try:
+        with xr_backend(showbase, rt, blitter=GlEyeBlitter(), capture_eyes=True) as (backend, rt, _ctx):
+            frame(showbase, backend, 3)
+            assert backend.swapchain_format == fmt
+            for eye in backend._eyes:
+                sc = rt.swapchains[eye.swapchain.swapchain]
+                assert sc.last_released is not None
+                img = rt.read_gl_image(sc.info.swapchain, sc.last_released)
+                centre = img[16:32, 24:40, :3].astype(int)
+                assert np.abs(centre - expected).max() <= 2, (fmt, centre.mean())
+    finally:
+        patch.removeNode()

@@ -206,7 +206,7 @@ def test_renderer_command_runs_120_frames_and_journals_the_head(
         assert x == pytest.approx(0, abs=1e-3) and y == pytest.approx(0, abs=1e-3)
 
 
-def test_every_listed_controller_profile_is_accepted_and_the_prompt_pulse_goes_through(
+def test_every_controller_profile_is_accepted_the_prompt_pulses_and_mid_grey_is_srgb(
     xr_env: tuple[dict[str, str], int | None],
 ) -> None:
     """Each profile of ``xr_bindings.PROFILES`` suggested to the runtime, which rejects a path it does
@@ -230,6 +230,12 @@ def test_every_listed_controller_profile_is_accepted_and_the_prompt_pulse_goes_t
         # the profile whatever the paths; every other profile must be accepted.
         refused.pop(quest_pro, None)
     assert refused == {}, refused
+    # Colour: the runtime's sRGB swapchain is chosen, and a 50 % grey patch filling both eyes reads
+    # back at about 188/255 (half the white's light, sRGB-encoded).
+    assert r["swapchain_format"] == GL_SRGB8_ALPHA8
+    assert len(r["grey"]) == 2
+    for rgb in r["grey"]:
+        assert rgb == pytest.approx([188, 188, 188], abs=2)
 
 
 def test_per_eye_views_recenter_and_a_recreated_session_on_the_runtime(

@@ -56,6 +56,7 @@ from vr_exposure.renderer.backends import (
     display_available,
 )
 from vr_exposure.renderer.backends.xr_seam import (
+    GL_SRGB8_ALPHA8,
     ActionStates,
     InstanceLossPending,
     ProjectionLayerView,
@@ -119,12 +120,16 @@ class GlEyeBlitter:
     """The real copy: ``glBlitFramebuffer`` from Panda3D's eye framebuffer into the swapchain image.
 
     Runs inside the eye buffer's draw callback, where Panda3D's framebuffer for that eye is bound.
-    sRGB conversion is switched off for the copy, so the bytes Panda3D wrote (display-ready, as on a
-    monitor) arrive unchanged in a GL_SRGB8_ALPHA8 image, which the compositor then reads as sRGB.
+    Panda3D's eye buffer holds linear colour (the scene's values, lit, without any transfer curve).
+    With ``encode_srgb`` (a GL_SRGB8_ALPHA8 swapchain) the copy encodes it to sRGB on the way
+    (``GL_FRAMEBUFFER_SRGB`` on for the blit), so the compositor, which decodes the image as sRGB,
+    shows the light the scene asked for: a 50 % grey arrives as 188/255 and is seen as half the white's
+    light. Into a GL_RGBA8 image (``encode_srgb`` off) the bytes go unchanged.
     """
 
     def __init__(self) -> None:
         self._fbo: int | None = None
+        self.encode_srgb = False
 
     def copy(self, texture: int, width: int, height: int, capture: bool) -> np.ndarray | None:
         import numpy as np
@@ -136,7 +141,10 @@ class GlEyeBlitter:
             self._fbo = int(GL.glGenFramebuffers(1))
         srgb = bool(GL.glIsEnabled(GL.GL_FRAMEBUFFER_SRGB))
         scissor = bool(GL.glIsEnabled(GL.GL_SCISSOR_TEST))
-        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        if self.encode_srgb:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
         GL.glDisable(GL.GL_SCISSOR_TEST)  # Panda3D's display region scissor would clip the blit
         pixels: np.ndarray | None = None
         try:
@@ -149,6 +157,7 @@ class GlEyeBlitter:
                 0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
             )
             if capture:
+                GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)  # the image's bytes as stored
                 GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
                 GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
                 raw = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
@@ -160,6 +169,8 @@ class GlEyeBlitter:
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, previous_read)
             if srgb:
                 GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+            else:
+                GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
             if scissor:
                 GL.glEnable(GL.GL_SCISSOR_TEST)
         return pixels
@@ -339,6 +350,7 @@ class OpenXrBackend(Backend):
         self.lost_reason: str | None = None
         self.pacing = XrPacing()
         self.bindings: dict[str, str | None] = {}
+        self.swapchain_format = 0
         self.sessions_created = 0
         self._retry_at = 0.0
         self._worn: bool | None = None
@@ -390,6 +402,9 @@ class OpenXrBackend(Backend):
         self.runtime.create_session()
         self._have_session = True
         fmt = choose_swapchain_format(self.runtime.swapchain_formats())
+        if isinstance(self.blitter, GlEyeBlitter):
+            self.blitter.encode_srgb = fmt == GL_SRGB8_ALPHA8
+        self.swapchain_format = fmt
         for name, cfg in zip(("left-eye", "right-eye"), self.view_configs, strict=True):
             self._eyes.append(_Eye(name, self.runtime.create_swapchain(cfg.width, cfg.height, fmt)))
         self.space_kind = self.runtime.create_reference_space()

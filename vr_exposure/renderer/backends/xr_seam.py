@@ -53,9 +53,10 @@ GL_SRGB8_ALPHA8 = 0x8C43
 GL_RGBA8 = 0x8058
 GL_SRGB8 = 0x8C41
 
-#: Preferred first. sRGB first: Panda3D writes display-ready (gamma-encoded) colour, exactly what a
-#: desktop monitor shows, so the compositor must be told the bytes are sRGB; with GL_RGBA8 it would
-#: treat them as linear and the headset image would look washed out.
+#: Preferred first. sRGB first: the compositor decodes an sRGB image to light, and 8-bit sRGB keeps
+#: the dark tones a linear 8-bit image bands; the eye copy encodes Panda3D's linear colour into it
+#: (:class:`~vr_exposure.renderer.backends.openxr.GlEyeBlitter`), so a 50 % grey is seen as half
+#: the white's light.
 SWAPCHAIN_FORMAT_PREFERENCE = (GL_SRGB8_ALPHA8, GL_RGBA8)
 
 
