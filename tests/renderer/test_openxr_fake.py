@@ -225,6 +225,7 @@ def test_a_lost_session_keeps_the_renderer_and_comes_back_with_the_headset(
         assert destroys == ["destroy_swapchain", "destroy_swapchain", "destroy_session", "destroy_instance"]
         assert "request_exit" not in rt.calls, "a lost session is not walked through STOPPING"
         assert all(_main_regions_active(showbase)), "the desktop window shows the scene"
+        assert showbase.camera.getParent() == ctx.rig.head, "from the patient's last head pose"
         assert backend.eye_cameras == []
         # Still gone: each retry only asks for the instance, nothing else touches the runtime.
         info = frame(showbase, backend, 3)
@@ -239,6 +240,7 @@ def test_a_lost_session_keeps_the_renderer_and_comes_back_with_the_headset(
         ]
         assert rt.frames_submitted > first, "frames reach the headset again"
         assert not any(_main_regions_active(showbase)), "the eyes render again, not the mono camera"
+        assert showbase.camera.getParent() != ctx.rig.head, "the window's camera is back where it was"
     destroys = [c for c in rt.calls if c.startswith("destroy")]
     assert destroys == ["destroy_swapchain", "destroy_swapchain", "destroy_session", "destroy_instance"] * 2
 

@@ -354,6 +354,7 @@ class OpenXrBackend(Backend):
         self.sessions_created = 0
         self._retry_at = 0.0
         self._worn: bool | None = None
+        self._camera_parent: Any = None
         self._notices: list[BackendNotice] = []
         # The console's recenter: a turn about the vertical and a horizontal shift applied to every
         # tracked pose (Panda3D axes), so the head is at the origin looking along +Y.
@@ -750,7 +751,24 @@ class OpenXrBackend(Backend):
         self._worn = False
         self._notices.append(BackendNotice("headset", "lost", reason))
         self._release_xr()
+        self._desktop_view(True)
         self._retry_at = time.monotonic() + RECONNECT_S
+
+    def _desktop_view(self, on: bool) -> None:
+        """While the session is lost the window's own camera looks from the patient's last head pose
+        (the therapist sees what the patient last saw); back where it was once the eyes render again."""
+        app = self._app
+        camera = getattr(app.base, "camera", None) if app is not None else None
+        if app is None or camera is None:
+            return
+        if on and self._camera_parent is None:
+            self._camera_parent = camera.getParent()
+            camera.reparentTo(app.rig.head)
+            camera.setPosHpr(0, 0, 0, 0, 0, 0)
+        elif not on and self._camera_parent is not None:
+            camera.reparentTo(self._camera_parent)
+            camera.setPosHpr(0, 0, 0, 0, 0, 0)
+            self._camera_parent = None
 
     def _reconnect(self) -> None:
         if time.monotonic() < self._retry_at or self._app is None:
@@ -769,6 +787,7 @@ class OpenXrBackend(Backend):
             self._release_xr()
             return
         self.lost_reason = None
+        self._desktop_view(False)
         self.state = SessionState.UNKNOWN
         self._notices.append(BackendNotice("headset", "off", "the XR session was re-created"))
 
@@ -810,6 +829,7 @@ class OpenXrBackend(Backend):
             return
         self._shut_down = True
         self._release_xr()
+        self._desktop_view(False)
 
     def _release_xr(self) -> None:
         """Every XR object and the eye buffers; the desktop window shows the scene again."""
