@@ -25,6 +25,12 @@ catches up: frame times then say nothing about the frames.)
 
 Targets (design §7): ``app_ms_p99 <= 1.0`` (``app_p99_over_empty <= 5``), ``hitch_ratio <= 2.0``.
 Prints figures, then as the LAST line one JSON object.
+
+``--backend openxr`` (with an OpenXR runtime: ``XR_RUNTIME_JSON``, e.g. Monado, docs/openxr.md)
+instead runs the app in a headset session and reports the XR frame loop's own figures: the
+runtime's predicted display period, late frames (a display slot missed) and the app's thread CPU per
+frame between ``xrWaitFrame`` and ``xrEndFrame``, first with no scene (the baseline), then at the
+heaviest spiders preset; the JSON line gives the ratio of the two CPU medians.
 """
 
 from __future__ import annotations
@@ -92,10 +98,15 @@ def main(argv: list[str] | None = None) -> int:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--scene", metavar="ID", help="measure this scene in full (work, hitches, geometry)")
     which.add_argument("--all", action="store_true", help="every scene at its heaviest preset (default)")
+    parser.add_argument(
+        "--backend", choices=("offscreen", "openxr"), default="offscreen", help="openxr: needs a runtime"
+    )
     args = parser.parse_args(argv)
     every_scene = args.scene is None
     frames_measured = args.frames or (300 if every_scene else 600)
     w, h = (int(x) for x in args.size.split("x"))
+    if args.backend == "openxr":
+        return _openxr(args.frames or 600, (w, h))
 
     from panda3d.core import loadPrcFileData
 
@@ -456,6 +467,103 @@ def main(argv: list[str] | None = None) -> int:
             app.close()
     base.destroy()
     print(json.dumps(output))
+    return 0
+
+
+def _openxr(frames: int, size: tuple[int, int]) -> int:
+    """The XR frame loop's figures on a real runtime (module docstring)."""
+    from panda3d.core import loadPrcFileData
+
+    from vr_exposure.renderer.app import App, default_stage_factory
+    from vr_exposure.renderer.backends import BackendOptions, BackendUnavailable
+    from vr_exposure.renderer.backends.openxr import OpenXrBackend
+
+    try:
+        backend = OpenXrBackend(BackendOptions(size=size))
+    except BackendUnavailable as exc:
+        print(f"benchmark: {exc}", file=sys.stderr)
+        return 2
+    loadPrcFileData(
+        "vr-exposure-benchmark",
+        backend.prc_data() + f"win-size {size[0]} {size[1]}\naudio-library-name null\n"
+        "notify-level-display error\nnotify-level-glgsg error\n",
+    )
+    from direct.showbase.ShowBase import ShowBase
+
+    base = ShowBase(windowType=backend.window_type)
+    app = App.on_showbase(base, backend, stage_factory=default_stage_factory)
+    from vr_exposure.link import messages as m
+
+    def run(n: int) -> dict[str, Any]:
+        backend.pacing_figures()
+        cpu: list[int] = []
+        wall: list[int] = []
+        late = 0
+        t0 = time.perf_counter()
+        for _ in range(n):
+            base.taskMgr.step()
+            cpu.extend(backend.pacing.app_cpu_ns)
+            wall.extend(backend.pacing.app_wall_ns)
+            late += backend.pacing.late
+            backend.pacing.take()
+        elapsed = time.perf_counter() - t0
+        if not cpu:
+            raise SystemExit("benchmark: the runtime never started the session (no XR frame ended)")
+        cpu_med, cpu_p99, cpu_max = _percentiles_ms(cpu)
+        return {
+            "frames": len(cpu),
+            "late": late,
+            "period_ms": backend.pacing.period_ns / 1e6,
+            "cpu_median": cpu_med,
+            "cpu_p99": cpu_p99,
+            "cpu_max": cpu_max,
+            "wall_median": _percentiles_ms(wall)[0],
+            "fps": len(cpu) / elapsed,
+        }
+
+    try:
+        for _ in range(300):  # the session comes up (IDLE, READY, ... FOCUSED)
+            base.taskMgr.step()
+            if backend.state.name == "FOCUSED":
+                break
+        for _ in range(60):
+            base.taskMgr.step()
+        empty = run(max(120, frames // 2))
+        app.command(m.LoadSceneRequest(scene="spiders", intensity=0))
+        spec = app.stage.spec
+        assert spec is not None
+        heaviest = max(spec.presets, key=lambda p: spec.presets[p].intensity)
+        app.command(m.ApplyPresetRequest(preset=heaviest, ramp_s=0))
+        for _ in range(120):
+            base.taskMgr.step()
+        loaded = run(frames)
+    finally:
+        app.close()
+    print(f"OpenXR: {backend.system_name} on {backend.runtime.runtime_name}, eyes {backend.view_configs[0]}")
+    for name, r in (("no scene (baseline)", empty), (f"spiders at {heaviest!r}", loaded)):
+        print(
+            f"{name}: {r['frames']} XR frames at {r['fps']:.1f} fps, "
+            f"predicted period {r['period_ms']:.3f} ms, {r['late']} late; "
+            f"app CPU between xrWaitFrame and xrEndFrame median {r['cpu_median']:.3f} ms, "
+            f"p99 {r['cpu_p99']:.3f} ms, max {r['cpu_max']:.3f} ms (wall median {r['wall_median']:.3f} ms)"
+        )
+    print(
+        json.dumps(
+            {
+                "backend": "openxr",
+                "xr_period_ms": round(loaded["period_ms"], 4),
+                "xr_frames": loaded["frames"],
+                "xr_late": loaded["late"],
+                "xr_late_fraction": round(loaded["late"] / loaded["frames"], 4),
+                "xr_app_cpu_ms_median": round(loaded["cpu_median"], 4),
+                "xr_app_cpu_ms_p99": round(loaded["cpu_p99"], 4),
+                "xr_app_cpu_share_of_period": round(loaded["cpu_median"] / loaded["period_ms"], 4),
+                "baseline_xr_app_cpu_ms_median": round(empty["cpu_median"], 4),
+                "xr_app_cpu_ratio_to_baseline": round(loaded["cpu_median"] / empty["cpu_median"], 3),
+                "baseline_xr_late": empty["late"],
+            }
+        )
+    )
     return 0
 
 

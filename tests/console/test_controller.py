@@ -649,3 +649,36 @@ def test_link_quality_is_shown_and_a_change_of_warning_is_journaled_once(setup):
     assert [e["warning"] for e in events if e.kind == "link_quality"][-4:-1] == [
         f"No answer from the headset for {s} s; ..." for s in (0.9, 1.1, 1.3)
     ]
+
+
+def test_headset_off_holds_the_probe_window_and_is_journaled(setup):
+    c, link, clock, events = setup
+    session_dir = c.start_session("P042", protocol_id="spiders-graded")
+    c.begin_exposure()
+    c.on_fact(m.HeadsetChanged(status="worn", reason="the XR session is focused"))
+    clock.advance(c.protocol.suds.probe_interval_s + 0.1)
+    c.tick()
+    (prompt,) = link.of(m.SudsPromptRequest)
+    header = m.Header(msg_id="h1", msg_type="headset_changed", protocol_version="1.0", seq=4)
+    c.on_fact(m.HeadsetChanged(status="off", reason="the XR session went to VISIBLE"), header)
+    clock.advance(c.protocol.suds.response_window_s * 3)
+    c.tick()
+    assert c.engine.probes[-1].status == "pending", "not the patient's miss: the headset was off"
+    c.on_fact(m.HeadsetChanged(status="worn", reason="the XR session is focused"))
+    clock.advance(c.protocol.suds.response_window_s)
+    c.tick()
+    assert c.engine.probes[-1].status == "missed"
+    records = _records(session_dir)
+    (off,) = [r for r in records if r["header"]["msg_type"] == "headset_off"]
+    assert off["kind"] == "clinical" and off["parent_header"]["msg_id"] == "h1"
+    assert off["content"]["reason"] == "the XR session went to VISIBLE"
+    assert [r["header"]["msg_type"] for r in records].count("headset_on") == 1
+    assert any(e.kind == "headset" and e["status"] == "off" for e in events)
+
+
+def test_recenter_is_sent_and_journaled(setup):
+    c, link, clock, events = setup
+    session_dir = c.start_session("P042", protocol_id="spiders-graded")
+    c.recenter()
+    assert len(link.of(m.RecenterRequest)) == 1
+    assert "recenter_requested" in [r["header"]["msg_type"] for r in _records(session_dir)]

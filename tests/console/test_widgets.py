@@ -286,3 +286,24 @@ def test_link_quality_label_shows_figures_and_turns_amber_with_a_warning(make_wi
         round_trip_ms=None, round_trip_p95_ms=None, late_share=0.0, telemetry_loss=0.0, warning=None
     )
     assert label.text() == "link: no round trip yet" and label.warning is None
+
+
+def test_the_recenter_button_sends_recenter_request(make_widget, qtbot, tmp_path):
+    from PyQt6.QtCore import Qt
+
+    from vr_exposure.console.controller import ConsoleController
+    from vr_exposure.console.main_window import ConsoleWindow
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.link import messages as m
+
+    sent: list[m.Request] = []
+
+    class _Link:
+        def send(self, content):
+            sent.append(content)
+            return f"msg-{len(sent)}"
+
+    controller = ConsoleController(_Link(), load_library(), sessions_root=tmp_path / "sessions")
+    window = make_widget(ConsoleWindow, controller)
+    qtbot.mouseClick(window.recenter_button, Qt.MouseButton.LeftButton)
+    assert [type(r) for r in sent] == [m.RecenterRequest]

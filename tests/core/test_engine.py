@@ -645,3 +645,20 @@ def test_a_withdrawn_rating_no_longer_counts(engine: SessionEngine, clock: FakeC
     assert engine.metrics().session.peak == 30
     with pytest.raises(RatingError):
         engine.withdraw_rating(stamp)
+
+
+def test_headset_off_holds_the_prompt_window_and_is_an_event(engine: SessionEngine, clock: FakeClock) -> None:
+    engine.start()
+    clock.advance(31)  # probe-1 due at 30 s of exposure, window 10 s
+    assert "probe_due" in _types(engine.tick())
+    [off] = engine.headset(False, "the XR session went to VISIBLE")
+    assert off.msg_type == "headset_off" and off.content()["reason"] == "the XR session went to VISIBLE"
+    assert engine.headset(False, "again") == []  # already off: nothing new
+    clock.advance(60)
+    assert "probe_missed" not in _types(engine.tick()), "not the patient's miss: they could not see it"
+    assert [e.msg_type for e in engine.headset(True, "focused")] == ["headset_on"]
+    assert engine.headset_worn
+    clock.advance(8)
+    assert "probe_missed" not in _types(engine.tick())  # 1 + 8 s of the 10 s window used
+    clock.advance(1.5)
+    assert "probe_missed" in _types(engine.tick())

@@ -148,3 +148,36 @@ def test_rating_round_trips_through_journal_content() -> None:
         rating_from_content({"rating": {"value": "x"}})
     with pytest.raises(RatingError, match="outside 0-10"):
         rating_from_content({**content["rating"], "raw": 40})
+
+
+def test_a_held_window_misses_nothing_and_resumes_where_it_stopped() -> None:
+    s = ProbeSchedule(interval_s=300, response_window_s=60)
+    s.advance(300 * S, 1)  # probe-1 due, deadline 360
+    s.advance(330 * S, 2)
+    s.hold(330 * S)  # 30 s of its window used
+    assert s.held
+    # Long after the deadline, and a second probe comes due meanwhile: nothing is missed.
+    updates = s.advance(700 * S, 3)
+    assert [(u.kind, u.probe.index) for u in updates] == [("due", 2)]
+    s.release(700 * S)
+    assert not s.held
+    by_id = {p.probe_id: p for p in s.probes}
+    # probe-1 had 30 s left; probe-2 came due during the hold, so its whole window is still ahead.
+    assert by_id["probe-1"].deadline_running_s == 730
+    assert by_id["probe-2"].deadline_running_s == 700 + 60
+    assert s.advance(729 * S, 4) == []
+    [u] = s.advance(730 * S, 5)
+    assert (u.kind, u.probe.probe_id) == ("missed", "probe-1")
+    [u] = s.advance(760 * S, 6)
+    assert (u.kind, u.probe.probe_id) == ("missed", "probe-2")
+
+
+def test_hold_and_release_are_idempotent() -> None:
+    s = ProbeSchedule(interval_s=10, response_window_s=5)
+    s.release(0)  # not held: nothing happens
+    s.advance(10 * S, 0)
+    s.hold(11 * S)
+    s.hold(13 * S)  # the first hold counts
+    s.release(14 * S)
+    s.release(20 * S)
+    assert s.probes[0].deadline_running_s == 15 + 3

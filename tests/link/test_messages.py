@@ -42,6 +42,8 @@ _EXAMPLES: dict[str, dict[str, object]] = {
     "suds_prompt_closed": {"probe_id": "p1"},
     "rating_recorded": {"value": 7, "scale_max": 10, "probe_id": "p1"},
     "session_set": {"session_id": "s"},
+    "headset_changed": {"status": "off", "reason": "the XR session went to VISIBLE"},
+    "view_recentered": {"source": "runtime", "yaw_deg": 30.0, "offset_m": [0.1, 0.2, 0.0]},
     "state": {"state": {"scene": "spiders", "intensity": 20}},
     "head_pose": {"frame": 3, "t_mono_ns": 5, "position_m": [0, 1.6, 0], "orientation_xyzw": [0, 0, 0, 1]},
     "frame_timing": {"median_ms": 11.1, "p99_ms": 12.5},

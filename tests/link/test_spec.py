@@ -103,3 +103,8 @@ def test_facts_change_the_mirrored_state_as_the_spec_says() -> None:
     assert (s.mode, s.fading) == ("safe_place", True)
     s = m.apply_fact(s, m.SafePlaceLeft())
     assert (s.mode, s.fading, s.return_intensity) == ("running", True, None)
+    assert s.headset == "none"
+    s = m.apply_fact(s, m.HeadsetChanged(status="lost", reason="unplugged"))
+    assert s.headset == "lost"
+    s = m.apply_fact(s, m.ViewRecentered(source="console"))
+    assert s.headset == "lost" and s.mode == "running"  # a recenter changes nothing mirrored

@@ -516,3 +516,10 @@ def test_set_session_without_a_directory_on_this_disk_journals_in_the_renderers_
         assert (own / "renderer.jsonl").exists()
     bad = console.request(m.SetSessionRequest(session_id="../escape", pseudonym="P042"))
     assert bad.ename == "JournalError" and "not a valid session directory name" in (bad.evalue or "")
+
+
+def test_recenter_on_a_display_without_head_tracking_is_refused_by_name(console: Console) -> None:
+    reply = console.request(m.RecenterRequest())
+    assert reply.status == "error" and reply.ename == "NoHeadTracking"
+    assert "no head tracking" in (reply.evalue or "")
+    assert console.app.state().headset == "none"

@@ -197,23 +197,121 @@ def test_stopping_ends_the_session_ready_begins_it_again_and_exiting_shuts_down(
         ]  # fmt: skip
 
 
+def _main_regions_active(showbase: Any) -> list[bool]:
+    win = showbase.win
+    regions = [win.getDisplayRegion(i) for i in range(win.getNumDisplayRegions())]
+    return [r.isActive() for r in regions if r.getCamera() == showbase.cam]
+
+
 @pytest.mark.parametrize("loss", ["session", "instance"])
-def test_loss_pending_shuts_down_cleanly(showbase: Any, loss: str) -> None:
+def test_a_lost_session_keeps_the_renderer_and_comes_back_with_the_headset(
+    showbase: Any, loss: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vr_exposure.renderer.backends.openxr as openxr_mod
+
+    monkeypatch.setattr(openxr_mod, "RECONNECT_S", 0.0)
     with xr_backend(showbase) as (backend, rt, ctx):
         frame(showbase, backend, 3)
+        assert [(n.kind, n.status) for n in backend.poll_notices()] == [("headset", "worn")]
+        first = rt.frames_submitted
+        rt.headset = False  # unplugged: the runtime finds no headset until it is back
         rt.push_state(S.LOSS_PENDING) if loss == "session" else rt.push_instance_loss()
-        info = frame(showbase, backend)
-        assert not info.should_render
-        assert backend.exit_requested and ctx.exit_requested
-        assert backend.exit_reason is not None
+        frame(showbase, backend)
+        assert not backend.exit_requested and not ctx.exit_requested, "the renderer goes on"
+        assert backend.lost_reason is not None
+        [lost] = backend.poll_notices()
+        assert (lost.kind, lost.status) == ("headset", "lost") and lost.reason == backend.lost_reason
         destroys = [c for c in rt.calls if c.startswith("destroy")]
         assert destroys == ["destroy_swapchain", "destroy_swapchain", "destroy_session", "destroy_instance"]
         assert "request_exit" not in rt.calls, "a lost session is not walked through STOPPING"
-        calls = len(rt.calls)
+        assert all(_main_regions_active(showbase)), "the desktop window shows the scene"
+        assert showbase.camera.getParent() == ctx.rig.head, "from the patient's last head pose"
+        assert backend.eye_cameras == []
+        # Still gone: each retry only asks for the instance, nothing else touches the runtime.
+        info = frame(showbase, backend, 3)
+        assert info.should_render, "the desktop window keeps rendering"
+        assert rt.calls[-3:] == ["create_instance"] * 3 and backend.poll_notices() == []
+        rt.headset = True
+        frame(showbase, backend, 4)
+        assert backend.lost_reason is None and backend.sessions_created == 2
+        assert [(n.kind, n.status) for n in backend.poll_notices()] == [
+            ("headset", "off"),
+            ("headset", "worn"),
+        ]
+        assert rt.frames_submitted > first, "frames reach the headset again"
+        assert not any(_main_regions_active(showbase)), "the eyes render again, not the mono camera"
+        assert showbase.camera.getParent() != ctx.rig.head, "the window's camera is back where it was"
+    destroys = [c for c in rt.calls if c.startswith("destroy")]
+    assert destroys == ["destroy_swapchain", "destroy_swapchain", "destroy_session", "destroy_instance"] * 2
+
+
+def test_headset_off_and_on_are_notices(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, _ctx):
+        frame(showbase, backend, 3)
+        rt.push_state(S.VISIBLE)  # taken off (or the runtime's menu in front)
+        frame(showbase, backend)
+        rt.push_state(S.FOCUSED)
+        frame(showbase, backend)
+        notices = backend.poll_notices()
+        assert [(n.kind, n.status) for n in notices] == [
+            ("headset", "worn"),
+            ("headset", "off"),
+            ("headset", "worn"),
+        ]
+        assert "VISIBLE" in notices[1].reason
+
+
+def test_exiting_asks_the_app_to_exit(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, ctx):
+        frame(showbase, backend, 3)
+        rt.push_state(S.EXITING)
+        frame(showbase, backend)
+        assert backend.exit_requested and ctx.exit_requested and backend.exit_reason
+
+
+def test_runtime_recenter_is_reported_with_the_pose_change(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, _ctx):
+        frame(showbase, backend, 3)
+        backend.poll_notices()
+        # The new origin is 0.5 m to the right and turned 90 degrees left (about +Y, OpenXR axes).
+        rt.push_recenter(XrPose((0.5, 0.0, 0.0), quat_about_axis((0, 1, 0), math.pi / 2)))
+        frame(showbase, backend)
+        [n] = backend.poll_notices()
+        assert n.kind == "recentered" and n.reason == "runtime"
+        assert n.yaw_deg == pytest.approx(90.0)
+        assert n.offset_m == pytest.approx((0.5, 0.0, 0.0))
+
+
+def test_console_recenter_puts_the_head_at_the_origin_looking_forward(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, ctx):
+        # The patient sits 0.3 m left of and 0.2 m behind the origin, turned 40 degrees right.
+        rt.head_pose = XrPose((-0.3, 1.2, 0.2), quat_about_axis((0, 1, 0), math.radians(-40)))
+        frame(showbase, backend, 3)
+        before = backend._head_pose
+        notice = backend.recenter()
+        assert notice.yaw_deg == pytest.approx(40.0)
+        assert notice.offset_m == pytest.approx((-0.3, -0.2, 0.0))
         frame(showbase, backend, 2)
-        backend.shutdown()
-        assert len(rt.calls) == calls, "nothing touches the runtime after it is gone"
-        assert all(e.buffer is None for e in backend._eyes), "eye buffers removed"
+        head = ctx.rig.head
+        pos = head.getPos(ctx.rig.tracking_space)
+        assert (pos.x, pos.y) == pytest.approx((0.0, 0.0), abs=1e-5)
+        assert pos.z == pytest.approx(before.position_m[2], abs=1e-5), "the height stays as tracked"
+        assert head.getHpr(ctx.rig.tracking_space).x == pytest.approx(0.0, abs=1e-3)
+        # The eyes follow: still one IPD apart, level, either side of the head.
+        left = ctx.rig.left_eye.getPos(ctx.rig.tracking_space)
+        right = ctx.rig.right_eye.getPos(ctx.rig.tracking_space)
+        assert (right - left).length() == pytest.approx(rt.ipd_m, abs=1e-5)
+        assert right.x - left.x == pytest.approx(rt.ipd_m, abs=1e-5)
+        # A second recenter with the head where it is now changes nothing.
+        again = backend.recenter()
+        assert again.yaw_deg == pytest.approx(0.0, abs=1e-6)
+        assert again.offset_m == pytest.approx((0.0, 0.0, 0.0), abs=1e-6)
+
+
+def test_recenter_without_a_session_is_refused(showbase: Any) -> None:
+    with xr_backend(showbase, FakeXrRuntime(auto_start=False)) as (backend, _rt, _ctx):
+        with pytest.raises(BackendUnavailable, match="not running"):
+            backend.recenter()
 
 
 def test_shutdown_of_a_running_session_requests_exit_then_destroys_in_order(showbase: Any) -> None:
@@ -582,30 +680,54 @@ def test_the_desktop_window_mirrors_the_left_eye(showbase: Any) -> None:
         scene.removeNode()
 
 
-def test_in_the_app_frames_are_submitted_and_the_controller_reaches_the_safe_place(showbase: Any) -> None:
+def test_in_the_app_frames_are_submitted_and_the_controller_reaches_the_safe_place(
+    showbase: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The real app's task order (begin_frame before the render, end_frame after it), a controller
-    press becoming the app's safe place, and a lost session ending the app's loop."""
+    press becoming the app's safe place, a recenter, and a lost session that the app survives (still
+    in the safe place) until the headset is back, every headset change journaled."""
+    import vr_exposure.renderer.backends.openxr as openxr_mod
+    from vr_exposure import __version__
+    from vr_exposure.journal import create_session, read_session
+    from vr_exposure.link import messages as m
     from vr_exposure.renderer.app import App, default_stage_factory
 
+    monkeypatch.setattr(openxr_mod, "RECONNECT_S", 0.0)
+    session = create_session(tmp_path / "sessions", pseudonym="P001", software_version=__version__)
     rt = FakeXrRuntime()
     backend = OpenXrBackend(BackendOptions(size=(320, 240)), runtime=rt, blitter=RecordingBlitter())
-    app = App.on_showbase(showbase, backend, stage_factory=default_stage_factory)
+    app = App.on_showbase(showbase, backend, stage_factory=default_stage_factory, session_dir=session)
     try:
+        assert app.state().headset == "off", "not worn until the session is focused"
         for _ in range(6):
             showbase.taskMgr.step()
         assert rt.frames_submitted == 6
         assert all(f.layer is not None for f in rt.submitted)
         assert len(backend.blitter.copies) == 12  # type: ignore[attr-defined]
+        assert app.state().headset == "worn"
         rt.controls = ActionStates(safe_place=True)
         showbase.taskMgr.step()
         assert app.mode == "safe_place"
         assert app.frame_info is not None and app.frame_info.should_render
+        app.command(m.RecenterRequest())
+        rt.headset = False
         rt.push_state(S.LOSS_PENDING)
         showbase.taskMgr.step()
-        assert app.exit_requested and backend.exit_requested
+        assert not app.exit_requested and not backend.exit_requested, "the renderer keeps serving"
+        assert app.state().headset == "lost" and app.mode == "safe_place"
+        showbase.taskMgr.step()
+        rt.headset = True
+        for _ in range(5):
+            showbase.taskMgr.step()
+        assert app.state().headset == "worn" and backend.sessions_created == 2
     finally:
         app.close()
     assert rt.calls[-1] == "destroy_instance"
+    log = read_session(session)
+    assert [r.content["status"] for r in log.by_type("headset_changed")] == ["worn", "lost", "off", "worn"]
+    assert all(r.kind == "clinical" for r in log.by_type("headset_changed"))
+    [recentred] = log.by_type("view_recentered")
+    assert recentred.content["source"] == "console" and recentred.kind == "clinical"
 
 
 def test_dropped_frames_are_counted_against_the_runtimes_frame_period(showbase: Any) -> None:
@@ -629,3 +751,122 @@ def test_dropped_frames_are_counted_against_the_runtimes_frame_period(showbase: 
         assert timing.dropped == timing.frames, "every 5 ms frame misses a 2 ms display period"
     finally:
         app.close()
+
+
+def test_every_listed_profile_is_suggested_with_paths_of_that_profile(showbase: Any) -> None:
+    from vr_exposure.renderer.backends.xr_bindings import PROFILES
+
+    with xr_backend(showbase) as (backend, _rt, _ctx):
+        # The fake runtime refuses (FakeXrProtocolError) a path that is not one of its profile's.
+        assert set(backend.bindings) == {p.path for p in PROFILES}
+        assert all(why is None for why in backend.bindings.values())
+    names = {p.name for p in PROFILES}
+    assert {"Khronos simple controller", "Oculus Touch", "Valve Index", "HTC Vive", "Windows Mixed Reality",
+            "HP Reverb G2", "Pico 4", "Meta Quest Pro"} <= names  # fmt: skip
+    for p in PROFILES:
+        b = p.bindings
+        assert b["safe_place"] and all(x.startswith("/user/hand/left/") for x in b["safe_place"]), p.name
+        assert ("suds_axis" in b) or ("suds_step" in b), f"{p.name}: no way to choose a rating"
+        assert b["suds_confirm"] and b["prompt_haptic"], p.name
+
+
+def test_a_path_outside_its_profile_is_refused_by_the_fake_runtime() -> None:
+    from vr_exposure.renderer.backends.fake_xr import _valid_binding
+
+    assert _valid_binding("/interaction_profiles/valve/index_controller", "/user/hand/left/input/b/click")
+    assert not _valid_binding(
+        "/interaction_profiles/valve/index_controller", "/user/hand/left/input/menu/click"
+    )
+    assert not _valid_binding(
+        "/interaction_profiles/oculus/touch_controller", "/user/hand/left/input/a/click"
+    )
+    assert not _valid_binding(
+        "/interaction_profiles/khr/generic_controller", "/user/hand/left/input/menu/click"
+    )
+
+
+def test_a_suds_prompt_pulses_the_controllers_only_while_focused(showbase: Any) -> None:
+    with xr_backend(showbase) as (backend, rt, _ctx):
+        backend.prompt_opened()  # not focused yet: no pulse, no error
+        assert rt.haptic_pulses == []
+        frame(showbase, backend, 3)
+        backend.prompt_opened()
+        [(duration_ns, amplitude)] = rt.haptic_pulses
+        assert duration_ns > 0 and 0 < amplitude <= 1
+        rt.push_state(S.VISIBLE)
+        frame(showbase, backend)
+        backend.prompt_opened()
+        assert len(rt.haptic_pulses) == 1, "the headset is off: nobody to pulse"
+
+
+def test_frame_pacing_figures_count_late_frames_and_the_apps_cpu(showbase: Any) -> None:
+    with xr_backend(showbase, FakeXrRuntime(period_ns=11_111_111)) as (backend, rt, _ctx):
+        frame(showbase, backend, 3)
+        backend.pacing_figures()  # start afresh
+        frame(showbase, backend, 5)
+        rt.skip_periods = 2  # the app missed two display slots
+        frame(showbase, backend, 5)
+        figures = backend.pacing_figures()
+        assert figures is not None
+        assert figures["xr_frames"] == 10 and figures["xr_late"] == 1
+        assert figures["xr_period_ms"] == pytest.approx(11.1111, abs=1e-3)
+        assert 0 < figures["xr_app_cpu_ms"] <= figures["xr_app_cpu_p99_ms"]
+        assert backend.pacing_figures() is None, "taken: nothing until the next frame"
+
+
+def test_frame_timing_telemetry_carries_the_xr_figures(showbase: Any) -> None:
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.renderer.app import App, default_stage_factory
+
+    rt = FakeXrRuntime()
+    backend = OpenXrBackend(BackendOptions(size=(320, 240)), runtime=rt, blitter=RecordingBlitter())
+    clock = FakeClock()
+    app = App.on_showbase(showbase, backend, stage_factory=default_stage_factory, clock=clock)
+    seen: list[dict[str, Any]] = []
+    app.telemetry.journal = lambda msg_type, content: (
+        seen.append(content) if msg_type == "frame_timing" else None
+    )
+    try:
+        for _ in range(150):
+            showbase.taskMgr.step()
+            clock.advance(0.011)
+    finally:
+        app.close()
+    assert seen, "a frame-timing summary each second"
+    assert seen[0]["xr_frames"] > 0 and seen[0]["xr_period_ms"] == pytest.approx(rt.period_ns / 1e6, abs=1e-3)
+    assert "xr_app_cpu_ms" in seen[0] and seen[0]["xr_late"] == 0
+
+
+def _grey_patch(render: Any, level: float) -> Any:
+    from panda3d.core import CardMaker
+
+    cm = CardMaker("grey-patch")
+    cm.setFrame(-20, 20, -20, 20)
+    card = render.attachNewNode(cm.generate())
+    card.setY(5.0)
+    card.setColor(level, level, level, 1)
+    card.setTwoSided(True)
+    card.setLightOff(1)
+    return card
+
+
+@pytest.mark.parametrize(("fmt", "expected"), [(GL_SRGB8_ALPHA8, 188), (GL_RGBA8, 128)])
+def test_a_mid_grey_patch_is_encoded_for_an_srgb_swapchain(showbase: Any, fmt: int, expected: int) -> None:
+    """50 % grey in the scene is half the white's light: 188/255 in an sRGB image (the compositor
+    decodes it back to 0.5), unchanged (128) in a linear RGBA8 one."""
+    from vr_exposure.renderer.backends.openxr import GlEyeBlitter
+
+    patch = _grey_patch(showbase.render, 0.5)
+    rt = FakeXrRuntime(gl_images=True, eye_size=(64, 48), formats=(fmt,))
+    try:
+        with xr_backend(showbase, rt, blitter=GlEyeBlitter(), capture_eyes=True) as (backend, rt, _ctx):
+            frame(showbase, backend, 3)
+            assert backend.swapchain_format == fmt
+            for eye in backend._eyes:
+                sc = rt.swapchains[eye.swapchain.swapchain]
+                assert sc.last_released is not None
+                img = rt.read_gl_image(sc.info.swapchain, sc.last_released)
+                centre = img[16:32, 24:40, :3].astype(int)
+                assert np.abs(centre - expected).max() <= 2, (fmt, centre.mean())
+    finally:
+        patch.removeNode()

@@ -11,6 +11,7 @@ except those that need the remote driver.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -203,3 +204,83 @@ def test_renderer_command_runs_120_frames_and_journals_the_head(
         x, y, z, w = last["orientation_xyzw"]
         assert (abs(z), abs(w)) == pytest.approx((2**-0.5, 2**-0.5), abs=1e-3), "turned 90 degrees about up"
         assert x == pytest.approx(0, abs=1e-3) and y == pytest.approx(0, abs=1e-3)
+
+
+def test_every_controller_profile_is_accepted_the_prompt_pulses_and_mid_grey_is_srgb(
+    xr_env: tuple[dict[str, str], int | None],
+) -> None:
+    """Each profile of ``xr_bindings.PROFILES`` suggested to the runtime, which rejects a path it does
+    not know (XR_ERROR_PATH_UNSUPPORTED), then a haptic pulse once the session is focused."""
+    from vr_exposure.renderer.backends.xr_bindings import PROFILES
+
+    env, _port = xr_env
+    cmd = [sys.executable, "-m", "tests.renderer.openxr_bindings_probe"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    _check_clean_exit(proc, proc.stderr)
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["state"] == "FOCUSED"
+    assert r["haptic_error"] is None
+    bindings: dict[str, str | None] = r["bindings"]
+    assert set(bindings) == {p.path for p in PROFILES}
+    quest_pro = "/interaction_profiles/facebook/touch_controller_pro"
+    refused = {path: why for path, why in bindings.items() if why is not None}
+    if _is_monado():
+        # Monado offers XR_FB_touch_controller_pro but checks for "XR_XR_FB_touch_controller_pro"
+        # (its bindings.json names the extension with the prefix the others leave out), so it rejects
+        # the profile whatever the paths; every other profile must be accepted.
+        refused.pop(quest_pro, None)
+    assert refused == {}, refused
+    # Colour: the runtime's sRGB swapchain is chosen, and a 50 % grey patch filling both eyes reads
+    # back at about 188/255 (half the white's light, sRGB-encoded).
+    assert r["swapchain_format"] == GL_SRGB8_ALPHA8
+    assert len(r["grey"]) == 2
+    for rgb in r["grey"]:
+        assert rgb == pytest.approx([188, 188, 188], abs=2)
+
+
+def test_per_eye_views_recenter_and_a_recreated_session_on_the_runtime(
+    xr_env: tuple[dict[str, str], int | None],
+) -> None:
+    """Monado's remote driver gives each eye its own asymmetric field of view and a pose turned
+    outwards or inwards; each eye lens maps its frustum's edges to the edges of the image, and each
+    eye camera sits and turns as its view says. Then the console's recenter, and a session lost (the
+    backend's own loss path: Monado reports no loss from outside) and re-created."""
+    env, port = xr_env
+    if port is None:
+        pytest.skip("setting per-eye views needs Monado's remote driver")
+    from tests.renderer.openxr_views_probe import VIEWS
+
+    cmd = [sys.executable, "-m", "tests.renderer.openxr_views_probe", str(port)]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=280)
+    _check_clean_exit(proc, proc.stderr)
+    r = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert r["arrived"], "the views set through the remote driver never reached the eye lenses"
+    for name, (fov, pos, yaw) in VIEWS.items():
+        eye = r["eyes"][name]
+        assert eye["received_fov"] == pytest.approx(list(fov), abs=1e-4)
+        e = eye["edges"]
+        assert e["left"][0] == pytest.approx(-1.0, abs=1e-3) and e["right"][0] == pytest.approx(1.0, abs=1e-3)
+        assert e["up"][1] == pytest.approx(1.0, abs=1e-3) and e["down"][1] == pytest.approx(-1.0, abs=1e-3)
+        # OpenXR (x, y, z) in the head = Panda3D (x, -z, y); a turn about OpenXR's +Y is a heading.
+        assert eye["pos_in_head"] == pytest.approx([pos[0], -pos[2], pos[1]], abs=1e-4)
+        assert eye["h_in_head_deg"] == pytest.approx(math.degrees(yaw), abs=0.05)
+    # The console's recenter, with the head 0.4 m right and 0.3 m ahead, turned 30 degrees left: the
+    # head then sits at the origin (height as tracked) looking forward, and the notice says how far.
+    rc = r["recenter"]
+    assert rc["before"] == pytest.approx([0.4, 0.3, 1.5], abs=1e-3)
+    assert rc["after"] == pytest.approx([0.0, 0.0, 1.5], abs=1e-3)
+    assert rc["after_h_deg"] == pytest.approx(0.0, abs=0.05)
+    assert rc["yaw_deg"] == pytest.approx(-30.0, abs=0.05)
+    assert rc["offset_m"] == pytest.approx([0.4, 0.3, 0.0], abs=1e-3)
+    # A lost session: every XR object destroyed, then a new instance and session from the runtime in
+    # the same process, walked up to FOCUSED, frames reaching the headset again.
+    rec = r["recreated"]
+    assert rec["sessions_created"] == 2 and rec["lost_reason"] is None
+    assert rec["states_after"][:5] == ["IDLE", "READY", "SYNCHRONIZED", "VISIBLE", "FOCUSED"]
+    assert rec["frames_after"] > 0
+    assert rec["notices"] == [
+        ["headset", "worn"],
+        ["headset", "lost"],
+        ["headset", "off"],
+        ["headset", "worn"],
+    ]

@@ -664,6 +664,11 @@ class ConsoleController:
     def resume(self) -> None:
         self._send(m.ResumeRequest())
 
+    def recenter(self) -> None:
+        """Recentre the patient's view (seated use); the renderer journals ``view_recentered``."""
+        self._send(m.RecenterRequest())
+        self._clinical("recenter_requested", {})
+
     def stop(self, reason: str = "therapist stop") -> None:
         self._send(m.StopRequest(reason=reason))
         self._clinical("stop_requested", {"reason": reason})
@@ -957,6 +962,11 @@ class ConsoleController:
             self._reconcile_mode("running", header=header)
         elif isinstance(fact, m.Paused):
             self._reconcile_mode("paused", header=header)
+        elif isinstance(fact, m.HeadsetChanged):
+            # The patient cannot see a prompt with the headset off: its response window waits.
+            if self.engine is not None and self.engine.state != "ended":
+                self._engine_events(self.engine.headset(fact.status == "worn", fact.reason), header=header)
+            self._emit("headset", status=fact.status, reason=fact.reason)
         elif isinstance(fact, m.SudsPromptClosed) and fact.reason == "timeout":
             self._emit("prompt_closed", probe_id=fact.probe_id, reason=fact.reason)
         self._emit("renderer_state", state=self.renderer_state)

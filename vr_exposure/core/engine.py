@@ -216,6 +216,21 @@ class SessionLengthReached(SessionEvent, frozen=True, kw_only=True):
     running_s: float
 
 
+class HeadsetOff(SessionEvent, frozen=True, kw_only=True):
+    """The patient cannot see the headset's image (taken off, or its XR session lost): SUDS prompts'
+    response windows stop until :class:`HeadsetOn`, so a probe missed meanwhile is not the patient's."""
+
+    msg_type: ClassVar[str] = "headset_off"
+    reason: str
+    running_s: float
+
+
+class HeadsetOn(SessionEvent, frozen=True, kw_only=True):
+    msg_type: ClassVar[str] = "headset_on"
+    reason: str
+    running_s: float
+
+
 EVENT_TYPES: tuple[type[SessionEvent], ...] = (
     SessionStarted,
     SessionEnded,
@@ -232,6 +247,8 @@ EVENT_TYPES: tuple[type[SessionEvent], ...] = (
     AdviceAccepted,
     AdviceDismissed,
     SessionLengthReached,
+    HeadsetOff,
+    HeadsetOn,
 )
 """Every event type, e.g. for a reader that maps ``msg_type`` back to a class."""
 
@@ -592,6 +609,26 @@ class SessionEngine:
             self._visit_ratings.remove(rating)
         now = self._clock.monotonic_ns()
         return [RatingWithdrawn(t_mono_ns=now, rating=rating, by=by)]
+
+    def headset(self, worn: bool, reason: str = "") -> list[SessionEvent]:
+        """The headset went off (``worn=False``) or came back on: holds or releases the SUDS prompts'
+        response windows. Allowed in every live state; a repeat of the current state changes nothing."""
+        if self._state == "ended":
+            return []
+        now, events = self._catch_up()
+        if worn == (not self._probes.held):
+            return events
+        if worn:
+            self._probes.release(self._running_ns)
+            events.append(HeadsetOn(t_mono_ns=now, reason=reason, running_s=self.running_s))
+        else:
+            self._probes.hold(self._running_ns)
+            events.append(HeadsetOff(t_mono_ns=now, reason=reason, running_s=self.running_s))
+        return events
+
+    @property
+    def headset_worn(self) -> bool:
+        return not self._probes.held
 
     def tick(self) -> list[SessionEvent]:
         """Bring time-based things up to the clock: probes due or missed, the rung time cap, the

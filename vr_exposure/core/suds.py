@@ -173,6 +173,7 @@ class ProbeSchedule:
         self._by_id: dict[str, int] = {}
         self._running_ns = 0
         self._closed = False
+        self._held_since_ns: int | None = None
 
     @classmethod
     def from_settings(cls, settings: SudsSettings) -> ProbeSchedule:
@@ -203,6 +204,33 @@ class ProbeSchedule:
     def next_due_running_ns(self) -> int:
         """Running time at which the next probe comes due."""
         return (len(self._probes) + 1) * self.interval_ns
+
+    @property
+    def held(self) -> bool:
+        """True while response windows are held (the headset is off: the patient cannot see a prompt)."""
+        return self._held_since_ns is not None
+
+    def hold(self, running_ns: int) -> None:
+        """Stop the response windows' clocks at ``running_ns``: no probe is missed until
+        :meth:`release`. Probes still come due (the prompt is waiting when the headset is back on)."""
+        if self._held_since_ns is None:
+            self._held_since_ns = max(running_ns, self._running_ns)
+
+    def release(self, running_ns: int) -> None:
+        """Start the held windows again: each pending probe's deadline moves on by the running time
+        it spent held (from the hold, or from its own due time if it came due during the hold)."""
+        since = self._held_since_ns
+        if since is None:
+            return
+        self._held_since_ns = None
+        for i, probe in enumerate(self._probes):
+            if probe.status != "pending":
+                continue
+            held_ns = max(0, running_ns - max(since, probe.due_running_ns))
+            if held_ns:
+                self._probes[i] = msgspec.structs.replace(
+                    probe, deadline_running_ns=probe.deadline_running_ns + held_ns
+                )
 
     def get(self, probe_id: str) -> Probe:
         try:
@@ -236,6 +264,8 @@ class ProbeSchedule:
             self._probes.append(probe)
             updates.append((due_ns, 0, ProbeUpdate("due", probe)))
         for i, probe in enumerate(self._probes):
+            if self._held_since_ns is not None:
+                break  # the windows are held: nothing is missed while the patient cannot see it
             if probe.status == "pending" and probe.deadline_running_ns <= running_ns:
                 window_s = self.response_window_ns / 1e9
                 missed = msgspec.structs.replace(

@@ -24,6 +24,7 @@ ERROR_NAMES: dict[str, str] = {
     "InvalidScene": "the scene cannot be built (it is refused before the patient sees it)",
     "InvalidIntensity": "an intensity outside 0-100",
     "InvalidState": "not possible in the renderer's mode: safe place, stopped, fading, paused",
+    "NoHeadTracking": "recenter: the display has no head tracking, or its XR session is lost",
     "JournalError": "set_session: the renderer cannot journal into that session directory",
     "InternalError": "the renderer failed applying the command (a bug); evalue names the exception",
 }

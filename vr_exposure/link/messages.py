@@ -25,6 +25,7 @@ Intensity = Annotated[float, msgspec.Meta(ge=0, le=100)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
 Mode = Literal["idle", "running", "paused", "safe_place", "stopped"]
 LinkStatus = Literal["ok", "lost", "waiting"]
+HeadsetStatus = Literal["none", "worn", "off", "lost"]
 
 
 def protocol_major(version: str) -> str:
@@ -98,6 +99,9 @@ class RendererState(msgspec.Struct, kw_only=True, frozen=True):
     return_preset: str | None = None
     return_intensity: float | None = None
     """In the safe place: the intensity the scene comes back at (``set_intensity`` there sets it)."""
+    headset: HeadsetStatus = "none"
+    """A head-mounted backend: ``worn`` (the XR session is focused), ``off`` (taken off, or another
+    app in front), ``lost`` (no XR session: the desktop mirror shows the scene). ``none`` otherwise."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -381,6 +385,20 @@ class SudsPromptCancelRequest(Request):
     probe_id: str
 
 
+class RecenterReply(Reply):
+    msg_type = "recenter_reply"
+
+
+class RecenterRequest(Request):
+    """Make where the patient now looks the view's forward (seated use): the head moves to the
+    origin horizontally, facing the scene. Not steering: it changes no stimulus, so a recenter is
+    never refused for ordering, a fade or the safe place (a late or repeated one recentres to where
+    the patient looks then, which is what was asked). Journaled as ``view_recentered``."""
+
+    msg_type = "recenter_request"
+    reply_type = RecenterReply
+
+
 class SetSessionReply(Reply):
     msg_type = "set_session_reply"
     session_dir: str | None = None
@@ -562,6 +580,26 @@ class SessionSet(Fact):
     session_dir: str | None = None
 
 
+class HeadsetChanged(Fact):
+    """The headset was put on, taken off or lost (see ``RendererState.headset``). While it is not
+    ``worn`` the console holds the SUDS prompts' response windows."""
+
+    msg_type = "headset_changed"
+    status: HeadsetStatus
+    reason: str = ""
+
+
+class ViewRecentered(Fact):
+    """The patient's view was recentred (the runtime's own recenter, or ``recenter_request``).
+    ``yaw_deg`` and ``offset_m`` are what the app-space origin moved by, in the tracking space
+    (Panda3D axes: +Z up); head poses before and after it differ by exactly that."""
+
+    msg_type = "view_recentered"
+    source: str
+    yaw_deg: float = 0.0
+    offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+
 class LinkLost(Fact):
     """Published by the renderer's link server when no console was heard for ``silence_s``."""
 
@@ -621,6 +659,15 @@ class FrameTiming(Telemetry):
     window_s: float = 1.0
     display_period_ms: float = 0.0
     """The display's (the headset's) frame period: the rate frames should come at (0: not said)."""
+    # An XR backend's frame loop over the same window (None elsewhere): the runtime's predicted
+    # display period, frames whose display slot was missed, and the app's CPU per frame between
+    # xrWaitFrame and xrEndFrame (median, p99) with its wall time.
+    xr_frames: int | None = None
+    xr_late: int | None = None
+    xr_period_ms: float | None = None
+    xr_app_cpu_ms: float | None = None
+    xr_app_cpu_p99_ms: float | None = None
+    xr_app_wall_ms: float | None = None
 
 
 class StimulusPosition(msgspec.Struct, kw_only=True, frozen=True):
@@ -692,6 +739,8 @@ def apply_fact(state: RendererState, fact: Content) -> RendererState:
         )
     if isinstance(fact, FadeEnded):
         return rep(state, fading=False)
+    if isinstance(fact, HeadsetChanged):
+        return rep(state, headset=fact.status)
     if isinstance(fact, PresetApplied):
         return rep(state, preset=fact.preset, target_intensity=fact.intensity)
     if isinstance(fact, EventFired):

@@ -56,7 +56,15 @@ from vr_exposure.core.specs import SafePlaceSettings, SceneSpec
 from vr_exposure.errors import JournalError, SpecError
 from vr_exposure.link import messages as m
 from vr_exposure.link.errors import CommandRejected
-from vr_exposure.renderer.backends import Backend, FrameInfo, PatientAction, Rig, build_rig
+from vr_exposure.renderer.backends import (
+    Backend,
+    BackendNotice,
+    BackendUnavailable,
+    FrameInfo,
+    PatientAction,
+    Rig,
+    build_rig,
+)
 from vr_exposure.renderer.overlay import Overlay
 from vr_exposure.renderer.stage import StageError
 from vr_exposure.renderer.stimulus_tracker import StimulusTracker
@@ -215,6 +223,8 @@ class App:
         self.frame = 0
         self.mode: m.Mode = "idle"
         self.link_status: m.LinkStatus = "waiting"
+        #: A head-mounted backend's headset: off until its XR session is first focused.
+        self.headset: m.HeadsetStatus = "off" if backend.head_mounted else "none"
         self.session_id: str | None = None
         self.session_dir: Path | None = None
         self.session_shared = True
@@ -281,6 +291,7 @@ class App:
             stimuli=StimulusTracker(render, self._rig.tracking_space),
             scene_key=lambda: self.stage.scene,
             acked_view_frame=self._acked_view_frame,
+            xr_pacing=getattr(backend, "pacing_figures", None),
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
@@ -372,6 +383,8 @@ class App:
         # The patient's safe-place request goes ahead of their ratings and of the console's commands.
         for action in sorted(actions, key=lambda a: a.kind != "safe_place"):
             self._on_patient_action(action)
+        for notice in self.backend.poll_notices():
+            self._on_backend_notice(notice)
         if self.link is not None:
             self.link.pump()
 
@@ -404,6 +417,19 @@ class App:
             self.on_frame_done(self)
         if self.max_frames is not None and self.frame >= self.max_frames:
             self.exit_requested = True
+
+    def _on_backend_notice(self, notice: BackendNotice) -> None:
+        """The headset went on, off or away, or the runtime recentred: journaled and published."""
+        if notice.kind == "headset":
+            status: m.HeadsetStatus = notice.status  # type: ignore[assignment]
+            if status == self.headset:
+                return
+            self.headset = status
+            self._fact(m.HeadsetChanged(status=status, reason=notice.reason))
+            self._publish_state()
+        elif notice.kind == "recentered":
+            fact = m.ViewRecentered(source=notice.reason, yaw_deg=notice.yaw_deg, offset_m=notice.offset_m)
+            self._fact(fact)
 
     def _watch_stage(self) -> None:
         """Facts the stage makes by itself: a ramp reaching its target, an event ending."""
@@ -474,6 +500,7 @@ class App:
             session_id=self.session_id,
             active_events=tuple(stage.active_events),
             suds_prompt=self.overlay.probe_id,
+            headset=self.headset,
             fading=bool(stage.transitioning),
             return_scene=None if back is None else back[0],
             return_preset=None if back is None else back[1],
@@ -700,6 +727,14 @@ class App:
         self._events_seen = tuple(self.stage.active_events)
         self._publish_state(parent)
 
+    def _do_recenter(self, req: m.RecenterRequest, parent: m.Header | None) -> None:
+        try:
+            notice = self.backend.recenter()
+        except BackendUnavailable as exc:
+            raise CommandRejected("NoHeadTracking", str(exc)) from None
+        fact = m.ViewRecentered(source="console", yaw_deg=notice.yaw_deg, offset_m=notice.offset_m)
+        self._fact(fact, parent=parent)
+
     def _do_pause(self, req: m.PauseRequest, parent: m.Header | None) -> None:
         if self.mode == "paused":
             return
@@ -767,6 +802,7 @@ class App:
 
     def _do_suds_prompt(self, req: m.SudsPromptRequest, parent: m.Header | None) -> None:
         self.overlay.show_suds_prompt(req.probe_id, req.scale_max)
+        self.backend.prompt_opened()
         self._fact(m.SudsPromptShown(probe_id=req.probe_id, scale_max=req.scale_max), parent=parent)
         self._publish_state(parent)
 

@@ -382,10 +382,13 @@ class Telemetry:
         stimuli: StimulusTracker | None = None,
         scene_key: Callable[[], object] | None = None,
         acked_view_frame: Callable[[], int] | None = None,
+        xr_pacing: Callable[[], dict[str, float | int] | None] | None = None,
     ) -> None:
         """``acked_view_frame`` returns the newest mirror frame a console acknowledged (-1: none)."""
         self.timer = FrameTimer(frame_period_ns)
         self.acked_view_frame = acked_view_frame
+        #: An XR backend's frame-loop figures, added to each frame-timing summary.
+        self.xr_pacing = xr_pacing
         self.publish = publish
         self.journal = journal
         self.mirror = mirror
@@ -418,17 +421,18 @@ class Telemetry:
         summary = self.timer.tick(now_ns)
         if summary is not None:
             self.last_timing = summary
-            self._emit(
-                "frame_timing",
-                {
-                    "median_ms": summary.median_ms,
-                    "p99_ms": summary.p99_ms,
-                    "dropped": summary.dropped,
-                    "frames": summary.frames,
-                    "window_s": summary.window_s,
-                    "display_period_ms": self.timer.frame_period_ns / 1e6,
-                },
-            )
+            timing: dict[str, Any] = {
+                "median_ms": summary.median_ms,
+                "p99_ms": summary.p99_ms,
+                "dropped": summary.dropped,
+                "frames": summary.frames,
+                "window_s": summary.window_s,
+                "display_period_ms": self.timer.frame_period_ns / 1e6,
+            }
+            xr = self.xr_pacing() if self.xr_pacing is not None else None
+            if xr is not None:
+                timing.update(xr)
+            self._emit("frame_timing", timing)
         if self.mirror is not None:
             # Images finished since the last frame go out before this frame's sample is handed to
             # the worker: every ZeroMQ send releases the GIL, and a worker just woken would take it

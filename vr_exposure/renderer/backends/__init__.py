@@ -39,6 +39,7 @@ __all__ = [
     "AppContext",
     "Backend",
     "BackendOptions",
+    "BackendNotice",
     "BackendUnavailable",
     "FrameInfo",
     "HeadPose",
@@ -91,6 +92,22 @@ class PatientAction:
     kind: Literal["safe_place", "suds"]
     value: int | None = None
     source: Literal["keyboard", "controller"] = "keyboard"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendNotice:
+    """Something the display did by itself that the session must record.
+
+    ``kind == "headset"``: ``status`` is ``worn``, ``off`` or ``lost`` (see ``RendererState.headset``).
+    ``kind == "recentered"``: the view was recentred by ``reason`` (``runtime`` or ``console``);
+    ``yaw_deg`` and ``offset_m`` are how far the origin moved (Panda3D axes).
+    """
+
+    kind: Literal["headset", "recentered"]
+    status: str = ""
+    reason: str = ""
+    yaw_deg: float = 0.0
+    offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +211,19 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def poll_actions(self) -> list[PatientAction]:
         """Patient actions since the last call, oldest first."""
+
+    def poll_notices(self) -> list[BackendNotice]:
+        """Headset and recenter notices since the last call, oldest first (none on a desktop)."""
+        return []
+
+    def prompt_opened(self) -> None:
+        """A SUDS prompt just opened (an XR backend pulses the controllers)."""
+        return None
+
+    def recenter(self) -> BackendNotice:
+        """Make where the patient now looks the view's forward (seated use). Desktop backends have
+        no head to recentre."""
+        raise BackendUnavailable(f"the {self.name} display has no head tracking to recentre")
 
     def shutdown(self) -> None:
         """Release what ``setup`` made. Called before Panda3D closes its window; safe to call twice."""

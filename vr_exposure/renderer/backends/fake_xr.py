@@ -19,6 +19,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from vr_exposure.renderer.backends.xr_bindings import ACTION_NAMES, PROFILES
 from vr_exposure.renderer.backends.xr_seam import (
     GL_RGBA8,
     GL_SRGB8,
@@ -26,6 +27,7 @@ from vr_exposure.renderer.backends.xr_seam import (
     ActionStates,
     InstanceLossPending,
     ProjectionLayerView,
+    ReferenceSpaceChanging,
     SessionState,
     SessionStateChanged,
     SwapchainInfo,
@@ -43,6 +45,74 @@ __all__ = ["FakeXrProtocolError", "FakeXrRuntime", "RecordingBlitter", "Submitte
 #: A typical headset eye: asymmetric, wider towards the temple.
 LEFT_FOV = XrFov(angle_left=-0.8, angle_right=0.7, angle_up=0.75, angle_down=-0.8)
 RIGHT_FOV = XrFov(angle_left=-0.7, angle_right=0.8, angle_up=0.75, angle_down=-0.8)
+
+
+#: Each profile's component paths per hand, as the OpenXR 1.0 specification (and its extensions)
+#: list them: a suggested binding outside these is what a runtime rejects with XR_ERROR_PATH_UNSUPPORTED.
+_BOTH = ("input/grip/pose", "input/aim/pose", "output/haptic")
+_PROFILE_PATHS: dict[str, dict[str, tuple[str, ...]]] = {
+    "khr/simple_controller": {
+        "both": (*_BOTH, "input/select/click", "input/menu/click"),
+    },
+    "oculus/touch_controller": {
+        "left": ("input/x/click", "input/x/touch", "input/y/click", "input/y/touch", "input/menu/click"),
+        "right": ("input/a/click", "input/a/touch", "input/b/click", "input/b/touch", "input/system/click"),
+        "both": (*_BOTH, "input/squeeze/value", "input/trigger/value", "input/trigger/touch",
+                 "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click",
+                 "input/thumbstick/touch", "input/thumbrest/touch"),
+    },
+    "valve/index_controller": {
+        "both": (*_BOTH, "input/system/click", "input/system/touch", "input/a/click", "input/a/touch",
+                 "input/b/click", "input/b/touch", "input/squeeze/value", "input/squeeze/force",
+                 "input/trigger/click", "input/trigger/value", "input/trigger/touch",
+                 "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click",
+                 "input/thumbstick/touch", "input/trackpad/x", "input/trackpad/y",
+                 "input/trackpad/force", "input/trackpad/touch"),
+    },
+    "htc/vive_controller": {
+        "both": (*_BOTH, "input/system/click", "input/squeeze/click", "input/menu/click",
+                 "input/trigger/click", "input/trigger/value", "input/trackpad/x", "input/trackpad/y",
+                 "input/trackpad/click", "input/trackpad/touch"),
+    },
+    "microsoft/motion_controller": {
+        "both": (*_BOTH, "input/menu/click", "input/squeeze/click", "input/trigger/value",
+                 "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click",
+                 "input/trackpad/x", "input/trackpad/y", "input/trackpad/click", "input/trackpad/touch"),
+    },
+    "hp/mixed_reality_controller": {
+        "left": ("input/x/click", "input/y/click"),
+        "right": ("input/a/click", "input/b/click"),
+        "both": (*_BOTH, "input/menu/click", "input/squeeze/value", "input/trigger/value",
+                 "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click"),
+    },
+    "bytedance/pico4_controller": {
+        "left": ("input/x/click", "input/x/touch", "input/y/click", "input/y/touch"),
+        "right": ("input/a/click", "input/a/touch", "input/b/click", "input/b/touch"),
+        "both": (*_BOTH, "input/menu/click", "input/system/click", "input/trigger/click",
+                 "input/trigger/value", "input/trigger/touch", "input/thumbstick/x", "input/thumbstick/y",
+                 "input/thumbstick/click", "input/thumbstick/touch", "input/squeeze/click",
+                 "input/squeeze/value"),
+    },
+    "facebook/touch_controller_pro": {
+        "left": ("input/x/click", "input/x/touch", "input/y/click", "input/y/touch", "input/menu/click"),
+        "right": ("input/a/click", "input/a/touch", "input/b/click", "input/b/touch", "input/system/click"),
+        "both": (*_BOTH, "input/squeeze/value", "input/trigger/value", "input/trigger/touch",
+                 "input/thumbstick/x", "input/thumbstick/y", "input/thumbstick/click",
+                 "input/thumbstick/touch", "input/thumbrest/touch"),
+    },
+}  # fmt: skip
+
+
+def _valid_binding(profile_path: str, path: str) -> bool:
+    table = _PROFILE_PATHS.get(profile_path.removeprefix("/interaction_profiles/"))
+    if table is None:
+        return False
+    for hand in ("left", "right"):
+        prefix = f"/user/hand/{hand}/"
+        if path.startswith(prefix):
+            component = path.removeprefix(prefix)
+            return component in table.get(hand, ()) or component in table.get("both", ())
+    return False
 
 
 class FakeXrProtocolError(AssertionError):
@@ -124,12 +194,15 @@ class FakeXrRuntime:
         self.controls = ActionStates()
         self.tracking_valid = True
         self.should_render_override: bool | None = None
+        #: The next xrWaitFrame skips this many display periods (the app was late for its slot).
+        self.skip_periods = 0
 
         # What tests check.
         self.calls: list[str] = []
         self.state = SessionState.UNKNOWN  # the last state delivered to the app
         self.submitted: list[SubmittedFrame] = []
         self.swapchains: dict[int, _FakeSwapchain] = {}
+        self.haptic_pulses: list[tuple[int, float]] = []
 
         self._events: deque[XrEvent] = deque()
         self._instance = False
@@ -147,6 +220,10 @@ class FakeXrRuntime:
 
     def push_instance_loss(self) -> None:
         self._events.append(InstanceLossPending())
+
+    def push_recenter(self, pose_in_previous: XrPose | None) -> None:
+        """The runtime's recenter: the app space's new origin in the old one."""
+        self._events.append(ReferenceSpaceChanging(self.space_kind, pose_in_previous))
 
     @property
     def frames_submitted(self) -> int:
@@ -259,10 +336,26 @@ class FakeXrRuntime:
         self._check(self._session, "create_reference_space without a session")
         return self.space_kind
 
-    def create_actions(self) -> None:
+    def create_actions(self) -> dict[str, str | None]:
         self.calls.append("create_actions")
         self._check(self._session and not self._actions_attached, "actions attached twice")
         self._actions_attached = True
+        result: dict[str, str | None] = {}
+        for profile in PROFILES:
+            for action, paths in profile.bindings.items():
+                self._check(action in ACTION_NAMES, f"{profile.path}: no action {action!r}")
+                for path in paths:
+                    self._check(
+                        _valid_binding(profile.path, path),
+                        f"{profile.path}: {path} is not a path of that profile",
+                    )
+            result[profile.path] = None
+        return result
+
+    def haptic_pulse(self, duration_ns: int, amplitude: float) -> None:
+        self._check(self._running, "haptic_pulse while the session is not running")
+        self._check(duration_ns > 0 and 0.0 <= amplitude <= 1.0, "haptic_pulse: bad duration or amplitude")
+        self.haptic_pulses.append((duration_ns, amplitude))
 
     def poll_event(self) -> XrEvent | None:
         self._check(self._instance, "poll_event without an instance")
@@ -300,7 +393,8 @@ class FakeXrRuntime:
         self._check(self._running, "wait_frame while the session is not running")
         self._check(self._frame_phase == "none", "wait_frame twice without begin/end")
         self._frame_phase = "waited"
-        self._time_ns += self.period_ns
+        self._time_ns += self.period_ns * (1 + self.skip_periods)
+        self.skip_periods = 0
         visible = self.state in (SessionState.VISIBLE, SessionState.FOCUSED)
         render = visible if self.should_render_override is None else self.should_render_override
         return XrFrameState(self._time_ns, self.period_ns, render)

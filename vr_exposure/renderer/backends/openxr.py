@@ -15,9 +15,17 @@ the app's telemetry task):
    to render or tracking was lost) with ``xrEndFrame``.
 
 Session states: READY -> ``xrBeginSession``; SYNCHRONIZED / VISIBLE / FOCUSED -> frames (rendered
-when the runtime says so, actions only when focused); STOPPING -> ``xrEndSession``; LOSS_PENDING,
-EXITING or instance loss -> everything XR destroyed at once and the app asked to exit. Until READY
-the loop keeps running (link, journal) without XR frames.
+when the runtime says so, actions only when focused); STOPPING -> ``xrEndSession``; EXITING -> the
+app asked to exit. LOSS_PENDING or instance loss (headset unplugged, runtime restarting) -> every
+XR object destroyed at once, but the renderer goes on: the desktop window shows the scene, the link
+and journal keep running, and every :data:`RECONNECT_S` the backend asks the runtime for the headset
+again and re-creates the session when it is back. Until READY the loop keeps running without XR
+frames. Entering and leaving FOCUSED (the headset put on / taken off) and a loss are
+:class:`~vr_exposure.renderer.backends.BackendNotice` s the app journals and publishes.
+
+Recentering: the runtime's ``XrEventDataReferenceSpaceChangePending`` is reported (the runtime has
+moved the space itself); :meth:`OpenXrBackend.recenter` (the console's request, seated use) turns
+and shifts the app's space so the head is at the origin looking forward, horizontally.
 
 Shutdown order matters: swapchains, then the session, then the instance, all before Panda3D closes
 its window (the runtime keeps GL objects in Panda3D's context and crashes at exit otherwise).
@@ -39,6 +47,7 @@ from vr_exposure.renderer.backends import (
     SEATED_EYE_HEIGHT_M,
     AppContext,
     Backend,
+    BackendNotice,
     BackendOptions,
     BackendUnavailable,
     FrameInfo,
@@ -47,9 +56,11 @@ from vr_exposure.renderer.backends import (
     display_available,
 )
 from vr_exposure.renderer.backends.xr_seam import (
+    GL_SRGB8_ALPHA8,
     ActionStates,
     InstanceLossPending,
     ProjectionLayerView,
+    ReferenceSpaceChanging,
     SessionState,
     SessionStateChanged,
     SwapchainInfo,
@@ -69,7 +80,7 @@ if TYPE_CHECKING:
     import numpy as np
     from panda3d.core import LMatrix4
 
-__all__ = ["EyeBlitter", "GlEyeBlitter", "OpenXrBackend", "projection_matrix"]
+__all__ = ["EyeBlitter", "GlEyeBlitter", "OpenXrBackend", "XrPacing", "projection_matrix"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +95,11 @@ EXIT_GRACE_S = 0.5
 SUDS_STICK_STEP = 0.6
 SUDS_STICK_REARM = 0.3
 SUDS_STEP = 10
+#: The pulse on the patient's controllers when a SUDS prompt opens.
+PROMPT_PULSE_NS = 150_000_000
+PROMPT_PULSE_AMPLITUDE = 0.6
+#: After a lost session, how often the backend asks the runtime whether the headset is back.
+RECONNECT_S = 2.0
 #: Eye buffers render before the window (the mirror), which samples the left eye's texture.
 EYE_BUFFER_SORT = -100
 
@@ -104,12 +120,16 @@ class GlEyeBlitter:
     """The real copy: ``glBlitFramebuffer`` from Panda3D's eye framebuffer into the swapchain image.
 
     Runs inside the eye buffer's draw callback, where Panda3D's framebuffer for that eye is bound.
-    sRGB conversion is switched off for the copy, so the bytes Panda3D wrote (display-ready, as on a
-    monitor) arrive unchanged in a GL_SRGB8_ALPHA8 image, which the compositor then reads as sRGB.
+    Panda3D's eye buffer holds linear colour (the scene's values, lit, without any transfer curve).
+    With ``encode_srgb`` (a GL_SRGB8_ALPHA8 swapchain) the copy encodes it to sRGB on the way
+    (``GL_FRAMEBUFFER_SRGB`` on for the blit), so the compositor, which decodes the image as sRGB,
+    shows the light the scene asked for: a 50 % grey arrives as 188/255 and is seen as half the white's
+    light. Into a GL_RGBA8 image (``encode_srgb`` off) the bytes go unchanged.
     """
 
     def __init__(self) -> None:
         self._fbo: int | None = None
+        self.encode_srgb = False
 
     def copy(self, texture: int, width: int, height: int, capture: bool) -> np.ndarray | None:
         import numpy as np
@@ -121,7 +141,10 @@ class GlEyeBlitter:
             self._fbo = int(GL.glGenFramebuffers(1))
         srgb = bool(GL.glIsEnabled(GL.GL_FRAMEBUFFER_SRGB))
         scissor = bool(GL.glIsEnabled(GL.GL_SCISSOR_TEST))
-        GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
+        if self.encode_srgb:
+            GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+        else:
+            GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
         GL.glDisable(GL.GL_SCISSOR_TEST)  # Panda3D's display region scissor would clip the blit
         pixels: np.ndarray | None = None
         try:
@@ -134,6 +157,7 @@ class GlEyeBlitter:
                 0, 0, width, height, 0, 0, width, height, GL.GL_COLOR_BUFFER_BIT, GL.GL_NEAREST
             )
             if capture:
+                GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)  # the image's bytes as stored
                 GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, self._fbo)
                 GL.glPixelStorei(GL.GL_PACK_ALIGNMENT, 1)
                 raw = GL.glReadPixels(0, 0, width, height, GL.GL_RGBA, GL.GL_UNSIGNED_BYTE)
@@ -145,6 +169,8 @@ class GlEyeBlitter:
             GL.glBindFramebuffer(GL.GL_READ_FRAMEBUFFER, previous_read)
             if srgb:
                 GL.glEnable(GL.GL_FRAMEBUFFER_SRGB)
+            else:
+                GL.glDisable(GL.GL_FRAMEBUFFER_SRGB)
             if scissor:
                 GL.glEnable(GL.GL_SCISSOR_TEST)
         return pixels
@@ -185,6 +211,56 @@ def _panda_pose(pose: XrPose) -> tuple[Any, Any]:
     x, y, z = xr_to_panda_position(pose.position_m)
     qx, qy, qz, qw = xr_to_panda_quat(pose.orientation_xyzw)
     return LPoint3(x, y, z), LQuaternion(qw, qx, qy, qz)
+
+
+class XrPacing:
+    """The XR frame loop's own figures since the last :meth:`take`: the runtime's predicted display
+    period, late frames (the next predicted display time skipped one or more periods: the app missed
+    its slot) and the app's CPU time per frame between ``xrWaitFrame`` returning and ``xrEndFrame``
+    (the thread's CPU clock, so the machine's other load does not count)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.late = 0
+        self.period_ns = 0
+        self.app_cpu_ns: list[int] = []
+        self.app_wall_ns: list[int] = []
+        self._last_display_ns: int | None = None
+        self._wait_cpu_ns = 0
+        self._wait_wall_ns = 0
+
+    def waited(self, display_time_ns: int, period_ns: int) -> None:
+        if period_ns > 0:
+            self.period_ns = period_ns
+            last = self._last_display_ns
+            if last is not None and display_time_ns - last > 1.5 * period_ns:
+                self.late += 1
+        self._last_display_ns = display_time_ns
+        self._wait_cpu_ns = time.thread_time_ns()
+        self._wait_wall_ns = time.perf_counter_ns()
+
+    def ending(self) -> None:
+        self.frames += 1
+        self.app_cpu_ns.append(time.thread_time_ns() - self._wait_cpu_ns)
+        self.app_wall_ns.append(time.perf_counter_ns() - self._wait_wall_ns)
+
+    def take(self) -> dict[str, float | int] | None:
+        """The figures since the last call (None when no XR frame ended), then start afresh."""
+        if not self.frames:
+            return None
+        cpu = sorted(self.app_cpu_ns)
+        wall = sorted(self.app_wall_ns)
+        figures: dict[str, float | int] = {
+            "xr_frames": self.frames,
+            "xr_late": self.late,
+            "xr_period_ms": round(self.period_ns / 1e6, 4),
+            "xr_app_cpu_ms": round(cpu[len(cpu) // 2] / 1e6, 4),
+            "xr_app_cpu_p99_ms": round(cpu[min(len(cpu) - 1, int(len(cpu) * 0.99))] / 1e6, 4),
+            "xr_app_wall_ms": round(wall[len(wall) // 2] / 1e6, 4),
+        }
+        self.frames = self.late = 0
+        self.app_cpu_ns, self.app_wall_ns = [], []
+        return figures
 
 
 class _Eye:
@@ -270,6 +346,20 @@ class OpenXrBackend(Backend):
         self._shut_down = False
         self._mirror: list[Any] = []
         self._disabled_regions: list[Any] = []
+        #: Why the XR session is gone (None while there is one); the backend keeps retrying.
+        self.lost_reason: str | None = None
+        self.pacing = XrPacing()
+        self.bindings: dict[str, str | None] = {}
+        self.swapchain_format = 0
+        self.sessions_created = 0
+        self._retry_at = 0.0
+        self._worn: bool | None = None
+        self._camera_parent: Any = None
+        self._notices: list[BackendNotice] = []
+        # The console's recenter: a turn about the vertical and a horizontal shift applied to every
+        # tracked pose (Panda3D axes), so the head is at the origin looking along +Y.
+        self._recenter_yaw_rad = 0.0
+        self._recenter_offset = (0.0, 0.0)
 
     def prc_data(self) -> str:
         # xrWaitFrame paces the loop; a vsync'd mirror window would halve the headset's frame rate.
@@ -298,16 +388,33 @@ class OpenXrBackend(Backend):
         # to whichever context is current.
         app.base.graphicsEngine.renderFrame()
         try:
-            self.runtime.create_session()
-            self._have_session = True
-            fmt = choose_swapchain_format(self.runtime.swapchain_formats())
-            for name, cfg in zip(("left-eye", "right-eye"), self.view_configs, strict=True):
-                self._eyes.append(_Eye(name, self.runtime.create_swapchain(cfg.width, cfg.height, fmt)))
-            self.space_kind = self.runtime.create_reference_space()
-            self.runtime.create_actions()
+            self._start_session(app)
         except XrUnavailable as exc:
             self.shutdown()
             raise BackendUnavailable(str(exc)) from exc
+        # The desktop's patient keys work too (a seated patient may have a keyboard at hand).
+        for key in SAFE_PLACE_KEYS:
+            app.accept_key(key, self._on_safe_place_key)
+        for key, value in SUDS_KEYS.items():
+            app.accept_key(key, functools.partial(self._on_suds_key, value))
+
+    def _start_session(self, app: AppContext) -> None:
+        """Session, swapchains, spaces, actions, then Panda3D's eye buffers and the mirror."""
+        self.runtime.create_session()
+        self._have_session = True
+        fmt = choose_swapchain_format(self.runtime.swapchain_formats())
+        if isinstance(self.blitter, GlEyeBlitter):
+            self.blitter.encode_srgb = fmt == GL_SRGB8_ALPHA8
+        self.swapchain_format = fmt
+        for name, cfg in zip(("left-eye", "right-eye"), self.view_configs, strict=True):
+            self._eyes.append(_Eye(name, self.runtime.create_swapchain(cfg.width, cfg.height, fmt)))
+        self.space_kind = self.runtime.create_reference_space()
+        #: Each interaction profile's path -> None (bound) or why the runtime would not bind it.
+        self.bindings = self.runtime.create_actions()
+        refused = {p: why for p, why in self.bindings.items() if why is not None}
+        if refused:
+            log.info("openxr: controller profiles not bound: %s", refused)
+        self.sessions_created += 1
         log.info(
             "openxr: %s on %s, %s space, eyes %dx%d, format %#x",
             self.system_name, self.runtime.runtime_name, self.space_kind,
@@ -315,11 +422,6 @@ class OpenXrBackend(Backend):
         )  # fmt: skip
         self._build_eyes(app)
         self._build_mirror(app)
-        # The desktop's patient keys work too (a seated patient may have a keyboard at hand).
-        for key in SAFE_PLACE_KEYS:
-            app.accept_key(key, self._on_safe_place_key)
-        for key, value in SUDS_KEYS.items():
-            app.accept_key(key, functools.partial(self._on_suds_key, value))
 
     @property
     def system_name(self) -> str:
@@ -399,6 +501,11 @@ class OpenXrBackend(Backend):
     def begin_frame(self) -> FrameInfo:
         if self._shut_down:
             return FrameInfo(time.monotonic_ns(), self._head_pose, False)
+        if self.lost_reason is not None:
+            self._reconnect()
+            if self.lost_reason is not None:
+                time.sleep(IDLE_FRAME_S)
+                return FrameInfo(time.monotonic_ns(), self._head_pose, True)
         try:
             # A frame the app began but never ended (its end-of-frame task failed) is ended empty,
             # or xrWaitFrame would be out of order.
@@ -410,6 +517,7 @@ class OpenXrBackend(Backend):
                     time.sleep(IDLE_FRAME_S)
                 return FrameInfo(time.monotonic_ns(), self._head_pose, False)
             fs = self.runtime.wait_frame()
+            self.pacing.waited(fs.predicted_display_time_ns, fs.predicted_display_period_ns)
             self.runtime.begin_frame()
             self._frame_open = True
             self._display_time_ns = fs.predicted_display_time_ns
@@ -437,11 +545,11 @@ class OpenXrBackend(Backend):
             return False
         rig = self._app.rig
         offset_z = SEATED_EYE_HEIGHT_M if self.space_kind == "local" else 0.0
-        pos, quat = _panda_pose(head)
+        pos, quat = self._recentred(*_panda_pose(head))
         pos.z += offset_z
         rig.head.setPosQuat(pos, quat)
         for eye, node, view in zip(self._eyes, (rig.left_eye, rig.right_eye), views, strict=True):
-            epos, equat = _panda_pose(view.pose)
+            epos, equat = self._recentred(*_panda_pose(view.pose))
             epos.z += offset_z
             node.setPosQuat(rig.tracking_space, epos, equat)
             if view.fov != eye.fov:
@@ -453,6 +561,74 @@ class OpenXrBackend(Backend):
             (float(quat.getI()), float(quat.getJ()), float(quat.getK()), float(quat.getR())),
         )
         return True
+
+    def _recentred(self, pos: Any, quat: Any) -> tuple[Any, Any]:
+        """A tracked pose after the console's recenter (shift, then turn about the vertical)."""
+        if self._recenter_yaw_rad == 0.0 and self._recenter_offset == (0.0, 0.0):
+            return pos, quat
+        from panda3d.core import LPoint3, LQuaternion, LVector3
+
+        turn = LQuaternion()
+        turn.setFromAxisAngleRad(self._recenter_yaw_rad, LVector3(0, 0, 1))
+        ox, oy = self._recenter_offset
+        moved = turn.xform(LVector3(pos.x - ox, pos.y - oy, pos.z))
+        return LPoint3(moved), quat * turn
+
+    def recenter(self) -> BackendNotice:
+        """The console's recenter (seated use): from the next frame the head is at the origin,
+        horizontally, looking along the scene's forward. Height and pitch are left as tracked."""
+        from panda3d.core import LPoint3, LQuaternion, LVector3
+
+        if self.lost_reason is not None or not self.session_running:
+            raise BackendUnavailable("no headset to recentre: the XR session is not running")
+        hp = self._head_pose
+        offset_z = SEATED_EYE_HEIGHT_M if self.space_kind == "local" else 0.0
+        x, y, z = hp.position_m
+        qx, qy, qz, qw = hp.orientation_xyzw
+        # Back to the raw tracked pose, then the recenter that levels it.
+        ox, oy = self._recenter_offset
+        undo = LQuaternion()
+        undo.setFromAxisAngleRad(-self._recenter_yaw_rad, LVector3(0, 0, 1))
+        raw_pos = undo.xform(LVector3(x, y, z - offset_z)) + LVector3(ox, oy, 0)
+        raw_quat = LQuaternion(qw, qx, qy, qz) * undo
+        forward = raw_quat.xform(LVector3(0, 1, 0))
+        heading = math.atan2(-forward.x, forward.y)  # the head's turn left of +Y, about +Z
+        old_yaw, old_offset = self._recenter_yaw_rad, self._recenter_offset
+        self._recenter_yaw_rad = -heading
+        self._recenter_offset = (float(raw_pos.x), float(raw_pos.y))
+        new_pos, new_quat = self._recentred(LPoint3(raw_pos), raw_quat)
+        self._head_pose = HeadPose(
+            (float(new_pos.x), float(new_pos.y), float(new_pos.z) + offset_z),
+            (float(new_quat.getI()), float(new_quat.getJ()), float(new_quat.getK()), float(new_quat.getR())),
+        )
+        notice = BackendNotice(
+            "recentered",
+            reason="console",
+            yaw_deg=math.degrees(self._recenter_yaw_rad - old_yaw),
+            offset_m=(
+                self._recenter_offset[0] - old_offset[0],
+                self._recenter_offset[1] - old_offset[1],
+                0.0,
+            ),
+        )
+        return notice
+
+    def prompt_opened(self) -> None:
+        """A SUDS prompt opened: a short pulse on the patient's controllers, so they look."""
+        if self.state != SessionState.FOCUSED or self._shut_down or self.lost_reason is not None:
+            return
+        try:
+            self.runtime.haptic_pulse(PROMPT_PULSE_NS, PROMPT_PULSE_AMPLITUDE)
+        except XrRuntimeError as exc:
+            log.warning("openxr: the prompt's haptic pulse failed: %s", exc)
+
+    def pacing_figures(self) -> dict[str, float | int] | None:
+        """The XR frame loop's figures since the last call (for the app's frame-timing telemetry)."""
+        return self.pacing.take()
+
+    def poll_notices(self) -> list[BackendNotice]:
+        notices, self._notices = self._notices, []
+        return notices
 
     def _draw_eye(self, index: int, cbdata: Any) -> None:
         """Panda3D's draw of one eye, then the copy into that eye's swapchain image."""
@@ -485,6 +661,7 @@ class OpenXrBackend(Backend):
                 if e.view is not None
             ]
         self._frame_open = False
+        self.pacing.ending()
         try:
             self.runtime.end_frame(self._display_time_ns, layer)
         except XrRuntimeError as exc:
@@ -508,15 +685,35 @@ class OpenXrBackend(Backend):
             if isinstance(event, InstanceLossPending):
                 self._lost("the OpenXR runtime is going away (instance loss pending)")
                 return
+            if isinstance(event, ReferenceSpaceChanging):
+                self._on_runtime_recenter(event)
             if isinstance(event, SessionStateChanged):
                 self._on_state(event.state)
-                if self._shut_down:
+                if self._shut_down or self.lost_reason is not None:
                     return
+
+    def _on_runtime_recenter(self, event: ReferenceSpaceChanging) -> None:
+        yaw_deg, offset = 0.0, (0.0, 0.0, 0.0)
+        if event.pose_in_previous is not None:
+            pos, quat = _panda_pose(event.pose_in_previous)
+            forward = quat.xform(_vec3(0, 1, 0))
+            yaw_deg = math.degrees(math.atan2(-forward.x, forward.y))
+            offset = (float(pos.x), float(pos.y), float(pos.z))
+        log.info("openxr: the runtime recentred the %s space (%.1f deg)", event.space_kind, yaw_deg)
+        self._notices.append(BackendNotice("recentered", reason="runtime", yaw_deg=yaw_deg, offset_m=offset))
 
     def _on_state(self, state: SessionState) -> None:
         log.info("openxr: session %s -> %s", self.state.name, state.name)
         self.state = state
         self.state_history.append(state)
+        if state == SessionState.FOCUSED and self._worn is not True:
+            self._worn = True
+            self._notices.append(BackendNotice("headset", "worn", "the XR session is focused"))
+        elif state != SessionState.FOCUSED and self._worn is True and state != SessionState.LOSS_PENDING:
+            self._worn = False
+            self._notices.append(
+                BackendNotice("headset", "off", f"the XR session went to {state.name} (headset taken off?)")
+            )
         if state == SessionState.READY:
             self.runtime.begin_session()
             self.session_running = True
@@ -527,23 +724,72 @@ class OpenXrBackend(Backend):
         elif state == SessionState.LOSS_PENDING:
             self._lost("the headset was lost (OpenXR session loss pending)")
         elif state == SessionState.EXITING:
-            self._lost("the OpenXR runtime ended the session")
+            self._exit("the OpenXR runtime ended the session")
 
     def _abandon_frame(self) -> None:
         if self._frame_open:
             self._frame_open = False
             self.runtime.end_frame(self._display_time_ns, None)
 
-    def _lost(self, reason: str) -> None:
-        """The session cannot go on: release everything XR now and ask the app to exit."""
+    def _exit(self, reason: str) -> None:
+        """The runtime wants the app gone: release everything XR now and ask the app to exit."""
         log.warning("openxr: %s; stopping", reason)
         self.exit_requested = True
         self.exit_reason = reason
-        self.session_running = False  # a lost session cannot be walked through STOPPING
+        self.session_running = False
         if self._app is not None and hasattr(self._app, "exit_requested"):
             # The app's loop runs ``while not app.exit_requested``.
             setattr(self._app, "exit_requested", True)  # noqa: B010 - not part of AppContext
         self.shutdown()
+
+    def _lost(self, reason: str) -> None:
+        """The session (or instance) is lost: release everything XR now, keep the renderer running on
+        the desktop window, and look for the headset again every :data:`RECONNECT_S`."""
+        log.warning("openxr: %s; the desktop window shows the scene until the headset is back", reason)
+        self.session_running = False  # a lost session cannot be walked through STOPPING
+        self.lost_reason = reason
+        self._worn = False
+        self._notices.append(BackendNotice("headset", "lost", reason))
+        self._release_xr()
+        self._desktop_view(True)
+        self._retry_at = time.monotonic() + RECONNECT_S
+
+    def _desktop_view(self, on: bool) -> None:
+        """While the session is lost the window's own camera looks from the patient's last head pose
+        (the therapist sees what the patient last saw); back where it was once the eyes render again."""
+        app = self._app
+        camera = getattr(app.base, "camera", None) if app is not None else None
+        if app is None or camera is None:
+            return
+        if on and self._camera_parent is None:
+            self._camera_parent = camera.getParent()
+            camera.reparentTo(app.rig.head)
+            camera.setPosHpr(0, 0, 0, 0, 0, 0)
+        elif not on and self._camera_parent is not None:
+            camera.reparentTo(self._camera_parent)
+            camera.setPosHpr(0, 0, 0, 0, 0, 0)
+            self._camera_parent = None
+
+    def _reconnect(self) -> None:
+        if time.monotonic() < self._retry_at or self._app is None:
+            return
+        self._retry_at = time.monotonic() + RECONNECT_S
+        try:
+            self.runtime.create_instance("vr-exposure")
+            self._have_instance = True
+            configs = self.runtime.view_configs()
+            if len(configs) != 2:
+                raise XrUnavailable(f"the headset has {len(configs)} views; stereo (2) is needed")
+            self.view_configs = configs
+            self._start_session(self._app)
+        except (XrUnavailable, XrRuntimeError) as exc:
+            log.info("openxr: the headset is not back yet: %s", exc)
+            self._release_xr()
+            return
+        self.lost_reason = None
+        self._desktop_view(False)
+        self.state = SessionState.UNKNOWN
+        self._notices.append(BackendNotice("headset", "off", "the XR session was re-created"))
 
     # -- patient controls --------------------------------------------------------------------------
 
@@ -582,6 +828,11 @@ class OpenXrBackend(Backend):
         if self._shut_down:
             return
         self._shut_down = True
+        self._release_xr()
+        self._desktop_view(False)
+
+    def _release_xr(self) -> None:
+        """Every XR object and the eye buffers; the desktop window shows the scene again."""
         self._set_eyes_active(False)
         for eye in self._eyes:
             if eye.buffer is not None:
@@ -599,6 +850,8 @@ class OpenXrBackend(Backend):
             self._teardown_step("session", self.runtime.destroy_session)
         self._teardown_step("instance", self._destroy_instance)
         self._release_panda()
+        self._eyes = []
+        self._frame_open = False
 
     @staticmethod
     def _teardown_step(what: str, step: Any) -> None:
@@ -653,3 +906,9 @@ class OpenXrBackend(Backend):
         for region in self._disabled_regions:
             region.setActive(True)
         self._disabled_regions = []
+
+
+def _vec3(x: float, y: float, z: float) -> Any:
+    from panda3d.core import LVector3
+
+    return LVector3(x, y, z)

@@ -7,8 +7,9 @@ The backend's decisions (state machine, cameras, what to render) live in
 
 OpenGL binding: Panda3D, in its default single-threaded model, keeps its GL context current on the
 main thread, so the session binds to whatever context is current when :meth:`create_session` runs:
-an EGL context (Panda3D's ``p3headlessgl``, no X server) through ``XR_MNDX_egl_enable``, or a GLX
-context through ``XR_KHR_opengl_enable``'s Xlib binding.
+on Windows a WGL context through ``XR_KHR_opengl_enable``'s Win32 binding (:mod:`.xr_platform`);
+elsewhere an EGL context (Panda3D's ``p3headlessgl``, no X server) through ``XR_MNDX_egl_enable``,
+or a GLX context through ``XR_KHR_opengl_enable``'s Xlib binding.
 """
 
 from __future__ import annotations
@@ -17,16 +18,20 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import xr
 
+from vr_exposure.renderer.backends.xr_bindings import PROFILES, profile_extensions
+from vr_exposure.renderer.backends.xr_platform import wgl_current, win32_binding
 from vr_exposure.renderer.backends.xr_seam import (
     ActionStates,
     InstanceLossPending,
     ProjectionLayerView,
+    ReferenceSpaceChanging,
     SessionState,
     SessionStateChanged,
     SwapchainInfo,
@@ -47,28 +52,12 @@ _IMAGE_WAIT_NS = 1_000_000_000
 
 _NO_RUNTIME = "no OpenXR runtime: set XR_RUNTIME_JSON or install one (Monado, SteamVR)"
 
-# Bindings for the patient's controls: (interaction profile, action name, input paths).
-# Touch: the left menu button or Y for the safe place (reachable without looking), the right stick
-# to choose a SUDS value and A or the trigger to confirm. Simple controller (no stick): the left menu
-# button for the safe place, the right select button steps the rating, the right menu confirms.
-_SUGGESTED_BINDINGS: dict[str, dict[str, tuple[str, ...]]] = {
-    "/interaction_profiles/oculus/touch_controller": {
-        "safe_place": ("/user/hand/left/input/menu/click", "/user/hand/left/input/y/click"),
-        "suds_axis": ("/user/hand/right/input/thumbstick/y",),
-        "suds_confirm": ("/user/hand/right/input/a/click", "/user/hand/right/input/trigger/value"),
-    },
-    "/interaction_profiles/khr/simple_controller": {
-        "safe_place": ("/user/hand/left/input/menu/click",),
-        "suds_step": ("/user/hand/right/input/select/click",),
-        "suds_confirm": ("/user/hand/right/input/menu/click",),
-    },
-}
-
 _ACTIONS: dict[str, tuple[Any, str]] = {
     "safe_place": (xr.ActionType.BOOLEAN_INPUT, "Go to the safe place"),
     "suds_axis": (xr.ActionType.FLOAT_INPUT, "Choose a SUDS rating"),
     "suds_step": (xr.ActionType.BOOLEAN_INPUT, "Step the SUDS rating"),
     "suds_confirm": (xr.ActionType.BOOLEAN_INPUT, "Confirm the SUDS rating"),
+    "prompt_haptic": (xr.ActionType.VIBRATION_OUTPUT, "A SUDS prompt opened"),
 }
 
 
@@ -139,7 +128,10 @@ def _glx_current() -> tuple[int, int, int] | None:
 
 
 def current_gl_platform() -> str | None:
-    """``"egl"`` or ``"glx"``: which kind of OpenGL context is current on this thread (None: none)."""
+    """``"wgl"``, ``"egl"`` or ``"glx"``: which kind of OpenGL context is current on this thread
+    (None: none)."""
+    if sys.platform == "win32":
+        return "wgl" if wgl_current() is not None else None
     if _egl_current() is not None:
         return "egl"
     if _glx_current() is not None:
@@ -191,6 +183,7 @@ class PyOpenXrRuntime:
             xr.KHR_OPENGL_ENABLE_EXTENSION_NAME,
             xr.MNDX_EGL_ENABLE_EXTENSION_NAME,
             xr.KHR_CONVERT_TIMESPEC_TIME_EXTENSION_NAME,
+            *profile_extensions(),
         ]
         self._extensions = {e for e in wanted if e in offered}
         try:
@@ -253,6 +246,13 @@ class PyOpenXrRuntime:
         self._event_buffer = None
 
     def _gl_binding(self) -> Any:
+        if sys.platform == "win32":
+            wgl = wgl_current()
+            if wgl is None:
+                raise XrUnavailable(
+                    "no OpenGL context is current: the OpenXR session needs Panda3D's WGL context"
+                )
+            return win32_binding(*wgl)
         egl = _egl_current()
         if egl is not None:
             if xr.MNDX_EGL_ENABLE_EXTENSION_NAME not in self._extensions:
@@ -369,7 +369,7 @@ class PyOpenXrRuntime:
         return self.space_kind
 
     @_setup_call
-    def create_actions(self) -> None:
+    def create_actions(self) -> dict[str, str | None]:
         self._action_set = xr.create_action_set(
             self._instance,
             xr.ActionSetCreateInfo(
@@ -381,26 +381,33 @@ class PyOpenXrRuntime:
                 self._action_set,
                 xr.ActionCreateInfo(action_type=action_type, action_name=name, localized_action_name=label),
             )
-        for profile, bindings in _SUGGESTED_BINDINGS.items():
-            suggested = [
-                xr.ActionSuggestedBinding(self._actions[action], xr.string_to_path(self._instance, path))
-                for action, paths in bindings.items()
-                for path in paths
-            ]
+        result: dict[str, str | None] = {}
+        for profile in PROFILES:
+            if profile.extension is not None and profile.extension not in self._extensions:
+                result[profile.path] = f"the runtime does not offer {profile.extension}"
+                continue
             try:
+                suggested = [
+                    xr.ActionSuggestedBinding(self._actions[action], xr.string_to_path(self._instance, path))
+                    for action, paths in profile.bindings.items()
+                    for path in paths
+                ]
                 xr.suggest_interaction_profile_bindings(
                     self._instance,
                     xr.InteractionProfileSuggestedBinding(
-                        interaction_profile=xr.string_to_path(self._instance, profile),
+                        interaction_profile=xr.string_to_path(self._instance, profile.path),
                         suggested_bindings=suggested,
                     ),
                 )
-            except xr.XrException:
-                # A runtime may not know a profile; the others still bind.
+            except xr.XrException as exc:
+                # A runtime may reject a profile (or one of its paths); the others still bind.
+                result[profile.path] = f"rejected: {type(exc).__name__} {exc}".strip()
                 continue
+            result[profile.path] = None
         xr.attach_session_action_sets(
             self._session, xr.SessionActionSetsAttachInfo(action_sets=[self._action_set])
         )
+        return result
 
     # -- events and the frame loop ------------------------------------------------------------------
 
@@ -417,7 +424,16 @@ class PyOpenXrRuntime:
                 return SessionStateChanged(SessionState(int(ev.state)))
             if kind == xr.StructureType.EVENT_DATA_INSTANCE_LOSS_PENDING:
                 return InstanceLossPending()
-            # Other events (interaction profile changed, reference space change) need no action.
+            if kind == xr.StructureType.EVENT_DATA_REFERENCE_SPACE_CHANGE_PENDING:
+                rc = ctypes.cast(
+                    ctypes.byref(buf), ctypes.POINTER(xr.EventDataReferenceSpaceChangePending)
+                ).contents
+                kinds = {int(xr.ReferenceSpaceType.STAGE): "stage", int(xr.ReferenceSpaceType.LOCAL): "local"}
+                return ReferenceSpaceChanging(
+                    kinds.get(int(rc._reference_space_type), "other"),
+                    _pose(rc.pose_in_previous_space) if rc.pose_valid else None,
+                )
+            # Other events (interaction profile changed) need no action.
 
     @_frame_call
     def begin_session(self) -> None:
@@ -500,6 +516,18 @@ class PyOpenXrRuntime:
             suds_axis=float(axis.current_state) if axis.is_active else 0.0,
             suds_step=boolean("suds_step"),
             suds_confirm=boolean("suds_confirm"),
+        )
+
+    @_frame_call
+    def haptic_pulse(self, duration_ns: int, amplitude: float) -> None:
+        vibration = xr.HapticVibration(
+            duration=duration_ns, frequency=xr.FREQUENCY_UNSPECIFIED, amplitude=amplitude
+        )
+        xr.apply_haptic_feedback(
+            self._session,
+            # NULL_PATH: every hand the action is bound to.
+            xr.HapticActionInfo(action=self._actions["prompt_haptic"], subaction_path=xr.NULL_PATH),
+            vibration,  # pyopenxr passes it by reference as the base header
         )
 
     @_frame_call

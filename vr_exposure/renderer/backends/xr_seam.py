@@ -28,6 +28,7 @@ __all__ = [
     "ActionStates",
     "InstanceLossPending",
     "ProjectionLayerView",
+    "ReferenceSpaceChanging",
     "SWAPCHAIN_FORMAT_PREFERENCE",
     "SessionState",
     "SessionStateChanged",
@@ -54,9 +55,10 @@ GL_SRGB8_ALPHA8 = 0x8C43
 GL_RGBA8 = 0x8058
 GL_SRGB8 = 0x8C41
 
-#: Preferred first. sRGB first: Panda3D writes display-ready (gamma-encoded) colour, exactly what a
-#: desktop monitor shows, so the compositor must be told the bytes are sRGB; with GL_RGBA8 it would
-#: treat them as linear and the headset image would look washed out.
+#: Preferred first. sRGB first: the compositor decodes an sRGB image to light, and 8-bit sRGB keeps
+#: the dark tones a linear 8-bit image bands; the eye copy encodes Panda3D's linear colour into it
+#: (:class:`~vr_exposure.renderer.backends.openxr.GlEyeBlitter`), so a 50 % grey is seen as half
+#: the white's light.
 SWAPCHAIN_FORMAT_PREFERENCE = (GL_SRGB8_ALPHA8, GL_RGBA8)
 
 
@@ -140,7 +142,16 @@ class InstanceLossPending:
     """The runtime is going away (e.g. the headset was unplugged or the runtime is restarting)."""
 
 
-XrEvent = SessionStateChanged | InstanceLossPending
+@dataclass(frozen=True, slots=True)
+class ReferenceSpaceChanging:
+    """``XrEventDataReferenceSpaceChangePending``: the runtime recentres the app's space (the user
+    held the recenter button). ``pose_in_previous`` is the new origin in the old space, when valid."""
+
+    space_kind: str
+    pose_in_previous: XrPose | None = None
+
+
+XrEvent = SessionStateChanged | InstanceLossPending | ReferenceSpaceChanging
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,9 +226,10 @@ class XrRuntime(Protocol):
         """Create the app's reference space (STAGE if offered, else LOCAL) and the head (VIEW) space;
         returns the kind, ``"stage"`` or ``"local"``."""
 
-    def create_actions(self) -> None:
-        """Create the patient action set (safe place, SUDS), suggest bindings for
-        ``khr/simple_controller`` and ``oculus/touch_controller``, attach it to the session."""
+    def create_actions(self) -> dict[str, str | None]:
+        """Create the patient action set (safe place, SUDS, the prompt's haptic pulse), suggest
+        bindings for every profile of :data:`~vr_exposure.renderer.backends.xr_bindings.PROFILES`,
+        attach it to the session. Returns each profile's path -> None (accepted) or why not."""
 
     def poll_event(self) -> XrEvent | None:
         """The next event for this app, or None when the queue is empty."""
@@ -240,6 +252,9 @@ class XrRuntime(Protocol):
 
     def sync_actions(self) -> ActionStates:
         """``xrSyncActions`` and read the patient's controls (only while the session is focused)."""
+
+    def haptic_pulse(self, duration_ns: int, amplitude: float) -> None:
+        """``xrApplyHapticFeedback`` on the patient's controllers (only while the session is focused)."""
 
     def end_frame(self, display_time_ns: int, layer: list[ProjectionLayerView] | None) -> None:
         """``xrEndFrame`` with one projection layer, or no layer when nothing was rendered."""
