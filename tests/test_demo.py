@@ -90,12 +90,12 @@ def test_headless_demo_leaves_a_complete_sealed_session(tmp_path: Path) -> None:
         by_process.setdefault(record.process, set()).add(record.msg_type)
     console, renderer = by_process["console"], by_process["renderer"]
     # Ratings, given by the simulated patient in the headset and recorded by both sides.
-    ratings = [r for r in log.by_type("rating_recorded") if r.process == "console"]
+    ratings = [r for r in log.by_type("suds_recorded") if r.process == "console"]
     assert len(ratings) >= 5
     assert {r.content["rating"]["source"] for r in ratings} == {"patient-in-vr"}
     assert "rating_recorded" in renderer
     # Intensity changes and rungs climbed through accepted advice.
-    assert "intensity_changed" in console and "intensity_changed" in renderer
+    assert "intensity_set" in console and "intensity_changed" in renderer
     rungs = [r.content["rung"] for r in log.by_type("rung_changed")]
     assert rungs[0] == 0 and max(rungs) >= 1
     assert log.by_type("advice_accepted")

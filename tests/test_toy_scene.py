@@ -81,6 +81,6 @@ def test_demo_runs_a_session_in_the_toy_scene(tmp_path: Path) -> None:
     log = read_session(Path(match.group(1)))
     loaded = [r.content["scene"] for r in log.by_type("scene_loaded") if r.process == "renderer"]
     assert "toy-cubes" in loaded
-    assert [r for r in log.by_type("rating_recorded") if r.process == "console"], "no SUDS rating recorded"
+    assert [r for r in log.by_type("suds_recorded") if r.process == "console"], "no SUDS rating recorded"
     fired = {r.content["event"] for r in log.by_type("event_fired")}
     assert fired <= {"spin"} and log.manifest is not None and log.manifest.protocol == "toy-graded"

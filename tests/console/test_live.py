@@ -372,7 +372,7 @@ def test_a_rating_in_the_headset_reaches_the_plot_and_the_journal(qtbot, rendere
 
     qtbot.waitUntil(plotted, timeout=20_000)
     console_ratings = [
-        r for r in _journal(session_dir, "console") if r["header"]["msg_type"] == "rating_recorded"
+        r for r in _journal(session_dir, "console") if r["header"]["msg_type"] == "suds_recorded"
     ]
     assert len(console_ratings) == 1
     assert console_ratings[0]["content"]["rating"]["source"] == "patient-in-vr"
@@ -588,7 +588,7 @@ def test_guarded_actions_against_a_renderer(qtbot, renderers, consoles):
     qtbot.waitUntil(lambda: not c.active, timeout=10_000)
     qtbot.waitUntil(lambda: c.renderer_state.mode == "safe_place", timeout=20_000)
     types = [r["header"]["msg_type"] for r in _journal(session_dir, "console")]
-    assert types.count("rating_recorded") == 1 and types.count("session_summary") == 1
+    assert types.count("suds_recorded") == 1 and types.count("session_summary") == 1
     w.summary_box.close()
 
 
