@@ -351,9 +351,10 @@ class Dog:
         self._ear_p = _approach(self._ear_p, ear_p, 6.0, dt_s)
         wag = wag_deg * math.sin(2 * math.pi * wag_hz * t)
         for i, seg in enumerate(self.tail):
-            seg.setHpr(wag * (0.5 + 0.4 * i), self._tail_p if i == 0 else 8.0 - 6.0 * (r >= 2), 0.0)
+            # The tail points back (-Y): a negative pitch raises it.
+            seg.setHpr(wag * (0.5 + 0.4 * i), -(self._tail_p if i == 0 else 8.0 - 6.0 * (r >= 2)), 0.0)
         for e in self.ears["pricked"]:
-            e.setHpr(0.0, self._ear_p, 0.0)
+            e.setHpr(0.0, -self._ear_p, 0.0)  # positive: pricked forward
         for side, f in zip((-1, 1), self.ears["floppy"], strict=True):
             f.setHpr(0.0, 0.3 * self._ear_p, side * (6.0 + 0.25 * self._ear_p))
         # Breathing and panting: calm and alert pant (mouth open, tongue out); stiff dogs hold still.
