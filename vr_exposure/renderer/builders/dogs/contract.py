@@ -66,10 +66,10 @@ CONTRACT = BuilderContract(
         ),
     },
     audio_sources={
-        "bark": AudioSourceContract(description="two or three barking bursts (the shared bark family)"),
+        "bark": AudioSourceContract(description="two or three barking bursts, the shared bark family"),
         "panting": AudioSourceContract(description="a dog's quick breathy panting, about three a second"),
         "growl": AudioSourceContract(description="a low rough growl with a slow rumble"),
-        "wind": AudioSourceContract(description="light wind in the park (the shared wind family)"),
+        "wind": AudioSourceContract(description="light wind in the park, the shared wind family"),
     },
     anchors={
         "nearest-dog": AnchorContract(description="the mouth of the nearest visible dog"),
