@@ -2,7 +2,8 @@
 (four beats, lateral sequence, two or more feet down) at walking speed and a trot (diagonal pairs
 together, under half the cycle on the ground) at trotting speed, and a paw on the ground does not
 slide; over intensity 0 to 100 the dogs climb the body-language ladder and never come down it; and
-the demo runs the dogs protocol headless. The clock is stepped, never waited for."""
+a bark is louder in the ear facing the dog (OpenAL Soft's wave output); and the demo runs the dogs
+protocol headless. The scene clock is stepped, never waited for."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +25,8 @@ from vr_exposure.renderer.builders import contracts
 from vr_exposure.renderer.builders.dogs.contract import LADDER, ladder_rung
 from vr_exposure.renderer.builders.dogs.dog import LEGS, Dog
 from vr_exposure.renderer.stage import Stage
+
+from .test_audio import _read_wav, _rms
 
 pytestmark = pytest.mark.renderer
 
@@ -148,3 +152,71 @@ def test_the_demo_runs_the_dogs_protocol_headless(tmp_path: Path) -> None:
     library = load_library([ROOT / "scenes"], [ROOT / "protocols"], contracts=contracts())
     assert fired <= set(library.scene("dogs").events), fired
     assert log.manifest is not None and log.manifest.protocol == "dogs-graded"
+
+
+_BARKER = textwrap.dedent(
+    """
+    import sys, time
+    import msgspec
+    from panda3d.core import loadPrcFileData, NodePath, AudioManager
+    loadPrcFileData("", "audio-library-name p3openal_audio\\nnotify-level-audio error\\n")
+    from vr_exposure.core.clock import FakeClock
+    from vr_exposure.core.loading import load_library
+    from vr_exposure.renderer.audio import SceneAudio
+    from vr_exposure.renderer.builders import contracts
+    from vr_exposure.renderer.stage import Stage
+
+    heading, scenes, protocols = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+    spec = load_library([scenes], [protocols], contracts=contracts()).scene("dogs")
+    spec = msgspec.structs.replace(spec, audio={"bark": spec.audio["bark"]}, events={})
+    top = NodePath("top")
+    head = top.attachNewNode("head")
+    mgr = AudioManager.createAudioManager()
+    assert mgr.isValid(), "OpenAL did not open"
+    audio = SceneAudio(mgr, head, root=top)
+    stage = Stage(top, audio=audio, clock=FakeClock(), rng_seed=2, shadow_size_px=0)
+    stage.load(spec, preset="small-dog-close")
+    head.setPosHpr(0, 0, stage.eye_height_m, heading, 0, 0)
+    audio.play("bark")
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        stage.update(1 / 60)
+        time.sleep(1 / 60)
+    print("PLAYING", audio.playing)
+    stage.destroy()
+    mgr.shutdown()
+    """
+)
+
+
+def _bark(tmp_path: Path, heading_deg: float) -> np.ndarray:
+    out = tmp_path / f"bark{heading_deg:+.0f}.wav"
+    conf = tmp_path / "alsoft.conf"
+    conf.write_text(
+        f"[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n[wave]\nfile={out}\n", encoding="utf-8"
+    )
+    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+    proc = subprocess.run(
+        [sys.executable, "-c", _BARKER, str(heading_deg), str(ROOT / "scenes"), str(ROOT / "protocols")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    channels, bits, frames = _read_wav(out.read_bytes())
+    assert channels == 2 and bits == 16
+    return np.frombuffer(frames, dtype=np.int16).astype(np.float64).reshape(-1, 2)
+
+
+def test_a_bark_is_louder_in_the_ear_facing_the_dog(tmp_path: Path) -> None:
+    """The dog sits ahead; the patient turns the head left (the dog is then on the right) or right."""
+    turned_left = _bark(tmp_path, 90.0)
+    turned_right = _bark(tmp_path, -90.0)
+    for data in (turned_left, turned_right):
+        assert np.abs(data).max() > 0, "silent output"
+    assert _rms(turned_left[:, 1]) > 1.5 * _rms(turned_left[:, 0]), "the dog on the right is not louder there"
+    assert _rms(turned_right[:, 0]) > 1.5 * _rms(turned_right[:, 1]), (
+        "the dog on the left is not louder there"
+    )
