@@ -3,8 +3,8 @@
 Layout (metres, Panda3D axes): the patient sits at the origin facing +Y, eyes ``eye_height_m`` above
 the floor. Each space is built once round the origin and only the one ``space`` names shows:
 
-- ``room``: a 4.4 m x 5.5 m office with a window on the left (a roller shutter closes it) and a
-  hinged door ahead opening onto a lit corridor;
+- ``room``: a 4.4 m x 5.5 m office with a window ahead on the left (a roller shutter closes it)
+  and a hinged door ahead opening onto a lit corridor;
 - ``large-lift``: a 2.2 m x 2.4 m steel cabin, sliding doors ahead onto a landing, a handrail, the
   button panel and a row of floor lamps over the doors;
 - ``small-lift``: the same, 1.1 m x 1.2 m;
@@ -236,7 +236,7 @@ class EnclosedScene(SceneInstance):
             y=(-2.0, 3.5),
             height_m=2.6,
             skirting=("back", "left", "right"),
-            windows=[Window("left", along_m=-0.6, z_m=1.5, width_m=1.6, height_m=1.2)],
+            windows=[Window("far", along_m=-1.35, z_m=1.45, width_m=1.2, height_m=1.1)],
         )
         room.walls["far"].hide()
         self._wall_with_doorway(room, "far", width=4.4, height=2.6, door_w=0.95, door_h=2.05, tex="plaster")
@@ -247,9 +247,9 @@ class EnclosedScene(SceneInstance):
         self._glow(node, proc.plane("hall-light", 0.6, 1.2), (0.0, 4.8, 2.58), (0, 180, 0))
         # The roller shutter over the window.
         self.shutter = part(
-            room.wall_frame("left"),
-            proc.box("shutter", (1.7, 0.03, 1.3), uv_per_m=2.0),
-            (-0.6, -0.05, 1.5),
+            room.wall_frame("far"),
+            proc.box("shutter", (1.3, 0.03, 1.2), uv_per_m=2.0),
+            (-1.35, -0.05, 1.45),
             texture="brushed-steel",
             mat=material((0.7, 0.7, 0.68)),
         )
@@ -270,8 +270,8 @@ class EnclosedScene(SceneInstance):
                 )
         part(
             node,
-            proc.box("cabinet", (0.5, 0.45, 1.3), uv_per_m=1.0),
-            (-1.9, 2.9, 0.65),
+            proc.box("cabinet", (0.45, 0.5, 1.3), uv_per_m=1.0),
+            (-1.95, 1.5, 0.65),
             texture="wood-fine",
             mat=wood,
         )
@@ -731,7 +731,10 @@ class EnclosedScene(SceneInstance):
         return None
 
     def preferred_view(self, eye_height_m: float) -> tuple[float, float]:
-        """Straight ahead, a little down: the door, the people, the bore's mouth."""
+        """Straight ahead: a little down at the door, the people, the bore's mouth; in a lift a little
+        up, at the floor lamps over the doors and the light panel."""
+        if self.spaces[self.space].floor_lamps:
+            return 0.0, 12.0
         return 0.0, -6.0
 
 
