@@ -26,7 +26,9 @@ def _lift_door(rng: np.random.Generator) -> np.ndarray:
     """3 s one-shot: the doors' rollers rumble for two seconds, then the panels meet with a thud."""
     n = 3 * RATE_HZ
     t = np.arange(n) / RATE_HZ
-    roll = spectral_noise(n, rng, band(80.0, 900.0)) * np.where(t < 2.0, np.sin(np.pi * t / 2.0) ** 0.5, 0.0)
+    # The rumble swells and fades over the first two seconds (clipped: no root of a negative sine after).
+    swell = np.sqrt(np.clip(np.sin(np.pi * np.minimum(t, 2.0) / 2.0), 0.0, None))
+    roll = spectral_noise(n, rng, band(80.0, 900.0)) * swell
     thud = spectral_noise(n, rng, band(40.0, 250.0)) * np.exp(-np.maximum(t - 2.0, 0) * 18.0) * (t >= 2.0)
     return normalise(0.5 * roll + 1.6 * thud, 0.9)
 
