@@ -364,17 +364,7 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
     ]
     tables["clock_sync"] = _rows_table(
         rows,
-        {
-            "record": pa.string(),
-            "process": pa.string(),
-            "t_mono_ns": pa.int64(),
-            "t_s": pa.float64(),
-            "utc_ns": pa.int64(),
-            "utc": pa.string(),
-            "peer": pa.string(),
-            "offset_ns": pa.int64(),
-            "uncertainty_ns": pa.int64(),
-        },
+        TABLE_TYPES["clock_sync"],
     )
 
     tables["probes"] = _rows_table(
@@ -391,16 +381,7 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
             }
             for pr in tl.probes
         ],
-        {
-            "probe_id": pa.string(),
-            "probe_index": pa.int64(),
-            "due_t_s": pa.float64(),
-            "due_running_s": pa.float64(),
-            "status": pa.string(),
-            "closed_t_s": pa.float64(),
-            "reason": pa.string(),
-            "late_rating": pa.bool_(),
-        },
+        TABLE_TYPES["probes"],
     )
 
     tables["episodes"] = _rows_table(
@@ -415,25 +396,9 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
             }
             for e in sorted((*tl.pauses, *tl.safe_place), key=lambda e: e.start_mono_ns)
         ],
-        {
-            "episode": pa.string(),
-            "start_t_s": pa.float64(),
-            "end_t_s": pa.float64(),
-            "duration_s": pa.float64(),
-            "started_by": pa.string(),
-            "process": pa.string(),
-        },
+        TABLE_TYPES["episodes"],
     )
 
-    ssq_schema: dict[str, pa.DataType] = {
-        "phase": pa.string(),
-        "t_s": pa.float64(),
-        "nausea": pa.float64(),
-        "oculomotor": pa.float64(),
-        "disorientation": pa.float64(),
-        "total": pa.float64(),
-        **{f"item_{i:02d}": pa.int64() for i in range(1, 17)},
-    }
     tables["ssq"] = _rows_table(
         [
             {
@@ -447,7 +412,7 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
             }
             for s in tl.ssq
         ],
-        ssq_schema,
+        TABLE_TYPES["ssq"],
     )
 
     parts_t: list[np.ndarray] = []
