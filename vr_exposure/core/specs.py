@@ -78,6 +78,9 @@ class Event(_Spec, frozen=True):
 
     title: str
     hotkey: str | None = None
+    #: Where the console lists the event (``audience``, ``cabin``, ``sound``, ``sight``, ``vehicle``,
+    #: ``threat`` ...); events without a group are listed under "Events".
+    group: str = ""
     delay_s: float = 0.0
     delay_jitter_s: float = 0.0
     duration_s: float = 5.0

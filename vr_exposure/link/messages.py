@@ -188,6 +188,7 @@ class EventInfo(msgspec.Struct, kw_only=True, frozen=True):
 
     name: str
     title: str = ""
+    group: str = ""
     duration_s: float = 0.0
     delay_s: float = 0.0
     delay_jitter_s: float = 0.0

@@ -949,6 +949,7 @@ class App:
                         m.EventInfo(
                             name=name,
                             title=e.title,
+                            group=e.group,
                             duration_s=float(e.duration_s),
                             delay_s=float(e.delay_s),
                             delay_jitter_s=float(e.delay_jitter_s),

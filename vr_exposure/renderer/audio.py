@@ -73,6 +73,7 @@ class _Playing:
         self.sound = sound
         self.node = node
         self.volume = 0.0
+        self.gain = 1.0
         self.stop_at_s: float | None = None
 
 
@@ -146,12 +147,14 @@ class SceneAudio:
                 return
         raise KeyError(f"no audio cue {name!r}")
 
-    def play_event_cue(self, name: str, duration_s: float) -> None:
+    def play_event_cue(self, name: str, duration_s: float, gain: float = 1.0) -> None:
         """An event's cue: a second instance of the cue played for ``duration_s`` at least at
-        half volume, so the event is heard even where the loop is quiet."""
+        half volume, so the event is heard even where the loop is quiet, times ``gain`` (the
+        strength, 0-1, the therapist fired the event with)."""
         if self._spec is None or name not in self._spec.audio:
             return
         playing = self._load(f"{name}-event", self._spec.audio[name])
+        playing.gain = gain
         playing.sound.setLoop(True)
         playing.stop_at_s = self._t_s + duration_s
         self._events.append(playing)
@@ -175,7 +178,7 @@ class SceneAudio:
                 p.volume = v
                 p.sound.setVolume(v)
         for p in self._events:
-            v = max(p.cue.volume_at(self._intensity), 0.5) * self._master
+            v = max(p.cue.volume_at(self._intensity), 0.5) * p.gain * self._master
             if abs(v - p.volume) > 1e-4:
                 p.volume = v
                 p.sound.setVolume(v)

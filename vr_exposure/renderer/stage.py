@@ -103,6 +103,7 @@ class Stage:
         self._transition: _Transition | None = None
         # Events: (fire at, monotonic ns; name), kept in trigger order.
         self._pending: list[tuple[int, str]] = []
+        self._strengths: dict[str, float] = {}
         # Safe place: what to return to.
         self._in_safe_place = False
         self._return_to: tuple[SceneSpec, str | None, float] | None = None
@@ -326,12 +327,17 @@ class Stage:
 
     # ----------------------------------------------------------------------------------------- events
 
-    def trigger_event(self, name: str) -> float:
+    def trigger_event(self, name: str, strength: float = 1.0) -> float:
         """Schedule the spec's event ``name``; returns the delay actually used (its ``delay_s`` plus a
-        uniform random part of up to ``delay_jitter_s``). A zero delay starts it this frame."""
+        uniform random part of up to ``delay_jitter_s``). A zero delay starts it this frame.
+        ``strength`` (0-1) is how loud or near the therapist wants it; the builder reads it with
+        :meth:`SceneInstance.event_strength` and the event's cue plays at that share of its volume."""
         spec = self._require_scene()
         if name not in spec.events:
             raise StageError(_unknown("event", name, spec.events, spec.id))
+        if not 0.0 <= strength <= 1.0:
+            raise StageError(f"event {name!r}: strength {strength} is outside 0-1")
+        self._strengths[name] = strength
         event = spec.events[name]
         delay_s = event.delay_s + (
             float(self.rng.uniform(0.0, event.delay_jitter_s)) if event.delay_jitter_s else 0.0
@@ -346,9 +352,11 @@ class Stage:
         assert self._loaded is not None
         spec, scene = self._loaded.spec, self._loaded.scene
         event = spec.events[name]
+        strength = self._strengths.pop(name, 1.0)
+        scene.event_strengths[name] = strength
         scene.start_event(name, event)
         if self.audio is not None and event.cue is not None:
-            self.audio.play_event_cue(event.cue, event.duration_s)
+            self.audio.play_event_cue(event.cue, event.duration_s, gain=strength)
 
     # ------------------------------------------------------------------------------------------ fades
 

@@ -32,6 +32,9 @@ class SceneInstance:
 
     def __init__(self, root: NodePath) -> None:
         self.root = root
+        #: The strength (0-1) each event was last fired with, set by the stage before
+        #: :meth:`start_event`; read it with :meth:`event_strength`.
+        self.event_strengths: dict[str, float] = {}
 
     def apply(self, values: Mapping[str, float]) -> None:
         """New parameter values (every parameter of the spec, presets' overrides applied)."""
@@ -41,6 +44,11 @@ class SceneInstance:
 
     def start_event(self, name: str, event: Event) -> None:
         """Begin the event's animation now (the stage has already waited out its delay)."""
+
+    def event_strength(self, name: str) -> float:
+        """How strongly the therapist fired the event (0-1: loudness, nearness), 1.0 by default.
+        A builder scales what it shows with it: distant gunfire at 0.2, near at 1.0."""
+        return self.event_strengths.get(name, 1.0)
 
     def event_running(self, name: str) -> bool:
         """Whether the event's animation is still playing."""
