@@ -14,9 +14,14 @@ Two ways to impair the link, chosen at run time:
   point to point) and a forwarder process moves IP packets between them: each packet waits
   ``delay +- jitter`` (uniform), 2% are dropped at random in each direction, and an outage drops
   every packet that enters the link while it lasts (packets already on the wire still arrive, as
-  with netem's ``loss 100%``). The forwarder keeps each direction in order (a packet never leaves
-  before one that entered earlier), as a real path nearly always does; netem with jitter would
-  reorder. It also notes when the last TCP segment with data crossed towards each port, so an
+  with netem's ``loss 100%``). The forwarder keeps each TCP connection in order (a segment never
+  leaves before one of the same connection that entered earlier), as a real path nearly always does
+  (routers and ECMP keep a flow's packets in order), while different connections are delayed
+  independently; netem with jitter would reorder even within a connection. Holding the whole
+  direction in order instead would make every command wait behind the latest-due packet of the
+  mirror and telemetry stream, which no real network does. The forwarder asks for real-time
+  scheduling (``SCHED_FIFO``, root), so a busy machine does not add its own delay to the path's.
+  It also notes when the last TCP segment with data crossed towards each port, so an
   outage's start can be told as the far end saw it.
 
 Traffic only ever flows between the two namespaces' addresses. The namespaces are named after this
@@ -35,6 +40,7 @@ import argparse
 import contextlib
 import ctypes
 import fcntl
+import heapq
 import json
 import os
 import queue
@@ -49,7 +55,6 @@ import sys
 import tempfile
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,6 +279,8 @@ class ImpairedLink:
         if ready.get("event") != "ready":
             raise RuntimeError(f"the packet forwarder failed: {ready}")
         self.kind = "userspace"
+        #: Whether the forwarder runs with real-time scheduling (its delays then hold on a busy machine).
+        self.realtime = bool(ready.get("realtime"))
 
     def exec_prefix(self, side: str) -> list[str]:
         """The command prefix that runs a program in the ``console`` or ``renderer`` namespace."""
@@ -378,6 +385,17 @@ def _open_tun(ns: str) -> int:
     return fd
 
 
+def _flow_key(packet: bytes) -> bytes:
+    """What identifies a packet's flow: an IPv4 TCP or UDP segment's addresses and ports; other
+    packets (ICMP, anything unparsed) share one flow per direction."""
+    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] not in (6, 17):
+        return b""
+    ihl = (packet[0] & 0x0F) * 4
+    if len(packet) < ihl + 4:
+        return b""
+    return bytes(packet[9:10]) + bytes(packet[12:20]) + bytes(packet[ihl : ihl + 4])
+
+
 def _tcp_data_port(packet: bytes) -> int | None:
     """The destination port of an IPv4 TCP segment that carries data, else None."""
     if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
@@ -407,8 +425,15 @@ def _forward_main(args: argparse.Namespace) -> int:
         _ip("-n", ns, "link", "set", _TUN_NAME, "up")
     names = ("c2r", "r2c")
     delay_ns, jitter_ns = int(args.delay_ms * 1e6), int(args.jitter_ms * 1e6)
-    queues: list[deque[tuple[int, bytes]]] = [deque(), deque()]
-    last_due = [0, 0]
+    # Per direction, a heap of (due, arrival number, packet); per flow, the latest due time.
+    queues: list[list[tuple[int, int, bytes]]] = [[], []]
+    last_due: dict[tuple[int, bytes], int] = {}
+    arrivals = 0
+    realtime = True
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
+    except (OSError, AttributeError):
+        realtime = False
     counts = {f"{n}_{k}": 0 for n in names for k in ("packets", "dropped", "blackholed", "bytes")}
     last_data: dict[str, int] = {}
     outage_until: int | None = None
@@ -419,7 +444,7 @@ def _forward_main(args: argparse.Namespace) -> int:
     sel.register(fds[1], selectors.EVENT_READ, 1)
     sel.register(sys.stdin.fileno(), selectors.EVENT_READ, "stdin")
     pending = b""
-    out(event="ready", pid=os.getpid())
+    out(event="ready", pid=os.getpid(), realtime=realtime)
     while True:
         now = time.monotonic_ns()
         due = [q[0][0] for q in queues if q]
@@ -457,21 +482,22 @@ def _forward_main(args: argparse.Namespace) -> int:
                 if outage_until is not None and now < outage_until:
                     counts[f"{names[d]}_blackholed"] += 1
                     continue
+                flow = (d, _flow_key(packet))
                 if not impaired:
-                    queues[d].append((now, packet))
-                    last_due[d] = max(last_due[d], now)
-                    continue
-                if rng.random() < args.loss:
+                    t = max(now, last_due.get(flow, 0))
+                elif rng.random() < args.loss:
                     counts[f"{names[d]}_dropped"] += 1
                     continue
-                t = now + delay_ns + int(rng.uniform(-jitter_ns, jitter_ns))
-                t = max(t, last_due[d])  # keep each direction in order
-                last_due[d] = t
-                queues[d].append((t, packet))
+                else:
+                    t = now + delay_ns + int(rng.uniform(-jitter_ns, jitter_ns))
+                    t = max(t, last_due.get(flow, 0))  # keep each connection in order
+                last_due[flow] = t
+                arrivals += 1
+                heapq.heappush(queues[d], (t, arrivals, packet))
         now = time.monotonic_ns()
         for d, q in enumerate(queues):
             while q and q[0][0] <= now:
-                _, packet = q.popleft()
+                _, _, packet = heapq.heappop(q)
                 with contextlib.suppress(OSError):  # the interface may be going down at exit
                     os.write(fds[1 - d], packet)
                 port = _tcp_data_port(packet)
@@ -847,7 +873,7 @@ def run_drill(
             delay_ms=delay_ms, jitter_ms=jitter_ms, loss=loss, outage_s=outage_s,
             link_timeout_s=link_timeout_s, session_id=session.name,
         )  # fmt: skip
-        figures["forwarder"] = forwarder_stats
+        figures["forwarder"] = {**forwarder_stats, "realtime": getattr(link, "realtime", None)}
         return DrillResult(figures, result, records, renderer_log.read_text())
     raise AssertionError("unreachable")
 

@@ -202,3 +202,71 @@ def test_without_hedging_there_is_no_second_connection(renderer: ThreadedRendere
         assert client.hedge_socket is None and len(client.fds()) == 2
         assert client.wait_until(lambda: client.synced, 5)
         assert client.request(m.SetIntensityRequest(intensity=10)).ok
+
+
+def test_deferred_and_threaded_telemetry_arrive_encoded_in_order(renderer: ThreadedRenderer) -> None:
+    """Telemetry the frame loop defers (encoded on the publisher thread) and samples published from
+    another thread arrive whole, numbered in order, with the session current when they were made."""
+    import threading
+
+    poses: list[Message] = []
+    views: list[Message] = []
+
+    def on_telemetry(msg: Message) -> None:
+        if msg.header.msg_type not in ("head_pose", "view_image"):
+            return
+        (poses if msg.header.msg_type == "head_pose" else views).append(msg)
+
+    with _client(renderer, on_event=on_telemetry) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        frame = 0
+        # A subscription takes a moment to reach the publisher: publish until one arrives.
+        while not poses:
+            frame += 1
+            with renderer.lock:
+                renderer.server.publish(
+                    "head_pose",
+                    {
+                        "frame": frame,
+                        "t_mono_ns": frame,
+                        "position_m": (0.0, 1.2, 0.0),
+                        "orientation_xyzw": (0.0, 0.0, 0.0, 1.0),
+                    },
+                    defer=True,
+                )
+                renderer.server.flush_published()
+            client.wait_until(lambda: bool(poses), 0.2)
+            assert frame < 100, "no head_pose arrived"
+        first = frame
+        with renderer.lock:
+            for i in range(1, 51):
+                renderer.server.publish(
+                    "head_pose",
+                    {
+                        "frame": first + i,
+                        "t_mono_ns": first + i,
+                        "position_m": (0.0, 1.2, 0.0),
+                        "orientation_xyzw": (0.0, 0.0, 0.0, 1.0),
+                    },
+                    defer=True,
+                )
+            renderer.server.flush_published()
+        sender = threading.Thread(
+            target=lambda: [
+                renderer.server.publish_from_thread(
+                    "view_image", {"jpeg": b"\xff\xd8", "width": 4, "height": 3, "frame": k}
+                )
+                for k in range(20)
+            ]
+        )
+        sender.start()
+        sender.join(10)
+        assert client.wait_until(lambda: len(poses) >= 51 and len(views) >= 20, 10)
+        frames = [p.content.frame for p in poses]
+        assert frames[-51:] == list(range(first, first + 51))
+        seqs = [p.header.seq for p in poses]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        assert [v.content.frame for v in views] == list(range(20))
+        assert client.telemetry_lost.get("head_pose", 0) == 0
+        with pytest.raises(ValueError, match="not a telemetry type"):
+            renderer.server.publish_from_thread("event_fired", {"event": "x"})

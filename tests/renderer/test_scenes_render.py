@@ -157,3 +157,63 @@ def test_render_still_gives_a_png(showbase: Any, specs: dict[str, SceneSpec]) ->
     png = render_still(specs["safe-place"], preset="dusk", size=(160, 90), multisamples=0, base=showbase)
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(png) > 2000
+
+
+def test_gpu_sway_bends_a_node_as_setp_would(showbase: Any) -> None:
+    """``shading.sway`` bends a node on the GPU exactly as ``setP`` of the same angle does in Python
+    (the grass in the safe place), and a node without it does not move."""
+    import math as _math
+
+    from panda3d.core import AmbientLight, DirectionalLight
+
+    from vr_exposure.renderer import procedural as proc
+    from vr_exposure.renderer import shading
+
+    def scene(bend_on_gpu: bool, angle_deg: float) -> np.ndarray:
+        top = NodePath("sway-test")
+        shading.apply_scene_shader(top, shadows=False)
+        amb = top.attachNewNode(AmbientLight("amb"))
+        amb.node().setColor((0.4, 0.4, 0.4, 1))
+        sun = top.attachNewNode(DirectionalLight("sun"))
+        sun.node().setColor((0.8, 0.8, 0.8, 1))
+        sun.setHpr(30, -50, 0)
+        top.setLight(amb)
+        top.setLight(sun)
+        pivot = top.attachNewNode("pivot")
+        pivot.setPos(0, 3, -0.9)
+        stalk = pivot.attachNewNode(proc.box("stalk", (0.4, 0.4, 1.8)))
+        stalk.setZ(0.9)  # the box's centre: its foot at the pivot
+        stalk.setColor(0.2, 0.7, 0.3, 1)
+        stalk.flattenLight()
+        if bend_on_gpu:
+            # angle = gain * weight * (0.6 + 0.4 * sin(rate * t + phase)); sin(pi/2) = 1 at t = 0.
+            shading.sway(pivot, weight=1.0, rate_rad_s=1.3, phase_rad=_math.pi / 2)
+            shading.set_sway_clock(top, 0.0, _math.radians(angle_deg))
+        else:
+            pivot.setP(angle_deg)
+        view = OffscreenView(
+            top,
+            size=SIZE,
+            fov_deg=80.0,
+            engine=showbase.graphicsEngine,
+            pipe=showbase.pipe,
+            host=showbase.win,
+        )
+        try:
+            view.look_from((0.0, 0.0, 0.0), (0.0, 0.0, 0.0))
+            return view.render()
+        finally:
+            view.close()
+            top.removeNode()
+
+    def changed(a: np.ndarray, b: np.ndarray) -> float:
+        """Share of pixels that differ visibly."""
+        return float((np.abs(a.astype(int) - b.astype(int)).sum(axis=2) > 30).mean())
+
+    upright = scene(False, 0.0)
+    for angle in (25.0, -40.0):
+        reference = scene(False, angle)
+        bent = scene(True, angle)
+        assert changed(reference, upright) > 0.03, "the bend shows"
+        assert changed(bent, reference) < 0.002, angle
+    assert changed(scene(True, 0.0), upright) < 0.002

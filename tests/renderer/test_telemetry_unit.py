@@ -31,6 +31,25 @@ def test_frame_timer_summarises_once_per_window() -> None:
     assert sum(s.frames for s in summaries) < 200
 
 
+def test_frame_timer_percentiles_are_numpys() -> None:
+    rng = np.random.default_rng(7)
+    intervals = [int(x) for x in rng.integers(8_000_000, 40_000_000, size=97)]
+    timer = FrameTimer(10_000_000, window_s=0.5)
+    t = 0
+    timer.tick(t)
+    summary = None
+    for dt in intervals:
+        t += dt
+        summary = timer.tick(t)
+        if summary is not None:
+            break
+    assert summary is not None
+    seen = intervals[: summary.frames]
+    assert summary.median_ms == pytest.approx(float(np.percentile(seen, 50)) / 1e6)
+    assert summary.p99_ms == pytest.approx(float(np.percentile(seen, 99)) / 1e6)
+    assert summary.dropped == sum(1 for x in seen if x > 15_000_000)
+
+
 def test_frame_timer_first_tick_only_starts_the_window() -> None:
     timer = FrameTimer(10_000_000)
     assert timer.tick(5) is None

@@ -29,7 +29,7 @@ import statistics
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import zmq
@@ -108,6 +108,15 @@ _DECODE_COUNTER = {
 }
 
 
+class _Deferred(NamedTuple):
+    """A telemetry sample the publisher thread encodes: its Struct type, content, seq and session."""
+
+    cls: type[Any]
+    content: Mapping[str, Any]
+    seq: int
+    session_id: str
+
+
 class LinkServer:
     """Renderer-side link endpoint. Not thread-safe: call everything from the frame loop.
 
@@ -178,7 +187,12 @@ class LinkServer:
         # (ZeroMQ sockets belong to one thread): the first send after an idle spell wakes
         # libzmq's I/O thread, which costs the sender tens to hundreds of microseconds, and the
         # frame loop should not pay that every frame. A queue keeps the order of publish calls.
-        self._pub_queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        # Telemetry published with ``defer=True`` waits in a batch until :meth:`flush_published`
+        # (once per frame): each hand-off wakes the publisher thread, which then takes the GIL from
+        # the frame loop, so one wake-up per frame costs far less than one per sample.
+        self._pub_queue: queue.SimpleQueue[list[list[bytes] | _Deferred] | None] = queue.SimpleQueue()
+        self._pub_batch: list[list[bytes] | _Deferred] = []
+        self._thread_seq_lock = threading.Lock()
         self._pub_thread: threading.Thread | None = None
         #: Frames the publisher thread failed to hand to ZeroMQ (peer-independent: PUB never blocks).
         self.pub_send_failures = 0
@@ -283,13 +297,26 @@ class LinkServer:
         content: Mapping[str, Any] | None = None,
         *,
         parent: Header | None = None,
+        defer: bool = False,
     ) -> int:
         """Publish a fact (``event`` stream) or a telemetry sample (``telemetry.<msg_type>``
-        stream); returns its seq. ``message`` is a content Struct, or a msg_type plus ``content``."""
+        stream); returns its seq. ``message`` is a content Struct, or a msg_type plus ``content``.
+        ``defer``: hold it until the next :meth:`flush_published` (or the next publish without
+        ``defer``), keeping the order of every publish call."""
         if isinstance(message, str):
             cls = MESSAGE_TYPES.get(message)
             if cls is None:
                 raise ValueError(f"cannot publish unknown msg_type {message!r}")
+            if defer and issubclass(cls, Telemetry) and parent is None:
+                # Encoded by the publisher thread: the frame loop only numbers it and queues it.
+                seq = self._telemetry_seq.get(message, 0) + 1
+                self._telemetry_seq[message] = seq
+                if self._closed:
+                    self.counters["send_dropped"] += 1
+                else:
+                    self._pub_batch.append(_Deferred(cls, content or {}, seq, self.codec.session_id))
+                    self.counters["published"] += 1
+                return seq
             message = msgspec.convert(dict(content or {}), cls)
         if isinstance(message, Telemetry):
             seq = self._telemetry_seq.get(message.msg_type, 0) + 1
@@ -303,21 +330,59 @@ class LinkServer:
         if self._closed:
             self.counters["send_dropped"] += 1
         else:
-            self._pub_queue.put([topic, envelope])
+            self._pub_batch.append([topic, envelope])
+            self.counters["published"] += 1
+            if not defer:
+                self.flush_published()
+        return seq
+
+    def publish_from_thread(self, msg_type: str, content: Mapping[str, Any]) -> int:
+        """Publish a telemetry sample from a thread other than the frame loop's (the mirror's
+        worker); it goes straight to the publisher thread, encoded there. Only for telemetry types
+        that no other thread publishes (their seq is counted here, under a lock)."""
+        cls = MESSAGE_TYPES.get(msg_type)
+        if cls is None or not issubclass(cls, Telemetry):
+            raise ValueError(f"cannot publish {msg_type!r} from a thread: not a telemetry type")
+        with self._thread_seq_lock:
+            seq = self._telemetry_seq.get(msg_type, 0) + 1
+            self._telemetry_seq[msg_type] = seq
+        if self._closed:
+            self.counters["send_dropped"] += 1
+        else:
+            self._pub_queue.put([_Deferred(cls, content, seq, self.codec.session_id)])
             self.counters["published"] += 1
         return seq
+
+    def flush_published(self) -> None:
+        """Hand everything published with ``defer=True`` to the publisher thread, in one go."""
+        if self._pub_batch:
+            batch, self._pub_batch = self._pub_batch, []
+            self._pub_queue.put(batch)
 
     def _pub_loop(self) -> None:
         """The publisher thread: sends queued frames in order until a None arrives."""
         pub = self.pub
         while True:
-            frames = self._pub_queue.get()
-            if frames is None:
+            batch = self._pub_queue.get()
+            if batch is None:
                 return
-            try:
-                pub.send_multipart(frames, zmq.NOBLOCK)
-            except zmq.ZMQError:
-                self.pub_send_failures += 1
+            for item in batch:
+                if isinstance(item, _Deferred):
+                    try:
+                        item = self._encode_deferred(item)
+                    except (msgspec.ValidationError, TypeError, ValueError):
+                        self.pub_send_failures += 1
+                        log.exception("link: telemetry sample could not be encoded")
+                        continue
+                try:
+                    pub.send_multipart(item, zmq.NOBLOCK)
+                except zmq.ZMQError:
+                    self.pub_send_failures += 1
+
+    def _encode_deferred(self, item: _Deferred) -> list[bytes]:
+        message = msgspec.convert(dict(item.content), item.cls)
+        _, envelope = self.codec.build(message, seq=item.seq, session_id=item.session_id)
+        return [b"telemetry." + message.msg_type.encode(), envelope]
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -327,6 +392,7 @@ class LinkServer:
         self._closed = True
         if self._pub_thread is not None:
             # What was published before close() still goes out (as far as linger allows).
+            self.flush_published()
             self._pub_queue.put(None)
             self._pub_thread.join(timeout=5.0)
         for name in ("router", "pub"):

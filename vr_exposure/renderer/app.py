@@ -292,6 +292,8 @@ class App:
             scene_key=lambda: self.stage.scene,
             acked_view_frame=self._acked_view_frame,
             xr_pacing=getattr(backend, "pacing_figures", None),
+            publish_from_thread=self.link.publish_from_thread if self.link is not None else None,
+            clock_ns=self.clock.monotonic_ns,
         )
         if session_dir is not None:
             self.open_journal(Path(session_dir))
@@ -404,6 +406,8 @@ class App:
             self.telemetry.on_frame(self.frame, now_ns, pose.position_m, pose.orientation_xyzw)
             if self.lsl_bridge is not None:
                 self._push_pose(now_ns, pose.position_m, pose.orientation_xyzw)
+        if self.link is not None:
+            self.link.flush_published()
 
     def _task_present(self) -> None:
         # Not the app's own work (WORK_TASKS): the runtime's or the driver's.
@@ -560,7 +564,8 @@ class App:
             self.journal.telemetry(msg_type, content)
 
     def _publish_telemetry(self, msg_type: str, content: dict[str, Any]) -> None:
-        self.link.publish(msg_type, content)
+        # Sent at the end of the telemetry task (:meth:`_task_telemetry`), all of a frame's at once.
+        self.link.publish(msg_type, content, defer=True)
 
     # -- Lab Streaming Layer -----------------------------------------------------------------------
 

@@ -6,15 +6,25 @@ cannot compile on a headless EGL context (CI, the offscreen backend) or on a cor
 so the scenes would render unlit there. These programs use only Panda3D's ``p3d_*`` GLSL inputs and
 run the same on a desktop GPU, Mesa's llvmpipe and in the headset.
 
-Per node, shader inputs switch features: ``u_unlit`` (sky, glows: colour as is), ``u_fog_on``.
+Per node, shader inputs switch features: ``u_unlit`` (sky, glows: colour as is), ``u_fog_on``,
+``u_sway`` (grass that bends in the wind on the GPU: :func:`sway`).
 The fade's colour scale is applied last, after fog, so a fade takes the fog and the sky to black too.
 """
 
 from __future__ import annotations
 
-from panda3d.core import NodePath, RenderState, Shader, ShaderAttrib, Vec3, Vec4
+from panda3d.core import NodePath, RenderState, Shader, ShaderAttrib, Vec2, Vec3, Vec4
 
-__all__ = ["MAX_LIGHTS", "apply_scene_shader", "depth_state", "mask_state", "set_fog", "unlit"]
+__all__ = [
+    "MAX_LIGHTS",
+    "apply_scene_shader",
+    "depth_state",
+    "mask_state",
+    "set_fog",
+    "set_sway_clock",
+    "sway",
+    "unlit",
+]
 
 MAX_LIGHTS = 4
 
@@ -24,6 +34,8 @@ uniform mat4 p3d_ModelViewProjectionMatrix;
 uniform mat4 p3d_ModelViewMatrix;
 uniform mat3 p3d_NormalMatrix;
 uniform mat4 p3d_TextureMatrix;
+uniform vec4 u_sway;
+uniform vec2 u_sway_clock;
 in vec4 p3d_Vertex;
 in vec3 p3d_Normal;
 in vec4 p3d_Color;
@@ -33,9 +45,18 @@ out vec3 v_normal;
 out vec4 v_color;
 out vec2 v_uv;
 void main() {
-    gl_Position = p3d_ModelViewProjectionMatrix * p3d_Vertex;
-    v_pos = (p3d_ModelViewMatrix * p3d_Vertex).xyz;
-    v_normal = normalize(p3d_NormalMatrix * p3d_Normal);
+    vec4 vertex = p3d_Vertex;
+    vec3 normal = p3d_Normal;
+    if (u_sway.x != 0.0) {
+        // Bend about the node's own X axis (as setP would), swaying in time: see sway().
+        float a = u_sway_clock.y * u_sway.x * (0.6 + 0.4 * sin(u_sway.y * u_sway_clock.x + u_sway.z));
+        float c = cos(a), s = sin(a);
+        vertex.yz = vec2(c * vertex.y - s * vertex.z, s * vertex.y + c * vertex.z);
+        normal.yz = vec2(c * normal.y - s * normal.z, s * normal.y + c * normal.z);
+    }
+    gl_Position = p3d_ModelViewProjectionMatrix * vertex;
+    v_pos = (p3d_ModelViewMatrix * vertex).xyz;
+    v_normal = normalize(p3d_NormalMatrix * normal);
     v_color = p3d_Color;
     v_uv = (p3d_TextureMatrix * vec4(p3d_MultiTexCoord0, 0.0, 1.0)).xy;
 }
@@ -180,6 +201,21 @@ def apply_scene_shader(root: NodePath, *, shadows: bool = True) -> None:
     root.setShaderInput("u_fog_color", Vec3(0.5, 0.5, 0.5))
     root.setShaderInput("u_fog_density", 0.0)
     root.setShaderInput("u_shadow_caster", 1.0 if shadows else 0.0)
+    root.setShaderInput("u_sway", Vec4(0.0, 0.0, 0.0, 0.0))
+    root.setShaderInput("u_sway_clock", Vec2(0.0, 0.0))
+
+
+def sway(node: NodePath, *, weight: float = 1.0, rate_rad_s: float, phase_rad: float) -> None:
+    """Let ``node`` bend about its own X axis on the GPU, as ``node.setP(angle)`` would, with no
+    per-frame work for it: ``angle = gain * weight * (0.6 + 0.4 * sin(rate * t + phase))``, where
+    ``t`` and ``gain`` (radians) come from :func:`set_sway_clock` on an ancestor, once per frame for
+    every swaying node (grass in the wind). The shadow pass does not bend (a tuft's shadow holds)."""
+    node.setShaderInput("u_sway", Vec4(weight, rate_rad_s, phase_rad, 0.0))
+
+
+def set_sway_clock(root: NodePath, t_s: float, gain_rad: float) -> None:
+    """The time and the gain (radians) of every :func:`sway` node under ``root``."""
+    root.setShaderInput("u_sway_clock", Vec2(t_s, gain_rad))
 
 
 def set_fog(root: NodePath, color: Vec3 | tuple[float, float, float], density: float) -> None:

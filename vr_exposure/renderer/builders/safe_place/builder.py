@@ -26,6 +26,9 @@ from vr_exposure.renderer.builders.safe_place import sounds as _sounds  # noqa: 
 SHORE_Y = 7.0
 SEA_Z = -0.32
 SUN_HEADING_DEG = -18.0
+#: A grass tuft bends up to this far (degrees) in full wind, swaying at this rate (rad/s).
+TUFT_BEND_DEG = 14.0
+TUFT_SWAY_RATE = 1.7
 
 
 def _sand_height(x: float, y: float) -> float:
@@ -109,9 +112,10 @@ class SafePlaceScene(SceneInstance):
                 hpr=(0, 90 - float(rng.uniform(-8, 8)), 0),
             )
         land.flattenStrong()
-        # Grass tufts on the dunes, one node each so the wind can bend them at their roots.
+        # Grass tufts on the dunes, one node each so the wind can bend them at their roots (on the
+        # GPU: shading.sway; the frame loop only sets the wind's clock).
         self.tufts: list[tuple[NodePath, float]] = []
-        grass = root.attachNewNode("grass")
+        grass = self.grass = root.attachNewNode("grass")
         tuft_geoms = [proc.grass_tuft(f"tuft-{k}", 26, 0.55, rng) for k in range(4)]
         placed = 0
         while placed < 70:
@@ -125,10 +129,15 @@ class SafePlaceScene(SceneInstance):
             # The pivot keeps the world's orientation so every tuft bends the same way in the wind.
             pivot = grass.attachNewNode("tuft")
             pivot.setPos(x, y, z - 0.02)
-            tuft = pivot.attachNewNode(tuft_geoms[placed % 4])
+            tuft = NodePath(tuft_geoms[placed % 4]).copyTo(pivot)  # its own copy: flattened below
             tuft.setScale(float(rng.uniform(0.8, 1.6)))
             tuft.setH(float(rng.uniform(0, 360)))
-            self.tufts.append((pivot, float(rng.uniform(0, 2 * math.pi))))
+            # The tuft's turn and size go into its own vertices (Panda3D flattens a node's own
+            # transform too), so it bends about the pivot's world-aligned axis.
+            tuft.flattenLight()
+            phase = float(rng.uniform(0, 2 * math.pi))
+            shading.sway(pivot, rate_rad_s=TUFT_SWAY_RATE, phase_rad=phase)
+            self.tufts.append((pivot, phase))
             placed += 1
         grass.setMaterial(material((1, 1, 1), specular=0.02), 1)
         grass.setTwoSided(True)
@@ -200,10 +209,8 @@ class SafePlaceScene(SceneInstance):
             reach = math.sin(math.pi * min(c / 0.4, 1.0) * 0.5) if c < 0.4 else 1.0 - (c - 0.4) / 0.6
             foam.setY(y0 - span * amp / 0.3 * reach)
             foam.setAlphaScale(0.25 + 0.75 * reach)
-        wind = self.wind
         gust = 0.6 + 0.4 * math.sin(t * 0.31)
-        for tuft, ph in self.tufts:
-            tuft.setP(wind * 14.0 * gust * (0.6 + 0.4 * math.sin(t * 1.7 + ph)))
+        shading.set_sway_clock(self.grass, t, math.radians(self.wind * TUFT_BEND_DEG * gust))
 
 
 @register_builder("safe-place")
