@@ -2,16 +2,20 @@
 where the scene's stimuli are (``stimulus_positions``, 10 Hz, :mod:`.stimulus_tracker`) and a small
 JPEG of what the patient sees (``view_image``, >= 5 per second) for the console's mirror.
 
-Everything here runs in the app's late ``vr-exposure-telemetry`` task and must stay cheap:
+Everything here runs in the app's late ``vr-exposure-telemetry`` task and must stay cheap: samples
+are plain dicts handed on (to the journal's queue, and deferred to the link's publisher thread,
+which encodes them and sends a frame's worth at once: ``LinkServer.publish(..., defer=True)``);
 
 * frame timing keeps a bounded window of frame intervals and summarises it once a second;
 * the mirror uses a *triggered* copy-to-RAM texture on the rendered output, so the framebuffer is read
   back only on the frames that feed the mirror (every ``1 / fps`` s on a fixed time grid), never on
   the others. Panda3D rewrites that RAM image in place at the next copy, so the main thread takes a
   small strided (nearest-neighbour) sample of it, and a worker thread flips, encodes and queues the
-  JPEG (Pillow's and Panda3D's encoders both release the GIL); the main thread publishes finished
-  images, since ZeroMQ sockets belong to one thread. The next copy may be triggered in the frame
-  that sampled the last one, so with frames slower than ``1 / fps`` every frame feeds the mirror;
+  JPEG (Pillow's and Panda3D's encoders both release the GIL) and hands it to the link's publisher
+  thread itself (``publish_from_thread``), so the frame loop never touches an image; without that
+  callback (tests) the frame loop publishes the finished images. The next copy may be triggered in
+  the frame that sampled the last one, so with frames slower than ``1 / fps`` every frame feeds the
+  mirror;
   the worker holds one waiting sample at most, and a newer one replaces it (a stale frame is
   dropped, never queued), so a slow encoder never delays the render loop or the images behind it.
 
