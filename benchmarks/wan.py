@@ -1,7 +1,12 @@
 """Wide-area drill: console and renderer in two network namespaces, 80 ms +- 20 ms each way, 2% loss,
 then a 10 s outage; CURVE on, real kernel TCP on both sides (tests/netdrill.py builds it).
 
-    sudo python benchmarks/wan.py [--commands 200] [--outage-s 10] [--userspace]
+    sudo python benchmarks/wan.py [--commands 200] [--outage-s 10] [--userspace] [--scene ID]
+
+The renderer shows the heights scene by default: on a software rasteriser its frame takes a few
+milliseconds, about what a headset's GPU takes, and a reply leaves at a frame boundary. The spiders
+scene (``--scene spiders``) costs the software rasteriser 30 ms or more a frame, which then shows in
+every round trip (``frame_interval_ms`` and the clear-link ``baseline`` say how much).
 
 Needs root (network namespaces). The link is impaired with ``tc netem`` where the kernel has it,
 otherwise by a user-space forwarder between two TUN devices (``--userspace`` forces that); the JSON
@@ -38,7 +43,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.netdrill import run_drill, unavailable_reason  # noqa: E402
+from tests.netdrill import DRILL_SCENE, run_drill, unavailable_reason  # noqa: E402
 
 
 def targets(f: dict[str, object]) -> dict[str, bool]:
@@ -82,6 +87,11 @@ def main() -> int:
     parser.add_argument("--loss", type=float, default=0.02)
     parser.add_argument("--userspace", action="store_true", help="the TUN forwarder even where netem exists")
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument(
+        "--scene",
+        default=DRILL_SCENE,
+        help=f"what the renderer shows (default {DRILL_SCENE}: a frame about as long as a headset GPU's)",
+    )
     args = parser.parse_args()
     reason = unavailable_reason()
     if reason is not None:
@@ -98,6 +108,7 @@ def main() -> int:
         loss=args.loss,
         seed=args.seed,
         prefer_netem=not args.userspace,
+        scene=args.scene,
         say=lambda line: print(f"wan: {line}", flush=True),
     )
     f = drill.figures
@@ -106,6 +117,7 @@ def main() -> int:
         f"impairment {f['impairment']}: {args.delay_ms:g} ms +- {args.jitter_ms:g} ms each way, "
         f"{args.loss:.0%} loss; floor {f['netem_rtt_ms']:g} ms"
     )
+    print(f"renderer: scene {f['scene']}, frame interval {f['frame_interval_ms']} ms")
     print(f"baseline (clear link)   p50 {f['baseline_p50_ms']} ms  p99 {f['baseline_p99_ms']} ms")
     print(
         f"commands (impaired)     p50 {f['rtt_p50_ms']} ms  p95 {f['rtt_p95_ms']} ms  "
