@@ -64,9 +64,10 @@ import msgspec
 from vr_exposure import __version__
 from vr_exposure.core import engine as eng
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.core.hotspots import hotspot_metrics, hotspot_table
 from vr_exposure.core.loading import ContentLibrary
 from vr_exposure.core.metrics import SessionMetrics, left_out_sentence
-from vr_exposure.core.specs import ProtocolSpec, SceneSpec
+from vr_exposure.core.specs import PROLONGED_EXPOSURE, ProtocolSpec, SceneSpec
 from vr_exposure.core.ssq import SsqScore, score_ssq
 from vr_exposure.core.suds import SudsRating
 from vr_exposure.errors import VrExposureError
@@ -450,11 +451,12 @@ class ConsoleController:
             )
         )
 
-    def journal_clinical(self, msg_type: str, content: dict[str, Any]) -> None:
-        """Write a clinical record of the open session (fsynced before this returns)."""
+    def journal_clinical(self, msg_type: str, content: dict[str, Any], *, parent: Any = None) -> None:
+        """Write a clinical record of the open session (fsynced before this returns); ``parent``: the
+        header of the request it follows from."""
         if self.journal is None:
             raise ControllerError("no session: start one first")
-        self._clinical(msg_type, content)
+        self._clinical(msg_type, content, parent=parent)
 
     def prepare_rung(self, index: int) -> None:
         """Before the exposure begins: the rung it begins on (default the first). The scene is loaded
@@ -1068,6 +1070,8 @@ class ConsoleController:
                     events = engine.set_rung(intent.rung)
                 self._free_intensity = None
                 self._engine_events(events, header=parent)
+                # For records that belong with the rung change (a prolonged-exposure hotspot's entry).
+                self._emit("rung_accepted", rung=intent.rung, parent=parent)
             elif intent.kind == "intensity" and live:
                 assert engine is not None and intent.intensity is not None
                 self._free_intensity = intent.intensity
@@ -1324,6 +1328,14 @@ def summary_table(
     """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction. Given
     the session's ``ratings``, a last line says how many of them the table leaves out (given before
     the start or in the safe place), so its counts add up to the session's."""
+    if protocol is not None and protocol.kind == PROLONGED_EXPOSURE:
+        table = hotspot_table(hotspot_metrics(metrics, protocol.ladder))
+        note = (
+            None
+            if ratings is None
+            else left_out_sentence(len(ratings), sum(not r.during_exposure for r in ratings))
+        )
+        return table if note is None else f"{table}\n{note}"
     rows = [("rung", "title", "expected", "n", "peak", "end", "mean", "reduction")]
 
     def fmt(v: float | None, suffix: str = "") -> str:
