@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from vr_exposure.console.controller import ConsoleController, ControllerError
@@ -166,3 +167,33 @@ def test_an_edit_during_the_session_is_saved_and_journaled_for_the_next(setup):
     (changed,) = [r for r in records if r["msg_type"] == "hotspots_changed"]
     assert changed["content"]["edit"] == "add" and len(changed["content"]["hotspots"]) == 4
     assert "The hospital" in editor.path.read_text()
+
+
+def test_after_a_reconnect_a_hotspot_with_its_own_intensity_gets_its_preset_and_intensity(setup):
+    """A reconnection must not put a hotspot at its own intensity back to its preset's (a resync sent
+    only the preset, and the patient's hotspot lost the intensity the therapist gave it)."""
+    c, link, _ = setup
+    _build(c)
+    session = HotspotSession.start(c, "P042", protocol_id=PROTOCOL)
+    c.begin_exposure()
+    link.answer(c)
+    session.go_to(3)
+    link.answer(c)
+    sid = c.session_id
+    link.sent.clear()
+    # In agreement: the preset was left for the hotspot's own intensity.
+    state = m.RendererState(
+        session_id=sid, scene="road-accident", preset=None, intensity=72, target_intensity=72, mode="running"
+    )
+    c.on_snapshot(state, "inst-a")
+    assert not link.sent
+    # Set back to the preset's 68 meanwhile: the preset, then the hotspot's 72, both journaled.
+    c.on_snapshot(msgspec.structs.replace(state, preset="heavy-traffic", target_intensity=68), "inst-a")
+    apply, intensity = link.sent
+    assert isinstance(apply, m.ApplyPresetRequest) and apply.preset == "heavy-traffic"
+    assert isinstance(intensity, m.SetIntensityRequest) and intensity.intensity == 72
+    c.end_session()
+    resynced = [
+        r["content"]["sent"] for r in _records(c.close_session()) if r["msg_type"] == "renderer_resynced"
+    ]
+    assert resynced == [{"preset": "heavy-traffic", "ramp_s": 2.0}, {"intensity": 72.0, "ramp_s": 2.0}]

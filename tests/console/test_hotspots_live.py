@@ -83,16 +83,18 @@ def test_moving_through_hotspots_sets_the_renderer_and_journals_each_entry(qtbot
 
     # The editor, from the window: a new hotspot from what the patient sees now, its trigger picked.
     # What the renderer shows now, as its own snapshot says (the console's copy follows its facts).
-    c.renderer_state = now = _snapshot(renderer.command_endpoint, renderer.pub_endpoint)
-    own = None if now.preset is None else c.scene.presets[now.preset].intensity
-    expected = ("heavy-traffic", None if own == now.target_intensity else now.target_intensity)
+    qtbot.waitUntil(
+        lambda: _snapshot(renderer.command_endpoint, renderer.pub_endpoint).target_intensity == 72,
+        timeout=30_000,
+    )
+    c.renderer_state = _snapshot(renderer.command_endpoint, renderer.pub_endpoint)
     dialog = w.hotspots.open_editor()
     assert dialog is not None
     assert dialog.add("After the crash")
     dialog.set_trigger("siren-passes", True, 0.5)
     saved = read_hotspots(sessions_root(), "P042", PROTOCOL, c.scene)
     assert saved is not None and saved.hotspots[-1].name == "After the crash"
-    assert (saved.hotspots[-1].preset, saved.hotspots[-1].intensity) == expected
+    assert (saved.hotspots[-1].preset, saved.hotspots[-1].intensity) == ("heavy-traffic", 72.0)
     assert saved.hotspots[-1].triggers == (Trigger(event="siren-passes", strength=0.5),)
     assert not dialog.rename("dusk on the highway")
     assert "also the name of hotspots[0]" in dialog.error.text()

@@ -482,6 +482,13 @@ class ConsoleController:
         self._last_sent_id = self._send(request)
         return request
 
+    def _current_rung_intensity(self) -> float | None:
+        """The current rung's own intensity (a patient's rung, a hotspot); None: its preset's."""
+        engine = self.engine
+        if engine is None or self.protocol is None or engine.rung is None:
+            return None
+        return self.protocol.ladder[engine.rung].intensity
+
     def _current_preset(self) -> str | None:
         engine = self.engine
         if engine is None or self.protocol is None or engine.rung is None:
@@ -893,7 +900,17 @@ class ConsoleController:
             return  # the renderer's answer to those will settle it
         request: m.Request
         wanted = self._current_preset() if self._free_intensity is None else None
-        if wanted is not None:
+        own = self._current_rung_intensity() if wanted is not None else None
+        if wanted is not None and own is not None:
+            # A rung with its own intensity (a patient's rung, a hotspot): its preset, then that
+            # intensity, which leaves the preset on the renderer; in agreement when it shows that.
+            if state.preset in (None, wanted) and abs(state.target_intensity - own) < 0.5:
+                return
+            request = m.ApplyPresetRequest(preset=wanted, ramp_s=RUNG_RAMP_S)
+            self._last_sent_id = self._send(request)
+            self._journal_resync(request, state)
+            request = m.SetIntensityRequest(intensity=own, ramp_s=RUNG_RAMP_S)
+        elif wanted is not None:
             if state.preset == wanted:
                 return
             request = m.ApplyPresetRequest(preset=wanted, ramp_s=RUNG_RAMP_S)
