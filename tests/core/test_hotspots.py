@@ -241,3 +241,32 @@ def test_metrics_per_hotspot_equal_a_hand_computation(protocol, scene):
     ]
     table = hs.hotspot_table(rows)
     assert "Dusk" in table and "5:00" in table
+
+
+def _pe_doc_blocks() -> list[str]:
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "protocol-format.md").read_text(encoding="utf-8")
+    section = text[text.index("## Prolonged exposure") :]
+    return re.findall(r"```yaml\n(.*?)```", section, re.S)
+
+
+def test_the_documented_prolonged_protocol_and_hotspot_file_validate(tmp_path, library, scene):
+    from vr_exposure.console.scripted import ROAD_ACCIDENT_HOTSPOTS
+
+    protocol_text, hotspot_text = _pe_doc_blocks()
+    assert (
+        _check_protocol(
+            tmp_path, library, protocol_text.replace("id: road-accident-prolonged", "id: pe-test")
+        )
+        == []
+    )
+    path = write_file(tmp_path / "road-accident-prolonged.yaml", hotspot_text)
+    loaded = hs.load_hotspots(path, scene, protocol_id="road-accident-prolonged")
+    # The demo's patient has the documented hotspots.
+    assert [
+        (h.name, h.preset, h.intensity, [(t.event, t.strength) for t in h.triggers]) for h in loaded.hotspots
+    ] == [(n, p, i, list(t)) for n, p, i, t in ROAD_ACCIDENT_HOTSPOTS]
+    # What the console writes reads back the same.
+    again = write_file(tmp_path / "again.yaml", hs.dump_hotspots(loaded, pseudonym="P042"))
+    assert hs.load_hotspots(again, scene) == loaded
