@@ -57,6 +57,9 @@ class HotspotPanel(QGroupBox):
         self.list = QListWidget(self)
         self.list.setObjectName("hotspot-list")
         self.list.itemDoubleClicked.connect(lambda _item: self._request())
+        # The column has a fixed width: long names end in "…" (the whole of it as a tooltip).
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.go_button = QPushButton("Go to hotspot", self)
         self.go_button.setObjectName("hotspot-go")
         self.go_button.clicked.connect(self._request)
@@ -92,9 +95,12 @@ class HotspotPanel(QGroupBox):
         self.list.clear()
         for i, (name, state) in enumerate(steps):
             label = f"start  {name}" if i == 0 else f"{i}.  {name}"
-            item = QListWidgetItem(f"{label}\n      {state}")
-            item.setToolTip(state)
+            item = QListWidgetItem(f"{label}  ·  {state}")
+            item.setToolTip(f"{name}: {state}")
             self.list.addItem(item)
+        # Every step in sight without scrolling, up to a dozen.
+        rows = max(4, min(len(steps), 12))
+        self.list.setMinimumHeight(rows * self.list.fontMetrics().lineSpacing() + 12)
         self.set_current(None)
 
     def set_current(
@@ -164,7 +170,7 @@ class HotspotEditorDialog(QDialog):
         self.editor = editor
         self.setObjectName("hotspot-editor")
         self.setWindowTitle(f"Hotspots of {editor.pseudonym} — {editor.protocol.title}")
-        self.resize(760, 520)
+        self.resize(760, 640)
         self.list = QListWidget(self)
         self.list.setObjectName("hotspot-editor-list")
         self.list.currentRowChanged.connect(self._show_selected)
@@ -210,6 +216,8 @@ class HotspotEditorDialog(QDialog):
             self.strengths[name] = spin
             self.triggers.setCellWidget(row, 1, spin)
         self.triggers.resizeColumnsToContents()
+        self.triggers.setMinimumHeight(min(len(events), 9) * 30 + 30)
+        self.list.setMaximumHeight(8 * self.list.fontMetrics().lineSpacing() + 12)
         self.triggers.itemChanged.connect(lambda _item: self._save_triggers())
         grid = QGridLayout(self)
         grid.addWidget(QLabel("In the order of the patient's account:", self), 0, 0)
@@ -312,7 +320,8 @@ class HotspotEditorDialog(QDialog):
         self.list.clear()
         for i, h in enumerate(self.editor.hotspots):
             self.list.addItem(
-                f"{i + 1}.  {h.name}   [{_state_text(h.preset, h.intensity)}, {len(h.triggers)} triggers]"
+                f"{i + 1}.  {h.name}   [{_state_text(h.preset, h.intensity)}, "
+                f"{len(h.triggers)} trigger{'s' if len(h.triggers) != 1 else ''}]"
             )
         self.list.blockSignals(False)
         if self.editor.hotspots:
