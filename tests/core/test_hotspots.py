@@ -161,7 +161,7 @@ def test_edits_are_checked_saved_and_read_back(tmp_path, scene):
     items = hs.set_state(items, 1, preset="heavy-traffic", intensity=None, scene=scene)
     assert [h.name for h in items] == ["Dusk on the motorway", "The brakes", "The collision"]
     with pytest.raises(
-        hs.HotspotError, match=r"hotspots\[2\].name: \"The collision\" is also the name of hotspots\[1\]"
+        hs.HotspotError, match=r"hotspots\[1\].name: \"the collision\" is also the name of hotspots\[2\]"
     ):
         hs.rename_hotspot(items, 1, "the collision", scene)
     with pytest.raises(

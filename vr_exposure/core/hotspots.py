@@ -271,7 +271,16 @@ def add_hotspot(
     items = list(hotspots)
     pos = len(items) if after is None else (0 if after == -1 else _index(items, after, "add: after") + 1)
     items.insert(pos, Hotspot(name=name.strip(), preset=preset, intensity=_opt_float(intensity)))
+    _unique_name(items, pos, name)
     return check_hotspots(items, scene)
+
+
+def _unique_name(items: Sequence[Hotspot], i: int, name: str) -> None:
+    """The edited hotspot ``i``'s new ``name`` against the others (the error names the edited one)."""
+    key = name.strip().casefold()
+    other = next((j for j, h in enumerate(items) if j != i and h.name.strip().casefold() == key), None)
+    if key and other is not None:
+        raise HotspotError(f'hotspots[{i}].name: "{name.strip()}" is also the name of hotspots[{other}]')
 
 
 def rename_hotspot(
@@ -279,6 +288,7 @@ def rename_hotspot(
 ) -> tuple[Hotspot, ...]:
     items = list(hotspots)
     i = _index(items, index, "rename")
+    _unique_name(items, i, name)
     items[i] = msgspec.structs.replace(items[i], name=name.strip())
     return check_hotspots(items, scene)
 
