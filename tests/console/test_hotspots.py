@@ -92,11 +92,12 @@ def test_moving_through_hotspots_journals_each_entry_and_the_report_has_each_fig
     for step, seconds in plan:
         if step:
             msg_id = session.go_to(step)
-            preset = link.sent[-1] if step != 3 else link.sent[-2]
+            preset = link.sent[-1]
             assert isinstance(preset, m.ApplyPresetRequest) and preset.preset == session.steps[step].preset
-            if step == 3:  # a hotspot with its own intensity: the preset, then that intensity
-                assert isinstance(link.sent[-1], m.SetIntensityRequest) and link.sent[-1].intensity == 72
             link.answer(c)
+            if step == 3:  # a hotspot with its own intensity: once the preset is applied, that intensity
+                assert isinstance(link.sent[-1], m.SetIntensityRequest) and link.sent[-1].intensity == 72
+                link.answer(c)
             assert c.engine.rung == step and session.entered[-1] == step
             assert msg_id is not None
         for value in ratings[step]:
@@ -179,6 +180,7 @@ def test_after_a_reconnect_a_hotspot_with_its_own_intensity_gets_its_preset_and_
     link.answer(c)
     session.go_to(3)
     link.answer(c)
+    link.answer(c)  # the hotspot's own intensity, sent once its preset was applied
     sid = c.session_id
     link.sent.clear()
     # In agreement: the preset was left for the hotspot's own intensity.
@@ -197,3 +199,34 @@ def test_after_a_reconnect_a_hotspot_with_its_own_intensity_gets_its_preset_and_
         r["content"]["sent"] for r in _records(c.close_session()) if r["msg_type"] == "renderer_resynced"
     ]
     assert resynced == [{"preset": "heavy-traffic", "ramp_s": 2.0}, {"intensity": 72.0, "ramp_s": 2.0}]
+
+
+def test_a_refused_intensity_of_a_hotspot_is_a_refusal_with_a_retry(setup):
+    """The preset applied, its own intensity refused (a fade began meanwhile): journaled as
+    command_failed, offered again, and the retry gives the hotspot its intensity."""
+    c, link, _ = setup
+    _build(c)
+    session = HotspotSession.start(c, "P042", protocol_id=PROTOCOL)
+    events: list[Any] = []
+    c.subscribe(events.append)
+    c.begin_exposure()
+    link.answer(c)
+    session.go_to(3)
+    link.answer(c)
+    assert c.engine.rung == 3
+    link.answer(c, refuse="a scene change is fading through black")
+    (refused,) = [e for e in events if e.kind == "refused"]
+    assert refused["action"] == "intensity" and refused["verb"] == "set_intensity"
+    c.retry(refused["token"])
+    assert link.sent[-1] == m.SetIntensityRequest(intensity=72, ramp_s=2.0)
+    link.answer(c)
+    assert c.engine.intensity == 72 and c._free_intensity is None  # the hotspot's preset stays in force
+    c.end_session()
+    records = _records(c.close_session())
+    (failed,) = [r for r in records if r["msg_type"] == "command_failed"]
+    assert failed["content"]["requested"] == {
+        "kind": "intensity",
+        "rung": 3,
+        "intensity": 72.0,
+        "ramp_s": 2.0,
+    }

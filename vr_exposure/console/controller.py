@@ -630,12 +630,9 @@ class ConsoleController:
         ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
         if intent.kind == "rung":
             assert intent.preset is not None
-            msg_id = self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
-            rung = self.protocol.ladder[intent.rung] if self.protocol and intent.rung is not None else None
-            if msg_id is not None and rung is not None and rung.intensity is not None:
-                # A patient's own rung: its preset at the intensity it was made at (core.ladder).
-                self._send(m.SetIntensityRequest(intensity=rung.intensity, ramp_s=ramp_s))
-            return msg_id
+            # A rung with its own intensity (a patient's rung, a hotspot) gets it once the renderer
+            # applied the preset (see _accepted), so a refused preset leaves no intensity behind.
+            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
         if intent.kind == "intensity":
             assert intent.intensity is not None
             return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=ramp_s), intent)
@@ -1089,9 +1086,19 @@ class ConsoleController:
                 self._engine_events(events, header=parent)
                 # For records that belong with the rung change (a prolonged-exposure hotspot's entry).
                 self._emit("rung_accepted", rung=intent.rung, parent=parent)
+                own = self._current_rung_intensity()
+                if own is not None and engine.rung == intent.rung:
+                    # A patient's own rung or a hotspot: its preset at the intensity it was made at
+                    # (core.ladder), asked as the rung's intensity: refused, it can be tried again.
+                    ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
+                    follow = _Intent("intensity", rung=intent.rung, intensity=own, ramp_s=ramp_s)
+                    self._send(m.SetIntensityRequest(intensity=own, ramp_s=ramp_s), follow)
             elif intent.kind == "intensity" and live:
                 assert engine is not None and intent.intensity is not None
-                self._free_intensity = intent.intensity
+                # ``rung`` set: that rung's own intensity, which leaves its preset in force (on
+                # another rung by now, e.g. a late retry, it is a free intensity like any other).
+                own = intent.rung is not None and intent.rung == engine.rung
+                self._free_intensity = None if own else intent.intensity
                 self._engine_events(engine.set_intensity(intent.intensity), header=parent)
             elif intent.kind == "event":
                 content = {"event": intent.event, "session_s": self.session_time_s()}

@@ -750,7 +750,9 @@ class ConsoleWindow(QMainWindow):
         self.rungs.set_current_rung(ev["rung"])
         if self.refusal.action == "rung":
             self.refusal.clear()  # a rung change went through since: the refusal is history
-        self.timeline.add_event(ev["t_s"], f"rung {ev['rung'] + 1}")
+        self.timeline.add_event(
+            ev["t_s"], self.hotspots.timeline_label(ev["rung"]) or f"rung {ev['rung'] + 1}"
+        )
 
     def _ui_note(self, ev: UiEvent) -> None:
         self.notes.add_note(ev["t_s"], ev["text"])

@@ -412,6 +412,12 @@ class HotspotHooks:
         titles = {name: e.title for name, e in s.scene.events.items()}
         self.panel.set_current(step, s.triggers(step) if step is not None else (), titles)
 
+    def timeline_label(self, rung: int) -> str | None:
+        """The timeline's mark for a step of a prolonged-exposure session (None: no such session)."""
+        if not is_prolonged(self.controller.protocol):
+            return None
+        return "start" if rung == 0 else f"hotspot {rung}"
+
     def _go(self, step: int) -> None:
         if self.session is None:
             raise ControllerError("no prolonged-exposure session is open")
