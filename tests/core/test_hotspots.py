@@ -270,3 +270,14 @@ def test_the_documented_prolonged_protocol_and_hotspot_file_validate(tmp_path, l
     # What the console writes reads back the same.
     again = write_file(tmp_path / "again.yaml", hs.dump_hotspots(loaded, pseudonym="P042"))
     assert hs.load_hotspots(again, scene) == loaded
+
+
+def test_validate_points_a_hotspot_file_to_its_own_check(tmp_path):
+    from vr_exposure.core.loading import check_file
+
+    path = write_file(
+        tmp_path / "road-accident-prolonged.yaml", "protocol: road-accident-prolonged\nhotspots: []\n"
+    )
+    (problem,) = check_file(path)
+    assert problem.line == 1 and "a patient's hotspot file" in problem.message
+    assert "vr-exposure hotspots check" in problem.message

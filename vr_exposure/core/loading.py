@@ -978,6 +978,14 @@ def _load(path: Path, kind: Kind | None, contracts: Contracts | None = None) -> 
         )
         return loaded
     loaded.data = data
+    if "hotspots" in data and "protocol" in data and "id" not in data:
+        report.error(
+            (),
+            "this is a patient's hotspot file, not a scene or protocol: check it with "
+            "`vr-exposure hotspots check PSEUDONYM` (it is checked against its protocol's scene)",
+        )
+        loaded.data = None
+        return loaded
     if resolved == "scene":
         _check_scene(data, path, report, contracts)
     else:
