@@ -146,6 +146,7 @@ def test_moving_through_hotspots_journals_each_entry_and_the_report_has_each_fig
     html = build_report([tl], library=library)
     assert "SUDS per hotspot" in html and "The crash" in html and "SUDS per rung" not in html
     assert "through 3 of 3 of the patient" in html
+    assert "none: prolonged exposure, the start state and the patient&#x27;s 3 hotspots" in html
 
 
 def test_an_edit_during_the_session_is_saved_and_journaled_for_the_next(setup):

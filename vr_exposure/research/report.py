@@ -455,6 +455,10 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
 def _ladder_text(tl: SessionTimeline, protocol: ProtocolSpec | None) -> str:
     if protocol is None:
         return "none (a free session)"
+    if protocol.kind == PROLONGED_EXPOSURE:
+        n = max(0, len(protocol.ladder) - 1)
+        hotspots = f"{n} hotspot{'s' if n != 1 else ''}"
+        return f"none: prolonged exposure, the start state and the patient's {hotspots}"
     own = next((e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None)
     if own is None or not own.content.get("custom"):
         return f"the protocol's, {len(protocol.ladder)} rungs"
