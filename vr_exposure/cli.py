@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("vr_exposure.research.export_cmd", "export sessions to CSV, Parquet or BIDS"),
     "journal": ("vr_exposure.journal.cli", "inspect, verify and recover session journals"),
     "keys": ("vr_exposure.link.keys_cmd", "create, list and allow CURVE keys"),
+    "hotspots": ("vr_exposure.journal.hotspots_cmd", "list and check the patients' hotspot files"),
 }
 
 

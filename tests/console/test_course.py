@@ -94,8 +94,11 @@ def test_three_sessions_resume_where_the_last_ended_with_the_patients_own_rung(t
     clock.advance(30)
     c.apply_rung(3)
     (preset,) = link.of(m.ApplyPresetRequest)
+    assert preset.preset == protocol.ladder[2].preset and not link.of(m.SetIntensityRequest)
+    link.answer(c)
+    # Once the renderer applied the preset: the rung's own intensity.
     (intensity,) = link.of(m.SetIntensityRequest)
-    assert preset.preset == protocol.ladder[2].preset and intensity.intensity == custom
+    assert intensity.intensity == custom
     link.answer(c)
     assert c.engine.rung == 3 and c.engine.intensity == custom
     # The protocol in the library (the file's) is untouched.

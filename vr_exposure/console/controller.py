@@ -64,9 +64,10 @@ import msgspec
 from vr_exposure import __version__
 from vr_exposure.core import engine as eng
 from vr_exposure.core.clock import SYSTEM_CLOCK, Clock
+from vr_exposure.core.hotspots import hotspot_metrics, hotspot_table
 from vr_exposure.core.loading import ContentLibrary
 from vr_exposure.core.metrics import SessionMetrics, left_out_sentence
-from vr_exposure.core.specs import ProtocolSpec, SceneSpec
+from vr_exposure.core.specs import PROLONGED_EXPOSURE, ProtocolSpec, SceneSpec
 from vr_exposure.core.ssq import SsqScore, score_ssq
 from vr_exposure.core.suds import SudsRating
 from vr_exposure.errors import VrExposureError
@@ -450,11 +451,12 @@ class ConsoleController:
             )
         )
 
-    def journal_clinical(self, msg_type: str, content: dict[str, Any]) -> None:
-        """Write a clinical record of the open session (fsynced before this returns)."""
+    def journal_clinical(self, msg_type: str, content: dict[str, Any], *, parent: Any = None) -> None:
+        """Write a clinical record of the open session (fsynced before this returns); ``parent``: the
+        header of the request it follows from."""
         if self.journal is None:
             raise ControllerError("no session: start one first")
-        self._clinical(msg_type, content)
+        self._clinical(msg_type, content, parent=parent)
 
     def prepare_rung(self, index: int) -> None:
         """Before the exposure begins: the rung it begins on (default the first). The scene is loaded
@@ -479,6 +481,13 @@ class ConsoleController:
         request = m.LoadSceneRequest(scene=self.scene.id, preset=preset, intensity=engine.intensity)
         self._last_sent_id = self._send(request)
         return request
+
+    def _current_rung_intensity(self) -> float | None:
+        """The current rung's own intensity (a patient's rung, a hotspot); None: its preset's."""
+        engine = self.engine
+        if engine is None or self.protocol is None or engine.rung is None:
+            return None
+        return self.protocol.ladder[engine.rung].intensity
 
     def _current_preset(self) -> str | None:
         engine = self.engine
@@ -621,12 +630,9 @@ class ConsoleController:
         ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
         if intent.kind == "rung":
             assert intent.preset is not None
-            msg_id = self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
-            rung = self.protocol.ladder[intent.rung] if self.protocol and intent.rung is not None else None
-            if msg_id is not None and rung is not None and rung.intensity is not None:
-                # A patient's own rung: its preset at the intensity it was made at (core.ladder).
-                self._send(m.SetIntensityRequest(intensity=rung.intensity, ramp_s=ramp_s))
-            return msg_id
+            # A rung with its own intensity (a patient's rung, a hotspot) gets it once the renderer
+            # applied the preset (see _accepted), so a refused preset leaves no intensity behind.
+            return self._send(m.ApplyPresetRequest(preset=intent.preset, ramp_s=ramp_s), intent)
         if intent.kind == "intensity":
             assert intent.intensity is not None
             return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=ramp_s), intent)
@@ -891,7 +897,17 @@ class ConsoleController:
             return  # the renderer's answer to those will settle it
         request: m.Request
         wanted = self._current_preset() if self._free_intensity is None else None
-        if wanted is not None:
+        own = self._current_rung_intensity() if wanted is not None else None
+        if wanted is not None and own is not None:
+            # A rung with its own intensity (a patient's rung, a hotspot): its preset, then that
+            # intensity, which leaves the preset on the renderer; in agreement when it shows that.
+            if state.preset in (None, wanted) and abs(state.target_intensity - own) < 0.5:
+                return
+            request = m.ApplyPresetRequest(preset=wanted, ramp_s=RUNG_RAMP_S)
+            self._last_sent_id = self._send(request)
+            self._journal_resync(request, state)
+            request = m.SetIntensityRequest(intensity=own, ramp_s=RUNG_RAMP_S)
+        elif wanted is not None:
             if state.preset == wanted:
                 return
             request = m.ApplyPresetRequest(preset=wanted, ramp_s=RUNG_RAMP_S)
@@ -1068,9 +1084,21 @@ class ConsoleController:
                     events = engine.set_rung(intent.rung)
                 self._free_intensity = None
                 self._engine_events(events, header=parent)
+                # For records that belong with the rung change (a prolonged-exposure hotspot's entry).
+                self._emit("rung_accepted", rung=intent.rung, parent=parent)
+                own = self._current_rung_intensity()
+                if own is not None and engine.rung == intent.rung:
+                    # A patient's own rung or a hotspot: its preset at the intensity it was made at
+                    # (core.ladder), asked as the rung's intensity: refused, it can be tried again.
+                    ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
+                    follow = _Intent("intensity", rung=intent.rung, intensity=own, ramp_s=ramp_s)
+                    self._send(m.SetIntensityRequest(intensity=own, ramp_s=ramp_s), follow)
             elif intent.kind == "intensity" and live:
                 assert engine is not None and intent.intensity is not None
-                self._free_intensity = intent.intensity
+                # ``rung`` set: that rung's own intensity, which leaves its preset in force (on
+                # another rung by now, e.g. a late retry, it is a free intensity like any other).
+                own = intent.rung is not None and intent.rung == engine.rung
+                self._free_intensity = None if own else intent.intensity
                 self._engine_events(engine.set_intensity(intent.intensity), header=parent)
             elif intent.kind == "event":
                 content = {"event": intent.event, "session_s": self.session_time_s()}
@@ -1324,6 +1352,14 @@ def summary_table(
     """The per-rung SUDS table printed at the end of a session: peak, end, mean and reduction. Given
     the session's ``ratings``, a last line says how many of them the table leaves out (given before
     the start or in the safe place), so its counts add up to the session's."""
+    if protocol is not None and protocol.kind == PROLONGED_EXPOSURE:
+        table = hotspot_table(hotspot_metrics(metrics, protocol.ladder))
+        note = (
+            None
+            if ratings is None
+            else left_out_sentence(len(ratings), sum(not r.during_exposure for r in ratings))
+        )
+        return table if note is None else f"{table}\n{note}"
     rows = [("rung", "title", "expected", "n", "peak", "end", "mean", "reduction")]
 
     def fmt(v: float | None, suffix: str = "") -> str:

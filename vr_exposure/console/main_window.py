@@ -73,6 +73,7 @@ from .widgets import (
     SudsEntry,
     format_duration,
 )
+from .widgets.hotspots import HotspotHooks
 from .widgets.link_quality import LinkQualityLabel
 
 SAFE_PLACE_KEYS = ("F12", "Esc")
@@ -263,6 +264,8 @@ class ConsoleWindow(QMainWindow):
         left.addWidget(self.rungs, 1)
         left.addWidget(self.intensity)
         left.addWidget(self.events)
+        # Prolonged exposure: the patient's hotspots in place of the rung list (widgets/hotspots.py).
+        self.hotspots = HotspotHooks(self, left)
         right_column = QWidget(self)
         right_column.setFixedWidth(RIGHT_COLUMN_PX)
         right = QVBoxLayout(right_column)
@@ -421,6 +424,9 @@ class ConsoleWindow(QMainWindow):
         p = self.session_panel
         protocol = p.protocol.currentData()
         scene = p.scene.currentData() if protocol == FREE_SESSION else None
+        if protocol != FREE_SESSION and self.hotspots.wants(protocol):
+            self._do(self.hotspots.start, p.pseudonym.text(), protocol)
+            return
         if protocol != FREE_SESSION and protocol is not None:
             # A returning patient opens where the last session ended, on the patient's own ladder.
             self._do(self._start_course, p.pseudonym.text(), protocol)
@@ -744,7 +750,9 @@ class ConsoleWindow(QMainWindow):
         self.rungs.set_current_rung(ev["rung"])
         if self.refusal.action == "rung":
             self.refusal.clear()  # a rung change went through since: the refusal is history
-        self.timeline.add_event(ev["t_s"], f"rung {ev['rung'] + 1}")
+        self.timeline.add_event(
+            ev["t_s"], self.hotspots.timeline_label(ev["rung"]) or f"rung {ev['rung'] + 1}"
+        )
 
     def _ui_note(self, ev: UiEvent) -> None:
         self.notes.add_note(ev["t_s"], ev["text"])

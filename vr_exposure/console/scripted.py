@@ -89,6 +89,37 @@ def demo_patient(seed: int, rung_cap_s: float, session_index: int = 0) -> Any:
     )
 
 
+#: The demo patient's hotspots for the shipped prolonged-exposure protocol, in the order of the account:
+#: (name, preset, intensity or None, [(event, strength)]).
+ROAD_ACCIDENT_HOTSPOTS: list[tuple[str, str, float | None, list[tuple[str, float]]]] = [
+    ("Driving home on the highway at dusk", "sunset", None, [("truck-overtakes", 0.6)]),
+    ("It gets dark and starts to rain", "rain", None, [("siren-passes", 0.4)]),
+    (
+        "The car ahead brakes and we hit it",
+        "heavy-traffic",
+        72.0,
+        [("hard-braking", 1.0), ("collision", 0.8)],
+    ),
+]
+
+
+def demo_hotspots(protocol: Any, scene: Any) -> list[tuple[str, str, float | None, list[tuple[str, float]]]]:
+    """Three hotspots for the demo's simulated patient: the example list for ``road-accident-prolonged``;
+    for another prolonged-exposure protocol, three of its scene's presets above the start state, each
+    with one of the scene's events."""
+    if protocol.id == "road-accident-prolonged":
+        return ROAD_ACCIDENT_HOTSPOTS
+    start = scene.presets[protocol.start.preset].intensity
+    above = sorted((p.intensity, name) for name, p in scene.presets.items() if p.intensity > start)
+    chosen = [above[round(i * (len(above) - 1) / 2)] for i in range(3)] if len(above) >= 3 else above
+    events = sorted(scene.events)
+    out: list[tuple[str, str, float | None, list[tuple[str, float]]]] = []
+    for i, (_, name) in enumerate(dict.fromkeys(chosen)):
+        triggers = [(events[i % len(events)], 1.0)] if events else []
+        out.append((f"Hotspot {i + 1}: {scene.presets[name].title or name}", name, None, triggers))
+    return out
+
+
 @dataclasses.dataclass
 class _Timed:
     at_s: float
@@ -144,6 +175,10 @@ class ScriptedSession:
         self.nudged = False
         self.ratings = 0
         self.summary: dict[str, Any] | None = None
+        self.hotspot_session: Any = None
+        self.hotspot_at: list[float] = []
+        self.hotspot_triggers_fired: set[int] = set()
+        self._moving = False
         controller.subscribe(self._on_ui)
 
     # -- time ---------------------------------------------------------------------------------------
@@ -159,9 +194,13 @@ class ScriptedSession:
     # -- the script ---------------------------------------------------------------------------------
     def begin(self) -> None:
         from vr_exposure.console.course import PatientCourse
+        from vr_exposure.console.hotspots import is_prolonged
 
         c = self.controller
         self.start_mono_s = time.monotonic()
+        if is_prolonged(c.library.protocol(self.protocol_id)):
+            self._begin_prolonged()
+            return
         # A returning patient opens where the last session ended, on the patient's own ladder.
         self.course = course = PatientCourse.start(c, self.pseudonym, protocol_id=self.protocol_id)
         session_dir = c.session_dir
@@ -184,6 +223,53 @@ class ScriptedSession:
         rung = course.start_rung
         self.say(f"exposure begins on rung {rung + 1}: {course.ran_on[rung].title}")
 
+    def _begin_prolonged(self) -> None:
+        """A prolonged-exposure session: the patient's hotspots (the demo's example list for a patient
+        who has none yet), the SSQ before, then the exposure from the protocol's start state."""
+        from vr_exposure.console.hotspots import HotspotEditor, HotspotSession
+
+        c = self.controller
+        editor = HotspotEditor.open(c, self.pseudonym, self.protocol_id)
+        if not editor.hotspots:
+            for name, preset, intensity, triggers in demo_hotspots(editor.protocol, editor.scene):
+                editor.add(name, preset=preset, intensity=intensity)
+                editor.set_triggers(len(editor.hotspots) - 1, triggers)
+            self.say(
+                f"therapist builds {self.pseudonym}'s {len(editor.hotspots)} hotspots in "
+                f"{display_path(editor.path)}"
+            )
+        self.hotspot_session = session = HotspotSession.start(c, self.pseudonym, protocol_id=self.protocol_id)
+        session_dir = c.session_dir
+        assert session_dir is not None
+        self.say(f"session {c.session_id} in {display_path(session_dir)}")
+        score = c.record_ssq("before", SSQ_BEFORE)
+        self.say(f"SSQ before: total {score.total:.1f}")
+        c.begin_exposure()
+        self._observe()
+        self.say(f"exposure begins at the start state: {session.name(0)}")
+        # The patient's account reaches each hotspot in turn; the therapist moves there as it does.
+        n = len(session.hotspots)
+        self.hotspot_at = [0.1 + 0.75 * i / n for i in range(n)]
+        self.hotspot_triggers_fired = set()
+
+    def _step_prolonged(self, now: float) -> None:
+        session = self.hotspot_session
+        engine = self.controller.engine
+        if session is None or engine is None or engine.state != "running" or now < self.events_hold_until_s:
+            return
+        frac = now / self.total_s
+        step = session.current_step or 0
+        if step < len(self.hotspot_at) and frac >= self.hotspot_at[step] and not self._moving:
+            self._moving = True
+            self.say(f"therapist moves to hotspot {step + 1}: {session.name(step + 1)}")
+            session.go_to(step + 1)
+            return
+        if step >= 1 and step not in self.hotspot_triggers_fired and engine.time_on_rung_s() > 1.0:
+            self.hotspot_triggers_fired.add(step)
+            for trigger in session.triggers(step):
+                self.say(f"therapist fires trigger '{trigger.event}' (strength {trigger.strength:g})")
+                session.fire(trigger)
+
     def step(self) -> bool:
         if self.done:
             return True
@@ -202,6 +288,8 @@ class ScriptedSession:
         if engine is None:
             return False
         frac = now / self.total_s
+        if self.hotspot_session is not None:
+            self._step_prolonged(now)
         if not self.nudged and frac >= 0.2 and engine.state == "running":
             self.nudged = True
             target = min(100.0, engine.intensity + 6.0)
@@ -215,7 +303,8 @@ class ScriptedSession:
         rung = engine.rung
         scene = self.controller.scene
         if (
-            rung is not None
+            self.hotspot_session is None
+            and rung is not None
             and rung >= 1
             and rung not in self.events_fired
             and scene is not None
@@ -285,8 +374,11 @@ class ScriptedSession:
             advice = ev["advice"]
             self.say(f"advice: {advice.reason}")
             self._later(0.6, lambda: self._accept(advice.advice_id), "accept advice")
-        elif kind == "rung":
+        elif kind == "rung" and self.hotspot_session is None:
             self.say(f"rung {ev['rung'] + 1}: {ev['title']} (expected SUDS {ev['expected_suds']:.0f})")
+        elif kind == "hotspot":
+            self._moving = False
+            self.say(f"hotspot entered: {ev['name']}")
         elif kind == "event_fired":
             self.say(f"renderer: event {ev['event']} fired")
         elif kind == "error":

@@ -27,7 +27,7 @@ from vr_exposure.errors import VrExposureError
 
 from .clock import Clock
 from .metrics import SessionMetrics, session_metrics
-from .specs import ProtocolSpec, Rules, SceneSpec, SudsSettings
+from .specs import PROLONGED_EXPOSURE, ProtocolSpec, Rules, SceneSpec, SudsSettings
 from .suds import Probe, ProbeSchedule, RatingError, SudsRating, check_rating
 
 State = Literal["idle", "running", "paused", "safe_place", "ended"]
@@ -804,8 +804,11 @@ class SessionEngine:
         return events
 
     def _give(self, now: int, kind: AdviceKind, rule: AdviceRule, reason: str) -> list[SessionEvent]:
-        """Advice once per rule per rung visit; none past either end of the ladder."""
+        """Advice once per rule per rung visit; none past either end of the ladder, and none in a
+        prolonged-exposure session, whose hotspots are no ladder to climb."""
         rung = self._rung
+        if self.protocol is not None and self.protocol.kind == PROLONGED_EXPOSURE:
+            return []
         if rung is None or (self._visit, rule) in self._fired:
             return []
         target = rung + 1 if kind == "move_up" else rung - 1

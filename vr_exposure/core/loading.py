@@ -42,6 +42,7 @@ from vr_exposure.core.specs import (
     Rung,
     SafePlaceSettings,
     SceneSpec,
+    StartState,
 )
 from vr_exposure.errors import SpecError, SpecProblem
 
@@ -796,6 +797,48 @@ def _sub(data: Mapping[str, Any], *keys: str) -> Any:
     return value
 
 
+#: Prolonged exposure's imaginal exposure: 45-60 minutes with a SUDS probe every 5 minutes, 9-12 probes.
+PE_PROBES_USUAL = (9, 12)
+
+
+def _check_prolonged(data: Mapping[str, Any], report: _Report) -> None:
+    """A prolonged-exposure protocol: a start state, no ladder, no ladder rules; 9-12 probes is usual."""
+    if "ladder" in data:
+        report.error(
+            ("ladder",),
+            "a prolonged-exposure protocol has no ladder: its steps are the patient's own hotspots, "
+            "kept with the patient's sessions (vr-exposure hotspots)",
+        )
+    if "rules" in data:
+        report.error(
+            ("rules",),
+            "a prolonged-exposure protocol has no rules for moving up or down a ladder; "
+            "the therapist moves through the hotspots in the order of the patient's account",
+        )
+    if "start" not in data:
+        report.error((), 'missing required key "start" (the scene state the session begins in)')
+    start = data.get("start")
+    if isinstance(start, dict) and not report.has_errors_under(("start",)):
+        state = _convert_item(start, StartState, ("start",), report)
+        if state is not None:
+            _check_id(state.preset, ("start", "preset"), report, "preset name")
+            if state.intensity is not None:
+                _check_range(state.intensity, 0, 100, ("start", "intensity"), report)
+    probe = _sub(data, "suds", "probe_interval_s")
+    length = _sub(data, "session", "length_s")
+    probe_s = float(probe) if isinstance(probe, int | float) and not isinstance(probe, bool) else 300.0
+    length_s = float(length) if isinstance(length, int | float) and not isinstance(length, bool) else 3600.0
+    if probe_s > 0 and length_s > 0:
+        n = int(length_s // probe_s)
+        lo, hi = PE_PROBES_USUAL
+        if not lo <= n <= hi:
+            report.warning(
+                ("session", "length_s") if length is not None else ("suds", "probe_interval_s"),
+                f"{n} SUDS probe{'s' if n != 1 else ''} in {_num(length_s / 60)} minutes; prolonged "
+                f"exposure usually has {lo}-{hi} (45-60 minutes, a probe every 5)",
+            )
+
+
 def _check_protocol(data: dict[str, Any], path: Path | None, report: _Report) -> None:
     _check_type(data, mi.type_info(ProtocolSpec), (), report)
     _check_file_id(data, path, report, "protocol")
@@ -806,6 +849,19 @@ def _check_protocol(data: dict[str, Any], path: Path | None, report: _Report) ->
     scale_max = _sub(data, "suds", "scale_max")
     scale: float = scale_max if scale_max in (10, 100) else 100
     ladder = data.get("ladder")
+    kind = data.get("kind", "graded")
+    if kind == "prolonged-exposure":
+        _check_prolonged(data, report)
+        ladder = None
+    elif kind == "graded":
+        if "start" in data:
+            report.error(
+                ("start",),
+                "only a prolonged-exposure protocol has a start state (kind: prolonged-exposure); "
+                "a graded protocol begins on its first rung",
+            )
+        if "ladder" not in data:
+            report.error((), 'missing required key "ladder"', blocks=("ladder",))
     if isinstance(ladder, list):
         if not ladder:
             report.error(("ladder",), "needs at least one rung")
@@ -898,7 +954,9 @@ def guess_kind(path: Path, data: object = None) -> Kind:
         return "protocol"
     if parent == "scenes":
         return "scene"
-    if isinstance(data, dict) and ("ladder" in data or ("scene" in data and "builder" not in data)):
+    if isinstance(data, dict) and (
+        "ladder" in data or "start" in data or ("scene" in data and "builder" not in data)
+    ):
         return "protocol"
     return "scene"
 
@@ -920,6 +978,14 @@ def _load(path: Path, kind: Kind | None, contracts: Contracts | None = None) -> 
         )
         return loaded
     loaded.data = data
+    if "hotspots" in data and "protocol" in data and "id" not in data:
+        report.error(
+            (),
+            "this is a patient's hotspot file, not a scene or protocol: check it with "
+            "`vr-exposure hotspots check PSEUDONYM` (it is checked against its protocol's scene)",
+        )
+        loaded.data = None
+        return loaded
     if resolved == "scene":
         _check_scene(data, path, report, contracts)
     else:
@@ -1116,6 +1182,12 @@ def _cross_check(data: Mapping[str, Any], scenes: Mapping[str, set[str]], report
                     ("ladder", i, "preset"),
                     f'scene "{scene_id}" has no preset "{preset}"' + _did_you_mean(preset, presets),
                 )
+    start_preset = text_at("start", "preset")
+    if presets is not None and start_preset is not None and start_preset not in presets:
+        report.error(
+            ("start", "preset"),
+            f'scene "{scene_id}" has no preset "{start_preset}"' + _did_you_mean(start_preset, presets),
+        )
     safe = data.get("safe_place")
     if safe is not None and not isinstance(safe, dict):
         return

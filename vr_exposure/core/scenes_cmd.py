@@ -59,6 +59,15 @@ def render_text(library: ContentLibrary) -> str:
         lines.append(f"    audio:   {', '.join(scene.audio) or '-'}")
     lines.append(f"Protocols ({len(library.protocols)}):")
     for protocol in sorted(library.protocols.values(), key=lambda p: p.id):
+        if protocol.kind == "prolonged-exposure" and protocol.start is not None:
+            start = protocol.start
+            at = "" if start.intensity is None else f" at {_num(start.intensity)}"
+            lines.append(
+                f"  {protocol.id}: {protocol.title} [scene {protocol.scene}, prolonged exposure: starts at "
+                f"{start.preset}{at}, then the patient's hotspots; SUDS every "
+                f"{_num(protocol.suds.probe_interval_s)} s]"
+            )
+            continue
         lines.append(
             f"  {protocol.id}: {protocol.title} [scene {protocol.scene}, {len(protocol.ladder)} rungs, "
             f"SUDS every {_num(protocol.suds.probe_interval_s)} s]"

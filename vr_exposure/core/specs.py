@@ -182,11 +182,31 @@ class Questionnaires(_Spec, frozen=True):
     after: tuple[Literal["ssq"], ...] = ("ssq",)
 
 
+ProtocolKind = Literal["graded", "prolonged-exposure"]
+GRADED: ProtocolKind = "graded"
+PROLONGED_EXPOSURE: ProtocolKind = "prolonged-exposure"
+
+
+class StartState(_Spec, frozen=True):
+    """Where a prolonged-exposure session begins: a preset of the scene, optionally at its own
+    ``intensity`` (0-100) instead of the preset's."""
+
+    preset: str
+    intensity: float | None = None
+    title: str = ""
+
+
 class ProtocolSpec(_Spec, frozen=True):
+    """A session over one scene. ``kind: graded`` (the default) climbs a fear ladder of preset rungs;
+    ``kind: prolonged-exposure`` has no ladder: it begins at ``start`` and moves through the patient's
+    own hotspots (:mod:`vr_exposure.core.hotspots`), kept with the patient's sessions, never here."""
+
     id: str
     title: str
     scene: str
-    ladder: tuple[Rung, ...]
+    kind: ProtocolKind = GRADED
+    ladder: tuple[Rung, ...] = ()
+    start: StartState | None = None
     description: str = ""
     suds: SudsSettings = SudsSettings()
     rules: Rules = Rules()

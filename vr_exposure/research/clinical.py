@@ -23,6 +23,7 @@ from vr_exposure.core.metrics import SessionMetrics
 from vr_exposure.core.specs import ProtocolSpec
 from vr_exposure.core.ssq import SSQ_BANDS_SOURCE, SsqScore, ssq_band
 from vr_exposure.errors import VrExposureError
+from vr_exposure.research.hotspots import hotspot_rows
 from vr_exposure.research.timeline import SessionTimeline
 
 #: Below this share of frames on time, what the patient saw stuttered.
@@ -312,12 +313,26 @@ def written_summary(
     where = f"Session {position[0]} of {position[1]} for {tl.pseudonym}" if position else tl.pseudonym
     rungs = [r.rung for r in metrics.rungs]
     did = f"{where}, {title}: {exposure} of exposure"
-    if rungs and protocol is not None:
+    rows = hotspot_rows(tl, protocol)
+    if rows:
+        reached = [r for r in rows if r.step > 0 and (r.entries or r.time_s > 0)]
+        did += f", through {len(reached)} of {len(rows) - 1} of the patient's hotspots"
+        out.append(did + ".")
+        did = ""
+        visited = [r for r in rows if r.n_ratings]
+        if visited:
+            out.append(
+                "Peak/end SUDS per hotspot: "
+                + "; ".join(f"{r.name} {_fmt(r.peak)}/{_fmt(r.end)} ({_duration(r.time_s)})" for r in visited)
+                + "."
+            )
+    elif rungs and protocol is not None:
         last = max(rungs)
         name = protocol.ladder[last].title if 0 <= last < len(protocol.ladder) else ""
         span = f"rung {min(rungs) + 1}" if min(rungs) == last else f"rungs {min(rungs) + 1} to {last + 1}"
         did += f", on {span} of {len(protocol.ladder)} (highest reached: rung {last + 1}, {name})"
-    out.append(did + ".")
+    if did:
+        out.append(did + ".")
     s = metrics.session
     if s.n_ratings:
         text = f"SUDS peaked at {_fmt(s.peak)} and ended at {_fmt(s.end)}"

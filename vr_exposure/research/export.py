@@ -15,6 +15,7 @@ origin ``t_s`` and as the raw monotonic stamp ``t_mono_ns``; see :data:`TABLE_DO
     physio      physiology samples received over LSL (long format: stream, channel, value)
     stimulus    where the shown stimuli were (10 Hz, tracking space)
     avoidance   gaze and avoidance measures per session and per rung
+    hotspots    prolonged exposure: SUDS and time per step (start state and the patient's hotspots)
 
 CSV and Parquet use a table-first hive layout, ``<table>/pseudonym=<P>/session=<session_id>/part-0.<ext>``,
 so Spark, DuckDB, pyarrow.dataset and Polars, pointed at one table's directory, read every session of
@@ -47,6 +48,7 @@ import pyarrow as pa
 from vr_exposure import __version__
 from vr_exposure.errors import VrExposureError
 from vr_exposure.research.avoidance import MEASURES, AvoidanceRow
+from vr_exposure.research.hotspots import hotspot_rows
 from vr_exposure.research.timeline import SessionTimeline, intensity_series, utc_iso
 
 FORMATS = ("csv", "parquet", "bids", "fhir")
@@ -63,6 +65,7 @@ TABLES = (
     "physio",
     "stimulus",
     "avoidance",
+    "hotspots",
 )
 BIDS_VERSION = "1.10.0"
 BIDS_TASK = "exposure"
@@ -238,6 +241,24 @@ TABLE_DOCS: dict[str, tuple[str, dict[str, str]]] = {
             "min_distance_m": "smallest distance from the head to a stimulus, m",
             "lean_back_mean_m": "mean head displacement away from the stimulus (from the first 1 s), m",
             "lean_back_max_m": "largest head displacement away from the stimulus, m",
+        },
+    ),
+    "hotspots": (
+        "Prolonged-exposure sessions: one row per step, the protocol's start state (step 0) and then the "
+        "patient's hotspots in the order of the account, as the session's journal recorded them "
+        "(hotspot_plan). No rows for graded sessions.",
+        {
+            "step": "0 the start state, i the i-th hotspot (the rung of the suds table)",
+            "hotspot": "the hotspot's place in the patient's list (0-based); empty for the start",
+            "name": "the hotspot's name (the start state's title)",
+            "preset": "the scene preset of its state",
+            "intensity_0_100": "its own intensity, where it differs from the preset's",
+            "entries": "how often the therapist moved there (hotspot_entered)",
+            "n_ratings": "SUDS ratings during exposure there",
+            "peak_suds_0_100": "peak SUDS there",
+            "end_suds_0_100": "last SUDS there",
+            "mean_suds_0_100": "mean SUDS there",
+            "time_s": "exposure time there over all visits, s",
         },
     ),
 }
@@ -438,6 +459,25 @@ def session_tables(tl: SessionTimeline) -> dict[str, pa.Table]:
     )
     tables["stimulus"] = _stimulus_table(tl)
     tables["avoidance"] = avoidance_table(tl.avoidance())
+    tables["hotspots"] = _rows_table(
+        [
+            {
+                "step": h.step,
+                "hotspot": h.hotspot,
+                "name": h.name,
+                "preset": h.preset,
+                "intensity_0_100": h.intensity,
+                "entries": h.entries,
+                "n_ratings": h.n_ratings,
+                "peak_suds_0_100": h.peak,
+                "end_suds_0_100": h.end,
+                "mean_suds_0_100": h.mean,
+                "time_s": h.time_s,
+            }
+            for h in hotspot_rows(tl)
+        ],
+        TABLE_TYPES["hotspots"],
+    )
     return tables
 
 
@@ -612,6 +652,19 @@ TABLE_TYPES: dict[str, dict[str, pa.DataType]] = {
         "scope": pa.string(),
         "rung": pa.int64(),
         **dict.fromkeys(MEASURES, pa.float64()),
+    },
+    "hotspots": {
+        "step": pa.int64(),
+        "hotspot": pa.int64(),
+        "name": pa.string(),
+        "preset": pa.string(),
+        "intensity_0_100": pa.float64(),
+        "entries": pa.int64(),
+        "n_ratings": pa.int64(),
+        "peak_suds_0_100": pa.float64(),
+        "end_suds_0_100": pa.float64(),
+        "mean_suds_0_100": pa.float64(),
+        "time_s": pa.float64(),
     },
 }
 

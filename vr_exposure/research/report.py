@@ -42,10 +42,11 @@ from vr_exposure.core.metrics import (
     between_session_change,
     left_out_sentence,
 )
-from vr_exposure.core.specs import ProtocolSpec
+from vr_exposure.core.specs import PROLONGED_EXPOSURE, ProtocolSpec
 from vr_exposure.core.ssq import SSQ_BANDS_SOURCE, SSQ_SCORING_SOURCE, SSQ_TOTAL_BANDS, SsqScore, ssq_band
 from vr_exposure.errors import JournalError, VrExposureError
 from vr_exposure.research import clinical
+from vr_exposure.research.hotspots import hotspot_rows, session_protocol
 from vr_exposure.research.svg import SvgPlot
 from vr_exposure.research.timeline import SessionTimeline, group_by_pseudonym, intensity_knots, utc_iso
 
@@ -101,6 +102,9 @@ def _protocol(tl: SessionTimeline, library: ContentLibrary | None) -> ProtocolSp
     protocol = library.protocols.get(tl.protocol_id)
     if protocol is None:
         return None
+    if protocol.kind == PROLONGED_EXPOSURE:
+        # Its steps are the patient's hotspots as the session's own journal recorded them.
+        return session_protocol(tl, protocol)
     recorded = next(
         (e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None
     )
@@ -214,6 +218,7 @@ def session_data(
             for r in tl.avoidance()
         ],
         "warnings": list(tl.warnings),
+        "hotspots": [msgspec.to_builtins(r) for r in hotspot_rows(tl, protocol)],
     }
 
 
@@ -431,7 +436,8 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
     out.append(_timeline_svg(tl))
     out.append(_advice_html(sd["advice"]))
     out.append(_steps_html(sd["intensity_steps"]))
-    out.append(_metrics_html(sd))
+    # A prolonged-exposure session's steps are hotspots, with no expected SUDS: one table per hotspot.
+    out.append(_hotspots_html(sd) if sd.get("hotspots") else _metrics_html(sd))
     out.append(_avoidance_html(sd))
     out.append(_ssq_html(sd["ssq"]))
     out.append(_probes_html(tl))
@@ -449,6 +455,10 @@ def _session_html(tl: SessionTimeline, sd: dict[str, Any], protocol: ProtocolSpe
 def _ladder_text(tl: SessionTimeline, protocol: ProtocolSpec | None) -> str:
     if protocol is None:
         return "none (a free session)"
+    if protocol.kind == PROLONGED_EXPOSURE:
+        n = max(0, len(protocol.ladder) - 1)
+        hotspots = f"{n} hotspot{'s' if n != 1 else ''}"
+        return f"none: prolonged exposure, the start state and the patient's {hotspots}"
     own = next((e for e in tl.events if e.process == "console" and e.msg_type == ladder.PATIENT_LADDER), None)
     if own is None or not own.content.get("custom"):
         return f"the protocol's, {len(protocol.ladder)} rungs"
@@ -647,6 +657,35 @@ def _metrics_html(sd: dict[str, Any]) -> str:
             "Reduction = (peak − end) / peak; “to 50%” is from the rung's start to the first rating "
             "at most half "
             "the peak.</p>"
+        )
+    )
+
+
+def _hotspots_html(sd: dict[str, Any]) -> str:
+    """SUDS per hotspot of a prolonged-exposure session: peak and end, and the time in each."""
+    rows = [
+        [
+            "start" if h["step"] == 0 else str(h["step"]),
+            escape(h["name"]),
+            escape(h["preset"]) + ("" if h["intensity"] is None else f" at {h['intensity']:g}"),
+            str(h["entries"]),
+            str(h["n_ratings"]),
+            _num(h["peak"], "{:g}"),
+            _num(h["end"], "{:g}"),
+            _num(h["mean"], "{:.1f}"),
+            _mmss(h["time_s"]),
+        ]
+        for h in sd["hotspots"]
+    ]
+    left_out = left_out_sentence(sd["ratings"], sd["ratings_outside_exposure"])
+    return (
+        "<h4>SUDS per hotspot</h4>"
+        + _table(["step", "hotspot", "state", "entered", "n", "peak", "end", "mean", "time"], rows, left=3)
+        + (f'<p class="left-out">{escape(left_out)}</p>' if left_out else "")
+        + (
+            '<p class="muted">The steps of this prolonged-exposure session: the protocol\'s start state, '
+            "then the patient's hotspots in the order of the account, as the session recorded them. "
+            "Ratings during exposure only; time is exposure time in each hotspot over all its visits.</p>"
         )
     )
 
