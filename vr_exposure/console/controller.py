@@ -244,6 +244,8 @@ class ConsoleController:
         #: said ended (a fact may overtake the reply to the request that started it).
         self.schedules: dict[str, ScheduleRecord] = {}
         self._schedules_ended: set[str] = set()
+        # Ended by a stop_schedule whose reply has not come yet (the fact may overtake the reply).
+        self._stopped_unreplied: list[str] = []
         self._schedule_counter = itertools.count(1)
         #: The strength (0-1) the therapist set for each trigger (1.0 until set).
         self.trigger_strengths: dict[str, float] = {}
@@ -777,7 +779,8 @@ class ConsoleController:
         elif isinstance(fact, m.ScheduleEnded):
             if fact.reason != "replaced":
                 self._schedules_ended.add(fact.schedule_id)
-                self.schedules.pop(fact.schedule_id, None)
+                if self.schedules.pop(fact.schedule_id, None) is not None and fact.reason == "stopped":
+                    self._stopped_unreplied.append(fact.schedule_id)
         elif isinstance(fact, m.SafePlaceEntered | m.Stopped):
             self._forget_schedules()
         else:
@@ -1264,7 +1267,9 @@ class ConsoleController:
                 self._schedule_accepted(intent, intent.schedule, parent)
             elif intent.kind == "unschedule":
                 ids = [intent.schedule_id] if intent.schedule_id is not None else list(self.schedules)
-                stopped = [sid for sid in ids if sid in self.schedules]
+                seen, self._stopped_unreplied = self._stopped_unreplied, []
+                stopped = [sid for sid in seen if intent.schedule_id in (None, sid)]
+                stopped += [sid for sid in ids if sid in self.schedules and sid not in stopped]
                 for sid in stopped:
                     self._forget_one(sid)
                 stop_record: dict[str, Any] = {

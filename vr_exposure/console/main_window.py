@@ -272,12 +272,18 @@ class ConsoleWindow(QMainWindow):
         centre = QSplitter(Qt.Orientation.Vertical, self)
         centre.addWidget(self.timeline)
         centre.addWidget(self.mirror)
-        centre.addWidget(self.events)
-        centre.setSizes([260, 230, 300])
+        centre.setSizes([420, 320])
         self.centre = centre
         body = QHBoxLayout()
         body.addWidget(left_column)
-        body.addWidget(centre, 1)
+        # The trigger panel below the timeline and the mirror, outside their splitter: an enlarged
+        # (detached) mirror or a dragged splitter never moves a trigger under the therapist's hand.
+        centre_column = QWidget(self)
+        centre_layout = QVBoxLayout(centre_column)
+        centre_layout.setContentsMargins(0, 0, 0, 0)
+        centre_layout.addWidget(centre, 1)
+        centre_layout.addWidget(self.events)
+        body.addWidget(centre_column, 1)
         body.addWidget(right_column)
         outer = QVBoxLayout()
         outer.addWidget(self.banner)

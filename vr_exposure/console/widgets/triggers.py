@@ -60,8 +60,13 @@ def ambient_text(scene: Any, state: Any) -> str:
     parts = [f"preset {preset}" if preset else "free intensity", f"intensity {state.intensity:.0f}"]
     for name, value in values.items():
         unit = scene.parameters[name].unit if name in scene.parameters else ""
-        shown = f"{value:.0f}" if abs(value) >= 10 else f"{value:.2g}"
-        parts.append(f"{name.replace('_', ' ')} {shown}{(' ' + unit) if unit else ''}")
+        label = name
+        if unit and name.endswith("_" + unit.replace("/", "_")):
+            label = name[: -len(unit) - 1]  # nearest_distance_m: the unit says it once
+        if "/" in unit and not unit[0].isalpha() or "-" in unit:  # a share or a switch: "0-1", "0/1"
+            unit = ""
+        shown = f"{value:.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2g}"
+        parts.append(f"{label.replace('_', ' ')} {shown}{(' ' + unit) if unit else ''}")
     return " · ".join(parts)
 
 
@@ -83,14 +88,15 @@ class _Row:
         self.fire = QPushButton(label, host)
         self.fire.setObjectName(f"event-{item.name}")
         self.fire.setToolTip("Fire now at the strength set beside it")
-        self.fire.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.fire.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.fire.setMinimumWidth(150)
         self.strength = QSlider(Qt.Orientation.Horizontal, host)
         self.strength.setObjectName(f"strength-{item.name}")
         self.strength.setRange(0, 100)
         self.strength.setSingleStep(5)
         self.strength.setPageStep(10)
         self.strength.setValue(100)
-        self.strength.setFixedWidth(90)
+        self.strength.setFixedWidth(70)
         self.strength.setToolTip("Strength: how loud or how near (set before firing)")
         self.strength_label = QLabel("100%", host)
         self.strength_label.setFixedWidth(self.strength_label.fontMetrics().horizontalAdvance("100%") + 6)
@@ -99,7 +105,7 @@ class _Row:
         for spin, value in ((self.lo, DEFAULT_REPEAT_S[0]), (self.hi, DEFAULT_REPEAT_S[1])):
             spin.setRange(1, 3600)
             spin.setValue(value)
-            spin.setFixedWidth(62)
+            spin.setFixedWidth(54)
         self.lo.setObjectName(f"repeat-lo-{item.name}")
         self.hi.setObjectName(f"repeat-hi-{item.name}")
         self.lo.setToolTip("Repeat: the shortest wait between firings (s)")
@@ -165,7 +171,7 @@ class TriggerPanel(QGroupBox):
         self._enabled = True
         self.rows: dict[str, _Row] = {}
         self.shortcuts: dict[str, QShortcut] = {}
-        self.group_boxes: dict[str, QGroupBox] = {}
+        self.group_labels: dict[str, QLabel] = {}
         self._titles: dict[str, str] = {}
         self._schedules: tuple[Any, ...] = ()
         self._strength_sent: dict[str, float] = {}
@@ -177,10 +183,14 @@ class TriggerPanel(QGroupBox):
         self._host = QWidget(self)
         self._host_layout = QVBoxLayout(self._host)
         self._host_layout.setContentsMargins(0, 0, 0, 0)
+        self._grid_host: QWidget | None = None
         self._scroll = QScrollArea(self)
         self._scroll.setWidgetResizable(True)
         self._scroll.setWidget(self._host)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Room for a group of four triggers without scrolling; more scroll.
+        self._scroll.setMinimumHeight(5 * (self.fontMetrics().lineSpacing() + 12))
         outer.addWidget(self._scroll, 1)
 
         status = QHBoxLayout()
@@ -192,6 +202,8 @@ class TriggerPanel(QGroupBox):
         self.ambient_label.setObjectName("ambient-settings")
         self.ambient_label.setWordWrap(True)
         self.ambient_label.setStyleSheet("color: #37474f;")
+        self.ambient_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.ambient_label.setMaximumHeight(3 * self.fontMetrics().lineSpacing() + 10)
         left.addWidget(self.active_label)
         left.addWidget(self.ambient_label)
         status.addLayout(left, 1)
@@ -199,7 +211,7 @@ class TriggerPanel(QGroupBox):
         sched.addWidget(QLabel("Scheduled:", self))
         self.schedule_list = QListWidget(self)
         self.schedule_list.setObjectName("schedule-list")
-        self.schedule_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 4 + 8)
+        self.schedule_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 3 + 10)
         sched.addWidget(self.schedule_list)
         buttons = QHBoxLayout()
         self.stop_selected_button = QPushButton("Stop selected", self)
@@ -224,10 +236,11 @@ class TriggerPanel(QGroupBox):
         for shortcut in self.shortcuts.values():
             shortcut.setEnabled(False)
             shortcut.deleteLater()
-        for box in self.group_boxes.values():
-            self._host_layout.removeWidget(box)
-            box.deleteLater()
-        self.rows, self.shortcuts, self.group_boxes = {}, {}, {}
+        if self._grid_host is not None:
+            self._host_layout.removeWidget(self._grid_host)
+            self._grid_host.deleteLater()
+            self._grid_host = None
+        self.rows, self.shortcuts, self.group_labels = {}, {}, {}
         self._titles = {e.name: e.title for e in events}
         self._strength_sent = {}
         groups: dict[str, list[TriggerItem]] = {}
@@ -235,28 +248,43 @@ class TriggerPanel(QGroupBox):
             groups.setdefault(event.group.strip() or UNGROUPED, []).append(event)
         if UNGROUPED in groups:
             groups[UNGROUPED] = groups.pop(UNGROUPED)  # last
+        # One dense grid: a group's title on its own row, then its triggers (group boxes' frames
+        # would cost a row's height each, and the panel must show many triggers at once).
+        host = self._grid_host = QWidget(self._host)
+        grid = QGridLayout(host)
+        grid.setContentsMargins(2, 0, 2, 0)
+        grid.setHorizontalSpacing(6)
+        grid.setVerticalSpacing(2)
+        grid.setColumnStretch(0, 1)
+        row = 0
         for group, items in groups.items():
-            box = QGroupBox(group[:1].upper() + group[1:], self._host)
-            box.setObjectName(f"trigger-group-{group}")
-            grid = QGridLayout(box)
-            grid.setContentsMargins(6, 4, 6, 4)
-            grid.setHorizontalSpacing(6)
-            grid.setVerticalSpacing(3)
-            grid.setColumnStretch(0, 1)
-            for i, item in enumerate(items):
-                self.rows[item.name] = _Row(self, item, grid, i)
+            label = QLabel(group[:1].upper() + group[1:], host)
+            label.setObjectName(f"trigger-group-{group}")
+            label.setStyleSheet(
+                "QLabel { font-weight: bold; color: #37474f; border-bottom: 1px solid #b0bec5; }"
+            )
+            grid.addWidget(label, row, 0, 1, 7)
+            self.group_labels[group] = label
+            row += 1
+            for item in items:
+                self.rows[item.name] = _Row(self, item, grid, row)
+                row += 1
                 if _bindable(item.hotkey):
                     assert item.hotkey is not None
                     shortcut = QShortcut(QKeySequence(item.hotkey), self)
                     shortcut.activated.connect(lambda name=item.name: self._fire(name))
                     self.shortcuts[item.name] = shortcut
-            self._host_layout.addWidget(box)
-            self.group_boxes[group] = box
-        self._host_layout.addStretch(1)
+        grid.setRowStretch(row, 1)
+        self._host_layout.addWidget(host)
         self._empty.setVisible(not events)
         self._scroll.setVisible(bool(events))
         self.set_enabled(self._enabled, self.title().partition(" — ")[2])
         self._show_schedules()
+
+    @property
+    def buttons(self) -> dict[str, QPushButton]:
+        """Each event's fire button (as :class:`EventButtons` names them)."""
+        return {name: row.fire for name, row in self.rows.items()}
 
     @property
     def groups(self) -> dict[str, list[str]]:
@@ -289,7 +317,9 @@ class TriggerPanel(QGroupBox):
         self._show_schedules()
 
     def set_ambient(self, text: str) -> None:
-        self.ambient_label.setText(f"Ambient: {text}" if text else "Ambient: —")
+        shown = f"Ambient: {text}" if text else "Ambient: —"
+        self.ambient_label.setText(shown)
+        self.ambient_label.setToolTip(shown)
 
     def set_strength(self, name: str, strength: float) -> None:
         """Set a trigger's slider (0-1), e.g. to the strength the session recorded for it."""
