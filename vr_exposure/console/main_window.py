@@ -276,13 +276,15 @@ class ConsoleWindow(QMainWindow):
         self.centre = centre
         body = QHBoxLayout()
         body.addWidget(left_column)
-        # The trigger panel below the timeline and the mirror, outside their splitter: an enlarged
-        # (detached) mirror or a dragged splitter never moves a trigger under the therapist's hand.
-        centre_column = QWidget(self)
-        centre_layout = QVBoxLayout(centre_column)
-        centre_layout.setContentsMargins(0, 0, 0, 0)
-        centre_layout.addWidget(centre, 1)
-        centre_layout.addWidget(self.events)
+        # The trigger panel below the timeline and the mirror, in a splitter of its own: the therapist
+        # drags it taller, and an enlarged (detached) mirror never moves a trigger under the hand.
+        centre_column = QSplitter(Qt.Orientation.Vertical, self)
+        centre_column.addWidget(centre)
+        centre_column.addWidget(self.events)
+        centre_column.setStretchFactor(0, 3)
+        centre_column.setStretchFactor(1, 2)
+        centre_column.setSizes([440, 330])
+        self.centre_column = centre_column
         body.addWidget(centre_column, 1)
         body.addWidget(right_column)
         outer = QVBoxLayout()
