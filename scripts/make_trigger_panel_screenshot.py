@@ -86,7 +86,7 @@ def main() -> int:
         window.resize(1500, 1300)
         spin(0.5)
         split = window.centre_column
-        split.setSizes([split.height() - 450, 450])
+        split.setSizes([split.height() - panel.full_height, panel.full_height])
         spin(0.5)
         panel.grab().save(str(args.out / "console-triggers.png"))
         print(f"wrote {args.out / 'console-triggers.png'}")

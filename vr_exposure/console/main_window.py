@@ -281,9 +281,8 @@ class ConsoleWindow(QMainWindow):
         centre_column = QSplitter(Qt.Orientation.Vertical, self)
         centre_column.addWidget(centre)
         centre_column.addWidget(self.events)
-        centre_column.setStretchFactor(0, 3)
-        centre_column.setStretchFactor(1, 2)
-        centre_column.setSizes([440, 330])
+        centre_column.setStretchFactor(0, 1)
+        centre_column.setStretchFactor(1, 0)
         self.centre_column = centre_column
         body.addWidget(centre_column, 1)
         body.addWidget(right_column)

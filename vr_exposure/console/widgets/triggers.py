@@ -175,6 +175,7 @@ class TriggerPanel(QGroupBox):
         self._titles: dict[str, str] = {}
         self._schedules: tuple[Any, ...] = ()
         self._strength_sent: dict[str, float] = {}
+        self._ambient = "Ambient: —"
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
@@ -189,18 +190,16 @@ class TriggerPanel(QGroupBox):
         self._scroll.setWidget(self._host)
         self._scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Room for a group of four triggers without scrolling; more scroll.
-        self._scroll.setMinimumHeight(5 * (self.fontMetrics().lineSpacing() + 12))
         outer.addWidget(self._scroll, 1)
 
         self.active_label = QLabel("Active now: none", self)
         self.active_label.setObjectName("active-triggers")
-        self.active_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.active_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         outer.addWidget(self.active_label)
         sched = QHBoxLayout()
         self.schedule_list = QListWidget(self)
         self.schedule_list.setObjectName("schedule-list")
-        self.schedule_list.setMaximumHeight(self.fontMetrics().lineSpacing() * 3 + 10)
+        self.schedule_list.setFixedHeight(self.fontMetrics().lineSpacing() * 3 + 8)
         self.schedule_list.setToolTip(
             "Scheduled triggers (the rung's and yours); double-click one to stop it"
         )
@@ -220,8 +219,9 @@ class TriggerPanel(QGroupBox):
         self.ambient_label.setWordWrap(True)
         self.ambient_label.setStyleSheet("color: #37474f;")
         self.ambient_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self.ambient_label.setMaximumHeight(2 * self.fontMetrics().lineSpacing() + 6)
-        self.ambient_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Two lines, always: the whole text is its tooltip.
+        self.ambient_label.setFixedHeight(2 * self.fontMetrics().lineSpacing() + 4)
+        self.ambient_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         outer.addWidget(self.ambient_label)
         self.stop_all_button.clicked.connect(self.stop_all_requested.emit)
         self.stop_selected_button.clicked.connect(self._stop_selected)
@@ -275,10 +275,23 @@ class TriggerPanel(QGroupBox):
                     self.shortcuts[item.name] = shortcut
         grid.setRowStretch(row, 1)
         self._host_layout.addWidget(host)
+        # As tall as the triggers need and no taller (the mirror above keeps the room); past about
+        # six rows it scrolls unless the therapist drags the panel taller.
+        grid.activate()
+        content = grid.totalMinimumSize().height() + 6
+        cap = 7 * (self.fontMetrics().lineSpacing() + 10)
+        self._scroll.setMinimumHeight(min(content, cap))
+        self._scroll.setMaximumHeight(content)
         self._empty.setVisible(not events)
         self._scroll.setVisible(bool(events))
         self.set_enabled(self._enabled, self.title().partition(" — ")[2])
         self._show_schedules()
+
+    @property
+    def full_height(self) -> int:
+        """The panel's height with every trigger shown unscrolled."""
+        scroll = self._scroll
+        return self.minimumSizeHint().height() + max(0, scroll.maximumHeight() - scroll.minimumHeight())
 
     @property
     def buttons(self) -> dict[str, QPushButton]:
@@ -317,9 +330,19 @@ class TriggerPanel(QGroupBox):
         self._show_schedules()
 
     def set_ambient(self, text: str) -> None:
-        shown = f"Ambient: {text}" if text else "Ambient: —"
-        self.ambient_label.setText(shown)
-        self.ambient_label.setToolTip(shown)
+        self._ambient = f"Ambient: {text}" if text else "Ambient: —"
+        self.ambient_label.setToolTip(self._ambient)
+        self._show_ambient()
+
+    def _show_ambient(self) -> None:
+        # Two lines' worth, cut with "…" (the whole of it is the tooltip): nothing below moves.
+        metrics = self.ambient_label.fontMetrics()
+        room = max(50, 2 * self.ambient_label.width() - metrics.horizontalAdvance("M" * 6))
+        self.ambient_label.setText(metrics.elidedText(self._ambient, Qt.TextElideMode.ElideRight, room))
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 - Qt override
+        super().resizeEvent(event)
+        self._show_ambient()
 
     def set_strength(self, name: str, strength: float) -> None:
         """Set a trigger's slider (0-1), e.g. to the strength the session recorded for it."""
