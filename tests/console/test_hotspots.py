@@ -106,7 +106,7 @@ def test_moving_through_hotspots_journals_each_entry_and_the_report_has_each_fig
     assert len(due) == 10
     assert session.triggers() == session.hotspots[2].triggers
     session.fire(session.triggers()[1])
-    assert link.sent[-1] == m.TriggerEventRequest(event="collision")
+    assert link.sent[-1] == m.TriggerEventRequest(event="collision", strength=0.8)
     link.answer(c)
     summary = c.end_session()
     assert "The crash" in summary["table"] and "expected" not in summary["table"]

@@ -575,6 +575,63 @@ def test_protocol_problems(in_tmp: Path, replace: str, by: str, expected: str) -
     assert problems == [expected]
 
 
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        (
+            "[{event: scater, every_s: [20, 60]}]",
+            'protocols/brief.yaml:6: ladder[1].schedule[0].event: scene "spiders" has no event "scater"; '
+            'did you mean "scatter"?',
+        ),
+        (
+            "[{event: scatter, every_s: [60, 20]}]",
+            "protocols/brief.yaml:6: ladder[1].schedule[0].every_s: 60 s is more than 20 s; "
+            "write [shortest, longest]",
+        ),
+        (
+            "[{event: scatter, every_s: [20, 60], at_s: 5}]",
+            'protocols/brief.yaml:6: ladder[1].schedule[0]: give exactly one of "every_s" (repeats) and '
+            '"at_s" (one firing)',
+        ),
+        (
+            "[{event: scatter, at_s: 240, strength: 1.5}]",
+            "protocols/brief.yaml:6: ladder[1].schedule[0].strength: 1.5 is outside 0-1",
+        ),
+        (
+            "[{event: scatter, every_s: [20]}]",
+            "protocols/brief.yaml:6: ladder[1].schedule[0].every_s: expected a list of 2 values, got a list with 1",
+        ),
+        (
+            "[{event: scatter, evry_s: [20, 60]}]",
+            'protocols/brief.yaml:6: ladder[1].schedule[0].evry_s: unknown key; did you mean "every_s"?',
+        ),
+    ],
+)
+def test_rung_schedule_problems(in_tmp: Path, schedule: str, expected: str) -> None:
+    text = textwrap.dedent(GOOD_PROTOCOL).replace(
+        "- {preset: jar-far, expected_suds: 30}",
+        f"- {{preset: jar-far, expected_suds: 30, schedule: {schedule}}}",
+    )
+    path = write_file(in_tmp / "protocols/brief.yaml", text)
+    problems = [p for p in _library_problems(path) if "warning:" not in p]
+    assert len(problems) == 1 and problems[0] == expected, problems
+
+
+def test_a_rung_schedule_loads_typed(in_tmp: Path) -> None:
+    text = textwrap.dedent(GOOD_PROTOCOL).replace(
+        "- {preset: jar-far, expected_suds: 30}",
+        "- {preset: jar-far, expected_suds: 30, schedule: "
+        "[{event: scatter, every_s: [20, 60]}, {event: walk-toward, at_s: 240, strength: 0.8}]}",
+    )
+    path = write_file(in_tmp / "protocols/brief.yaml", text)
+    assert [p for p in _library_problems(path) if "warning:" not in p] == []
+    rung = load_protocol(path).ladder[1]
+    assert [(s.event, s.every_s, s.at_s, s.strength) for s in rung.schedule] == [
+        ("scatter", (20.0, 60.0), None, 1.0),
+        ("walk-toward", None, 240.0, 0.8),
+    ]
+
+
 def test_a_library_holds_only_what_loaded_cleanly(in_tmp: Path) -> None:
     scenes = in_tmp / "scenes"
     protocols = in_tmp / "protocols"

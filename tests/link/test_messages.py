@@ -26,7 +26,11 @@ _EXAMPLES: dict[str, dict[str, object]] = {
     "load_scene_request": {"scene": "spiders", "preset": "rung-3", "intensity": 30},
     "set_intensity_request": {"intensity": 55.5, "ramp_s": 2},
     "apply_preset_request": {"preset": "rung-2"},
-    "trigger_event_request": {"event": "spider-drop"},
+    "trigger_event_request": {"event": "spider-drop", "strength": 0.4},
+    "start_schedule_request": {"schedule_id": "r3-0", "event": "cough", "every_s": [20, 60], "strength": 0.5},
+    "stop_schedule_request": {"schedule_id": "r3-0"},
+    "schedule_started": {"schedule": {"schedule_id": "r3-1", "event": "applause", "at_s": 240}},
+    "schedule_ended": {"schedule_id": "r3-1", "event": "applause", "reason": "done", "fired": 1},
     "suds_prompt_request": {"probe_id": "p1", "scale_max": 10},
     "suds_prompt_cancel_request": {"probe_id": "p1"},
     "set_session_request": {"session_id": "20261124T085300Z-P042-3fa2", "pseudonym": "P042"},
@@ -36,7 +40,7 @@ _EXAMPLES: dict[str, dict[str, object]] = {
     "scene_loaded": {"scene": "spiders"},
     "intensity_changed": {"intensity": 10, "target": 40, "ramp_s": 3},
     "preset_applied": {"preset": "rung-2"},
-    "event_fired": {"event": "spider-drop"},
+    "event_fired": {"event": "spider-drop", "strength": 0.5, "schedule_id": "r3-0"},
     "event_ended": {"event": "spider-drop"},
     "suds_prompt_shown": {"probe_id": "p1"},
     "suds_prompt_closed": {"probe_id": "p1"},
@@ -168,7 +172,8 @@ def test_console_and_renderer_of_different_major_versions_say_so_clearly() -> No
         ) as client:
             assert client.wait_until(lambda: client.connection == "incompatible", 5)
             assert events[0][0] == "incompatible"
-            assert "renderer speaks protocol 3.0 and this console speaks 2.0" in events[0][1]
+            words = f"renderer speaks protocol 3.0 and this console speaks {m.PROTOCOL_VERSION}"
+            assert words in events[0][1]
             with pytest.raises(ProtocolVersionMismatch, match="protocol 3.0"):
                 client.request(m.PauseRequest())
     finally:

@@ -108,3 +108,19 @@ def test_facts_change_the_mirrored_state_as_the_spec_says() -> None:
     assert s.headset == "lost"
     s = m.apply_fact(s, m.ViewRecentered(source="console"))
     assert s.headset == "lost" and s.mode == "running"  # a recenter changes nothing mirrored
+
+
+def test_schedule_facts_change_the_mirrored_schedules_as_the_spec_says() -> None:
+    s = m.RendererState()
+    cough = m.ScheduleInfo(schedule_id="r3-cough", event="cough", every_s=(20, 60))
+    s = m.apply_fact(s, m.ScheduleStarted(schedule=cough))
+    s = m.apply_fact(s, m.ScheduleStarted(schedule=m.ScheduleInfo(schedule_id="own", event="x", at_s=5)))
+    s = m.apply_fact(s, m.EventFired(event="cough", strength=0.5, schedule_id="r3-cough"))
+    assert [(i.schedule_id, i.fired) for i in s.schedules] == [("r3-cough", 1), ("own", 0)]
+    assert s.active_events == ("cough",)
+    s = m.apply_fact(s, m.ScheduleStarted(schedule=cough))  # the same id replaces it
+    assert [(i.schedule_id, i.fired) for i in s.schedules] == [("own", 0), ("r3-cough", 0)]
+    s = m.apply_fact(s, m.ScheduleEnded(schedule_id="own", reason="done"))
+    assert [i.schedule_id for i in s.schedules] == ["r3-cough"]
+    for row in ("`schedule_started`", "`schedule_ended`", "`start_schedule`", "`stop_schedule`"):
+        assert row in SPEC

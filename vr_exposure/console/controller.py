@@ -106,7 +106,7 @@ class ControllerError(VrExposureError):
 class _Intent:
     """What a steering request asks of the session; applied only once the renderer accepts it."""
 
-    kind: str  # "rung", "intensity", "event" or "scene"
+    kind: str  # "rung", "intensity", "event", "scene", "schedule" (start) or "unschedule" (stop)
     rung: int | None = None
     advice_id: str | None = None
     intensity: float | None = None
@@ -114,18 +114,47 @@ class _Intent:
     event: str | None = None
     scene: str | None = None
     preset: str | None = None
+    strength: float | None = None
+    schedule: m.StartScheduleRequest | None = None
+    schedule_id: str | None = None
+    #: A schedule restored after a reconnect: the session's running time it first started at.
+    started_s: float | None = None
 
     def what(self) -> str:
         """The action in words, for messages: "the rung change", "the event 'walk'" ..."""
         if self.kind == "event":
             return f"the event {self.event!r}"
+        if self.kind == "schedule":
+            return f"the schedule of {self.event!r}"
+        if self.kind == "unschedule":
+            return "stopping the schedules" if self.schedule_id is None else "stopping the schedule"
         return {"rung": "the rung change", "intensity": "the intensity change"}.get(
             self.kind, "the scene change"
         )
 
     def journal(self) -> dict[str, Any]:
-        fields = ("rung", "advice_id", "intensity", "ramp_s", "event", "scene", "preset")
-        return {"kind": self.kind, **{f: getattr(self, f) for f in fields if getattr(self, f) is not None}}
+        fields = ("rung", "advice_id", "intensity", "ramp_s", "event", "scene", "preset", "strength")
+        out = {"kind": self.kind, **{f: getattr(self, f) for f in fields if getattr(self, f) is not None}}
+        if self.schedule is not None:
+            out["schedule"] = msgspec.to_builtins(self.schedule)
+        if self.schedule_id is not None:
+            out["schedule_id"] = self.schedule_id
+        return out
+
+
+@dataclass
+class ScheduleRecord:
+    """An event schedule the renderer accepted, as the session recorded it (for the resync)."""
+
+    request: m.StartScheduleRequest
+    #: The session's running (exposure) time when it started: a restore sends the time since.
+    started_running_s: float
+    rung: int | None = None
+    fired: int = 0
+
+    @property
+    def schedule_id(self) -> str:
+        return self.request.schedule_id
 
 
 @dataclass
@@ -212,6 +241,15 @@ class ConsoleController:
         self.lsl_bridge: Any = None  # an LslBridge while a session with --lsl is open
         self.physio = physio  # a PhysioInlet (its poll() never blocks), or None
         self.physio_samples = 0
+        #: Event schedules the renderer runs for this session (schedule_id -> record), and those it
+        #: said ended (a fact may overtake the reply to the request that started it).
+        self.schedules: dict[str, ScheduleRecord] = {}
+        self._schedules_ended: set[str] = set()
+        # Ended by a stop_schedule whose reply has not come yet (the fact may overtake the reply).
+        self._stopped_unreplied: list[str] = []
+        self._schedule_counter = itertools.count(1)
+        #: The strength (0-1) the therapist set for each trigger (1.0 until set).
+        self.trigger_strengths: dict[str, float] = {}
 
     # -- listeners and time -------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> None:
@@ -473,6 +511,7 @@ class ConsoleController:
             self._engine_events(engine.set_rung(0))
         self._send_scene()
         self._engine_events(engine.start())
+        self._start_rung_schedules()
 
     def _send_scene(self) -> m.LoadSceneRequest:
         engine = self._engine()
@@ -638,7 +677,13 @@ class ConsoleController:
             return self._send(m.SetIntensityRequest(intensity=intent.intensity, ramp_s=ramp_s), intent)
         if intent.kind == "event":
             assert intent.event is not None
-            return self._send(m.TriggerEventRequest(event=intent.event), intent)
+            strength = 1.0 if intent.strength is None else intent.strength
+            return self._send(m.TriggerEventRequest(event=intent.event, strength=strength), intent)
+        if intent.kind == "schedule":
+            assert intent.schedule is not None
+            return self._send(intent.schedule, intent)
+        if intent.kind == "unschedule":
+            return self._send(m.StopScheduleRequest(schedule_id=intent.schedule_id), intent)
         assert intent.scene is not None
         intensity = self.engine.intensity if self.engine is not None else 0.0
         request = m.LoadSceneRequest(scene=intent.scene, preset=intent.preset, intensity=intensity)
@@ -651,8 +696,136 @@ class ConsoleController:
             raise ControllerError(f"protocol {self.protocol.id} uses scene {self.protocol.scene}")
         return self._request(_Intent("scene", scene=scene.id, preset=preset))
 
-    def trigger_event(self, name: str) -> str | None:
-        return self._request(_Intent("event", event=name))
+    def trigger_event(self, name: str, strength: float | None = None) -> str | None:
+        """Fire event ``name`` at ``strength`` (0-1; default: the strength set for it, else 1)."""
+        if strength is None:
+            strength = self.trigger_strengths.get(name, 1.0)
+        return self._request(_Intent("event", event=name, strength=_strength(strength)))
+
+    # -- event schedules and trigger strengths -------------------------------------------------------
+    def set_trigger_strength(self, name: str, strength: float) -> None:
+        """The loudness or nearness (0-1) the next firings of ``name`` get, from the panel's slider:
+        journaled (``trigger_strength_set``) as the therapist's setting."""
+        strength = _strength(strength)
+        if self.trigger_strengths.get(name, 1.0) == strength:
+            return
+        self.trigger_strengths[name] = strength
+        if self.journal is not None:
+            content = {"event": name, "strength": strength, "session_s": self.session_time_s()}
+            self._clinical("trigger_strength_set", content)
+        self._emit("trigger_strength", event=name, strength=strength)
+
+    def start_schedule(
+        self,
+        event: str,
+        *,
+        every_s: tuple[float, float] | None = None,
+        at_s: float | None = None,
+        strength: float | None = None,
+        scope: m.ScheduleScope = "session",
+        schedule_id: str | None = None,
+    ) -> str | None:
+        """Ask the renderer to fire ``event`` by itself: at random with each wait in ``every_s``
+        (``[lo, hi]`` seconds), or once ``at_s`` seconds from now. ``scope`` ``session``: until the
+        therapist stops it (or the safe place, a stop, another scene); ``rung``: until the rung changes.
+        Recorded (``event_schedule_started``) once the renderer accepts it."""
+        if (every_s is None) == (at_s is None):
+            raise ControllerError("give a repeat window (every_s) or one time (at_s), not both")
+        if every_s is not None and not 0.1 <= every_s[0] <= every_s[1]:
+            raise ControllerError(
+                f"the repeat window {every_s[0]:g}-{every_s[1]:g} s must run from at least 0.1 s "
+                "up to a longer or equal time"
+            )
+        if strength is None:
+            strength = self.trigger_strengths.get(event, 1.0)
+        sid = (
+            schedule_id or f"{'own' if scope == 'session' else 'rung'}-{event}-{next(self._schedule_counter)}"
+        )
+        request = m.StartScheduleRequest(
+            schedule_id=sid,
+            event=event,
+            every_s=None if every_s is None else (float(every_s[0]), float(every_s[1])),
+            at_s=None if at_s is None else float(at_s),
+            strength=_strength(strength),
+            scope=scope,
+        )
+        return self._request(_Intent("schedule", event=event, schedule=request, strength=request.strength))
+
+    def stop_schedule(self, schedule_id: str) -> str | None:
+        """Stop one running schedule (``event_schedule_stopped`` once the renderer accepts)."""
+        return self._request(_Intent("unschedule", schedule_id=schedule_id))
+
+    def stop_all_schedules(self) -> str | None:
+        """ "Stop all scheduled": every schedule the renderer runs, the rung's and the therapist's."""
+        return self._request(_Intent("unschedule"))
+
+    def _running_s(self) -> float:
+        return self.engine.running_s if self.engine is not None else 0.0
+
+    def _start_rung_schedules(self) -> None:
+        """The current rung's ``schedule`` from the protocol, started now (the rung was applied)."""
+        engine = self.engine
+        if self.protocol is None or engine is None or engine.rung is None:
+            return
+        rung = self.protocol.ladder[engine.rung]
+        for item in rung.schedule:
+            sid = f"rung{engine.rung + 1}-{item.event}-{next(self._schedule_counter)}"
+            self.start_schedule(
+                item.event, every_s=item.every_s, at_s=item.at_s, strength=item.strength, scope="rung",
+                schedule_id=sid,
+            )  # fmt: skip
+
+    def _on_schedule_fact(self, fact: m.Content) -> None:
+        """The renderer's word on its schedules: a firing counted, a schedule ended, or every one
+        ended by the safe place or a stop."""
+        if isinstance(fact, m.EventFired) and fact.schedule_id is not None:
+            record = self.schedules.get(fact.schedule_id)
+            if record is not None:
+                record.fired += 1
+        elif isinstance(fact, m.ScheduleEnded):
+            if fact.reason != "replaced":
+                self._schedules_ended.add(fact.schedule_id)
+                if self.schedules.pop(fact.schedule_id, None) is not None and fact.reason == "stopped":
+                    self._stopped_unreplied.append(fact.schedule_id)
+        elif isinstance(fact, m.SafePlaceEntered | m.Stopped):
+            self._forget_schedules()
+        else:
+            return
+        self._emit("schedules", schedules=list(self.schedules.values()))
+
+    def _forget_schedules(self) -> None:
+        self._schedules_ended.update(self.schedules)
+        self.schedules.clear()
+
+    def _resync_schedules(self, state: m.RendererState, *, restarted: bool) -> None:
+        """After a real reconnection: a restarted renderer gets back every schedule the session
+        recorded as running (with the running time since each started); the same renderer is the
+        authority on those that ended meanwhile, and one it runs that the session stopped is stopped."""
+        running = {s.schedule_id for s in state.schedules}
+        for record in list(self.schedules.values()):
+            if record.schedule_id in running:
+                continue
+            if not restarted:
+                self._forget_one(record.schedule_id)
+                continue
+            elapsed = max(0.0, self._running_s() - record.started_running_s)
+            request = msgspec.structs.replace(record.request, elapsed_s=round(elapsed, 3))
+            intent = _Intent(
+                "schedule", event=request.event, schedule=request, strength=request.strength,
+                started_s=record.started_running_s,
+            )  # fmt: skip
+            self._last_sent_id = self._request(intent)
+            self._journal_resync(request, state)
+        if not restarted:
+            for sid in running - set(self.schedules):
+                stop = m.StopScheduleRequest(schedule_id=sid)
+                self._last_sent_id = self._send(stop)
+                self._journal_resync(stop, state)
+        self._emit("schedules", schedules=list(self.schedules.values()))
+
+    def _forget_one(self, schedule_id: str) -> None:
+        self.schedules.pop(schedule_id, None)
+        self._schedules_ended.add(schedule_id)
 
     def safe_place(self) -> None:
         """One action, any state, never blocked: the request goes out before anything else happens."""
@@ -838,6 +1011,9 @@ class ConsoleController:
         if state.session_id != self.session_id:
             self._send_session()
         exposure_scene = self.scene.id if self.scene else None
+        if state.mode in ("safe_place", "stopped"):
+            self._forget_schedules()  # the renderer ended every schedule there
+            self._emit("schedules", schedules=[])
         if state.mode == "safe_place":
             # The renderer is in the safe place (the patient's choice, or it lost us): stay there.
             self._reconcile_mode("safe_place", source="link_lost" if state.link == "lost" else "console")
@@ -862,9 +1038,12 @@ class ConsoleController:
             elif self.engine.state == "paused":
                 self._pause_after_load = True
             self._journal_resync(request, state, paused=self.engine.state == "paused")
+            # Sent after the load_scene, so the renderer starts them in the scene loaded again.
+            self._resync_schedules(m.RendererState(), restarted=True)
             return
         self._reconcile_mode(state.mode, source="console")
         self._resync_steering(state)
+        self._resync_schedules(state, restarted=restarted)
 
     def _journal_view_kept(self, state: m.RendererState, session_scene: str | None) -> None:
         """After a reconnect the renderer is left where it is (safe place, stopped): what it shows is
@@ -958,6 +1137,8 @@ class ConsoleController:
         if isinstance(fact, m.SceneLoaded) and self._pause_after_load:
             self._pause_after_load = False
             self._send(m.PauseRequest())
+        if isinstance(fact, m.EventFired | m.ScheduleEnded | m.SafePlaceEntered | m.Stopped):
+            self._on_schedule_fact(fact)
         if isinstance(fact, m.RatingRecorded):
             self._on_headset_rating(fact, header)
         elif isinstance(fact, m.IntensityChanged):
@@ -971,7 +1152,9 @@ class ConsoleController:
         elif isinstance(fact, m.StateChanged):
             self._emit("intensity", current=fact.state.intensity, target=fact.state.target_intensity)
         elif isinstance(fact, m.EventFired):
-            self._emit("event_fired", t_s=t_s, event=fact.event)
+            self._emit(
+                "event_fired", t_s=t_s, event=fact.event, strength=fact.strength, schedule_id=fact.schedule_id
+            )
         elif isinstance(fact, m.SafePlaceEntered):
             self._reconcile_mode("safe_place", source=fact.source, header=header)
         elif isinstance(fact, m.SafePlaceLeft | m.Resumed):
@@ -1093,6 +1276,10 @@ class ConsoleController:
                     ramp_s = RUNG_RAMP_S if intent.ramp_s is None else intent.ramp_s
                     follow = _Intent("intensity", rung=intent.rung, intensity=own, ramp_s=ramp_s)
                     self._send(m.SetIntensityRequest(intensity=own, ramp_s=ramp_s), follow)
+                # The renderer ended the previous rung's schedules; this rung's start now.
+                for record in [r for r in self.schedules.values() if r.request.scope == "rung"]:
+                    self._forget_one(record.schedule_id)
+                self._start_rung_schedules()
             elif intent.kind == "intensity" and live:
                 assert engine is not None and intent.intensity is not None
                 # ``rung`` set: that rung's own intensity, which leaves its preset in force (on
@@ -1101,8 +1288,25 @@ class ConsoleController:
                 self._free_intensity = None if own else intent.intensity
                 self._engine_events(engine.set_intensity(intent.intensity), header=parent)
             elif intent.kind == "event":
-                content = {"event": intent.event, "session_s": self.session_time_s()}
+                strength = 1.0 if intent.strength is None else intent.strength
+                content = {"event": intent.event, "strength": strength, "session_s": self.session_time_s()}
                 self._clinical("event_triggered", content, parent=parent)
+            elif intent.kind == "schedule" and intent.schedule is not None:
+                self._schedule_accepted(intent, intent.schedule, parent)
+            elif intent.kind == "unschedule":
+                ids = [intent.schedule_id] if intent.schedule_id is not None else list(self.schedules)
+                seen, self._stopped_unreplied = self._stopped_unreplied, []
+                stopped = [sid for sid in seen if intent.schedule_id in (None, sid)]
+                stopped += [sid for sid in ids if sid in self.schedules and sid not in stopped]
+                for sid in stopped:
+                    self._forget_one(sid)
+                stop_record: dict[str, Any] = {
+                    "schedule_id": intent.schedule_id,
+                    "stopped": list(stopped),
+                    "session_s": self.session_time_s(),
+                }
+                self._clinical("event_schedule_stopped", stop_record, parent=parent)
+                self._emit("schedules", schedules=list(self.schedules.values()))
             elif intent.kind == "scene" and intent.scene is not None:
                 self.scene = self.library.scene(intent.scene)
                 self._free_intensity = None if intent.preset is not None else intent.intensity
@@ -1112,6 +1316,23 @@ class ConsoleController:
         except VrExposureError as exc:
             message = f"{intent.what()} was applied by the renderer but not recorded: {exc}"
             self._emit("error", message=message)
+
+    def _schedule_accepted(self, intent: _Intent, request: m.StartScheduleRequest, parent: Any) -> None:
+        engine = self.engine
+        sid = request.schedule_id
+        started = intent.started_s if intent.started_s is not None else self._running_s()
+        if sid not in self._schedules_ended:  # an at_s 0 may have fired and ended before this reply
+            rung = None if engine is None or request.scope != "rung" else engine.rung
+            self.schedules[sid] = ScheduleRecord(request, started, rung=rung)
+        if intent.started_s is None:  # a restore is journaled as renderer_resynced
+            content = {
+                **msgspec.to_builtins(request),
+                "rung": None if engine is None else engine.rung,
+                "session_s": self.session_time_s(),
+            }
+            content.pop("elapsed_s", None)
+            self._clinical("event_schedule_started", content, parent=parent)
+        self._emit("schedules", schedules=list(self.schedules.values()))
 
     def _refuse(
         self,
@@ -1301,12 +1522,24 @@ def _steering_words(request: m.Request) -> str:
         return f"intensity {request.intensity:g}"
     if isinstance(request, m.ApplyPresetRequest):
         return f"rung preset {request.preset!r}"
+    if isinstance(request, m.StartScheduleRequest):
+        return f"the schedule of {request.event!r}"
+    if isinstance(request, m.StopScheduleRequest):
+        return "a schedule stopped"
     if isinstance(request, m.LoadSceneRequest):
         what = f"scene {request.scene!r}"
         if request.preset is not None:
             return f"{what}, rung preset {request.preset!r}"
         return f"{what} at intensity {request.intensity or 0:g}"
     return request.msg_type
+
+
+def _strength(value: float) -> float:
+    """A strength 0-1 (NaN is refused: it would say nothing of how loud)."""
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ControllerError(f"a strength is 0-1 (0: faint or far, 1: full); {value:g} is not")
+    return value
 
 
 def _refusal_sentence(intent: _Intent, ename: str | None, evalue: str | None) -> str:

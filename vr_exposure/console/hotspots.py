@@ -242,8 +242,8 @@ class HotspotSession:
         return self.hotspots[index - 1].triggers
 
     def fire(self, trigger: hs.Trigger) -> str | None:
-        """Fire one of the hotspot's triggers: the console's ordinary event request."""
-        return self.controller.trigger_event(trigger.event)
+        """Fire one of the hotspot's triggers at its strength: the console's ordinary event request."""
+        return self.controller.trigger_event(trigger.event, trigger.strength)
 
     @property
     def current_step(self) -> int | None:

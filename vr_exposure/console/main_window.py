@@ -60,8 +60,6 @@ from .widgets import (
     AdvicePanel,
     ComfortStrip,
     ConnectionBanner,
-    EventButtons,
-    EventItem,
     IntensityControl,
     NotesPanel,
     RefusalBar,
@@ -75,6 +73,7 @@ from .widgets import (
 )
 from .widgets.hotspots import HotspotHooks
 from .widgets.link_quality import LinkQualityLabel
+from .widgets.triggers import TriggerItem, TriggerPanel, ambient_text
 
 SAFE_PLACE_KEYS = ("F12", "Esc")
 LEAVE_SAFE_PLACE_KEY = "F9"
@@ -224,7 +223,7 @@ class ConsoleWindow(QMainWindow):
 
         self.rungs = RungPicker(self)
         self.intensity = IntensityControl(self)
-        self.events = EventButtons(self)
+        self.events = TriggerPanel(self)
         self.timeline = SessionTimeline(self)
         self.mirror = PatientMirror(self)
         self.suds = SudsEntry(self)
@@ -263,7 +262,6 @@ class ConsoleWindow(QMainWindow):
         left.addWidget(self.session_panel)
         left.addWidget(self.rungs, 1)
         left.addWidget(self.intensity)
-        left.addWidget(self.events)
         # Prolonged exposure: the patient's hotspots in place of the rung list (widgets/hotspots.py).
         self.hotspots = HotspotHooks(self, left)
         right_column = QWidget(self)
@@ -281,7 +279,15 @@ class ConsoleWindow(QMainWindow):
         self.centre = centre
         body = QHBoxLayout()
         body.addWidget(left_column)
-        body.addWidget(centre, 1)
+        # The trigger panel below the timeline and the mirror, in a splitter of its own: the therapist
+        # drags it taller, and an enlarged (detached) mirror never moves a trigger under the hand.
+        centre_column = QSplitter(Qt.Orientation.Vertical, self)
+        centre_column.addWidget(centre)
+        centre_column.addWidget(self.events)
+        centre_column.setStretchFactor(0, 1)
+        centre_column.setStretchFactor(1, 0)
+        self.centre_column = centre_column
+        body.addWidget(centre_column, 1)
         body.addWidget(right_column)
         outer = QVBoxLayout()
         outer.addWidget(self.banner)
@@ -348,7 +354,7 @@ class ConsoleWindow(QMainWindow):
         self.rungs.ladder_edit_requested.connect(self.open_patient_ladder)
         self.rungs.scene_requested.connect(lambda s: self._do(self.controller.load_scene, s))
         self.intensity.binding.requested.connect(lambda v, r: self._do(self.controller.set_intensity, v, r))
-        self.events.event_requested.connect(lambda name: self._do(self.controller.trigger_event, name))
+        self._connect_triggers()
         self.suds.rating_entered.connect(lambda v: self._do(self.controller.record_suds, v))
         self.suds.prompt_requested.connect(lambda: self._do(self.controller.prompt_suds))
         self.suds.withdraw_requested.connect(lambda t: self._do(self.controller.withdraw_suds, t))
@@ -356,6 +362,18 @@ class ConsoleWindow(QMainWindow):
         self.advice.dismissed.connect(lambda a: self._do(self.controller.dismiss_advice, a.advice_id))
         self.notes.note_entered.connect(lambda text: self._do(self.controller.add_note, text))
         self.refusal.retry_requested.connect(lambda token: self._do(self.controller.retry, token))
+
+    def _connect_triggers(self) -> None:
+        t, c = self.events, self.controller
+        t.fire_requested.connect(lambda name, strength: self._do(c.trigger_event, name, strength))
+        t.strength_changed.connect(lambda name, strength: self._do(c.set_trigger_strength, name, strength))
+        t.repeat_requested.connect(
+            lambda name, lo, hi, strength: self._do(
+                c.start_schedule, name, every_s=(lo, hi), strength=strength
+            )
+        )
+        t.schedule_stop_requested.connect(lambda sid: self._do(c.stop_schedule, sid))
+        t.stop_all_requested.connect(lambda: self._do(c.stop_all_schedules))
 
     def _install_shortcuts(self) -> None:
         self.shortcuts: dict[str, QShortcut] = {}
@@ -634,7 +652,11 @@ class ConsoleWindow(QMainWindow):
         if scene is None or scene.id == self._events_for_scene:
             return
         self._events_for_scene = scene.id
-        self.events.set_events([EventItem(name, e.title, e.hotkey) for name, e in scene.events.items()])
+        self.events.set_events(
+            [TriggerItem(name, e.title, e.hotkey, e.group) for name, e in scene.events.items()]
+        )
+        for name, strength in self.controller.trigger_strengths.items():
+            self.events.set_strength(name, strength)
 
     def _ui_mode(self, ev: UiEvent) -> None:
         if ev["mode"] in ("running", "paused", "safe_place") and self._phase == "opened":
@@ -646,8 +668,13 @@ class ConsoleWindow(QMainWindow):
         self.pause_button.setText("Resume (Ctrl+P)" if st.mode == "paused" else "Pause (Ctrl+P)")
         self.leave_safe_button.setEnabled(st.mode == "safe_place")
         self._show_mode(st)
-        if st.scene and self.controller.scene is not None and st.scene == self.controller.scene.id:
+        scene = self.controller.scene
+        if st.scene and scene is not None and st.scene == scene.id:
             self._show_events()
+            self.events.set_ambient(ambient_text(scene, st))
+        else:
+            self.events.set_ambient("")
+        self.events.set_state(st.active_events, st.schedules)
 
     def _show_mode(self, st: Any) -> None:
         """The safe place is one unmistakable state across the console: a blue frame and label with

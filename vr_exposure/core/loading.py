@@ -40,6 +40,7 @@ from vr_exposure.core.specs import (
     Preset,
     ProtocolSpec,
     Rung,
+    RungSchedule,
     SafePlaceSettings,
     SceneSpec,
     StartState,
@@ -839,6 +840,28 @@ def _check_prolonged(data: Mapping[str, Any], report: _Report) -> None:
             )
 
 
+#: The shortest wait of a repeating schedule (the renderer refuses less: vr_exposure.renderer.schedules).
+SCHEDULE_MIN_EVERY_S = 0.1
+
+
+def _check_rung_schedule(item: RungSchedule, path: FieldPath, report: _Report) -> None:
+    if (item.every_s is None) == (item.at_s is None):
+        report.error(path, 'give exactly one of "every_s" (repeats) and "at_s" (one firing)')
+    if item.every_s is not None:
+        lo, hi = item.every_s
+        if lo < SCHEDULE_MIN_EVERY_S:
+            report.error(
+                (*path, "every_s"), f"the shortest wait {_num(lo)} s is under {_num(SCHEDULE_MIN_EVERY_S)} s"
+            )
+        elif lo > hi:
+            report.error(
+                (*path, "every_s"), f"{_num(lo)} s is more than {_num(hi)} s; write [shortest, longest]"
+            )
+    if item.at_s is not None:
+        _check_positive(item.at_s, (*path, "at_s"), report, allow_zero=True)
+    _check_range(item.strength, 0, 1, (*path, "strength"), report)
+
+
 def _check_protocol(data: dict[str, Any], path: Path | None, report: _Report) -> None:
     _check_type(data, mi.type_info(ProtocolSpec), (), report)
     _check_file_id(data, path, report, "protocol")
@@ -879,6 +902,8 @@ def _check_protocol(data: dict[str, Any], path: Path | None, report: _Report) ->
             _check_range(rung.expected_suds, 0, scale, ("ladder", i, "expected_suds"), report)
             if rung.intensity is not None:
                 _check_range(rung.intensity, 0, 100, ("ladder", i, "intensity"), report)
+            for j, item in enumerate(rung.schedule):
+                _check_rung_schedule(item, ("ladder", i, "schedule", j), report)
 
     def number(*keys: str) -> float | None:
         value = _sub(data, *keys)
@@ -1142,13 +1167,15 @@ def build_library(
     # Preset names by scene id. A scene with errors still names its presets, so a protocol over it is
     # checked too rather than told its scene does not exist.
     scenes: dict[str, set[str]] = {sid: set(s.presets) for sid, s in (reference_scenes or {}).items()}
+    events: dict[str, set[str]] = {sid: set(s.events) for sid, s in (reference_scenes or {}).items()}
     for loaded in every:
         if loaded.kind == "scene" and loaded.data is not None and isinstance(loaded.data.get("id"), str):
             scenes[loaded.data["id"]] = _names(loaded.data, "presets")
+            events[loaded.data["id"]] = _names(loaded.data, "events")
     for loaded in every:
         if loaded.kind == "protocol" and loaded.data is not None:
             errors_before = len(loaded.report.errors)
-            _cross_check(loaded.data, scenes, loaded.report)
+            _cross_check(loaded.data, scenes, loaded.report, events)
             if len(loaded.report.errors) > errors_before and isinstance(loaded.spec, ProtocolSpec):
                 del library.protocols[loaded.spec.id]
                 del library.paths[("protocol", loaded.spec.id)]
@@ -1156,8 +1183,14 @@ def build_library(
     return library
 
 
-def _cross_check(data: Mapping[str, Any], scenes: Mapping[str, set[str]], report: _Report) -> None:
-    """A protocol's references into scenes, checked on whatever parts of it are sound."""
+def _cross_check(
+    data: Mapping[str, Any],
+    scenes: Mapping[str, set[str]],
+    report: _Report,
+    events: Mapping[str, set[str]] | None = None,
+) -> None:
+    """A protocol's references into scenes (presets, scheduled events), checked on whatever parts of
+    it are sound."""
 
     def text_at(*keys: str | int) -> str | None:
         value: Any = data
@@ -1182,6 +1215,15 @@ def _cross_check(data: Mapping[str, Any], scenes: Mapping[str, set[str]], report
                     ("ladder", i, "preset"),
                     f'scene "{scene_id}" has no preset "{preset}"' + _did_you_mean(preset, presets),
                 )
+            schedule = ladder[i].get("schedule") if isinstance(ladder[i], dict) else None
+            scene_events = (events or {}).get(scene_id or "", set())
+            for j in range(len(schedule) if isinstance(schedule, list) else 0):
+                event = text_at("ladder", i, "schedule", j, "event")
+                if event is not None and event not in scene_events:
+                    report.error(
+                        ("ladder", i, "schedule", j, "event"),
+                        f'scene "{scene_id}" has no event "{event}"' + _did_you_mean(event, scene_events),
+                    )
     start_preset = text_at("start", "preset")
     if presets is not None and start_preset is not None and start_preset not in presets:
         report.error(

@@ -125,6 +125,17 @@ class SceneSpec(_Spec, frozen=True):
         return values
 
 
+class RungSchedule(_Spec, frozen=True):
+    """An event a rung fires by itself while it is on (the renderer runs it): at random with each
+    wait drawn from ``every_s`` = ``[shortest, longest]`` seconds, or once, ``at_s`` seconds into
+    the rung; exactly one of the two. ``strength`` (0-1) is how loud or near, as on the trigger panel."""
+
+    event: str
+    every_s: tuple[float, float] | None = None
+    at_s: float | None = None
+    strength: float = 1.0
+
+
 class Rung(_Spec, frozen=True):
     """One step of a fear ladder: a preset of the protocol's scene and the SUDS the patient expects.
     ``intensity`` (0-100), where given, replaces the preset's own intensity: a rung a therapist made for
@@ -134,6 +145,8 @@ class Rung(_Spec, frozen=True):
     expected_suds: float
     title: str = ""
     intensity: float | None = None
+    schedule: tuple[RungSchedule, ...] = ()
+    """Events the rung fires by itself, started when the rung is applied and ended when it is left."""
 
 
 class SudsSettings(_Spec, frozen=True):

@@ -23,6 +23,7 @@ ERROR_NAMES: dict[str, str] = {
     "UnknownEvent": "the scene has no such event",
     "InvalidScene": "the scene cannot be built (it is refused before the patient sees it)",
     "InvalidIntensity": "an intensity outside 0-100",
+    "InvalidSchedule": "start_schedule: not exactly one of every_s and at_s, or every_s not 0.1 <= lo <= hi",
     "InvalidState": "not possible in the renderer's mode: safe place, stopped, fading, paused",
     "NoHeadTracking": "recenter: the display has no head tracking, or its XR session is lost",
     "JournalError": "set_session: the renderer cannot journal into that session directory",

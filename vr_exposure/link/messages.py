@@ -17,12 +17,16 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = "2.0"
+PROTOCOL_VERSION = "2.1"
 """The wire protocol's version, MAJOR.MINOR, independent of the package version. Peers with a
 different MAJOR refuse each other (``ProtocolVersionMismatch``); a different MINOR is compatible."""
 
 Intensity = Annotated[float, msgspec.Meta(ge=0, le=100)]
 NonNegative = Annotated[float, msgspec.Meta(ge=0)]
+Strength = Annotated[float, msgspec.Meta(ge=0, le=1)]
+"""How loud or near the therapist wants an event: 0-1 (1: as the scene is made)."""
+ScheduleId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+ScheduleScope = Literal["rung", "session"]
 Mode = Literal["idle", "running", "paused", "safe_place", "stopped"]
 LinkStatus = Literal["ok", "lost", "waiting"]
 HeadsetStatus = Literal["none", "worn", "off", "lost"]
@@ -76,6 +80,22 @@ class Content(msgspec.Struct, kw_only=True):
 # Renderer state (the Clone pattern's snapshot)
 
 
+class ScheduleInfo(msgspec.Struct, kw_only=True, frozen=True):
+    """A schedule of one event the renderer runs: repeats at random within ``every_s`` (each wait
+    drawn uniformly from ``[lo, hi]`` seconds), or one firing ``at_s`` seconds after it started.
+    Its time is the scene's running time: it stands still while paused or fading through black.
+    ``scope`` ``rung``: it ends when the rung (``apply_preset``) or the scene changes; ``session``:
+    only a stop, the safe place or a scene change end it. ``fired`` counts its firings so far."""
+
+    schedule_id: str
+    event: str
+    every_s: tuple[float, float] | None = None
+    at_s: float | None = None
+    strength: float = 1.0
+    scope: ScheduleScope = "rung"
+    fired: int = 0
+
+
 class RendererState(msgspec.Struct, kw_only=True, frozen=True):
     """Everything the console mirrors about the renderer. ``intensity`` is the current (possibly
     ramping) value, ``target_intensity`` where the ramp ends, both 0-100."""
@@ -99,6 +119,8 @@ class RendererState(msgspec.Struct, kw_only=True, frozen=True):
     return_preset: str | None = None
     return_intensity: float | None = None
     """In the safe place: the intensity the scene comes back at (``set_intensity`` there sets it)."""
+    schedules: tuple[ScheduleInfo, ...] = ()
+    """The event schedules running now (``start_schedule_request``), in the order they started."""
     headset: HeadsetStatus = "none"
     """A head-mounted backend: ``worn`` (the XR session is focused), ``off`` (taken off, or another
     app in front), ``lost`` (no XR session: the desktop mirror shows the scene). ``none`` otherwise."""
@@ -308,6 +330,46 @@ class TriggerEventRequest(Request):
     reply_type = TriggerEventReply
     steering = True
     event: str
+    strength: Strength = 1.0
+    """How loud or near (0-1): the builder scales what it shows, the cue plays at that share."""
+
+
+class StartScheduleReply(Reply):
+    msg_type = "start_schedule_reply"
+
+
+class StartScheduleRequest(Request):
+    """Run a schedule of ``event`` in the renderer: random repeats with each wait drawn from
+    ``every_s`` = ``[lo, hi]`` seconds (lo >= 0.1, lo <= hi), or one firing ``at_s`` seconds in
+    (exactly one of the two). A schedule with the same ``schedule_id`` is replaced. ``elapsed_s``:
+    the schedule already ran that long (a console restoring it after a reconnect): an ``at_s``
+    firing comes that much sooner. Each firing is an ``event_fired`` with ``schedule_id`` and this
+    request's header as parent."""
+
+    msg_type = "start_schedule_request"
+    reply_type = StartScheduleReply
+    steering = True
+    schedule_id: ScheduleId
+    event: str
+    every_s: tuple[NonNegative, NonNegative] | None = None
+    at_s: NonNegative | None = None
+    strength: Strength = 1.0
+    scope: ScheduleScope = "rung"
+    elapsed_s: NonNegative = 0.0
+
+
+class StopScheduleReply(Reply):
+    msg_type = "stop_schedule_reply"
+
+
+class StopScheduleRequest(Request):
+    """End the schedule ``schedule_id`` (an unknown or finished one: nothing to do), or, with
+    ``schedule_id`` null, every schedule ("stop all scheduled")."""
+
+    msg_type = "stop_schedule_request"
+    reply_type = StopScheduleReply
+    steering = True
+    schedule_id: str | None = None
 
 
 class PauseReply(Reply):
@@ -516,8 +578,29 @@ class PresetApplied(Fact):
 
 
 class EventFired(Fact):
+    """An event was fired: by ``trigger_event`` (parent: that request), or by a schedule
+    (``schedule_id`` set; parent: the ``start_schedule`` request)."""
+
     msg_type = "event_fired"
     event: str
+    strength: float = 1.0
+    schedule_id: str | None = None
+
+
+class ScheduleStarted(Fact):
+    msg_type = "schedule_started"
+    schedule: ScheduleInfo
+
+
+class ScheduleEnded(Fact):
+    """``reason``: ``stopped`` (stop_schedule), ``done`` (an ``at_s`` schedule fired), ``replaced``,
+    ``rung`` (another rung), ``scene`` (another scene), ``safe_place`` or ``stop``."""
+
+    msg_type = "schedule_ended"
+    schedule_id: str
+    event: str = ""
+    reason: str = "stopped"
+    fired: int = 0
 
 
 class EventEnded(Fact):
@@ -745,7 +828,20 @@ def apply_fact(state: RendererState, fact: Content) -> RendererState:
     if isinstance(fact, PresetApplied):
         return rep(state, preset=fact.preset, target_intensity=fact.intensity)
     if isinstance(fact, EventFired):
+        if fact.schedule_id is not None:
+            state = rep(
+                state,
+                schedules=tuple(
+                    rep(s, fired=s.fired + 1) if s.schedule_id == fact.schedule_id else s
+                    for s in state.schedules
+                ),
+            )
         return rep(state, active_events=(*state.active_events, fact.event))
+    if isinstance(fact, ScheduleStarted):
+        others = tuple(s for s in state.schedules if s.schedule_id != fact.schedule.schedule_id)
+        return rep(state, schedules=(*others, fact.schedule))
+    if isinstance(fact, ScheduleEnded):
+        return rep(state, schedules=tuple(s for s in state.schedules if s.schedule_id != fact.schedule_id))
     if isinstance(fact, EventEnded):
         events = list(state.active_events)
         if fact.event in events:

@@ -8,7 +8,8 @@ Frame order (Panda3D task sorts; lower runs first)::
       0  eventManager           (Panda3D) key events -> patient actions queued by the backend
      10  vr-exposure-link       patient actions (safe place first), then link.pump(): requests applied
                                 to the stage in arrival order, safe_place/stop before anything queued
-     15  vr-exposure-stimuli    stage.update(dt): intensity ramps, fades, events, animation, audio
+     15  vr-exposure-stimuli    event schedules (renderer/schedules.py) fire what is due, then
+                                stage.update(dt): intensity ramps, fades, events, animation, audio
      20  ivalLoop               (Panda3D) intervals
      50  igLoop                 (Panda3D) renders the frame (XR: each eye into its swapchain image)
      52  vr-exposure-telemetry  head pose, stimulus positions (10 Hz), frame timing (1 Hz), mirror
@@ -66,6 +67,7 @@ from vr_exposure.renderer.backends import (
     build_rig,
 )
 from vr_exposure.renderer.overlay import Overlay
+from vr_exposure.renderer.schedules import ScheduleError, Schedules
 from vr_exposure.renderer.stage import StageError
 from vr_exposure.renderer.stimulus_tracker import StimulusTracker
 from vr_exposure.renderer.telemetry import MirrorCapture, Telemetry
@@ -144,7 +146,9 @@ class StageLike(Protocol):
 
     def apply_preset(self, name: str, ramp_s: float = 1.0) -> None: ...
 
-    def trigger_event(self, name: str) -> float: ...
+    def trigger_event(self, name: str, strength: float = 1.0) -> float: ...
+
+    def stop_events(self) -> list[str]: ...
 
     def fade(self, to_black: bool, duration_s: float) -> None: ...
 
@@ -239,6 +243,8 @@ class App:
         self.task_cpu_ns: dict[str, int] = dict.fromkeys(TASK_SORTS, 0)
         self.work_cpu_ns: deque[int] = deque(maxlen=100_000)
         self.on_frame_done: Callable[[App], None] | None = None
+        #: The event schedules the renderer runs (start_schedule_request), advanced in running time.
+        self.schedules = Schedules()
         self._accepted: list[str] = []
         self._last_update_ns: int | None = None
         self._last_state: m.RendererState | None = None
@@ -395,6 +401,9 @@ class App:
         dt_s = 0.0 if self._last_update_ns is None else (now - self._last_update_ns) / 1e9
         self._last_update_ns = now
         if self.mode != "paused":  # paused: the scene holds still (ramps, animation, events wait)
+            if self.schedules and self.mode == "running" and not self.stage.transitioning:
+                # Schedule time is running time: a pause or a fade through black holds it.
+                self._fire_scheduled(min(dt_s, 0.25))
             self.stage.update(min(dt_s, 0.25))
         self._watch_stage()
 
@@ -455,12 +464,18 @@ class App:
             if not self.backend.head_mounted:
                 self._rig.head.setZ(stage.eye_height_m)
             self._publish_state()
-        events = tuple(stage.active_events)
-        if events != self._events_seen:
-            for ended in (e for e in self._events_seen if e not in events):
-                self._fact(m.EventEnded(event=ended))
-            self._events_seen = events
+        if self._sync_events():
             self._publish_state()
+
+    def _sync_events(self, parent: m.Header | None = None) -> bool:
+        """Publish ``event_ended`` for each event no longer active; True if the set changed."""
+        events = tuple(self.stage.active_events)
+        if events == self._events_seen:
+            return False
+        for ended in (e for e in self._events_seen if e not in events):
+            self._fact(m.EventEnded(event=ended), parent=parent)
+        self._events_seen = events
+        return True
 
     # -- state -------------------------------------------------------------------------------------
 
@@ -503,6 +518,7 @@ class App:
             link=self.link_status,
             session_id=self.session_id,
             active_events=tuple(stage.active_events),
+            schedules=self.schedules.infos,
             suds_prompt=self.overlay.probe_id,
             headset=self.headset,
             fading=bool(stage.transitioning),
@@ -669,6 +685,8 @@ class App:
         except StageError as exc:
             raise CommandRejected("InvalidScene", str(exc)) from None
         self.mode = "running"
+        # The schedules were the previous scene's (their events may not exist in this one).
+        self._end_schedules("scene", parent)
         start = spec.presets[req.preset].intensity if req.preset and req.intensity is None else req.intensity
         self._fact(
             m.SceneLoaded(scene=spec.id, preset=req.preset, intensity=float(start or 0.0)), parent=parent
@@ -711,6 +729,8 @@ class App:
                 "UnknownPreset", f"scene {spec.id!r} has no preset {req.preset!r} (known: {known})"
             )
         self.stage.apply_preset(req.preset, ramp_s=req.ramp_s)
+        # Another rung: the previous rung's schedules end (the therapist's own, scope "session", go on).
+        self._end_schedules("rung", parent, scope="rung")
         target = float(spec.presets[req.preset].intensity)
         self._fact(m.PresetApplied(preset=req.preset, intensity=target, ramp_s=req.ramp_s), parent=parent)
         self._publish_state(parent)
@@ -726,11 +746,118 @@ class App:
             raise CommandRejected(
                 "InvalidState", f"events fire only in a running scene (the renderer is {self.mode})"
             )
-        delay_s = self.stage.trigger_event(req.event)
-        self._fact(m.EventFired(event=req.event), parent=parent)
+        delay_s = self.stage.trigger_event(req.event, req.strength)
+        self._fact(m.EventFired(event=req.event, strength=req.strength), parent=parent)
         self._journal_clinical("event_delay", {"event": req.event, "delay_s": round(delay_s, 3)})
         self._events_seen = tuple(self.stage.active_events)
         self._publish_state(parent)
+
+    # -- event schedules ---------------------------------------------------------------------------
+
+    def _committed_scene(self) -> SceneSpec | None:
+        """The scene the renderer has committed to: during a scene change's fade-out, the new one."""
+        pending = self.stage.pending
+        if pending is None:
+            return self.stage.spec
+        scene_id = pending[0]
+        return None if scene_id is None else self.library.scenes.get(scene_id)
+
+    def _do_start_schedule(self, req: m.StartScheduleRequest, parent: m.Header | None) -> None:
+        if self.mode in ("safe_place", "stopped"):
+            where = "in the safe place" if self.mode == "safe_place" else "stopped"
+            raise CommandRejected(
+                "InvalidState", f"the renderer is {where}; schedules start only in a scene shown"
+            )
+        spec = self._committed_scene()
+        if spec is None or self.mode == "idle":
+            raise CommandRejected("NoScene", "no scene is loaded; load one before starting a schedule")
+        if req.event not in spec.events:
+            known = ", ".join(spec.events) or "none"
+            raise CommandRejected(
+                "UnknownEvent", f"scene {spec.id!r} has no event {req.event!r} (known: {known})"
+            )
+        info = m.ScheduleInfo(
+            schedule_id=req.schedule_id,
+            event=req.event,
+            every_s=req.every_s,
+            at_s=req.at_s,
+            strength=req.strength,
+            scope=req.scope,
+        )
+        try:
+            old = self.schedules.start(info, parent, elapsed_s=req.elapsed_s)
+        except ScheduleError as exc:
+            raise CommandRejected("InvalidSchedule", f"schedule {req.schedule_id!r}: {exc}") from None
+        if old is not None:
+            self._fact(
+                m.ScheduleEnded(
+                    schedule_id=old.schedule_id, event=old.info.event, reason="replaced", fired=old.info.fired
+                ),
+                parent=parent,
+            )
+        self._fact(m.ScheduleStarted(schedule=info), parent=parent)
+        self._publish_state(parent)
+
+    def _do_stop_schedule(self, req: m.StopScheduleRequest, parent: m.Header | None) -> None:
+        if self._end_schedules("stopped", parent, schedule_id=req.schedule_id):
+            self._publish_state(parent)
+
+    def _end_schedules(
+        self,
+        reason: str,
+        parent: m.Header | None,
+        *,
+        scope: str | None = None,
+        schedule_id: str | None = None,
+    ) -> bool:
+        """End schedules (one, those of ``scope``, or all), each with a ``schedule_ended`` fact."""
+        if not self.schedules:
+            return False
+        ended = self.schedules.stop_scope(scope) if scope is not None else self.schedules.stop(schedule_id)
+        for schedule in ended:
+            info = schedule.info
+            self._fact(
+                m.ScheduleEnded(
+                    schedule_id=info.schedule_id, event=info.event, reason=reason, fired=info.fired
+                ),
+                parent=parent,
+            )
+        return bool(ended)
+
+    def _fire_scheduled(self, dt_s: float) -> None:
+        """Fire what the schedules have due, exactly as ``trigger_event`` would, with the schedule's
+        id and the request that started it as parent."""
+        due = self.schedules.advance(dt_s)
+        for schedule, last in due:
+            info = schedule.info
+            try:
+                delay_s = self.stage.trigger_event(info.event, info.strength)
+            except StageError as exc:  # the scene lost the event: end the schedule, keep rendering
+                self.schedules.stop(info.schedule_id)
+                self._journal_clinical("renderer_error", {"task": "schedule", "evalue": str(exc)})
+                last = True
+            else:
+                fired = m.EventFired(event=info.event, strength=info.strength, schedule_id=info.schedule_id)
+                self._fact(fired, parent=schedule.parent)
+                self._journal_clinical(
+                    "event_delay",
+                    {"event": info.event, "delay_s": round(delay_s, 3), "schedule_id": info.schedule_id},
+                    parent_header=schedule.parent,
+                )
+            if last:
+                ended = m.ScheduleEnded(
+                    schedule_id=info.schedule_id, event=info.event, reason="done", fired=info.fired
+                )
+                self._fact(ended, parent=schedule.parent)
+        if due:
+            self._events_seen = tuple(self.stage.active_events)
+            self._publish_state()
+
+    def _stop_every_trigger(self, reason: str, parent: m.Header | None) -> None:
+        """The safe place and stop end every schedule and every running event at once."""
+        self._end_schedules(reason, parent)
+        self.stage.stop_events()
+        self._sync_events(parent)
 
     def _do_recenter(self, req: m.RecenterRequest, parent: m.Header | None) -> None:
         try:
@@ -772,6 +899,7 @@ class App:
         if self.mode == "safe_place":
             return
         fade = self.safe_place.fade_s if fade_s is None else fade_s
+        self._stop_every_trigger("safe_place", parent)
         try:
             safe_spec = self.library.scene(self.safe_place.scene)
         except SpecError:
@@ -800,6 +928,7 @@ class App:
     def _do_stop(self, req: m.StopRequest, parent: m.Header | None) -> None:
         if self.mode == "stopped":
             return
+        self._stop_every_trigger("stop", parent)
         self.stage.fade(to_black=True, duration_s=STOP_FADE_S)
         self.mode = "stopped"
         self._fact(m.Stopped(reason=req.reason), parent=parent)

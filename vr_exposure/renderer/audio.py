@@ -162,6 +162,17 @@ class SceneAudio:
         self._place()
         playing.sound.play()
 
+    def stop_event_cues(self) -> None:
+        """Silence every event's cue now (the safe place, a stop); the scene's loops go on."""
+        for p in self._events:
+            p.sound.stop()
+        self._events.clear()
+
+    @property
+    def event_cue_volumes(self) -> dict[str, float]:
+        """The volume each event cue plays at now (cue name -> 0-1)."""
+        return {p.name.removesuffix("-event"): p.volume for p in self._events}
+
     def set_intensity(self, intensity: float) -> None:
         self._intensity = intensity
         self._apply_volumes()

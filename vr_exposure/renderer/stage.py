@@ -104,6 +104,9 @@ class Stage:
         # Events: (fire at, monotonic ns; name), kept in trigger order.
         self._pending: list[tuple[int, str]] = []
         self._strengths: dict[str, float] = {}
+        # Events stopped at once (the safe place, a stop) whose animation the builder may still play
+        # while the view fades out: they no longer count as active.
+        self._stopped: set[str] = set()
         # Safe place: what to return to.
         self._in_safe_place = False
         self._return_to: tuple[SceneSpec, str | None, float] | None = None
@@ -147,7 +150,9 @@ class Stage:
         names = {name for _, name in self._pending}
         if self._loaded is not None:
             scene = self._loaded.scene
-            names.update(n for n in self._loaded.spec.events if scene.event_running(n))
+            names.update(
+                n for n in self._loaded.spec.events if n not in self._stopped and scene.event_running(n)
+            )
         return sorted(names)
 
     @property
@@ -252,6 +257,7 @@ class Stage:
     def _unload(self) -> None:
         self._finish_ramp()
         self._pending.clear()
+        self._stopped.clear()
         if self.audio is not None:
             self.audio.unload()
         if self._loaded is not None:
@@ -348,8 +354,23 @@ class Stage:
             self._pending.append((self.clock.monotonic_ns() + int(delay_s * 1e9), name))
         return delay_s
 
+    def stop_events(self) -> list[str]:
+        """Stop every event at once (the safe place, a stop): those waiting out their delay never
+        start, the event cues fall silent, and the builder's :meth:`SceneInstance.stop_events` ends
+        what it shows; none is active any more. Returns the events that were active."""
+        active = self.active_events
+        self._pending.clear()
+        self._strengths.clear()
+        if self._loaded is not None:
+            self._stopped.update(self._loaded.spec.events)
+            self._loaded.scene.stop_events()
+        if self.audio is not None:
+            self.audio.stop_event_cues()
+        return active
+
     def _start_event(self, name: str) -> None:
         assert self._loaded is not None
+        self._stopped.discard(name)
         spec, scene = self._loaded.spec, self._loaded.scene
         event = spec.events[name]
         strength = self._strengths.pop(name, 1.0)

@@ -423,8 +423,12 @@ class Replayer:
                     jitter = 0.0 if a.delay_s is None else max(0.0, a.delay_s - event.delay_s)
                     saved = stage.rng
                     stage.rng = _RecordedJitter(jitter)  # type: ignore[assignment]
+                    strength = c.get("strength", 1.0)
                     try:
-                        stage.trigger_event(name)
+                        # A scheduled firing is journaled exactly like a triggered one: shown alike.
+                        stage.trigger_event(
+                            name, float(strength) if isinstance(strength, int | float) else 1.0
+                        )
                     finally:
                         stage.rng = saved
             elif a.kind == "paused":
@@ -433,6 +437,7 @@ class Replayer:
                 self._paused = False
             elif a.kind == "safe_place_entered":
                 self._paused = False
+                stage.stop_events()  # the renderer stops every trigger at once there
                 fade = float(c.get("fade_s") or self.safe_place.fade_s)
                 try:
                     safe_spec = self.library.scene(self.safe_place.scene)
@@ -443,6 +448,7 @@ class Replayer:
             elif a.kind == "safe_place_left":
                 stage.leave_safe_place(float(c.get("fade_s") or self.safe_place.fade_s))
             elif a.kind == "stopped":
+                stage.stop_events()
                 stage.fade(to_black=True, duration_s=STOP_FADE_S)
         except (VrExposureError, KeyError, ValueError, TypeError) as exc:
             # A fact this version cannot show (an unknown scene, a newer field): say so, keep going.

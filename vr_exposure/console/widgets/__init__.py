@@ -12,6 +12,7 @@ from .rungs import RungItem, RungPicker
 from .ssq import SsqForm
 from .suds import SUDS_KEYS, UNDO_KEYS, SudsEntry
 from .timer import SessionTimer, format_duration
+from .triggers import TriggerItem, TriggerPanel
 from .warnings import ComfortStrip, RendererLog
 
 __all__ = [
@@ -32,5 +33,7 @@ __all__ = [
     "SessionTimer",
     "SsqForm",
     "SudsEntry",
+    "TriggerItem",
+    "TriggerPanel",
     "format_duration",
 ]

@@ -54,6 +54,11 @@ class SceneInstance:
         """Whether the event's animation is still playing."""
         return False
 
+    def stop_events(self) -> None:
+        """End every event's animation now (the safe place, a stop). The stage no longer counts
+        them as active whatever :meth:`event_running` says, and the view fades out meanwhile; a
+        builder overrides this where an event must visibly stop before the view is black."""
+
     def anchor(self, name: str) -> NodePath | None:
         """A node an audio cue with ``attach_to: name`` follows, or None if the scene has none."""
         return None
