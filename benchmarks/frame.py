@@ -30,7 +30,8 @@ Prints figures, then as the LAST line one JSON object.
 instead runs the app in a headset session and reports the XR frame loop's own figures: the
 runtime's predicted display period, late frames (a display slot missed) and the app's thread CPU per
 frame between ``xrWaitFrame`` and ``xrEndFrame``, first with no scene (the baseline), then at the
-heaviest spiders preset; the JSON line gives the ratio of the two CPU medians.
+heaviest preset of ``--scene`` (default spiders); the JSON line gives the ratio of the two CPU
+medians.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     frames_measured = args.frames or (300 if every_scene else 600)
     w, h = (int(x) for x in args.size.split("x"))
     if args.backend == "openxr":
-        return _openxr(args.frames or 600, (w, h))
+        return _openxr(args.frames or 600, (w, h), args.scene or "spiders")
 
     from panda3d.core import loadPrcFileData
 
@@ -470,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _openxr(frames: int, size: tuple[int, int]) -> int:
+def _openxr(frames: int, size: tuple[int, int], scene: str) -> int:
     """The XR frame loop's figures on a real runtime (module docstring)."""
     from panda3d.core import loadPrcFileData
 
@@ -529,7 +530,7 @@ def _openxr(frames: int, size: tuple[int, int]) -> int:
         for _ in range(60):
             base.taskMgr.step()
         empty = run(max(120, frames // 2))
-        app.command(m.LoadSceneRequest(scene="spiders", intensity=0))
+        app.command(m.LoadSceneRequest(scene=scene, intensity=0))
         spec = app.stage.spec
         assert spec is not None
         heaviest = max(spec.presets, key=lambda p: spec.presets[p].intensity)
@@ -540,7 +541,7 @@ def _openxr(frames: int, size: tuple[int, int]) -> int:
     finally:
         app.close()
     print(f"OpenXR: {backend.system_name} on {backend.runtime.runtime_name}, eyes {backend.view_configs[0]}")
-    for name, r in (("no scene (baseline)", empty), (f"spiders at {heaviest!r}", loaded)):
+    for name, r in (("no scene (baseline)", empty), (f"{scene} at {heaviest!r}", loaded)):
         print(
             f"{name}: {r['frames']} XR frames at {r['fps']:.1f} fps, "
             f"predicted period {r['period_ms']:.3f} ms, {r['late']} late; "
