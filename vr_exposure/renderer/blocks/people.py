@@ -502,6 +502,7 @@ class Figure:
         self._lean = 0.0
         self._slump = 0.0
         self._cross = 0.0
+        self._hand_up = 0.0
         self._walk_hz = 0.0
         self._walk_phase = 0.0
         self._arm_key: list[tuple[float, ...] | None] = [None, None]
@@ -628,9 +629,13 @@ class Figure:
         return self._yaw, self._pitch
 
     # -- posture ------------------------------------------------------------------------------------
-    def set_posture(self, *, lean: float = 0.0, slump: float = 0.0, cross_arms: float = 0.0) -> None:
+    def set_posture(
+        self, *, lean: float = 0.0, slump: float = 0.0, cross_arms: float = 0.0, hand_up: float = 0.0
+    ) -> None:
         """The resting posture: ``lean`` -1 (back) to 1 (leaning in, interested), ``slump`` 0-1
-        (sunk in the chair, bored), ``cross_arms`` 0-1 (arms folded, closed)."""
+        (sunk in the chair, bored), ``cross_arms`` 0-1 (arms folded, closed), ``hand_up`` 0-1 (the
+        right hand raised, waiting to ask)."""
+        self._hand_up = min(max(hand_up, 0.0), 1.0)
         self._lean = min(max(lean, -1.0), 1.0)
         self._slump = min(max(slump, 0.0), 1.0)
         self._cross = min(max(cross_arms, 0.0), 1.0)
@@ -676,13 +681,15 @@ class Figure:
         # Head: toward where it wants to look, eased, never faster than a neck turns.
         want_yaw, want_pitch = self._want
         nod = shake = roll = 0.0
-        t_p = -6.0 * self._lean - 8.0 * self._slump + 6.0 * self._cross  # torso pitch (+: back)
+        t_p = -6.0 * self._lean + 10.0 * self._slump + 6.0 * self._cross  # torso pitch (+: back)
         t_h = t_r = 0.0
         drop = -0.06 * s * self._slump if self.seated else 0.0
         hands: list[Vec3 | None] = [None, None]
         if self._cross > 0.0:
             hands = [self._crossed(-1, self._cross), self._crossed(1, self._cross)]
             want_pitch -= 6.0 * self._cross
+        if self._hand_up > 0.0:
+            hands[1] = self._blend(1, self._hand_raised(), self._hand_up)
         side = self._side
         if g is not None:
             if g == "nod":
@@ -690,7 +697,7 @@ class Figure:
             elif g == "shake-head":
                 shake = 18.0 * math.sin(2 * math.pi * 2.0 * f * self._gesture_s / 1.0) * env
             elif g in ("wave", "raise-hand"):
-                up = Vec3(0.2 * s, 0.12 * s, _SHOULDER_Z * s + 0.62 * s)
+                up = self._hand_raised()
                 if g == "wave":
                     up.x += 0.1 * s * math.sin(2 * math.pi * 2.5 * self._gesture_t)
                 hands[1] = self._blend(1, up, env)
@@ -790,6 +797,10 @@ class Figure:
         x = fx * math.cos(yaw) - fy * math.sin(yaw)
         y = fx * math.sin(yaw) + fy * math.cos(yaw)
         return Vec3(x, y, _NECK_Z * s + fz)
+
+    def _hand_raised(self) -> Vec3:
+        s = self.scale
+        return Vec3(0.2 * s, 0.12 * s, _SHOULDER_Z * s + 0.62 * s)
 
     def _crossed(self, side: int, amount: float) -> Vec3:
         """Arms folded: each hand tucked at the other arm's elbow."""
