@@ -166,6 +166,8 @@ class PublicSpeakingScene(SceneInstance):
         self.gaze = 1.0
         self.curtain_open = 1.0
         self.gone: set[int] = set()
+        self._frame = 0
+        self._pending_s = [0.0] * MAX_AUDIENCE
         self._events: dict[str, tuple[float, float, dict[str, object]]] = {}
 
     # ------------------------------------------------------------------------------------ building
@@ -496,8 +498,15 @@ class PublicSpeakingScene(SceneInstance):
             k = shown[int(self.rng.integers(len(shown)))]
             if self.people[k].gesturing is None:
                 self._react(k, shown)
+        # Each person moves at half the frame rate, the two halves of the audience on alternate
+        # frames: the motion is slow (breathing, sway, a nod), and forty people a frame would cost
+        # the frame's Python budget twice over.
+        self._frame += 1
         for k in shown:
-            self.people[k].update(dt_s)
+            self._pending_s[k] += dt_s
+            if (k + self._frame) % 2 == 0 or self.people[k].gesturing is not None:
+                self.people[k].update(self._pending_s[k])
+                self._pending_s[k] = 0.0
         for w in self.walkers:
             if not w.root.isHidden():
                 w.update(dt_s)
