@@ -94,6 +94,61 @@ def test_attention_slumps_and_folds_the_audience() -> None:
     assert hands_apart[0.0] == 0.0 and hands_apart[3.0] > 0.6, hands_apart
 
 
+def test_hands_go_up_for_question_time() -> None:
+    shares = []
+    for hands in (0.0, 0.5):
+        top, stage = _stage(room_size=2, audience=40, curtain=0, hands_up=hands, reaction_rate=0)
+        _step(stage, 2.0)
+        people = stage.scene.people  # type: ignore[attr-defined]
+        up = 0
+        for p in people:
+            hand = top.getRelativePoint(p.elbows[1], Vec3(0, 0, -0.3))
+            up += int(hand.z > p.neck.getPos(top).z + 0.2)  # the right hand above the head
+        shares.append(up / len(people))
+        stage.destroy()
+    assert shares[0] == 0.0 and 0.35 < shares[1] < 0.65, shares
+
+
+def test_the_audience_reacts_of_its_own_accord_as_its_mood_says() -> None:
+    """At the same reaction rate, an interested audience nods and a bored one yawns, looks at phones
+    and slumps; with no reaction rate nobody reacts."""
+    kinds: dict[float, dict[str, int]] = {}
+    for attention, rate in ((0.0, 30.0), (2.0, 30.0), (1.0, 0.0)):
+        top, stage = _stage(room_size=1, audience=24, curtain=0, attention=attention, reaction_rate=rate)
+        people = stage.scene.people[:24]  # type: ignore[attr-defined]
+        seen: dict[str, int] = {}
+        doing = [None] * len(people)
+        for _ in range(int(90 / DT)):
+            stage.update(DT)
+            for k, p in enumerate(people):
+                if p.gesturing is not None and p.gesturing != doing[k]:
+                    seen[p.gesturing] = seen.get(p.gesturing, 0) + 1
+                doing[k] = p.gesturing
+        kinds[attention] = seen
+        stage.destroy()
+    interested, bored, still = kinds[0.0], kinds[2.0], kinds[1.0]
+    assert still == {}, still
+    assert sum(interested.values()) >= 20 and sum(bored.values()) >= 20, kinds
+    assert interested.get("nod", 0) > sum(interested.values()) / 3, interested
+    bored_kinds = bored.get("yawn", 0) + bored.get("phone", 0) + bored.get("bored", 0)
+    assert bored_kinds > sum(bored.values()) / 3 and bored.get("nod", 0) < interested.get("nod", 0), kinds
+
+
+def test_applause_strength_is_the_share_who_clap() -> None:
+    clapping = {}
+    for strength in (0.2, 1.0):
+        top, stage = _stage(room_size=1, audience=24, curtain=0, reaction_rate=0)
+        _step(stage, 0.2)
+        stage.trigger_event("applause", strength=strength)
+        _step(stage, 1.5)
+        people = stage.scene.people[:24]  # type: ignore[attr-defined]
+        clapping[strength] = sum(p.gesturing == "applause" for p in people)
+        _step(stage, 4.0)
+        assert not stage.scene.event_running("applause")  # type: ignore[union-attr]
+        stage.destroy()
+    assert clapping[1.0] == 24 and 3 <= clapping[0.2] <= 7, clapping
+
+
 def test_someone_walks_out_through_the_door_and_the_seat_stays_empty() -> None:
     top, stage = _stage(room_size=1, audience=12, curtain=0, reaction_rate=0)
     _step(stage, 0.5)

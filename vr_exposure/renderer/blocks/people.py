@@ -521,7 +521,7 @@ class Figure:
         m.capsule((0, -0.01 * s, -0.03 * s), (0, 0.0, 0.07 * s), 0.048 * s, 0.045 * s, skin, segs=10)
         m.ellipsoid((0, 0, cz), (rx, ry, rz), skin, rings=10, segs=16)
         # Jaw and chin, a little forward and down.
-        m.ellipsoid((0, 0.022 * s, cz - 0.05 * s), (rx * 0.8, ry * 0.72, rz * 0.55), skin, rings=6, segs=12)
+        m.ellipsoid((0, 0.014 * s, cz - 0.045 * s), (rx * 0.74, ry * 0.74, rz * 0.5), skin, rings=6, segs=12)
         # Ears.
         for side in (-1, 1):
             m.ellipsoid(

@@ -172,19 +172,25 @@ class PublicSpeakingScene(SceneInstance):
 
     # ------------------------------------------------------------------------------------ building
 
-    def _chair(
-        self, parent: NodePath, x: float, y: float, z: float, h: float, colour: tuple[float, ...]
-    ) -> None:
-        chair = parent.attachNewNode("chair")
-        chair.setPos(x, y, z)
-        chair.setH(h)
-        seat = material(colour, specular=0.1)
-        frame = material((0.25, 0.25, 0.27), specular=0.5, shininess=40)
-        part(chair, proc.box("chair-seat", (0.46, 0.44, 0.06)), (0.0, 0.05, 0.42), mat=seat)
-        part(chair, proc.box("chair-back", (0.46, 0.05, 0.48)), (0.0, -0.2, 0.72), mat=seat, hpr=(0, -8, 0))
-        for lx in (-0.2, 0.2):
-            for ly in (-0.14, 0.24):
-                part(chair, proc.box("chair-leg", (0.03, 0.03, 0.4)), (lx, ly, 0.2), mat=frame)
+    def _chairs(self, parent: NodePath, seats: list[_Seat], colour: tuple[float, ...]) -> None:
+        """A chair under every seat; one material for all, so the room flattens to a few Geoms."""
+        seat_m = material(colour, specular=0.1)
+        frame_m = material((0.25, 0.25, 0.27), specular=0.5, shininess=40)
+        for st in seats:
+            chair = parent.attachNewNode("chair")
+            chair.setPos(*st.pos)
+            chair.setH(st.heading_deg)
+            part(chair, proc.box("chair-seat", (0.46, 0.44, 0.06)), (0.0, 0.05, 0.42), mat=seat_m)
+            part(
+                chair,
+                proc.box("chair-back", (0.46, 0.05, 0.48)),
+                (0.0, -0.2, 0.72),
+                mat=seat_m,
+                hpr=(0, -8, 0),
+            )
+            for lx in (-0.2, 0.2):
+                for ly in (-0.14, 0.24):
+                    part(chair, proc.box("chair-leg", (0.03, 0.03, 0.4)), (lx, ly, 0.2), mat=frame_m)
 
     def _room(
         self,
@@ -240,8 +246,7 @@ class PublicSpeakingScene(SceneInstance):
                 seats.append(_Seat((sx, sy, 0.0), _toward_patient(sx, sy, across, 0.55)))
         for sx in (-0.35, 0.35):
             seats.append(_Seat((sx, 6.05, 0.0), _toward_patient(sx, 6.05, None, 1.0)))
-        for st in seats:
-            self._chair(node, st.pos[0], st.pos[1], 0.0, st.heading_deg, (0.2, 0.22, 0.3))
+        self._chairs(node, seats, (0.2, 0.22, 0.3))
         # A whiteboard on the far wall and a plant: a room, not a box.
         part(
             node,
@@ -284,8 +289,7 @@ class PublicSpeakingScene(SceneInstance):
                     mat=desk,
                 )
                 part(node, proc.box("desk-panel", (2.3, 0.03, 0.6)), (dx, ry - 0.78, 0.4), mat=desk)
-        for st in seats:
-            self._chair(node, st.pos[0], st.pos[1], 0.0, st.heading_deg, (0.35, 0.45, 0.6))
+        self._chairs(node, seats, (0.35, 0.45, 0.6))
         part(
             node, proc.box("blackboard", (3.5, 0.03, 1.2)), (0.0, 9.97, 1.6), mat=material((0.15, 0.25, 0.2))
         )
@@ -327,8 +331,7 @@ class PublicSpeakingScene(SceneInstance):
                     mat=bench,
                 )
                 part(node, proc.box("bench-panel", (3.2, 0.03, 0.7)), (dx, ry - 0.74, rz + 0.38), mat=bench)
-        for st in seats:
-            self._chair(node, st.pos[0], st.pos[1], st.pos[2], st.heading_deg, (0.55, 0.15, 0.15))
+        self._chairs(node, seats, (0.55, 0.15, 0.15))
         part(node, proc.box("screen", (5.0, 0.03, 2.6)), (0.0, 14.95, 3.2), mat=material((0.9, 0.9, 0.92)))
         node.flattenStrong()
         return _Room(
