@@ -763,7 +763,8 @@ class Figure:
             # Standing: the weight shifts from foot to foot (the hips roll, the trunk rights itself).
             shift = w[0]
             self.body.setR(1.5 * shift)
-            self.torso.setHpr(t_h + 1.5 * w[1], t_p + 0.8 * w[2], t_r - 2.5 * shift)
+            torso_hpr = (t_h + 1.5 * w[1], t_p + 0.8 * w[2], t_r - 2.5 * shift)
+            torso_z = self.hip_z
             if self._walk_hz > 0.0:
                 self._walk_phase += 2 * math.pi * self._walk_hz * dt_s * 0.5
                 swing = 24.0 * math.sin(self._walk_phase)
@@ -779,9 +780,10 @@ class Figure:
                 self.legs[1].setP(0.0)
                 self.body.setZ(0.0)
         else:
-            self.torso.setHpr(t_h + 1.2 * w[1], t_p + 1.0 * w[2], t_r + 0.8 * w[0])
-            self.torso.setZ(self.hip_z + drop)
-        self.torso.setSz(breath)
+            torso_hpr = (t_h + 1.2 * w[1], t_p + 1.0 * w[2], t_r + 0.8 * w[0])
+            torso_z = self.hip_z + drop
+        # One transform for the trunk (setting position, turn and scale apart costs three times).
+        self.torso.setPosHprScale(0.0, 0.0, torso_z, *torso_hpr, 1.0, 1.0, breath)
         self.neck.setHpr(self._yaw + shake + 2.0 * w[3], self._pitch + nod + 1.5 * w[4], roll + 1.5 * w[5])
         for k in (0, 1):
             target = hands[k] if hands[k] is not None else self._rest[k]

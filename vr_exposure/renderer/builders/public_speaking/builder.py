@@ -507,7 +507,7 @@ class PublicSpeakingScene(SceneInstance):
         self._frame += 1
         for k in shown:
             self._pending_s[k] += dt_s
-            if (k + self._frame) % 2 == 0 or self.people[k].gesturing is not None:
+            if (k + self._frame) % 2 == 0:
                 self.people[k].update(self._pending_s[k])
                 self._pending_s[k] = 0.0
         for w in self.walkers:
