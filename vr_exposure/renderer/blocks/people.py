@@ -428,18 +428,19 @@ class Figure:
             pos = Vec3(side * (sw + 0.035 * s), 0.0, _SHOULDER_Z * s)
             shoulder.setPos(pos)
             mesh = _Mesh()
-            mesh.ellipsoid(
-                (-side * 0.01 * s, 0, -0.015 * s), (0.052 * s, 0.05 * s, 0.055 * s), sleeve, rings=6, segs=10
-            )
-            mesh.capsule((0, 0, 0), (0, 0, -_UPPER_ARM * s), 0.047 * s, 0.04 * s, sleeve)
+            # The capsule's rounded top is the shoulder; no two surfaces meet at the same radius
+            # anywhere (they would flicker through each other).
+            mesh.capsule((0, 0, 0), (0, 0, -_UPPER_ARM * s), 0.05 * s, 0.041 * s, sleeve)
             shoulder.attachNewNode(mesh.node("upper-arm-mesh"))
             elbow = shoulder.attachNewNode("elbow")
             elbow.setZ(-_UPPER_ARM * s)
             mesh = _Mesh()
             fore_c = skin_c if short_sleeves else sleeve
-            mesh.capsule((0, 0, 0), (0, 0, -_FOREARM * s), 0.04 * s, 0.03 * s, fore_c)
-            if not short_sleeves:
-                mesh.capsule((0, 0, -_FOREARM * s * 0.9), (0, 0, -_FOREARM * s), 0.03 * s, 0.029 * s, skin_c)
+            if short_sleeves:
+                mesh.capsule((0, 0, 0), (0, 0, -_FOREARM * s), 0.036 * s, 0.027 * s, skin_c)
+            else:
+                mesh.capsule((0, 0, 0), (0, 0, -_FOREARM * s * 0.86), 0.037 * s, 0.032 * s, fore_c)
+                mesh.capsule((0, 0, -_FOREARM * s * 0.8), (0, 0, -_FOREARM * s), 0.026 * s, 0.025 * s, skin_c)
             mesh.capsule(
                 (0, 0, -(_FOREARM + 0.015) * s),
                 (0, 0.005 * s, -(_FOREARM + _HAND + 0.02) * s),
@@ -574,7 +575,8 @@ class Figure:
         def cap(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
             low = -0.05 if style != 1 else -0.55
             face = (y > 0.25) & (z < 0.55)
-            keep: np.ndarray = (z > low) & ~face & ~((np.abs(x) > 0.85) & (z < 0.25) & (y > -0.3))
+            nape = (y < -0.3) & (z > -0.93)  # the back of the head down to the nape
+            keep: np.ndarray = ((z > low) | nape) & ~face & ~((np.abs(x) > 0.85) & (z < 0.25) & (y > -0.3))
             return keep
 
         m.ellipsoid(hc, hr, hair, rings=10, segs=16, keep=cap)
