@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from panda3d.core import NodePath, PointLight, Vec3
@@ -88,7 +88,6 @@ class _Room:
     right_x: float
     lamp_pos: tuple[float, float, float]
     aisle_x: float = 0.0
-    extras: list[NodePath] = field(default_factory=list)
 
 
 def _toward_patient(x: float, y: float, across_deg: float | None, share: float) -> float:
