@@ -26,6 +26,7 @@ a fireball and smoke, and what follows is heard on the radio.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -84,6 +85,13 @@ NV_TINT = (0.32, 1.15, 0.38)
 SAND_FOG = (0.74, 0.62, 0.45)
 ROBES = ((0.9, 0.88, 0.82), (0.55, 0.52, 0.48), (0.42, 0.33, 0.24), (0.75, 0.72, 0.65), (0.3, 0.3, 0.32))
 SKIN = (0.6, 0.43, 0.31)
+
+
+@functools.cache
+def _material(diffuse: tuple[float, ...], *, specular: float = 0.05, shininess: float = 10.0) -> Material:
+    """One shared Material per look: parts that share it share a render state, so flattening the
+    static strips merges them into a few Geoms (each new Material object is a state of its own)."""
+    return material(diffuse, specular=specular, shininess=shininess)
 
 
 def compressed_m(distance_m: float) -> float:
@@ -246,7 +254,7 @@ class CombatConvoyScene(SceneInstance):
         self.storm = 0.0
         self.night_vision = False
         self.events: dict[str, _Span] = {}
-        self._look_t = 0.0
+        self._gaze_next = 0
 
     # ------------------------------------------------------------------------------------ building
 
@@ -256,12 +264,12 @@ class CombatConvoyScene(SceneInstance):
             proc.plane("desert", 1200.0, 1200.0, uv_repeat=(300, 300)),
             (0.0, 150.0, -0.03),
             texture="sand",
-            mat=material((0.98, 0.9, 0.78), specular=0.02),
+            mat=_material((0.98, 0.9, 0.78), specular=0.02),
         )
         self.ground_stage = TextureStage.getDefault()
         # Low dunes and a far ridge on the horizon, too far off to need to scroll.
         hills = self.rig.attachNewNode("horizon")
-        dune = material((0.85, 0.74, 0.56), specular=0.02)
+        dune = _material((0.85, 0.74, 0.56), specular=0.02)
         rng = self.rng
         for k in range(16):
             a = 2 * math.pi * k / 16 + float(rng.uniform(-0.1, 0.1))
@@ -288,7 +296,7 @@ class CombatConvoyScene(SceneInstance):
                 proc.plane("shoulder", 2.4, ROAD_LENGTH_M, uv_repeat=(0.6, ROAD_LENGTH_M / 4.0)),
                 (x, 0.0, -0.005),
                 texture="sand",
-                mat=material((0.72, 0.62, 0.48), specular=0.02),
+                mat=_material((0.72, 0.62, 0.48), specular=0.02),
             )
         roads.setY(ROAD_LENGTH_M / 2 - 60.0)
         self.roads_y0 = roads.getY()
@@ -331,6 +339,7 @@ class CombatConvoyScene(SceneInstance):
             strip.setY(STRIP_START_M + k * STRIP_M)
             self.strips.append(strip)
             self.kinds.append(kind)
+        self.strip_y = [s.getY() for s in self.strips]
         self.markets = [s.find("market") for s in self.strips]
         self.windows = [s.find("windows") for s in self.strips]
         self._build_crowd()
@@ -367,10 +376,10 @@ class CombatConvoyScene(SceneInstance):
                 mat=mat,
             )
         front = x - facing * (d / 2 + 0.02)
-        dark = material((0.08, 0.06, 0.05), specular=0.02)
+        dark = _material((0.08, 0.06, 0.05), specular=0.02)
         door_y = y + float(rng.uniform(-w / 4, w / 4))
         part(static, proc.box("doorway", (0.06, 1.1, 2.1)), (front, door_y, 1.05), mat=dark)
-        lit = material((1.0, 0.72, 0.38))
+        lit = _material((1.0, 0.72, 0.38))
         storeys = 2 if h > 5.5 else 1
         for s in range(storeys):
             z = 1.7 + 2.8 * s
@@ -390,15 +399,15 @@ class CombatConvoyScene(SceneInstance):
                 static,
                 proc.cylinder("water-tank", 0.5, 1.0, segments=8),
                 (x + float(rng.uniform(-d / 4, d / 4)), y, h),
-                mat=material((0.35, 0.37, 0.4), specular=0.3),
+                mat=_material((0.35, 0.37, 0.4), specular=0.3),
                 hpr=(0, 90, 0),
             )
 
     def _palm(self, static: NodePath, x: float, y: float, h: float) -> None:
         """A date palm: a slender, slightly leaning trunk and a crown of drooping fronds."""
         rng = self.rng
-        trunk = material((0.45, 0.36, 0.26), specular=0.03)
-        frond = material((0.28, 0.38, 0.16), specular=0.05)
+        trunk = _material((0.45, 0.36, 0.26), specular=0.03)
+        frond = _material((0.28, 0.38, 0.16), specular=0.05)
         lean = float(rng.uniform(-6, 6))
         part(
             static,
@@ -417,14 +426,14 @@ class CombatConvoyScene(SceneInstance):
             static,
             proc.sphere("dates", 0.35, rings=4, segments=6),
             (top[0], top[1], top[2] - 0.35),
-            mat=material((0.5, 0.3, 0.12)),
+            mat=_material((0.5, 0.3, 0.12)),
         )
 
     def _stall(self, market: NodePath, kind: str, x: float, y: float, facing: int) -> None:
         """A market stall by the road: a table of goods under a striped awning on four poles."""
         rng = self.rng
         self.stalls[kind].append((x, y, facing))
-        wood = material((0.5, 0.38, 0.25), specular=0.05)
+        wood = _material((0.5, 0.38, 0.25), specular=0.05)
         part(market, proc.box("stall-table", (1.4, 2.4, 0.8)), (x, y, 0.4), mat=wood)
         for dx in (-0.75, 0.75):
             for dy in (-1.2, 1.2):
@@ -434,7 +443,7 @@ class CombatConvoyScene(SceneInstance):
             proc.box("awning", (1.9, 2.8, 0.04), uv_per_m=0.6),
             (x, y, 2.3),
             texture="convoy-awning",
-            mat=material((1, 1, 1), specular=0.05),
+            mat=_material((1, 1, 1), specular=0.05),
             hpr=(0, 0, facing * 8.0),
         )
         goods = ((0.85, 0.45, 0.1), (0.55, 0.7, 0.2), (0.75, 0.15, 0.1), (0.85, 0.75, 0.3), (0.5, 0.32, 0.2))
@@ -444,7 +453,7 @@ class CombatConvoyScene(SceneInstance):
                 market,
                 proc.box("goods", (0.4, 0.4, 0.25)),
                 (x + float(rng.uniform(-0.4, 0.4)), y - 0.9 + 0.45 * k, 0.92),
-                mat=material(c, specular=0.1),
+                mat=_material(c, specular=0.1),
             )
         # Sacks and crates on the ground in front.
         part(market, proc.box("crates", (0.6, 0.8, 0.5)), (x - facing * 1.1, y + 0.6, 0.25), mat=wood)
@@ -452,7 +461,7 @@ class CombatConvoyScene(SceneInstance):
     def _village(self, static: NodePath, market: NodePath, windows: NodePath) -> None:
         rng = self.rng
         walls = [
-            material(c, specular=0.04) for c in ((1.0, 0.96, 0.9), (0.92, 0.86, 0.78), (1.05, 1.0, 0.92))
+            _material(c, specular=0.04) for c in ((1.0, 0.96, 0.9), (0.92, 0.86, 0.78), (1.05, 1.0, 0.92))
         ]
         for side in (-1, 1):
             y = float(rng.uniform(0, 6))
@@ -478,7 +487,7 @@ class CombatConvoyScene(SceneInstance):
                 mat=walls[1],
             )
         # The mosque: a domed hall and its minaret.
-        stone = material((0.93, 0.9, 0.84), specular=0.08)
+        stone = _material((0.93, 0.9, 0.84), specular=0.08)
         mx, my = self.minaret_xy
         part(
             static, proc.box("mosque", (12.0, 14.0, 6.5)), (mx + 8.0, my, 3.25), texture="plaster", mat=stone
@@ -487,7 +496,7 @@ class CombatConvoyScene(SceneInstance):
             static,
             proc.sphere("dome", 5.0, rings=8, segments=14),
             (mx + 8.0, my, 6.5),
-            mat=material((0.45, 0.62, 0.62), specular=0.3),
+            mat=_material((0.45, 0.62, 0.62), specular=0.3),
         )
         dome.setScale(1.0, 1.0, 0.85)
         part(
@@ -517,7 +526,7 @@ class CombatConvoyScene(SceneInstance):
             static,
             proc.cylinder("minaret-cap", 1.1, 2.4, segments=10, radius_end=0.05),
             (mx, my, 19.2),
-            mat=material((0.45, 0.62, 0.62), specular=0.3),
+            mat=_material((0.45, 0.62, 0.62), specular=0.3),
             hpr=(0, 90, 0),
         )
         for _ in range(7):
@@ -536,7 +545,7 @@ class CombatConvoyScene(SceneInstance):
             car = Car(static, color=c, name="parked-car")
             car.root.setPos(x, y, 0.0)
             car.root.setH(float(rng.uniform(-8, 8)) + (180.0 if x < 0 else 0.0))
-        pole = material((0.35, 0.3, 0.25))
+        pole = _material((0.35, 0.3, 0.25))
         for y in (10.0, 45.0, 80.0):
             part(
                 static,
@@ -552,7 +561,7 @@ class CombatConvoyScene(SceneInstance):
 
     def _open_desert(self, static: NodePath, market: NodePath, windows: NodePath) -> None:
         rng = self.rng
-        walls = [material(c, specular=0.04) for c in ((0.98, 0.92, 0.84), (0.9, 0.84, 0.74))]
+        walls = [_material(c, specular=0.04) for c in ((0.98, 0.92, 0.84), (0.9, 0.84, 0.74))]
         for k in range(5):
             side = 1 if k % 2 == 0 else -1
             w, d, h = float(rng.uniform(6, 9)), float(rng.uniform(6, 8)), float(rng.choice([3.4, 3.8, 6.2]))
@@ -575,7 +584,7 @@ class CombatConvoyScene(SceneInstance):
             texture="convoy-mud-brick",
             mat=walls[1],
         )
-        rubble = material((0.62, 0.54, 0.42))
+        rubble = _material((0.62, 0.54, 0.42))
         for _ in range(8):
             r = part(
                 static,
@@ -594,7 +603,7 @@ class CombatConvoyScene(SceneInstance):
         shell = Car(static, color=(0.2, 0.18, 0.16), name="burnt-car")
         shell.root.setPos(-7.5, 66.0, -0.1)
         shell.root.setHpr(35.0, 0.0, 4.0)
-        pole = material((0.35, 0.3, 0.25))
+        pole = _material((0.35, 0.3, 0.25))
         for y in (20.0, 55.0, 90.0):
             part(
                 static,
@@ -611,7 +620,7 @@ class CombatConvoyScene(SceneInstance):
         people close to the road. A village strip has more of both than an open one."""
         self.crowd: list[tuple[int, int, Figure]] = []  # (order shown, strip index, figure)
         rng = self.rng
-        per_kind = {"A": (5, 4), "B": (1, 2)}  # (at the stalls, by the road)
+        per_kind = {"A": (5, 6), "B": (1, 0)}  # (at the stalls, by the road)
         assert sum(per_kind[k][0] + per_kind[k][1] for k in self.kinds) == MAX_CROWD
         shoppers = sum(per_kind[k][0] for k in self.kinds)
         ranks = {"shop": 0, "road": shoppers}
@@ -637,8 +646,12 @@ class CombatConvoyScene(SceneInstance):
                     x, y = sx - side * float(rng.uniform(1.2, 1.6)), sy + float(rng.uniform(-1.0, 1.0))
                     group = "shop"
                 else:
-                    side = 1 if (j + k) % 2 == 0 else -1
-                    x, y = side * float(rng.uniform(4.3, 5.3)), float(rng.uniform(5.0, STRIP_M - 5.0))
+                    # Knots of three close to the road, on alternate sides.
+                    knot = (j - at_stalls) // 3
+                    side = 1 if (knot + k) % 2 == 0 else -1
+                    centre = 30.0 + 45.0 * knot
+                    x = side * float(rng.uniform(4.3, 5.4))
+                    y = centre + float(rng.uniform(-2.5, 2.5))
                     group = "road"
                 fig.root.setPos(x, y, 0.0)
                 fig.root.setH(90.0 * side + float(rng.uniform(-35, 35)))  # facing the road
@@ -646,6 +659,8 @@ class CombatConvoyScene(SceneInstance):
                 fig.root.hide()
                 self.crowd.append((ranks[group], k, fig))
                 ranks[group] += 1
+        self._crowd_y = [fig.root.getY() for _o, _k, fig in self.crowd]
+        self._shown_crowd: list[int] = []
 
     # -- vehicles -----------------------------------------------------------------------------------
 
@@ -654,9 +669,9 @@ class CombatConvoyScene(SceneInstance):
         armoured windows, roof turret with its shield, four big wheels, whip antennas."""
         truck = parent.attachNewNode(name)
         body = truck.attachNewNode(f"{name}-body")
-        paint = material(TAN, specular=0.15)
-        dark = material((0.06, 0.07, 0.08), specular=0.7, shininess=60)
-        black = material((0.05, 0.05, 0.05), specular=0.1)
+        paint = _material(TAN, specular=0.15)
+        dark = _material((0.06, 0.07, 0.08), specular=0.7, shininess=60)
+        black = _material((0.05, 0.05, 0.05), specular=0.1)
         part(body, proc.box("hull", (2.3, 5.0, 0.9)), (0.0, 0.2, 0.95), texture="plaster", mat=paint)
         part(
             body,
@@ -726,10 +741,10 @@ class CombatConvoyScene(SceneInstance):
         """The patient's own vehicle: the interior (seen from the seats), the bonnet and roof (seen
         from everywhere), the turret (seen when standing in it) and the crew."""
         cab = self.cabin
-        paint = material(TAN, specular=0.15)
-        trim = material((0.5, 0.47, 0.39), specular=0.1)
-        lining = material((0.85, 0.8, 0.7), specular=0.05)
-        black = material((0.05, 0.05, 0.05), specular=0.1)
+        paint = _material(TAN, specular=0.15)
+        trim = _material((0.5, 0.47, 0.39), specular=0.1)
+        lining = _material((0.85, 0.8, 0.7), specular=0.05)
+        black = _material((0.05, 0.05, 0.05), specular=0.1)
         outside = cab.attachNewNode("exterior")
         part(
             outside,
@@ -746,7 +761,7 @@ class CombatConvoyScene(SceneInstance):
             outside,
             proc.box("bonnet-vent", (0.9, 0.5, 0.03)),
             (0.0, 1.9, 1.455),
-            mat=material((0.5, 0.44, 0.32)),
+            mat=_material((0.5, 0.44, 0.32)),
             hpr=(0, -3, 0),
         )
         outside.flattenStrong()
@@ -757,7 +772,7 @@ class CombatConvoyScene(SceneInstance):
             inside,
             proc.box("dash-top", (2.1, 0.3, 0.05)),
             (0.0, 0.72, 1.36),
-            mat=material((0.4, 0.38, 0.32), specular=0.05),
+            mat=_material((0.4, 0.38, 0.32), specular=0.05),
         )
         part(inside, proc.box("roof-lining", (2.1, 2.4, 0.05)), (0.0, -0.4, 2.06), mat=lining)
         # The split armoured windscreen's frame: bottom, header, centre post, A-pillars.
@@ -774,16 +789,16 @@ class CombatConvoyScene(SceneInstance):
         part(inside, proc.box("radio", (0.34, 0.3, 0.24)), (0.0, 0.4, 1.28), mat=black)
         wheel = part(
             inside,
-            proc.cylinder("steering-rim", 0.2, 0.035, segments=16, caps=False),
-            (EYES[1][0], 0.5, 1.3),
+            proc.cylinder("steering-rim", 0.21, 0.035, segments=18, caps=False),
+            (EYES[1][0], 0.4, 1.4),
             mat=black,
-            hpr=(0, -60, 0),
+            hpr=(0, -70, 0),
         )
         wheel.setTwoSided(True)
         part(
             inside,
-            proc.cylinder("steering-column", 0.04, 0.3, segments=6),
-            (EYES[1][0], 0.52, 1.3),
+            proc.cylinder("steering-column", 0.04, 0.35, segments=6),
+            (EYES[1][0], 0.41, 1.39),
             mat=black,
             hpr=(0, -25, 0),
         )
@@ -817,8 +832,8 @@ class CombatConvoyScene(SceneInstance):
         ).setTwoSided(True)
         part(
             turret,
-            proc.box("shield-front", (1.25, 0.08, 0.42)),
-            (0.0, 0.12, 2.4),
+            proc.box("shield-front", (1.25, 0.08, 0.36)),
+            (0.0, 0.12, 2.33),
             texture="plaster",
             mat=paint,
             hpr=(0, -8, 0),
@@ -832,14 +847,18 @@ class CombatConvoyScene(SceneInstance):
                 mat=paint,
                 hpr=(side * 25, 0, 0),
             )
-        part(turret, proc.box("gun-receiver", (0.13, 0.42, 0.13)), (0.0, 0.3, 2.5), mat=black)
-        part(turret, proc.cylinder("gun-barrel", 0.028, 1.1, segments=8), (0.0, 0.5, 2.52), mat=black)
-        part(turret, proc.box("gun-mount", (0.1, 0.1, 0.3)), (0.0, 0.3, 2.3), mat=black)
+        gunmetal = _material((0.2, 0.21, 0.2), specular=0.4, shininess=40)
+        part(turret, proc.box("gun-receiver", (0.12, 0.4, 0.11)), (0.0, 0.32, 2.57), mat=gunmetal)
+        part(turret, proc.box("gun-cover", (0.1, 0.3, 0.03)), (0.0, 0.34, 2.64), mat=gunmetal)
+        for x in (-0.06, 0.06):  # the spade grips, toward the patient
+            part(turret, proc.box("spade-grip", (0.03, 0.1, 0.03)), (x, 0.08, 2.57), mat=black)
+        part(turret, proc.cylinder("gun-barrel", 0.028, 1.1, segments=8), (0.0, 0.5, 2.58), mat=gunmetal)
+        part(turret, proc.box("gun-mount", (0.1, 0.1, 0.36)), (0.0, 0.3, 2.34), mat=black)
         part(
             turret,
             proc.box("ammo-can", (0.12, 0.26, 0.18)),
-            (0.15, 0.3, 2.46),
-            mat=material((0.3, 0.33, 0.2)),
+            (0.15, 0.3, 2.53),
+            mat=_material((0.3, 0.33, 0.2)),
         )
         turret.flattenStrong()
         self.turret = turret
@@ -861,7 +880,7 @@ class CombatConvoyScene(SceneInstance):
                 fig.neck,
                 proc.sphere("helmet", 0.15, rings=6, segments=10),
                 (0.0, -0.01, 0.17),
-                mat=material((0.5, 0.46, 0.34)),
+                mat=_material((0.5, 0.46, 0.34)),
             )
             helmet.setScale(1.0, 1.1, 0.75)
             self.crew[pos] = fig
@@ -872,8 +891,8 @@ class CombatConvoyScene(SceneInstance):
         rng = self.rng
         # The helicopter: fuselage, tail boom, fin, skids, spinning rotors.
         heli = self.world.attachNewNode("helicopter")
-        olive = material((0.27, 0.29, 0.22), specular=0.3)
-        black = material((0.06, 0.06, 0.06))
+        olive = _material((0.27, 0.29, 0.22), specular=0.3)
+        black = _material((0.06, 0.06, 0.06))
         body = heli.attachNewNode("helicopter-body")
         fus = part(body, proc.sphere("fuselage", 1.0, rings=8, segments=12), (0.0, 0.0, 0.0), mat=olive)
         fus.setScale(1.3, 3.2, 1.3)
@@ -889,7 +908,7 @@ class CombatConvoyScene(SceneInstance):
             body,
             proc.box("cockpit-glass", (1.6, 1.2, 0.8)),
             (0.0, 2.3, 0.35),
-            mat=material((0.08, 0.1, 0.12), specular=0.9),
+            mat=_material((0.08, 0.1, 0.12), specular=0.9),
         )
         for x in (-1.1, 1.1):
             part(body, proc.box("skid", (0.1, 4.5, 0.1)), (x, 0.0, -1.75), mat=black)
@@ -944,7 +963,7 @@ class CombatConvoyScene(SceneInstance):
         self.kicks = [_puff_node(self.world, f"dust-kick-{k}", (0.72, 0.62, 0.46), 1.0) for k in range(4)]
         # A dog at the roadside.
         self.dog = self.world.attachNewNode("dog")
-        fur = material((0.62, 0.5, 0.34))
+        fur = _material((0.62, 0.5, 0.34))
         dog_body = self.dog.attachNewNode("dog-body")
         part(dog_body, proc.box("dog-torso", (0.3, 0.8, 0.3)), (0.0, 0.0, 0.55), mat=fur)
         for x in (-0.1, 0.1):
@@ -975,7 +994,7 @@ class CombatConvoyScene(SceneInstance):
             self.mother.torso,
             proc.box("baby-bundle", (0.3, 0.22, 0.2)),
             (0.05, 0.2, 0.32),
-            mat=material((0.92, 0.9, 0.84)),
+            mat=_material((0.92, 0.9, 0.84)),
         )
         self.mother.root.setTag(STIMULUS_TAG_KEY, TAG)
         self.mother.root.hide()
@@ -1073,6 +1092,7 @@ class CombatConvoyScene(SceneInstance):
             (truck.show if convoy else truck.hide)()
         activity = _clamp(values.get("activity", 0.0), 0.0, 1.0)
         shown = int(round(activity * MAX_CROWD))
+        self._shown_crowd = [i for i, (order, _k, _f) in enumerate(self.crowd) if order < shown]
         for order, _k, fig in self.crowd:
             (fig.root.show if order < shown else fig.root.hide)()
         for m in self.markets:
@@ -1145,18 +1165,19 @@ class CombatConvoyScene(SceneInstance):
             # A strip wraps to the far end once it is wholly behind the patient.
             y = -STRIP_M + ((k * STRIP_M + STRIP_START_M + STRIP_M - d) % span)
             strip.setY(y)
+            self.strip_y[k] = y
         self.ground.setTexOffset(self.ground_stage, 0.0, (d / 4.0) % 1.0)
         self._update_events(dt_s, step)
-        for _order, _k, fig in self.crowd:
-            if not fig.root.isHidden():
-                fig.update(dt_s)
+        # Only people near enough to see breathe and turn their heads: it keeps the frame's work
+        # small with a crowd of two dozen.
+        for i in self._shown_crowd:
+            y = self.strip_y[self.crowd[i][1]] + self._crowd_y[i]
+            if -15.0 < y < 70.0:
+                self.crowd[i][2].update(dt_s)
         for fig in self.crew.values():
             if not fig.root.isHidden():
                 fig.update(dt_s)
-        self._look_t -= dt_s
-        if self._look_t <= 0.0:
-            self._look_t = 0.5
-            self._crowd_gaze()
+        self._crowd_gaze()
         for i, truck in enumerate(self.convoy_trucks):
             rumble = 3.0 if "vehicle-rumble" in self.events else 1.0
             bob = 0.012 * rumble * math.sin(2 * math.pi * 1.3 * self.t_s + i)
@@ -1174,16 +1195,22 @@ class CombatConvoyScene(SceneInstance):
         self._place_anchors()
 
     def _crowd_gaze(self) -> None:
-        """People near the road watch the convoy go by (heads only, within a neck's reach)."""
+        """People near the road watch the convoy go by (heads only, within a neck's reach), or turn
+        toward the minaret at the call to prayer: two figures a frame, in turn."""
+        shown = self._shown_crowd
+        if not shown:
+            return
         eye = Vec3(0.0, 0.0, self.eye_m)
-        for _order, _k, fig in self.crowd:
-            if fig.root.isHidden():
-                continue
-            y = fig.root.getY(self.root)
-            if -5.0 < y < 35.0 and "call-to-prayer" not in self.events:
-                fig.look_at(eye, self.root)
-            elif "call-to-prayer" in self.events:
+        praying = "call-to-prayer" in self.events
+        for _ in range(min(2, len(shown))):
+            self._gaze_next = (self._gaze_next + 1) % len(shown)
+            i = shown[self._gaze_next]
+            fig = self.crowd[i][2]
+            y = self.strip_y[self.crowd[i][1]] + self._crowd_y[i]
+            if praying:
                 fig.look_at(self.minaret_node.getPos(self.root), self.root)
+            elif -5.0 < y < 35.0:
+                fig.look_at(eye, self.root)
             else:
                 fig.look_ahead()
 
@@ -1244,7 +1271,6 @@ class CombatConvoyScene(SceneInstance):
             self.heli.show()
         elif name == "call-to-prayer":
             self.birds.show()
-            self._crowd_gaze()
         elif name in ("distant-gunfire", "near-gunfire"):
             if name == "distant-gunfire":
                 dist, bearing, z = 600.0 - 450.0 * strength, -52.0, 4.0
