@@ -832,8 +832,8 @@ class CombatConvoyScene(SceneInstance):
         ).setTwoSided(True)
         part(
             turret,
-            proc.box("shield-front", (1.25, 0.08, 0.36)),
-            (0.0, 0.12, 2.33),
+            proc.box("shield-front", (1.25, 0.08, 0.3)),
+            (0.0, 0.12, 2.3),
             texture="plaster",
             mat=paint,
             hpr=(0, -8, 0),
@@ -848,16 +848,16 @@ class CombatConvoyScene(SceneInstance):
                 hpr=(side * 25, 0, 0),
             )
         gunmetal = _material((0.2, 0.21, 0.2), specular=0.4, shininess=40)
-        part(turret, proc.box("gun-receiver", (0.12, 0.4, 0.11)), (0.0, 0.32, 2.57), mat=gunmetal)
-        part(turret, proc.box("gun-cover", (0.1, 0.3, 0.03)), (0.0, 0.34, 2.64), mat=gunmetal)
+        part(turret, proc.box("gun-receiver", (0.12, 0.4, 0.11)), (0.0, 0.32, 2.5), mat=gunmetal)
+        part(turret, proc.box("gun-cover", (0.1, 0.3, 0.03)), (0.0, 0.34, 2.565), mat=gunmetal)
         for x in (-0.06, 0.06):  # the spade grips, toward the patient
-            part(turret, proc.box("spade-grip", (0.03, 0.1, 0.03)), (x, 0.08, 2.57), mat=black)
-        part(turret, proc.cylinder("gun-barrel", 0.028, 1.1, segments=8), (0.0, 0.5, 2.58), mat=gunmetal)
-        part(turret, proc.box("gun-mount", (0.1, 0.1, 0.36)), (0.0, 0.3, 2.34), mat=black)
+            part(turret, proc.box("spade-grip", (0.03, 0.1, 0.03)), (x, 0.08, 2.5), mat=black)
+        part(turret, proc.cylinder("gun-barrel", 0.028, 1.1, segments=8), (0.0, 0.5, 2.51), mat=gunmetal)
+        part(turret, proc.box("gun-mount", (0.1, 0.1, 0.3)), (0.0, 0.3, 2.3), mat=black)
         part(
             turret,
-            proc.box("ammo-can", (0.12, 0.26, 0.18)),
-            (0.15, 0.3, 2.53),
+            proc.box("ammo-can", (0.1, 0.22, 0.14)),
+            (0.13, 0.3, 2.47),
             mat=_material((0.3, 0.33, 0.2)),
         )
         turret.flattenStrong()

@@ -65,23 +65,23 @@ CONTRACT = BuilderContract(
             "the road turn toward it"
         ),
         "distant-gunfire": EventContract(
-            description="bursts of gunfire with muzzle flashes far off the road (strength: 600 m at 0, "
-            "150 m at 1)"
+            description="bursts of gunfire with muzzle flashes far off the road, 600 m away at strength "
+            "0 and 150 m at 1"
         ),
         "near-gunfire": EventContract(
-            description="gunfire from a building by the road, flashes and dust kicked up (strength: "
-            "80 m at 0, 15 m at 1); people by the road flinch"
+            description="gunfire from a building by the road, flashes and dust kicked up, 80 m away at "
+            "strength 0 and 15 m at 1; people by the road flinch"
         ),
         "dog-barking": EventContract(description="a dog at the roadside barks at the vehicle as it passes"),
         "baby-crying": EventContract(
             description="a woman in a doorway by the road rocks a crying baby as the vehicle passes"
         ),
         "rooftop-figures": EventContract(
-            description="figures rise on the rooftops ahead and watch the convoy pass (strength: how "
-            "many, from one to five)"
+            description="figures rise on the rooftops ahead and watch the convoy pass; the strength sets "
+            "how many, from one to five"
         ),
         "ied-ahead": EventContract(
-            description="an IED on the vehicle ahead (or the roadside ahead when alone): a flash, a "
+            description="an IED on the vehicle ahead, or on the roadside ahead when alone: a flash, a "
             "fireball, a smoke column; the convoy halts; radio static and shouting"
         ),
         "own-vehicle-hit": EventContract(
