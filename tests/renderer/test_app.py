@@ -24,7 +24,9 @@ def test_tasks_run_in_the_documented_frame_order(showbase: Any) -> None:
         assert sorts == TASK_SORTS
         ig = tasks["igLoop"].getSort()
         assert sorts["vr-exposure-xr"] < sorts["vr-exposure-link"] < sorts["vr-exposure-stimuli"] < ig
-        assert sorts["vr-exposure-telemetry"] > ig
+        # Telemetry samples what the frame is about to show, after the animation and intervals.
+        ival = tasks["ivalLoop"].getSort()
+        assert ival < sorts["vr-exposure-telemetry"] < ig < sorts["vr-exposure-present"]
         for name, sort in TASK_SORTS.items():
             assert f"{sort}  {name}" in (app_module.__doc__ or ""), "the docstring documents the order"
         frame = app.frame

@@ -173,6 +173,30 @@ def test_mirror_drops_a_stale_sample_for_a_newer_one(monkeypatch: pytest.MonkeyP
         mirror.close()
 
 
+def test_mirror_called_before_the_render_labels_an_image_with_the_frame_it_shows() -> None:
+    """The app samples before Panda3D renders: a copy triggered in frame N is made by frame N's
+    render, so the image says frame N and shows frame N's pixels."""
+    from PIL import Image
+
+    from vr_exposure.renderer.telemetry import MirrorCapture
+
+    out = _FakeOutput()
+    mirror = MirrorCapture(out, fps=1000.0, width_px=64, before_render=True)
+    images = []
+    try:
+        for frame in range(1, 6):
+            mirror.after_render(frame, 1_000_000_000 + frame * 10_000_000)  # before the render
+            assert mirror.wait_idle(5.0)
+            out.render(frame)
+            images.extend(mirror.take())
+    finally:
+        mirror.close()
+    assert [image.frame for image in images] == [1, 2, 3, 4]
+    for image in images:
+        pixels = np.asarray(Image.open(io.BytesIO(image.jpeg)).convert("RGB"))
+        assert abs(int(pixels[2, 2, 0]) - image.frame * 40 % 256) <= 20, image.frame
+
+
 def _run_flow(flow: MirrorFlow, seconds: float, ack_delay_s: float | None, fps: float = 10.0) -> int:
     """Drive ``flow`` like the mirror does: a capture due every 1/fps s, published at once, and
     acknowledged ``ack_delay_s`` later (None: the console never acknowledges). Returns images sent."""

@@ -11,9 +11,11 @@ Frame order (Panda3D task sorts; lower runs first)::
      15  vr-exposure-stimuli    event schedules (renderer/schedules.py) fire what is due, then
                                 stage.update(dt): intensity ramps, fades, events, animation, audio
      20  ivalLoop               (Panda3D) intervals
+     45  vr-exposure-telemetry  head pose, stimulus positions (10 Hz), frame timing (1 Hz), mirror
+                                image; journal hand-off: what this frame is about to show, sampled
+                                while its state is still in the CPU's caches (a software rasteriser
+                                evicts them during the render)
      50  igLoop                 (Panda3D) renders the frame (XR: each eye into its swapchain image)
-     52  vr-exposure-telemetry  head pose, stimulus positions (10 Hz), frame timing (1 Hz), mirror
-                                image; journal hand-off
      54  vr-exposure-present    backend.end_frame(): XR: release images, xrEndFrame; offscreen: wait
                                 until the GL frame is finished (so frames never pile up in the driver)
 
@@ -78,7 +80,7 @@ TASK_SORTS: dict[str, int] = {
     "vr-exposure-xr": -40,
     "vr-exposure-link": 10,
     "vr-exposure-stimuli": 15,
-    "vr-exposure-telemetry": 52,
+    "vr-exposure-telemetry": 45,
     "vr-exposure-present": 54,
 }
 #: Tasks whose bodies are the app's own per-frame Python work (the XR task mostly waits on the runtime).
@@ -293,7 +295,9 @@ class App:
             frame_period_ns=lambda: backend.frame_period_ns,
             publish=self._publish_telemetry if self.link is not None else None,
             journal=self._journal_telemetry,
-            mirror=MirrorCapture(mirror_output) if mirror and self.link is not None else None,
+            mirror=(
+                MirrorCapture(mirror_output, before_render=True) if mirror and self.link is not None else None
+            ),
             stimuli=StimulusTracker(render, self._rig.tracking_space),
             scene_key=lambda: self.stage.scene,
             acked_view_frame=self._acked_view_frame,

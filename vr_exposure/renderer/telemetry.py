@@ -2,7 +2,8 @@
 where the scene's stimuli are (``stimulus_positions``, 10 Hz, :mod:`.stimulus_tracker`) and a small
 JPEG of what the patient sees (``view_image``, >= 5 per second) for the console's mirror.
 
-Everything here runs in the app's late ``vr-exposure-telemetry`` task and must stay cheap: samples
+Everything here runs in the app's ``vr-exposure-telemetry`` task, just before the render, and must
+stay cheap: samples
 are plain dicts handed on (to the journal's queue, and deferred to the link's publisher thread,
 which encodes them and sends a frame's worth at once: ``LinkServer.publish(..., defer=True)``);
 
@@ -259,7 +260,8 @@ class MirrorFlow:
 class MirrorCapture:
     """Samples the rendered output a few times a second and encodes JPEGs off the render thread.
 
-    Call :meth:`after_render` once per frame after Panda3D rendered, then :meth:`take` for images
+    Call :meth:`after_render` once per frame (after Panda3D rendered, or before it with
+    ``before_render``), then :meth:`take` for images
     that are ready to publish.
     """
 
@@ -272,9 +274,12 @@ class MirrorCapture:
         quality: int = MIRROR_JPEG_QUALITY,
         flow: MirrorFlow | None = None,
         on_image: Callable[[MirrorImage], None] | None = None,
+        before_render: bool = False,
     ) -> None:
         """``on_image``: called on the worker thread with each encoded image (it must be safe to
-        call from there); without it, images wait for :meth:`take`."""
+        call from there); without it, images wait for :meth:`take`. ``before_render``: the caller
+        calls :meth:`after_render` before Panda3D renders the frame (the app does), so a copy
+        triggered in frame N shows frame N's render, not frame N+1's."""
         from panda3d.core import GraphicsOutput, Texture
 
         self.output = output
@@ -283,6 +288,7 @@ class MirrorCapture:
         self.flow = flow if flow is not None else MirrorFlow(fps=fps, max_width_px=width_px)
         self.quality = quality
         self.on_image = on_image
+        self.before_render = before_render
         self.texture = Texture("vr-exposure-mirror")
         output.addRenderTexture(self.texture, GraphicsOutput.RTMTriggeredCopyRam)
         self._triggered_frame: int | None = None
@@ -300,12 +306,14 @@ class MirrorCapture:
         self._worker.start()
 
     def after_render(self, frame: int, now_ns: int) -> None:
-        if self._triggered_frame is not None and self.texture.hasRamImage():
-            # The copy triggered last frame happened at the end of this frame's render.
+        triggered = self._triggered_frame
+        if triggered is not None and self.texture.hasRamImage():
+            # The copy happens at the end of the first render after the trigger: the render of the
+            # triggering frame (called before render) or of this one (called after render).
             sample = self._sample()
             self._triggered_frame = None
             if sample is not None:
-                self._submit(sample, frame)
+                self._submit(sample, triggered if self.before_render else frame)
         if (
             self._triggered_frame is None
             and (self._next_ns is None or now_ns >= self._next_ns)
