@@ -1383,6 +1383,8 @@ class FlyingScene(SceneInstance):
             if a > 1.0:
                 continue
             live.append((t0, amp, sign))
+            if a < 0.0:  # a burst's later jolt, not yet
+                continue
             k = math.exp(-a / 0.22)
             z += amp * k * math.sin(2 * math.pi * 4.5 * a)
             roll += sign * amp * k * math.sin(2 * math.pi * 3.2 * a + 0.6)
@@ -1390,8 +1392,9 @@ class FlyingScene(SceneInstance):
         self._jolts = live
         if not live:
             return 0.0
-        z = min(max(z, -1.0), 1.0) * JOLT_M
-        roll = min(max(roll, -1.0), 1.0) * JOLT_DEG
+        # Overlapping jolts add up softly, never beyond the caps.
+        z = math.tanh(z) * JOLT_M
+        roll = math.tanh(roll) * JOLT_DEG
         self.cabin.setZ(self.cabin.getZ() + z)
         self.cabin.setR(self.cabin.getR() + roll)
         return shake
@@ -1415,7 +1418,7 @@ class FlyingScene(SceneInstance):
                 self._jolts.append(
                     (
                         t + float(s),
-                        (0.4 + 0.6 * float(self.rng.random())) * (0.3 + 0.7 * strength),
+                        (0.4 + 0.6 * float(self.rng.random())) * (0.15 + 0.85 * strength),
                         float(self.rng.choice([-1.0, 1.0])),
                     )
                 )

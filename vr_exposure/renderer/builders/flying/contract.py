@@ -39,7 +39,7 @@ ENGINE_LEVEL = {
 BELT_SIGN_OFF = ("boarding", "cruise")
 SEATS = ("front", "over-wing", "behind-wing")
 WEATHER = ("clear", "rain", "storm")
-MAX_PASSENGERS = 40
+MAX_PASSENGERS = 36
 
 CONTRACT = BuilderContract(
     builder="flying",
