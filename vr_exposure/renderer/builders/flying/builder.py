@@ -25,6 +25,7 @@ Built once for the fullest cabin; :meth:`FlyingScene.apply` only shows, hides, m
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 
@@ -37,6 +38,7 @@ from panda3d.core import (
     GeomVertexData,
     GeomVertexFormat,
     GeomVertexWriter,
+    Material,
     NodePath,
     PointLight,
     TextureStage,
@@ -132,6 +134,22 @@ SHIRTS = (
 )
 SKINS = ((0.85, 0.68, 0.55), (0.62, 0.45, 0.33), (0.95, 0.78, 0.66), (0.42, 0.3, 0.22))
 HAIRS = ((0.2, 0.14, 0.1), (0.08, 0.07, 0.06), (0.55, 0.4, 0.25), (0.7, 0.7, 0.68))
+
+
+@functools.cache
+def _material(
+    diffuse: tuple[float, float, float], *, specular: float = 0.05, shininess: float = 10.0
+) -> Material:
+    """One shared material per look: parts that share it (and a texture) merge into one draw when
+    flattened, which separate but equal materials would not."""
+    return material(diffuse, specular=specular, shininess=shininess)
+
+
+def _lamp(np_: NodePath) -> None:
+    """A light seen as a glow (runway, town, navigation and cabin lamps). Drawn after everything
+    opaque: a glow writes no depth, so a surface behind it drawn later would paint over it."""
+    glow(np_)
+    np_.setBin("fixed", 5)
 
 
 def _ease(u: float) -> float:
@@ -339,8 +357,12 @@ class FlyingScene(SceneInstance):
         self._build_clouds()
         self.rain = Rain(self.tilt, area_m=16.0, height_m=7.0, drops=1200, groups=8)
         self.rain.node.setPos(-9.8, 3.0, -self.eye_z - 2.5)
+        # Only the cabin's shell casts shadows (the sun reaches in through the windows): the world
+        # outside is too large for the shadow map's resolution and would shade itself in rings.
+        self.pivot.hide(SHADOW_MASK)
         self.airframe = root.attachNewNode("airframe")
         self.airframe.setTag(STIMULUS_TAG_KEY, TAG)
+        self.airframe.hide(SHADOW_MASK)
         self._build_wing()
         self.cabin = root.attachNewNode("cabin")
         self._build_cabin()
@@ -403,10 +425,10 @@ class FlyingScene(SceneInstance):
             proc.plane("apron", 600.0, 600.0, uv_repeat=(120, 120)),
             (-100.0, 60.0, 0.0),
             texture="apron",
-            mat=material((1.0, 1.0, 1.0), specular=0.05),
+            mat=_material((1.0, 1.0, 1.0), specular=0.05),
         )
-        yellow = material((0.95, 0.75, 0.1), specular=0.1)
-        white_paint = material((0.95, 0.95, 0.92), specular=0.1)
+        yellow = _material((0.95, 0.75, 0.1), specular=0.1)
+        white_paint = _material((0.95, 0.95, 0.92), specular=0.1)
         for x in (CABIN_CX, CABIN_CX - 45.0):
             part(gate, proc.plane("lead-in-line", 0.25, 90.0), (x, 10.0, 0.02), mat=yellow)
         part(gate, proc.plane("stop-bar", 8.0, 0.3), (CABIN_CX - 45.0, 50.0, 0.02), mat=white_paint)
@@ -418,8 +440,8 @@ class FlyingScene(SceneInstance):
                 mat=white_paint,
             )
         # The terminal: a long building with a glass front, a lighter roof and mullions.
-        concrete = material((0.78, 0.77, 0.74), specular=0.05)
-        glass = material((0.18, 0.28, 0.38), specular=0.9, shininess=80)
+        concrete = _material((0.78, 0.77, 0.74), specular=0.05)
+        glass = _material((0.18, 0.28, 0.38), specular=0.9, shininess=80)
         terminal = gate.attachNewNode("terminal")
         part(
             terminal,
@@ -432,7 +454,7 @@ class FlyingScene(SceneInstance):
             terminal,
             proc.box("terminal-roof", (264.0, 34.0, 1.2)),
             (-60.0, 75.0, 14.6),
-            mat=material((0.6, 0.62, 0.65)),
+            mat=_material((0.6, 0.62, 0.65)),
         )
         for x in range(-188, 70, 6):
             part(terminal, proc.box("mullion", (0.3, 0.5, 7.0)), (float(x), 59.7, 7.5), mat=concrete)
@@ -440,67 +462,44 @@ class FlyingScene(SceneInstance):
             proc.plane("terminal-lit", 258.0, 6.0, color=(1.0, 0.85, 0.6, 1.0))
         )
         self.terminal_glow.setPosHpr(-60.0, 59.6, 7.5, 0.0, 90.0, 0.0)
-        glow(self.terminal_glow)
+        _lamp(self.terminal_glow)
         self.terminal_glow.setTwoSided(True)
-        # The jet bridge from the terminal to the front door (the door is about 14 m ahead of the wing).
-        bridge = gate.attachNewNode("jet-bridge")
-        grey = material((0.75, 0.76, 0.78), specular=0.3)
-        door = Vec3(CABIN_CX - 2.2, 14.0, 4.0)
-        foot = Vec3(-14.0, 60.0, 5.0)
-        span = foot - door
-        bridge_len = span.length()
-        tube = part(bridge, proc.box("bridge-tube", (3.0, bridge_len, 3.0)), (0.0, 0.0, 0.0), mat=grey)
-        tube.setPos((door + foot) * 0.5)
-        tube.setH(math.degrees(math.atan2(-span.x, span.y)))
-        tube.setP(math.degrees(math.asin(span.z / bridge_len)))
-        part(
-            bridge,
-            proc.cylinder("bridge-leg", 0.25, 4.0, segments=8),
-            (-8.0, 40.0, 0.0),
-            mat=grey,
-            hpr=(0, 90, 0),
-        )
-        part(
-            bridge,
-            proc.box("bridge-wheels", (2.5, 1.2, 1.0)),
-            (-8.0, 40.0, 0.5),
-            mat=material((0.2, 0.2, 0.2)),
-        )
+        grey = _material((0.75, 0.76, 0.78), specular=0.3)
         # The next gate's airliner, parked nose-in on the left.
         self._airliner(gate, (CABIN_CX - 45.0, 20.0, 0.0))
         # Service vehicles: a baggage tug with three carts, a fuel truck, cones by the wing.
-        dark = material((0.12, 0.12, 0.13))
-        orange = material((0.95, 0.45, 0.08), specular=0.2)
-        tug = part(gate, proc.box("tug", (1.6, 2.6, 1.3)), (CABIN_CX - 9.0, -2.0, 0.65), mat=orange)
+        dark = _material((0.12, 0.12, 0.13))
+        orange = _material((0.95, 0.45, 0.08), specular=0.2)
+        tug = part(gate, proc.box("tug", (1.6, 2.6, 1.3)), (CABIN_CX - 21.0, -16.0, 0.65), mat=orange)
         tug.setH(8.0)
         for k in range(3):
-            y_cart = -5.5 - 3.2 * k
+            y_cart = -19.5 - 3.2 * k
             part(
                 gate,
                 proc.box("cart", (1.6, 2.6, 0.25)),
-                (CABIN_CX - 9.4, y_cart, 0.55),
-                mat=material((0.3, 0.35, 0.4)),
+                (CABIN_CX - 21.4, y_cart, 0.55),
+                mat=_material((0.3, 0.35, 0.4)),
             )
             part(
                 gate,
                 proc.box("bags", (1.4, 2.2, 0.7)),
-                (CABIN_CX - 9.4, y_cart, 1.0),
-                mat=material((0.15, 0.2, 0.35)),
+                (CABIN_CX - 21.4, y_cart, 1.0),
+                mat=_material((0.15, 0.2, 0.35)),
             )
-            part(gate, proc.box("cart-wheels", (1.7, 2.0, 0.4)), (CABIN_CX - 9.4, y_cart, 0.2), mat=dark)
+            part(gate, proc.box("cart-wheels", (1.7, 2.0, 0.4)), (CABIN_CX - 21.4, y_cart, 0.2), mat=dark)
         part(
             gate,
             proc.box("fuel-truck", (2.5, 8.0, 2.6)),
-            (CABIN_CX - 14.0, 6.0, 1.3),
-            mat=material((0.85, 0.85, 0.8), specular=0.4),
+            (CABIN_CX - 26.0, 12.0, 1.3),
+            mat=_material((0.85, 0.85, 0.8), specular=0.4),
         )
         part(
             gate,
             proc.box("fuel-cab", (2.5, 2.2, 2.9)),
-            (CABIN_CX - 14.0, 11.2, 1.45),
-            mat=material((0.75, 0.1, 0.08)),
+            (CABIN_CX - 26.0, 17.2, 1.45),
+            mat=_material((0.75, 0.1, 0.08)),
         )
-        for y in (-9.0, -3.0, 3.0):
+        for y in (-12.0, -6.0, 0.0):
             part(
                 gate,
                 proc.cylinder("cone", 0.2, 0.7, segments=8, radius_end=0.03),
@@ -515,7 +514,7 @@ class FlyingScene(SceneInstance):
             lamps.attachNewNode(proc.box("mast-lamp", (3.0, 0.8, 1.0))).setPos(x, y, 25.0)
         lamps.flattenStrong()
         lamps.setColor(1.0, 0.9, 0.7, 1.0)
-        glow(lamps)
+        _lamp(lamps)
         self.apron_lamps = lamps
         glow_keep = [self.terminal_glow, lamps]
         for g in glow_keep:
@@ -528,9 +527,9 @@ class FlyingScene(SceneInstance):
         """A parked twin-engined airliner facing +Y (fuselage, nose, tail, wings, engines, a stripe)."""
         plane = parent.attachNewNode("airliner")
         plane.setPos(pos[0], pos[1], pos[2])
-        white = material((0.93, 0.94, 0.95), specular=0.5, shininess=50)
-        blue = material((0.1, 0.2, 0.5), specular=0.4)
-        grey = material((0.6, 0.62, 0.66), specular=0.4)
+        white = _material((0.93, 0.94, 0.95), specular=0.5, shininess=50)
+        blue = _material((0.1, 0.2, 0.5), specular=0.4)
+        grey = _material((0.6, 0.62, 0.66), specular=0.4)
         body_z = 4.2
         part(plane, proc.cylinder("fuselage", 2.0, 30.0, segments=16), (0.0, -16.0, body_z), mat=white)
         nose = part(plane, proc.sphere("nose", 2.0, rings=8, segments=16), (0.0, 14.0, body_z), mat=white)
@@ -547,10 +546,10 @@ class FlyingScene(SceneInstance):
             plane,
             proc.box("cockpit-glass", (2.6, 0.8, 0.5)),
             (0.0, 15.6, body_z + 0.9),
-            mat=material((0.05, 0.07, 0.1), specular=0.9),
+            mat=_material((0.05, 0.07, 0.1), specular=0.9),
         )
-        fin = part(plane, proc.box("fin", (0.35, 5.0, 6.5)), (0.0, -20.5, body_z + 4.8), mat=blue)
-        fin.setP(-30.0)
+        fin = part(plane, proc.box("fin", (0.35, 4.5, 6.0)), (0.0, -20.0, body_z + 4.2), mat=blue)
+        fin.setP(-32.0)  # swept back
         for side in (-1, 1):
             w = part(plane, proc.box("wing", (15.0, 4.5, 0.4)), (side * 9.0, -2.0, body_z - 1.2), mat=grey)
             w.setH(side * 22.0)
@@ -572,10 +571,10 @@ class FlyingScene(SceneInstance):
                 plane,
                 proc.box("gear", (0.8, 0.8, 2.6)),
                 (side * 2.6, -2.0, 1.1),
-                mat=material((0.15, 0.15, 0.15)),
+                mat=_material((0.15, 0.15, 0.15)),
             )
         part(
-            plane, proc.box("nose-gear", (0.5, 0.5, 2.4)), (0.0, 11.0, 1.1), mat=material((0.15, 0.15, 0.15))
+            plane, proc.box("nose-gear", (0.5, 0.5, 2.4)), (0.0, 11.0, 1.1), mat=_material((0.15, 0.15, 0.15))
         )
         plane.flattenStrong()
 
@@ -589,7 +588,7 @@ class FlyingScene(SceneInstance):
             proc.plane("airfield-grass", 3000.0, 3000.0, uv_repeat=(750, 750)),
             (0.0, 0.0, -0.02),
             texture="grass",
-            mat=material((0.8, 0.88, 0.75), specular=0.02),
+            mat=_material((0.8, 0.88, 0.75), specular=0.02),
         )
         self.grass_stage = TextureStage.getDefault()
         strip = field.attachNewNode("runway")
@@ -599,10 +598,11 @@ class FlyingScene(SceneInstance):
             proc.plane("runway", 45.0, 1200.0, uv_repeat=(45.0 / 4.0, 300.0)),
             (CABIN_CX, 0.0, 0.0),
             texture="asphalt",
-            mat=material((0.9, 0.9, 0.9), specular=0.08),
+            mat=_material((0.9, 0.9, 0.9), specular=0.08),
         )
-        white = material((0.95, 0.95, 0.92), specular=0.1)
-        post = material((0.3, 0.3, 0.3))
+        white = _material((0.95, 0.95, 0.92), specular=0.1)
+        post = _material((0.3, 0.3, 0.3))
+        posts = strip.attachNewNode("edge-light-posts")
         runway_marks = strip.attachNewNode("runway-marks")
         taxi_marks = strip.attachNewNode("taxi-marks")
         lights = strip.attachNewNode("edge-lights")
@@ -613,25 +613,25 @@ class FlyingScene(SceneInstance):
                 part(runway_marks, proc.plane("edge-line", 0.9, STRIP_PERIOD_M), (x, y, 0.02), mat=white)
             for x in (CABIN_CX - 23.5, CABIN_CX + 23.5):
                 for dy in (0.0, 30.0):
-                    part(strip, proc.box("edge-light-post", (0.25, 0.25, 0.4)), (x, y + dy, 0.2), mat=post)
+                    part(posts, proc.box("edge-light-post", (0.25, 0.25, 0.4)), (x, y + dy, 0.2), mat=post)
                     lights.attachNewNode(proc.box("edge-light", (0.5, 0.5, 0.3))).setPos(x, y + dy, 0.45)
         part(
             taxi_marks,
             proc.plane("taxi-line", 0.3, 1200.0),
             (CABIN_CX, 0.0, 0.02),
-            mat=material((0.95, 0.75, 0.1)),
+            mat=_material((0.95, 0.75, 0.1)),
         )
-        for node in (runway_marks, taxi_marks, lights):
+        for node in (posts, runway_marks, taxi_marks, lights):
             node.flattenStrong()
         lights.setColor(1.0, 0.95, 0.8, 1.0)
-        glow(lights)
+        _lamp(lights)
         self.runway_marks, self.taxi_marks, self.edge_lights = runway_marks, taxi_marks, lights
         # Hangars, a control tower and a tree line, far to the left, two copies a period apart.
         far = field.attachNewNode("airfield-far")
         tile = far.attachNewNode("far-tile")
         rng = np.random.default_rng(31)
-        shed = material((0.7, 0.72, 0.74), specular=0.2)
-        roof = material((0.45, 0.48, 0.5))
+        shed = _material((0.7, 0.72, 0.74), specular=0.2)
+        roof = _material((0.45, 0.48, 0.5))
         for k in range(6):
             y = -FAR_PERIOD_M / 2 + k * FAR_PERIOD_M / 6 + float(rng.uniform(0, 80))
             w, d, h = float(rng.uniform(50, 90)), float(rng.uniform(35, 60)), float(rng.uniform(14, 22))
@@ -648,10 +648,10 @@ class FlyingScene(SceneInstance):
             tile,
             proc.cylinder("tower-cab", 7.0, 6.0, segments=10),
             (-200.0, 150.0, 38.0),
-            mat=material((0.15, 0.25, 0.3), specular=0.8),
+            mat=_material((0.15, 0.25, 0.3), specular=0.8),
             hpr=(0, 90, 0),
         )
-        leaves = material((0.2, 0.32, 0.16), specular=0.02)
+        leaves = _material((0.2, 0.32, 0.16), specular=0.02)
         for _ in range(40):
             y = float(rng.uniform(-FAR_PERIOD_M / 2, FAR_PERIOD_M / 2))
             crown = part(
@@ -675,22 +675,22 @@ class FlyingScene(SceneInstance):
             proc.plane("fields", 3 * FIELD_TILE_M, 3 * FIELD_TILE_M, uv_repeat=(3, 3)),
             (0.0, 0.0, 0.0),
             texture="fields",
-            mat=material((1.0, 1.0, 1.0), specular=0.02),
+            mat=_material((1.0, 1.0, 1.0), specular=0.02),
         )
         rng = np.random.default_rng(37)
         lights = country.attachNewNode("town-lights")
         tile = lights.attachNewNode("lights-tile")
-        for _ in range(14):
-            tx, ty = float(rng.uniform(-1800, 1800)), float(rng.uniform(-FIELD_TILE_M / 2, FIELD_TILE_M / 2))
-            for _ in range(int(rng.integers(15, 40))):
-                x, y = tx + float(rng.normal(0, 40)), ty + float(rng.normal(0, 40))
-                tile.attachNewNode(proc.box("town-light", (7.0, 7.0, 1.0))).setPos(x, y, 1.0)
+        for _ in range(40):
+            tx, ty = float(rng.uniform(-1500, 1500)), float(rng.uniform(-FIELD_TILE_M / 2, FIELD_TILE_M / 2))
+            for _ in range(int(rng.integers(20, 50))):
+                x, y = tx + float(rng.normal(0, 45)), ty + float(rng.normal(0, 45))
+                tile.attachNewNode(proc.box("town-light", (14.0, 14.0, 1.0))).setPos(x, y, 1.0)
         tile.flattenStrong()
         for dy in (-FIELD_TILE_M, FIELD_TILE_M):
             tile.copyTo(lights).setY(dy)
         lights.flattenStrong()
         lights.setColor(1.0, 0.78, 0.45, 1.0)
-        glow(lights)
+        _lamp(lights)
         self.town_lights = lights
 
     def _build_clouds(self) -> None:
@@ -708,7 +708,7 @@ class FlyingScene(SceneInstance):
             rng = np.random.default_rng(seed)
             holder = self.tilt.attachNewNode(name)
             tile = holder.attachNewNode(f"{name}-tile")
-            puff = material((1.0, 1.0, 1.0), specular=0.0)
+            puff = _material((1.0, 1.0, 1.0), specular=0.0)
             for _ in range(count):
                 cx = float(rng.uniform(*spread_x))
                 cy = float(rng.uniform(-CLOUD_PERIOD_M / 2, CLOUD_PERIOD_M / 2))
@@ -743,7 +743,7 @@ class FlyingScene(SceneInstance):
         wing = af.attachNewNode("wing")
         self.wing = wing
         wing.setPos(CABIN_CX - 1.75, 0.0, -0.75)
-        skin = material((0.84, 0.85, 0.87), specular=0.45, shininess=40)
+        skin = _material((0.84, 0.85, 0.87), specular=0.45, shininess=40)
         span, root_c, tip_c, sweep, dihedral = 15.5, 6.0, 1.6, 0.52, 0.09
         mesh = _Mesh("wing")
         t_root, t_tip = 0.45, 0.14
@@ -779,21 +779,26 @@ class FlyingScene(SceneInstance):
             Vec3(-1, 0, 0),
         )
         part(wing, mesh.node(), mat=skin).setTwoSided(True)
-        winglet = part(wing, proc.box("winglet", (0.15, 1.4, 2.2)), tip + Vec3(0.0, -0.7, 1.0), mat=skin)
-        winglet.setR(-12.0)
+        # The winglet's inner face is away from the sun: a little glow of its own (the light the wing
+        # throws up onto it) keeps it from reading as a hole in the sky.
+        winglet_mat = material((0.84, 0.85, 0.87), specular=0.45, shininess=40, emission=(0.28, 0.29, 0.31))
+        winglet = part(
+            wing, proc.box("winglet", (0.15, 1.3, 1.7)), tip + Vec3(0.0, -0.65, 0.8), mat=winglet_mat
+        )
+        winglet.setR(-15.0)
         # Walkway markings and a dark leading edge strip, as on a real wing.
         part(
             wing,
             proc.box("leading-edge", (span * 0.98, 0.15, 0.05)),
             (-span / 2, 2.5 - sweep * span / 2 - 0.05, dihedral * span / 2 + 0.18),
-            mat=material((0.55, 0.56, 0.58)),
+            mat=_material((0.55, 0.56, 0.58)),
             hpr=(-math.degrees(math.atan(sweep)), 0, -math.degrees(math.atan(dihedral))),
         )
         wing.flattenStrong()
         # Flaps (inboard, along the trailing edge) and spoilers on top: pivoting panels.
         self.flaps: list[NodePath] = []
         self.spoilers: list[NodePath] = []
-        flap_mat = material((0.78, 0.79, 0.81), specular=0.4)
+        flap_mat = _material((0.78, 0.79, 0.81), specular=0.4)
         for s0, s1 in ((0.3, 4.5), (4.8, 9.5)):
             sm = (s0 + s1) / 2
             edge = le(sm) - Vec3(0, chord(sm) * 0.78, 0)
@@ -823,7 +828,7 @@ class FlyingScene(SceneInstance):
         engine = wing.attachNewNode("engine")
         engine.setPos(eng_pos)
         self.engine = engine
-        nacelle_mat = material((0.9, 0.9, 0.92), specular=0.55, shininess=50)
+        nacelle_mat = _material((0.9, 0.9, 0.92), specular=0.55, shininess=50)
         shell = engine.attachNewNode("nacelle")
         part(
             shell,
@@ -835,22 +840,22 @@ class FlyingScene(SceneInstance):
             shell,
             proc.cylinder("intake-lip", 1.05, 0.25, segments=20, radius_end=0.98, caps=False),
             (0, 0.0, 0),
-            mat=material((0.7, 0.7, 0.72), specular=0.6),
+            mat=_material((0.7, 0.7, 0.72), specular=0.6),
         ).setTwoSided(True)
         part(
             shell,
             proc.cylinder("exhaust-cone", 0.5, 1.2, segments=12, radius_end=0.1),
             (0, -4.2, 0),
-            mat=material((0.35, 0.33, 0.32)),
+            mat=_material((0.35, 0.33, 0.32)),
             hpr=(180, 0, 0),
         )
         part(shell, proc.box("pylon", (0.3, 3.2, 1.1)), (0.0, -1.6, 1.05), mat=nacelle_mat)
         shell.flattenStrong()
         fan = engine.attachNewNode("fan")
         fan.setY(-0.35)
-        dark = material((0.12, 0.12, 0.13), specular=0.5)
+        dark = _material((0.12, 0.12, 0.13), specular=0.5)
         blades = fan.attachNewNode("blades")
-        part(blades, proc.box("fan-disc", (2.0, 0.05, 2.0)), (0, -0.05, 0), mat=material((0.05, 0.05, 0.06)))
+        part(blades, proc.box("fan-disc", (2.0, 0.05, 2.0)), (0, -0.05, 0), mat=_material((0.05, 0.05, 0.06)))
         for k in range(12):
             b = part(blades, proc.box("fan-blade", (0.12, 0.04, 0.9)), (0, 0, 0), mat=dark)
             b.setR(k * 30.0)
@@ -859,7 +864,7 @@ class FlyingScene(SceneInstance):
             blades,
             proc.sphere("spinner", 0.3, rings=5, segments=10),
             (0, 0.05, 0),
-            mat=material((0.85, 0.85, 0.88), specular=0.6),
+            mat=_material((0.85, 0.85, 0.88), specular=0.6),
         )
         blades.flattenStrong()
         self.fan = fan
@@ -867,12 +872,12 @@ class FlyingScene(SceneInstance):
         nav = wing.attachNewNode(proc.sphere("nav-light", 0.12, rings=4, segments=8))
         nav.setPos(tip + Vec3(0.0, -0.3, 0.1))
         nav.setColor(1.0, 0.1, 0.05, 1.0)
-        glow(nav)
+        _lamp(nav)
         self.nav_light = nav
         strobe = wing.attachNewNode(proc.sphere("strobe", 0.35, rings=4, segments=8))
         strobe.setPos(tip + Vec3(0.0, -0.9, 0.15))
         strobe.setColor(1.0, 1.0, 1.0, 1.0)
-        glow(strobe)
+        _lamp(strobe)
         strobe.hide()
         self.strobe = strobe
 
@@ -880,7 +885,7 @@ class FlyingScene(SceneInstance):
 
     def _build_cabin(self) -> None:
         cab = self.cabin
-        panel = material((0.86, 0.85, 0.82), specular=0.2, shininess=25)
+        panel = _material((0.86, 0.85, 0.82), specular=0.2, shininess=25)
         static = cab.attachNewNode("cabin-static")
         inside = Vec3(CABIN_CX, 0.0, 1.2)
         y0, y1 = CABIN_Y
@@ -896,14 +901,14 @@ class FlyingScene(SceneInstance):
         # The shell is seen from inside only; two-sided so the sun's shadow pass (looking at its
         # outside) sees it too and the sun lights the cabin only through the windows.
         part(static, walls.node(), texture="cabin-panel", mat=panel).setTwoSided(True)
-        part(static, reveals.node(), mat=material((0.92, 0.92, 0.9), specular=0.3))
+        part(static, reveals.node(), mat=_material((0.92, 0.92, 0.9), specular=0.3))
         # Floor (carpet), ceiling, the overhead bins' bodies and the end walls.
         part(
             static,
             proc.plane("carpet", 2 * 1.72, y1 - y0, uv_repeat=(3.4, y1 - y0)),
             (CABIN_CX, (y0 + y1) / 2, 0.0),
             texture="cabin-carpet",
-            mat=material((1.0, 1.0, 1.0), specular=0.02),
+            mat=_material((1.0, 1.0, 1.0), specular=0.02),
         )
         ceiling = _Mesh("ceiling")
         for side in (-1, 1):
@@ -950,10 +955,10 @@ class FlyingScene(SceneInstance):
                 doors.node(),
                 (-(CABIN_CX + side * 0.8), 0.0, -1.92),
                 texture="cabin-panel",
-                mat=material((0.95, 0.95, 0.93), specular=0.35, shininess=30),
+                mat=_material((0.95, 0.95, 0.93), specular=0.35, shininess=30),
             )
             door.setTexScale(TextureStage.getDefault(), 1.0, 1.0 / 1.58)  # a door seam every 1.58 m
-            latch = material((0.35, 0.36, 0.38), specular=0.5)
+            latch = _material((0.35, 0.36, 0.38), specular=0.5)
             for k in range(int((y1 - y0) / 1.58)):
                 part(
                     holder,
@@ -962,8 +967,9 @@ class FlyingScene(SceneInstance):
                     mat=latch,
                 )
             holder.flattenStrong()
+            holder.hide(SHADOW_MASK)
             self.bin_doors.append(holder)
-        plastic = material((0.86, 0.86, 0.84), specular=0.25)
+        plastic = _material((0.86, 0.86, 0.84), specular=0.25)
         for y, name in ((y0, "aft-wall"), (y1, "fore-wall")):
             part(
                 static,
@@ -975,7 +981,7 @@ class FlyingScene(SceneInstance):
         # Reading lights, gaspers and the seat-belt sign on the service units above every row.
         sign_lit = cab.attachNewNode("belt-signs-lit")
         call_lights = cab.attachNewNode("call-lights")
-        lens = material((0.7, 0.7, 0.68), specular=0.6)
+        lens = _material((0.7, 0.7, 0.68), specular=0.6)
         for r in ROWS:
             y = r * SEAT_PITCH_M + 0.1
             for side in (-1, 1):
@@ -994,7 +1000,7 @@ class FlyingScene(SceneInstance):
                     proc.box("belt-sign", (0.16, 0.08, 0.01)),
                     (xc, y - 0.08, zc - 0.005),
                     texture="belt-sign",
-                    mat=material((1.0, 1.0, 1.0)),
+                    mat=_material((1.0, 1.0, 1.0)),
                 )
                 sign.setTexScale(TextureStage.getDefault(), 1.0 / 0.16, 1.0 / 0.08)
                 sign.setTexOffset(TextureStage.getDefault(), 0.5, 0.5)
@@ -1016,7 +1022,7 @@ class FlyingScene(SceneInstance):
         self.belt_signs = sign_lit
         call_lights.flattenStrong()
         call_lights.setColor(0.35, 0.6, 1.0, 1.0)
-        glow(call_lights)
+        _lamp(call_lights)
         call_lights.hide()
         self.call_lights = call_lights
         # Cove light along the bins' tops and the ceiling: the cabin's mood lighting.
@@ -1058,19 +1064,19 @@ class FlyingScene(SceneInstance):
             proc.box("curtain", (0.3, 0.04, 2.0)),
             (CABIN_CX, 1.05, 1.0),
             texture="seat-fabric",
-            mat=material((0.6, 0.6, 0.7)),
+            mat=_material((0.6, 0.6, 0.7)),
         )
         part(
             bulkhead,
             proc.box("bulkhead-screen", (0.7, 0.02, 0.4)),
             (CABIN_CX - 1.05, 0.91, 1.55),
-            mat=material((0.04, 0.04, 0.05), specular=0.8, shininess=80),
+            mat=_material((0.04, 0.04, 0.05), specular=0.8, shininess=80),
         )
         bulkhead.flattenStrong()
         exit_sign = bulkhead.attachNewNode(proc.box("exit-sign", (0.35, 0.02, 0.12)))
         exit_sign.setPos(CABIN_CX, 0.92, 2.05)
         exit_sign.setColor(0.1, 0.85, 0.3, 1.0)
-        glow(exit_sign)
+        _lamp(exit_sign)
         self.bulkhead = bulkhead
         static.flattenStrong()
         # Light: the cabin's own fill and two ceiling lamps, for the cabin only.
@@ -1088,13 +1094,14 @@ class FlyingScene(SceneInstance):
     def _seat_unit(self, parent: NodePath, x0: float, y: float) -> None:
         """Three seats side by side from ``x0`` (the left seat's middle) facing +Y: legs, cushions,
         backrests with headrest covers, armrests, and the back shell with its tray table."""
-        fabric = material((1.0, 1.0, 1.0), specular=0.05)
-        shell = material((0.3, 0.32, 0.38), specular=0.3)
-        tray = material((0.62, 0.63, 0.65), specular=0.35)
-        cloth = material((0.82, 0.84, 0.86), specular=0.02)
-        metal = material((0.25, 0.25, 0.27), specular=0.5)
+        fabric = _material((1.0, 1.0, 1.0), specular=0.05)
+        shell = _material((0.3, 0.32, 0.38), specular=0.3)
+        tray = _material((0.62, 0.63, 0.65), specular=0.35)
+        cloth = _material((0.66, 0.7, 0.76), specular=0.02)
+        metal = _material((0.25, 0.25, 0.27), specular=0.5)
         unit = parent.attachNewNode("seat-unit")
         unit.setPos(x0, y, 0.0)
+        unit.hide(SHADOW_MASK)
         for dx in (0.1, 0.84):
             part(unit, proc.box("seat-leg", (0.05, 0.5, 0.38)), (dx, -0.02, 0.19), mat=metal)
         part(unit, proc.box("seat-beam", (1.35, 0.06, 0.06)), (0.47, 0.0, 0.36), mat=metal)
@@ -1123,9 +1130,9 @@ class FlyingScene(SceneInstance):
                 back,
                 proc.box("seat-pocket", (0.3, 0.03, 0.12)),
                 (0.0, -0.09, 0.08),
-                mat=material((0.2, 0.2, 0.22)),
+                mat=_material((0.2, 0.2, 0.22)),
             )
-            part(back, proc.box("headrest-cover", (0.3, 0.14, 0.13)), (0.0, 0.0, 0.54), mat=cloth)
+            part(back, proc.box("headrest-cover", (0.26, 0.11, 0.12)), (0.0, 0.0, 0.545), mat=cloth)
         for k in range(4):
             part(unit, proc.box("armrest", (0.05, 0.42, 0.06)), (-0.235 + k * 0.47, 0.0, 0.64), mat=shell)
 
@@ -1147,6 +1154,7 @@ class FlyingScene(SceneInstance):
                 name=f"passenger-{i:02d}",
             )
             p.root.hide()
+            p.root.hide(SHADOW_MASK)
             self.people.append(p)
         # Two people walking down the aisle while the cabin boards.
         self.boarders = [
@@ -1180,6 +1188,8 @@ class FlyingScene(SceneInstance):
         self._light()
         self.rain.set_level(0.0 if self.weather == 0 or name in ("cruise",) else 0.5 * self.weather)
         self.ride.set(vibration=VIBRATION[name] + 0.3 * self.turbulence, sway=self.turbulence)
+        if "take-off-roll" in self.events or "landing-bump" in self.events:
+            self._lend_runway()  # a ramp during a roll or a touchdown keeps the runway in view
 
     def _place_passengers(self, front: bool) -> None:
         shown = 0
@@ -1267,7 +1277,7 @@ class FlyingScene(SceneInstance):
             recolor_sky(self.sky, self._gradient(night, overcast, storm, fog))
         # The cabin's lights: bright white by day, dimmed to a blue-violet mood at night.
         if self.night:
-            fill, lamp, cove = (0.2, 0.2, 0.28), (0.35, 0.32, 0.42), (0.45, 0.4, 0.85)
+            fill, lamp, cove = (0.15, 0.15, 0.2), (0.26, 0.24, 0.28), (0.4, 0.38, 0.75)
         else:
             fill, lamp, cove = (0.22, 0.22, 0.23), (0.5, 0.49, 0.45), (0.95, 0.95, 0.9)
         self.cabin_fill.setColor(Vec4(*fill, 1.0))
@@ -1305,7 +1315,7 @@ class FlyingScene(SceneInstance):
         self.tilt.setP(-pitch)
         spin = self.engine_level + (0.5 if "take-off-roll" in self.events else 0.0)
         self.fan.setR((self.fan.getR() + 900.0 * spin * dt_s) % 360.0)
-        if self.strobe is not None and not self.nav_light.isHidden():
+        if not self.nav_light.isHidden():
             self.strobe.show() if (t % 1.2) < 0.06 else self.strobe.hide()
         # Turbulence: random jolts at a rate that rises with its strength, the bins rattle, the wing flexes.
         if self.turbulence > 0.0 and self.rng.random() < self.turbulence * 0.7 * dt_s:
@@ -1317,17 +1327,7 @@ class FlyingScene(SceneInstance):
                 )
             )
         self._update_events()
-        if self.weather == 2 and PHASES[self.phase] in (
-            "storm",
-            "landing",
-            "turbulence",
-            "taxi",
-            "gate",
-            "engines-on",
-            "boarding",
-            "take-off",
-            "cruise",
-        ):
+        if self.weather == 2:  # the storm lights itself now and then
             if t >= self._next_strike:
                 self.lightning.strike(self.rng)
                 self._next_strike = t + 4.0 + 8.0 * float(self.rng.random())
