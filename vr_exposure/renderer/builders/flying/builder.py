@@ -15,7 +15,7 @@ Three node trees, each moved by one thing only:
 - ``airframe``: the left wing with its engine, flaps and spoilers, slid along the fuselage by the
   seat (front row: the wing behind; over the wing; behind it: the wing and the engine ahead);
 - ``outside``: the world seen through the windows, pivoting about the patient's eyes (the horizon
-  tilts on take-off): the gate (terminal, jet bridge, a neighbouring airliner, service vehicles),
+  tilts on take-off): the gate (the terminal, a neighbouring airliner, service vehicles),
   the airfield (runway or taxiway, its lights, hangars), the fields and towns far below at cruise,
   cloud layers, rain and lightning. Moving scenery scrolls and wraps, so nothing is built after the
   constructor.
@@ -89,6 +89,8 @@ REVEAL_M = 0.08
 GROUND_Z = -2.6
 #: Where the wing's root sits along the fuselage from the patient, by seat.
 WING_Y = {"front": -14.0, "over-wing": 1.0, "behind-wing": 7.5}
+#: The seated passengers animate in this many interleaved groups, one group a frame.
+PEOPLE_GROUPS = 3
 JOLT_M = 0.025
 JOLT_DEG = 1.2
 STRIP_PERIOD_M = 60.0
@@ -387,6 +389,9 @@ class FlyingScene(SceneInstance):
         self._jolts: list[tuple[float, float, float]] = []  # (start s, amplitude 0-1, roll sign)
         self.events: dict[str, tuple[float, float]] = {}  # name -> (start s, duration s)
         self._next_strike = 0.0
+        self._frame = 0
+        self._group_dt = [0.0] * PEOPLE_GROUPS
+        self.seated: list[Figure] = []
 
     # ----------------------------------------------------------------------------------- the sky
 
@@ -416,8 +421,8 @@ class FlyingScene(SceneInstance):
     # ------------------------------------------------------------------------------- the outside
 
     def _build_gate(self) -> None:
-        """At the gate: the apron, the terminal ahead, the jet bridge to the front door, the next
-        gate's airliner on the left and the service vehicles beside the aircraft."""
+        """At the gate: the apron, the terminal ahead, the next gate's airliner on the left, floodlight
+        masts and the service vehicles beside the aircraft."""
         gate = self.ground.attachNewNode("gate")
         self.gate = gate
         part(
@@ -1205,6 +1210,7 @@ class FlyingScene(SceneInstance):
             person.root.show()
             shown += 1
         self.passengers_shown = shown
+        self.seated = self.people[:shown]
         boarding = PHASES[self.phase] == "boarding"
         for b in self.boarders:
             b.root.show() if boarding else b.root.hide()
@@ -1296,9 +1302,15 @@ class FlyingScene(SceneInstance):
     def update(self, dt_s: float) -> None:
         self.t_s += dt_s
         t = self.t_s
-        for person in self.people:
-            if not person.root.isHidden():
-                person.update(dt_s)
+        # The seated passengers' idle motion is slow: a third of them moves each frame, by the time
+        # its group has waited, which keeps a full cabin's animation to a third of the work.
+        self._frame += 1
+        group = self._frame % PEOPLE_GROUPS
+        for g in range(PEOPLE_GROUPS):
+            self._group_dt[g] += dt_s
+        for person in self.seated[group::PEOPLE_GROUPS]:
+            person.update(self._group_dt[group])
+        self._group_dt[group] = 0.0
         self._walk_boarders(dt_s)
         speed, altitude, pitch = self._motion()
         self.distance_m += speed * dt_s

@@ -56,7 +56,11 @@ CONTRACT = BuilderContract(
             "5 cruise, 6 turbulence, 7 storm, 8 landing",
         ),
         "passengers": ParameterContract(
-            unit="people", min=0, max=MAX_PASSENGERS, rising="a fuller cabin (the seats fill row by row)"
+            unit="people",
+            min=0,
+            max=MAX_PASSENGERS,
+            rising="a fuller cabin (the seats round the patient fill in a fixed order; in the front row only "
+            "as many as sit beside and behind)",
         ),
         "seat": ParameterContract(
             unit="kind",
@@ -76,7 +80,7 @@ CONTRACT = BuilderContract(
     },
     events={
         "take-off-roll": EventContract(
-            description="the aircraft rolls down the runway at full thrust, the runway's lights rush past "
+            description="the aircraft rolls down the runway at full thrust, the runway's markings rush past "
             "faster and faster, then the nose lifts and the ground falls away"
         ),
         "turbulence-burst": EventContract(
