@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from panda3d.core import NodePath
+from panda3d.core import NodePath, Vec3
 
 from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_library
@@ -168,6 +168,24 @@ def test_the_dogs_climb_the_body_language_ladder_with_intensity() -> None:
     assert tongue[0] and not tongue[first_stiff]
     assert tail_z[first_stiff] > tail_z[0] + 0.05
     assert [ladder_rung(a / 100) for a in range(101)] == sorted(ladder_rung(a / 100) for a in range(101))
+
+
+def test_an_alert_dog_looks_at_the_patient() -> None:
+    """From alert up, a dog facing the patient turns its head to them: the skull's forward axis
+    points within 20 degrees of the patient's eyes (measured from the scene graph)."""
+    stage, top, scene = _stage("medium-dog-alert")
+    for _ in range(int(3.0 / DT_S)):
+        stage.update(DT_S)
+    dog = scene.dogs[0].dog
+    assert dog.rung >= 1
+    forward = top.getRelativeVector(dog.head, Vec3(0, 1, 0))
+    to_eyes = Vec3(0, 0, stage.eye_height_m) - dog.head.getPos(top)
+    forward.normalize()
+    to_eyes.normalize()
+    angle = math.degrees(math.acos(max(-1.0, min(1.0, forward.dot(to_eyes)))))
+    stage.destroy()
+    top.removeNode()
+    assert angle < 20.0, angle
 
 
 def test_the_demo_runs_the_dogs_protocol_headless(tmp_path: Path) -> None:

@@ -517,7 +517,7 @@ class DogsScene(SceneInstance):
     def update(self, dt_s: float) -> None:
         self.t_s += dt_s
         self.frame += 1
-        eye = Vec3(0.0, 0.0, self.eye_height_m)
+        eye_z = self.eye_height_m
         root = self.root
         for d in self.shown:
             w = d.walker
@@ -538,7 +538,14 @@ class DogsScene(SceneInstance):
                 d.dog.set_posture(self.movement)  # 0 lying, 1 sitting, in between settling
             moved = math.hypot(w.x - x0, w.y - y0)
             dog = d.dog
-            dog.look_target, dog.look_frame = eye, root
+            # The patient's eyes in the dog's frame, from its walker (no scene-graph lookup).
+            h = math.radians(w.heading_deg)
+            dx, dy = -w.x, -w.y
+            dog.look_target = (
+                dx * math.cos(h) + dy * math.sin(h),
+                dy * math.cos(h) - dx * math.sin(h),
+                eye_z,
+            )
             dog.update(step_s, moved / step_s if step_s > 0 else 0.0)
             if d.leashed:
                 collar = dog.collar.getPos(root)

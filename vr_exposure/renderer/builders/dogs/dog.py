@@ -94,17 +94,6 @@ FORE_Y = 0.2
 HIND_Y = -0.22
 
 
-def _ik(y: float, z: float, a: float, b: float, knee_back: bool) -> tuple[float, float]:
-    """Hip and knee pitch (degrees) that put a two-bone leg's foot at (y, z) below its hip."""
-    d = min(math.hypot(y, z), a + b - 1e-4)
-    alpha = math.atan2(y, -z)
-    beta = math.acos(max(-1.0, min(1.0, (a * a + d * d - b * b) / (2 * a * d))))
-    gamma = math.acos(max(-1.0, min(1.0, (a * a + b * b - d * d) / (2 * a * b))))
-    if knee_back:
-        return math.degrees(alpha - beta), math.degrees(math.pi - gamma)
-    return math.degrees(alpha + beta), -math.degrees(math.pi - gamma)
-
-
 def _approach(cur: float, want: float, rate: float, dt_s: float) -> float:
     return cur + (want - cur) * min(1.0, rate * dt_s)
 
@@ -220,6 +209,7 @@ class Dog:
                 0.03, 0.042, 0.02
             )
             self.legs[leg] = (hip, knee, paw)
+        self._leg_table = [(leg, hip, knee, leg[1] == "F") for leg, (hip, knee, _) in self.legs.items()]
         # A collar with a tag at the base of the neck: the leash clips to it, the tag jingles.
         self.collar = self.neck.attachNewNode("collar")
         self.collar.setPos(0, 0.03, 0.04)
@@ -248,9 +238,8 @@ class Dog:
         self.leg_scale = 1.0
         self.girth = 1.0
         self.scale = 1.0
-        #: Where the dog looks (the patient's eyes): a point in ``look_frame``'s coordinates.
-        self.look_target: Vec3 | None = None
-        self.look_frame: NodePath | None = None
+        #: Where the dog looks (the patient's eyes): a point (metres) in the root's frame.
+        self.look_target: tuple[float, float, float] | None = None
         self.sniffing = False
         self.bark_until_s = -1.0
         self._bark_t = 0.0
@@ -262,6 +251,13 @@ class Dog:
         self._rear = 0.0  # 0 on all fours, 1 reared up
         self._rear_want = 0.0
         self._tongue_shown = True
+        # What the joints were last set to: a joint that would not move is not touched.
+        self._tail_hp = (math.nan, math.nan)
+        self._curl_rung = -1
+        self._ears_dirty = True
+        self._head_hp = (1e9, 1e9)
+        self._body_z = HIP_Z
+        self._body_pitch_rad = 0.0
         self._legs_still = False  # the legs' pose is set and nothing moves them
         self._wander = float(rng.uniform(0, 6.28))
         self.build = ""
@@ -279,6 +275,7 @@ class Dog:
         self.scale_node.setScale(scale)
         self.torso.setScale(girth, 1.0, girth)
         self._ears_shown = self.ears[ears]
+        self._ears_dirty = True
         for kind_name, nodes in self.ears.items():
             for e in nodes:
                 if kind_name == ears:
@@ -386,31 +383,6 @@ class Dog:
             self._legs_still = not moving and self._rear == 0.0 and abs(want - self.posture) <= 1e-4
         self._behave(dt_s)
 
-    def foot_targets(self) -> dict[str, tuple[float, float]]:
-        """Each foot's (y, lift) relative to its hip's rest point, in the scaled frame (metres)."""
-        v = self.speed_m_s / self.scale  # in the scaled frame
-        moving = self.speed_m_s > 0.02
-        duty = self.gait.duty
-        stance = duty * v / self._hz if moving else 0.0
-        offsets = self.gait.offsets
-        cycle = self.cycle
-        lift_m = (0.09 if self.gait.name == "gallop" else 0.06) * self.leg_scale
-        out = {}
-        for leg in LEGS:
-            ph = (cycle - offsets[leg]) % 1.0
-            if stance <= 0.0:
-                out[leg] = (0.0, 0.0)
-            elif ph < duty:
-                out[leg] = (stance / 2 - ph / duty * stance, 0.0)
-            else:
-                u = (ph - duty) / (1.0 - duty)
-                ease = 0.5 - 0.5 * math.cos(math.pi * u)
-                out[leg] = (-stance / 2 + ease * stance, lift_m * math.sin(math.pi * u))
-        return out
-
-    def in_stance(self, leg: str) -> bool:
-        return self.speed_m_s > 0.02 and (self.cycle - self.gait.offsets[leg]) % 1.0 < self.gait.duty
-
     def _legs(self) -> None:
         p = self.posture
         sit = max(0.0, min(1.0, 2.0 - p))  # 1 when sitting or lying
@@ -431,57 +403,92 @@ class Dog:
         elif self._rung == 2 and p > 1.9 and rear == 0.0:
             pitch -= 4.0  # weight forward, stiff
         self.body.setPosHpr(0.0, HIND_Y, body_z, 0.0, pitch, 0.0)
-        targets = self.foot_targets()
-        rad = math.radians(pitch)
+        self._body_z = body_z
+        self._body_pitch_rad = math.radians(pitch)
+        rad = self._body_pitch_rad
         cos_p, sin_p = math.cos(rad), math.sin(rad)
         span = FORE_Y - HIND_Y
-        for leg, (hip, knee, _) in self.legs.items():
-            y, lift = targets[leg]
-            fore = leg[1] == "F"
+        # Each foot's place in the stride: in stance it moves back under the hip as fast as the dog
+        # moves on; in swing it comes forward, lifted.
+        duty = self.gait.duty
+        stance = duty * self.speed_m_s / self.scale / self._hz if moving else 0.0
+        half = stance / 2.0
+        lift_m = (0.09 if self.gait.name == "gallop" else 0.06) * self.leg_scale
+        offsets = self.gait.offsets
+        cycle = self.cycle
+        aa_bb, two_a, two_ab, reach = a * a - b * b, 2.0 * a, 2.0 * a * b, a + b - 1e-4
+        for leg, hip, knee, fore in self._leg_table:
+            y = lift = 0.0
+            if stance > 0.0:
+                ph = (cycle - offsets[leg]) % 1.0
+                if ph < duty:
+                    y = half - ph / duty * stance
+                else:
+                    u = math.pi * (ph - duty) / (1.0 - duty)
+                    y = -half + (0.5 - 0.5 * math.cos(u)) * stance
+                    lift = lift_m * math.sin(u)
             # The foot's target relative to the hip in the world (up is +z), then in the body's frame.
             if fore:
                 dy = y + span * (1.0 - cos_p)
                 dz = lift - body_z - span * sin_p
             else:
                 dy, dz = y, lift - body_z
-            dz = min(dz, -0.05)
+            if dz > -0.05:
+                dz = -0.05
             ty, tz = dy * cos_p + dz * sin_p, dz * cos_p - dy * sin_p
-            hp, kp = _ik(ty, tz, a, b, knee_back=fore)
+            # Two-bone inverse kinematics (law of cosines); elbows bend back, hocks forward.
+            d = math.hypot(ty, tz)
+            if d > reach:
+                d = reach
+            alpha = math.atan2(ty, -tz)
+            cb = (aa_bb + d * d) / (two_a * d)
+            cg = (a * a + b * b - d * d) / two_ab
+            beta = math.acos(-1.0 if cb < -1.0 else 1.0 if cb > 1.0 else cb)
+            bend = 180.0 - math.degrees(math.acos(-1.0 if cg < -1.0 else 1.0 if cg > 1.0 else cg))
             if fore:
+                hp, kp = math.degrees(alpha - beta), bend
                 # Lying: fore legs stretch forward along the ground; rearing: they reach forward
                 # at the patient, paws a little raised.
-                hp = hp * (1.0 - lie) + 80.0 * lie
-                kp = kp * (1.0 - lie)
+                if lie > 0.0:
+                    hp = hp * (1.0 - lie) + 80.0 * lie
+                    kp = kp * (1.0 - lie)
                 if rear > 0.0:
                     hp = hp * (1.0 - rear) + (62.0 - pitch) * rear
                     kp = kp * (1.0 - rear) + 35.0 * rear
-            elif sit > 0.0:
-                folded_h, folded_k = 60.0 - pitch, -150.0
-                hp = hp * (1.0 - sit) + folded_h * sit
-                kp = kp * (1.0 - sit) + folded_k * sit
+            else:
+                hp, kp = math.degrees(alpha + beta), -bend
+                if sit > 0.0:
+                    hp = hp * (1.0 - sit) + (60.0 - pitch) * sit
+                    kp = kp * (1.0 - sit) - 150.0 * sit
             hip.setP(hp)
             knee.setP(kp)
 
     def _behave(self, dt_s: float) -> None:
         t = self.t_s
         r = self._rung
-        tail_p = _TAIL_P[r]
         wag_deg, wag_hz = _WAG[r]
-        self._tail_p = _approach(self._tail_p, tail_p, 4.0, dt_s)
-        self._ear_p = ear_p = _approach(self._ear_p, _EAR_P[r], 6.0, dt_s)
-        wag = wag_deg * math.sin(2 * math.pi * wag_hz * t)
-        curl = 8.0 - 6.0 * (r >= 2)
-        tail = self.tail
-        tail[0].setHpr(wag * 0.5, -self._tail_p, 0.0)  # the tail points back (-Y): negative raises
-        tail[1].setHpr(wag * 0.9, -curl, 0.0)
-        tail[2].setHpr(wag * 1.3, -curl, 0.0)
-        ears = self._ears_shown
-        if ears is self.ears["pricked"]:
-            ears[0].setP(-ear_p)  # positive: pricked forward
-            ears[1].setP(-ear_p)
-        else:
-            ears[0].setHpr(0.0, 0.3 * ear_p, -(6.0 + 0.25 * ear_p))
-            ears[1].setHpr(0.0, 0.3 * ear_p, 6.0 + 0.25 * ear_p)
+        self._tail_p = tail_p = _approach(self._tail_p, _TAIL_P[r], 4.0, dt_s)
+        ear_p = _approach(self._ear_p, _EAR_P[r], 6.0, dt_s)
+        # The tail swings from its root; the segments' curl changes only with the rung.
+        tail_hp = (wag_deg * math.sin(2 * math.pi * wag_hz * t), -tail_p)  # -Y points back: -P raises
+        if tail_hp != self._tail_hp:
+            self._tail_hp = tail_hp
+            self.tail[0].setHpr(tail_hp[0], tail_hp[1], 0.0)
+        if r != self._curl_rung:
+            self._curl_rung = r
+            curl = 8.0 - 6.0 * (r >= 2)
+            self.tail[1].setHpr(0.0, -curl, 0.0)
+            self.tail[2].setHpr(0.0, -curl, 0.0)
+        if abs(ear_p - self._ear_p) > 0.02 or self._ears_dirty:
+            self._ears_dirty = False
+            ears = self._ears_shown
+            if ears is self.ears["pricked"]:
+                ears[0].setP(-ear_p)  # positive: pricked forward
+                ears[1].setP(-ear_p)
+            else:
+                ears[0].setHpr(0.0, 0.3 * ear_p, -(6.0 + 0.25 * ear_p))
+                ears[1].setHpr(0.0, 0.3 * ear_p, 6.0 + 0.25 * ear_p)
+        self._ear_p = ear_p
         # Breathing and panting: calm and alert pant (mouth open, tongue out); stiff dogs hold still.
         panting = r <= 1 and not self.sniffing
         breath_hz = 3.0 if panting else (0.35 if r == 2 else 0.6)
@@ -507,18 +514,27 @@ class Dog:
                 self.tongue.show()
             else:
                 self.tongue.hide()
-        self._jaw_p = _approach(self._jaw_p, jaw, 18.0, dt_s)
-        self.jaw.setP(-self._jaw_p)
+        jaw_p = _approach(self._jaw_p, jaw, 18.0, dt_s)
+        if abs(jaw_p - self._jaw_p) > 0.02:
+            self.jaw.setP(-jaw_p)
+        self._jaw_p = jaw_p
         # Head: toward the patient from alert up, wandering when calm, down when sniffing or growling.
         yaw_want, pitch_want = 0.0, _HEAD_P[r]
+        target = self.look_target
         if self.sniffing:
             pitch_want = -35.0 + 6.0 * math.sin(2 * math.pi * 5.0 * t)
-        elif self.look_target is not None and (r >= 1 or math.sin(0.4 * t + self._wander) > 0.3):
-            local = self.neck.getRelativePoint(self.look_frame or self.root, self.look_target)
-            yaw_want = max(-70.0, min(70.0, -math.degrees(math.atan2(local.x, local.y))))
-            pitch_want += max(
-                -30.0, min(30.0, math.degrees(math.atan2(local.z, math.hypot(local.x, local.y))))
-            )
+        elif target is not None and (r >= 1 or math.sin(0.4 * t + self._wander) > 0.3):
+            # From the neck (the body pitched about the hind hips) to the target, in the root's
+            # frame; the head turns in the body's, so the body's pitch comes off the head's.
+            s = self.scale
+            c, sn = math.cos(self._body_pitch_rad), math.sin(self._body_pitch_rad)
+            ny, nz = -HIND_Y + 0.26, 0.1 * self.girth
+            lx = target[0]
+            ly = target[1] - (HIND_Y + c * ny - sn * nz) * s
+            lz = target[2] - (self._body_z + sn * ny + c * nz) * s
+            yaw_want = max(-70.0, min(70.0, -math.degrees(math.atan2(lx, ly))))
+            elevation = math.degrees(math.atan2(lz, math.hypot(lx, ly))) - math.degrees(self._body_pitch_rad)
+            pitch_want += max(-30.0, min(30.0, elevation))
         else:
             yaw_want = 40.0 * math.sin(0.3 * t + self._wander)
         if self._rear > 0.0:
@@ -526,7 +542,10 @@ class Dog:
         rate = 8.0 if r >= 2 else 3.0
         self._yaw = _approach(self._yaw, yaw_want, rate, dt_s)
         self._pitch = _approach(self._pitch, pitch_want, rate, dt_s)
-        self.head.setHpr(self._yaw, self._pitch + head_jerk, 0.0)
+        head_hp = (self._yaw, self._pitch + head_jerk)
+        if abs(head_hp[0] - self._head_hp[0]) > 0.02 or abs(head_hp[1] - self._head_hp[1]) > 0.02:
+            self._head_hp = head_hp
+            self.head.setHpr(head_hp[0], head_hp[1], 0.0)
 
     def paw_world(self, leg: str, frame: NodePath) -> Vec3:
         return self.legs[leg][2].getPos(frame)
