@@ -1,7 +1,10 @@
 """Render one still per preset of every scene in the library into docs/img/scenes/ and write
 docs/scenes.md, with what each scene's builder contract declares.
 
-Usage: python scripts/make_scene_docs.py [--size 640x360] [--out docs]
+Usage: python scripts/make_scene_docs.py [--size 640x360] [--out docs] [--scene ID ...]
+
+``--scene ID`` (repeatable) renders only those scenes' stills and keeps the other scenes' images
+that are already there (a missing one is rendered); the page is always written whole.
 
 Each image is what ``vr-exposure still SCENE --preset NAME`` renders (the same function, the same
 fixed seed), so the page shows what a patient sees at each rung. The scenes are those of the content
@@ -85,6 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size", default="640x360", type=_parse_size)
     parser.add_argument("--out", default=str(ROOT / "docs"), type=Path)
+    parser.add_argument(
+        "--scene",
+        action="append",
+        metavar="ID",
+        help="render only this scene's stills (repeatable); the others' existing images are kept",
+    )
     args = parser.parse_args(argv)
 
     from panda3d.core import loadPrcFileData
@@ -101,6 +110,11 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
     if library.errors:
         return 1
+    only: set[str] | None = set(args.scene) if args.scene else None
+    unknown = sorted((only or set()) - set(library.scenes))
+    if unknown:
+        print(f"no scene {', '.join(unknown)} (known: {', '.join(sorted(library.scenes))})", file=sys.stderr)
+        return 2
 
     out: Path = args.out
     img_dir = out / "img" / "scenes"
@@ -116,15 +130,16 @@ def main(argv: list[str] | None = None) -> int:
                 "\nEvents: " + "; ".join(f"`{name}` ({ev.title})" for name, ev in spec.events.items()) + ".\n"
             )
         for preset_name, preset in spec.presets.items():
-            png = render_still(spec, preset=preset_name, size=args.size)
             name = f"{spec.id}-{preset_name}.png"
-            (img_dir / name).write_bytes(png)
+            if only is None or scene_id in only or not (img_dir / name).exists():
+                png = render_still(spec, preset=preset_name, size=args.size)
+                (img_dir / name).write_bytes(png)
+                print(f"{name}: {len(png) // 1024} KiB", flush=True)
             title = preset.title or preset_name
             lines.append(f"\n### `{preset_name}`: {title} (intensity {preset.intensity:g})\n")
             if preset.description:
                 lines.append(" ".join(preset.description.split()) + "\n")
             lines.append(f"\n![{spec.id} at {preset_name}](img/scenes/{name})\n")
-            print(f"{name}: {len(png) // 1024} KiB", flush=True)
     lines.append(FOOTER)
     (out / "scenes.md").write_text("".join(lines), encoding="utf-8")
     print(f"wrote {out / 'scenes.md'}")

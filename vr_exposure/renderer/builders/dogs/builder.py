@@ -204,6 +204,8 @@ class DogsScene(SceneInstance):
             self.dogs.append(_Dog(i, dog, walker, owner, leash))
         self.hidden_dog = self.dogs[MAX_DOGS]
         self.shown: list[_Dog] = []
+        self._nearest_frame = -1
+        self._nearest_dog: _Dog | None = None
         self.count = 0
         self.off_leash = 1.0
         self.movement = 0.0
@@ -474,6 +476,7 @@ class DogsScene(SceneInstance):
             d.owner.root.hide()
             d.leash.hide()
         self.shown = [x for x in self.dogs if x.visible]
+        self._nearest_frame = -1
 
     def apply(self, values: Mapping[str, float]) -> None:
         self._set_setting(ROOM if values.get("setting", 0.0) >= 0.5 else PARK)
@@ -502,6 +505,7 @@ class DogsScene(SceneInstance):
                 self._place_owner(d)
         if self.count == 0:
             self._bark = None
+        self._nearest_frame = -1
 
     def _place_owner(self, d: _Dog) -> None:
         hx, hy = d.home
@@ -600,10 +604,14 @@ class DogsScene(SceneInstance):
 
     # ------------------------------------------------------------------------------------ events
     def _nearest(self) -> _Dog | None:
+        """The nearest dog shown (not the one that appears), found once a frame: several sounds
+        follow it and ask every frame."""
+        if self._nearest_frame == self.frame:
+            return self._nearest_dog
         shown = [d for d in self.shown if d is not self.hidden_dog]
-        if not shown:
-            return None
-        return min(shown, key=lambda d: d.walker.x * d.walker.x + d.walker.y * d.walker.y)
+        found = min(shown, key=lambda d: d.walker.x * d.walker.x + d.walker.y * d.walker.y) if shown else None
+        self._nearest_frame, self._nearest_dog = self.frame, found
+        return found
 
     def start_event(self, name: str, event: Event) -> None:
         duration = max(event.duration_s, 0.5)
