@@ -29,7 +29,7 @@ from vr_exposure.core.loading import load_library
 from vr_exposure.renderer.audio import synthesise
 from vr_exposure.renderer.blocks.sound import RATE_HZ
 from vr_exposure.renderer.builders import contracts
-from vr_exposure.renderer.builders.dogs.builder import DOOR_X, ROOM_Y
+from vr_exposure.renderer.builders.dogs.builder import DOOR_X, FAR_M, ROOM_Y, WALK_M_S
 from vr_exposure.renderer.builders.dogs.contract import LADDER, ladder_rung
 from vr_exposure.renderer.builders.dogs.dog import LEGS, Dog
 from vr_exposure.renderer.stage import Stage
@@ -186,6 +186,43 @@ def test_an_alert_dog_looks_at_the_patient() -> None:
     stage.destroy()
     top.removeNode()
     assert angle < 20.0, angle
+
+
+def test_a_far_dog_moves_every_other_frame_with_its_paws_planted() -> None:
+    """A dog beyond FAR_M animates every other frame with both frames' time: it keeps its walking
+    pace, holds still in between, and a paw on the ground stays put across its steps."""
+    stage, top, scene = _stage("small-dog-far-lying")
+    values = dict(library().scene("dogs").values_at(4))
+    values.update(distance_m=9.0, movement=2.0, off_leash=1.0, dog_count=1.0)
+    scene.apply(values)
+    d = scene.dogs[0]
+    assert math.hypot(d.walker.x, d.walker.y) > FAR_M
+    for _ in range(60):
+        stage.update(DT_S)
+    roots, paws, clock, headings = [], [], [], []
+    for _ in range(int(3.0 / DT_S)):
+        stage.update(DT_S)
+        roots.append(d.dog.root.getPos(top))
+        paws.append([d.dog.paw_world(leg, top) for leg in LEGS])
+        clock.append(d.dog.t_s)
+        headings.append(d.dog.root.getH())
+    stage.destroy()
+    top.removeNode()
+    ticks = np.diff(clock)
+    assert np.allclose(ticks[ticks > 0], 2 * DT_S) and 0.45 < np.mean(ticks == 0) < 0.55, ticks[:8]
+    assert not np.any((ticks[1:] == 0) & (ticks[:-1] == 0)), "two frames skipped in a row"
+    steps = [(b - a).length() for a, b in zip(roots, roots[1:], strict=False)]
+    pace = sum(steps) / (len(steps) * DT_S)
+    assert 0.5 * WALK_M_S < pace <= WALK_M_S * 1.01, pace
+    # On the straight (turning on the spot at each end swivels the feet with the body).
+    slid = [
+        (q - p).length()
+        for i, (before, after) in enumerate(zip(paws, paws[1:], strict=False))
+        if headings[i + 1] == headings[i]
+        for p, q in zip(before, after, strict=True)
+        if p.z < 1e-4 and q.z < 1e-4
+    ]
+    assert len(slid) > 100 and max(slid) < 0.001, max(slid)
 
 
 def test_the_demo_runs_the_dogs_protocol_headless(tmp_path: Path) -> None:
