@@ -18,10 +18,12 @@ forward), taking the body's pitch and height into account.
 **Rearing** (:meth:`Dog.rear_up`): the body pitches up about the hind hips, the hind feet stay where
 they stand and the front legs reach forward, paws toward the patient, then it drops back.
 
-**Cost.** :meth:`Dog.update` runs for every dog every frame, so it turns each joint once with
-one ``setP``/``setHpr`` call, keeps build constants and the ladder rung cached, skips the legs
-while a lying or sitting dog holds still, touches only the ears that are shown and shows or hides
-the tongue only when that changes.
+**Cost.** :meth:`Dog.update` runs for every dog every frame, so it turns a joint only when it moves
+(one ``setP``/``setHpr`` call; the tail swings from its root, its segments' curl set once per rung),
+keeps build constants and the ladder rung cached, skips the legs while a lying or sitting dog holds
+still, works out where the patient is from plain numbers the owner passes in (``look_target``, in
+the root's frame) rather than a scene-graph lookup, which would make Panda3D recompute the dog's
+transforms, and shows or hides the tongue only when that changes.
 
 **Body language** follows the canine ladder (:data:`~.contract.LADDER`): calm (loose wide wag,
 relaxed ears, mouth open panting, looking around), alert (head and ears up, looking at the
