@@ -62,7 +62,7 @@ GALLOP_LEGS_S = 3.3
 SPOTS = ((0.3, 0.0), (-1.6, 1.2), (1.9, 1.8), (-0.4, 3.0))
 #: Beyond this distance from the patient a dog (and its owner) is animated every other frame.
 FAR_M = 6.0
-#: The owner walks after the dog once it is farther than this from the owner's hand side.
+#: The owner walks after the dog once its collar is farther than this from the owner.
 LEASH_SLACK_M = 1.15
 OWNER_WALK_M_S = 1.2
 #: Where sounds go that should not be heard now (no dog walking on that ground): far below.
@@ -107,8 +107,8 @@ class _Owner:
         self.phase = 0.0
         self.swing = 0.0  # 0 standing, 1 walking
 
-    def follow(self, dog: Dog, collar: Vec3, dt_s: float, scene: NodePath) -> None:
-        """Walk after ``dog`` (its collar at ``collar`` in ``scene``'s frame) when it pulls ahead."""
+    def follow(self, collar: Vec3, dt_s: float, scene: NodePath) -> None:
+        """Walk after the dog (its collar at ``collar`` in ``scene``'s frame) when it pulls ahead."""
         w = self.walker
         dx, dy = collar.x - w.x, collar.y - w.y
         dist = math.hypot(dx, dy)
@@ -553,7 +553,7 @@ class DogsScene(SceneInstance):
             dog.update(step_s, moved / step_s if step_s > 0 else 0.0)
             if d.leashed:
                 collar = dog.collar.getPos(root)
-                d.owner.follow(dog, collar, step_s, root)
+                d.owner.follow(collar, step_s, root)
                 self._stretch_leash(d, collar)
         self._place_sounds()
         if self._bark is not None and self.t_s >= self._bark[1]:
