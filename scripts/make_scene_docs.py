@@ -1,10 +1,10 @@
 """Render one still per preset of every scene in the library into docs/img/scenes/ and write
 docs/scenes.md, with what each scene's builder contract declares.
 
-Usage: python scripts/make_scene_docs.py [--size 640x360] [--out docs] [--only SCENE ...]
+Usage: python scripts/make_scene_docs.py [--size 640x360] [--out docs] [--scene ID ...]
 
-``--only`` renders just those scenes' stills (the others' images are kept as they are); the page is
-written whole either way.
+``--scene ID`` (repeatable) renders only those scenes' stills and keeps the other scenes' images
+that are already there (a missing one is rendered); the page is always written whole.
 
 Each image is what ``vr-exposure still SCENE --preset NAME`` renders (the same function, the same
 fixed seed), so the page shows what a patient sees at each rung. The scenes are those of the content
@@ -88,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--size", default="640x360", type=_parse_size)
     parser.add_argument("--out", default=str(ROOT / "docs"), type=Path)
-    parser.add_argument("--only", nargs="+", metavar="SCENE", help="render only these scenes' stills")
+    parser.add_argument(
+        "--scene",
+        action="append",
+        metavar="ID",
+        help="render only this scene's stills (repeatable); the others' existing images are kept",
+    )
     args = parser.parse_args(argv)
 
     from panda3d.core import loadPrcFileData
@@ -105,11 +110,12 @@ def main(argv: list[str] | None = None) -> int:
         print(problem, file=sys.stderr)
     if library.errors:
         return 1
-
-    unknown = sorted(set(args.only or ()) - set(library.scenes))
+    only: set[str] | None = set(args.scene) if args.scene else None
+    unknown = sorted((only or set()) - set(library.scenes))
     if unknown:
         print(f"no scene {', '.join(unknown)} (known: {', '.join(sorted(library.scenes))})", file=sys.stderr)
         return 2
+
     out: Path = args.out
     img_dir = out / "img" / "scenes"
     img_dir.mkdir(parents=True, exist_ok=True)
@@ -125,11 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         for preset_name, preset in spec.presets.items():
             name = f"{spec.id}-{preset_name}.png"
-            if args.only and scene_id not in args.only:
-                if not (img_dir / name).exists():
-                    print(f"{name} is missing: run without --only", file=sys.stderr)
-                    return 1
-            else:
+            if only is None or scene_id in only or not (img_dir / name).exists():
                 png = render_still(spec, preset=preset_name, size=args.size)
                 (img_dir / name).write_bytes(png)
                 print(f"{name}: {len(png) // 1024} KiB", flush=True)

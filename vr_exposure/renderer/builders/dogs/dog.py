@@ -8,9 +8,22 @@ mastiff-like) and :meth:`Dog.update` animates it.
 ``duty`` fraction of the cycle and swings forward for the rest. A walk is a four-beat lateral
 sequence (left hind, left fore, right hind, right fore, a quarter cycle apart, duty 0.65: two or
 three feet always down); a trot moves diagonal pairs together (left fore with right hind, half a
-cycle from the other pair, duty 0.4). During stance the foot moves back under the hip exactly as
-fast as the dog moves forward, so it stays put on the ground; a two-bone inverse kinematics puts
-the paw there (elbows bend back, hocks forward).
+cycle from the other pair, duty 0.4); a gallop is a dog's rotary gallop (left hind, right hind, right
+fore, left fore, each pair's feet a tenth of a cycle apart, duty 0.3, then a fifth of the cycle with
+no foot down: the suspension), with the back flexing and the body rising into the suspension.
+During stance the foot moves back under the hip exactly as fast as the dog moves forward, so it
+stays put on the ground; a two-bone inverse kinematics puts the paw there (elbows bend back, hocks
+forward), taking the body's pitch and height into account.
+
+**Rearing** (:meth:`Dog.rear_up`): the body pitches up about the hind hips, the hind feet stay where
+they stand and the front legs reach forward, paws toward the patient, then it drops back.
+
+**Cost.** :meth:`Dog.update` runs for every dog every frame, so it turns a joint only when it moves
+(one ``setP``/``setHpr`` call; the tail swings from its root, its segments' curl set once per rung),
+keeps build constants and the ladder rung cached, skips the legs while a lying or sitting dog holds
+still, works out where the patient is from plain numbers the owner passes in (``look_target``, in
+the root's frame) rather than a scene-graph lookup, which would make Panda3D recompute the dog's
+transforms, and shows or hides the tongue only when that changes.
 
 **Body language** follows the canine ladder (:data:`~.contract.LADDER`): calm (loose wide wag,
 relaxed ears, mouth open panting, looking around), alert (head and ears up, looking at the
@@ -31,7 +44,7 @@ from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer.blocks.materials import material, part
 from vr_exposure.renderer.builders.dogs.contract import ladder_rung
 
-__all__ = ["BUILDS", "GAITS", "Dog", "Gait"]
+__all__ = ["BUILDS", "GAITS", "LEGS", "Dog", "Gait"]
 
 #: Leg names in the order of :attr:`Dog.legs`: left fore, right fore, left hind, right hind.
 LEGS = ("LF", "RF", "LH", "RH")
@@ -49,7 +62,15 @@ class Gait:
 GAITS = {
     "walk": Gait("walk", {"LH": 0.0, "LF": 0.25, "RH": 0.5, "RF": 0.75}, 0.65),
     "trot": Gait("trot", {"LF": 0.0, "RH": 0.0, "RF": 0.5, "LH": 0.5}, 0.4),
+    # Rotary gallop: hind pair, then the fore pair led from the same side as the second hind foot.
+    "gallop": Gait("gallop", {"LH": 0.0, "RH": 0.1, "RF": 0.4, "LF": 0.5}, 0.3),
 }
+#: Speeds (in leg lengths of the medium build per second, i.e. m/s times 1/(scale*legs)) where the
+#: dog changes up to a trot and to a gallop; it changes down 10 % lower (no flicker at the border).
+TROT_FROM = 1.2
+GALLOP_FROM = 2.8
+#: How far the body pitches up about the hind hips when rearing (degrees).
+REAR_PITCH_DEG = 58.0
 
 #: Builds: overall scale, leg length factor, body girth factor, ear kind (pricked or floppy).
 BUILDS: tuple[tuple[str, float, float, float, str], ...] = (
@@ -73,17 +94,6 @@ HIP_Z = 0.29  # hip height of the medium build, standing (legs slightly bent)
 HIP_X = 0.075
 FORE_Y = 0.2
 HIND_Y = -0.22
-
-
-def _ik(y: float, z: float, a: float, b: float, knee_back: bool) -> tuple[float, float]:
-    """Hip and knee pitch (degrees) that put a two-bone leg's foot at (y, z) below its hip."""
-    d = min(math.hypot(y, z), a + b - 1e-4)
-    alpha = math.atan2(y, -z)
-    beta = math.acos(max(-1.0, min(1.0, (a * a + d * d - b * b) / (2 * a * d))))
-    gamma = math.acos(max(-1.0, min(1.0, (a * a + b * b - d * d) / (2 * a * b))))
-    if knee_back:
-        return math.degrees(alpha - beta), math.degrees(math.pi - gamma)
-    return math.degrees(alpha + beta), -math.degrees(math.pi - gamma)
 
 
 def _approach(cur: float, want: float, rate: float, dt_s: float) -> float:
@@ -201,18 +211,37 @@ class Dog:
                 0.03, 0.042, 0.02
             )
             self.legs[leg] = (hip, knee, paw)
+        self._leg_table = [(leg, hip, knee, leg[1] == "F") for leg, (hip, knee, _) in self.legs.items()]
+        # A collar with a tag at the base of the neck: the leash clips to it, the tag jingles.
+        self.collar = self.neck.attachNewNode("collar")
+        self.collar.setPos(0, 0.03, 0.04)
+        ring = part(
+            self.collar,
+            proc.cylinder("collar", 0.07, 0.025, segments=12),
+            mat=material((0.7, 0.12, 0.1), specular=0.3, shininess=30),
+        )
+        ring.setP(55)
+        part(
+            self.collar,
+            proc.sphere("tag", 0.016, rings=4, segments=6),
+            (0, 0.045, -0.06),
+            mat=material((0.85, 0.75, 0.35), specular=0.9, shininess=80),
+        ).setScale(1.0, 0.3, 1.0)
         # State.
         self.t_s = float(rng.uniform(0, 10))
         self.cycle = float(rng.uniform(0, 1))
         self.speed_m_s = 0.0
+        self._hz = 1.0
         self.gait = GAITS["walk"]
         self.posture = 2.0  # 0 lying, 1 sitting, 2 standing
         self.want_posture = 2.0
-        self.arousal = 0.0
+        self._arousal = 0.0
+        self._rung = 0
         self.leg_scale = 1.0
         self.girth = 1.0
         self.scale = 1.0
-        self.look_target: Vec3 | None = None  # in the root's frame
+        #: Where the dog looks (the patient's eyes): a point (metres) in the root's frame.
+        self.look_target: tuple[float, float, float] | None = None
         self.sniffing = False
         self.bark_until_s = -1.0
         self._bark_t = 0.0
@@ -221,18 +250,37 @@ class Dog:
         self._tail_p = 0.0
         self._ear_p = 0.0
         self._jaw_p = 0.0
+        self._rear = 0.0  # 0 on all fours, 1 reared up
+        self._rear_want = 0.0
+        self._tongue_shown = True
+        # What the joints were last set to: a joint that would not move is not touched.
+        self._tail_hp = (math.nan, math.nan)
+        self._curl_rung = -1
+        self._ears_dirty = True
+        self._head_hp = (1e9, 1e9)
+        self._body_z = HIP_Z
+        self._body_pitch_rad = 0.0
+        self._legs_still = False  # the legs' pose is set and nothing moves them
         self._wander = float(rng.uniform(0, 6.28))
+        self.build = ""
+        self._ears_shown: list[NodePath] = []
+        self._a = self._b = self._h = self._reach = self._sit_pitch = 0.0
         self.set_build(1)
 
     # -- settings ------------------------------------------------------------------------------------
     def set_build(self, size: int) -> None:
-        _, scale, legs, girth, ears = BUILDS[max(0, min(len(BUILDS) - 1, size))]
+        kind, scale, legs, girth, ears = BUILDS[max(0, min(len(BUILDS) - 1, size))]
+        if kind == self.build:
+            return
+        self.build = kind
         self.scale, self.leg_scale, self.girth = scale, legs, girth
         self.scale_node.setScale(scale)
         self.torso.setScale(girth, 1.0, girth)
-        for kind, nodes in self.ears.items():
+        self._ears_shown = self.ears[ears]
+        self._ears_dirty = True
+        for kind_name, nodes in self.ears.items():
             for e in nodes:
-                if kind == ears:
+                if kind_name == ears:
                     e.show()
                 else:
                     e.hide()
@@ -242,121 +290,207 @@ class Dog:
             knee.setZ(-UPPER_M * legs)
             lower.setSy(legs)
             paw.setZ(-LOWER_M * legs)
+        # Constants of the build, for the legs every frame.
+        a, b = UPPER_M * legs, LOWER_M * legs
+        h = HIP_Z * legs
+        self._a, self._b, self._h = a, b, h
+        self._reach = math.sqrt(max((0.98 * (a + b)) ** 2 - h * h, 0.0))
+        self._sit_pitch = math.degrees(
+            math.asin(max(0.0, min(0.9, (0.96 * (a + b) - 0.38 * h) / (FORE_Y - HIND_Y))))
+        )
+        self._legs_still = False
 
     def set_posture(self, posture: float) -> None:
         """0 lying, 1 sitting, 2 standing (walking and running stand)."""
         self.want_posture = max(0.0, min(2.0, posture))
 
+    def rear_up(self, amount: float) -> None:
+        """Rear up on the hind legs (``amount`` 0-1 of the full height), or drop back with 0."""
+        self._rear_want = max(0.0, min(1.0, amount))
+
+    @property
+    def rearing(self) -> float:
+        """How far the dog is reared up now, 0-1."""
+        return self._rear
+
+    @property
+    def arousal(self) -> float:
+        return self._arousal
+
+    @arousal.setter
+    def arousal(self, value: float) -> None:
+        self._arousal = value
+        self._rung = ladder_rung(value)
+
     @property
     def rung(self) -> int:
-        return ladder_rung(self.arousal)
+        return self._rung
 
     @property
     def hip_height_m(self) -> float:
         """The standing hip height in the dog's scaled frame (before the build's overall scale)."""
-        return HIP_Z * self.leg_scale
+        return self._h
 
     # -- animation -----------------------------------------------------------------------------------
     @property
     def reach_m(self) -> float:
         """How far a foot reaches ahead of or behind its hip on the ground (scaled frame)."""
-        a_b = (UPPER_M + LOWER_M) * self.leg_scale * 0.98
-        return math.sqrt(max(a_b * a_b - self.hip_height_m**2, 0.0))
+        return self._reach
 
     def stride_hz(self, speed_m_s: float) -> float:
         """Strides per second: faster with speed, and never so few that a stance outreaches a leg."""
         s = self.scale * self.leg_scale
-        hz = 1.0 + 1.2 * speed_m_s / s if self.gait.name == "walk" else 1.6 + 0.6 * speed_m_s / s
-        return max(hz, self.gait.duty * speed_m_s / self.scale / (2.0 * self.reach_m))
+        name = self.gait.name
+        if name == "walk":
+            hz = 1.0 + 1.2 * speed_m_s / s
+        elif name == "trot":
+            hz = 1.6 + 0.6 * speed_m_s / s
+        else:
+            hz = 1.9 + 0.25 * speed_m_s / s
+        return max(hz, self.gait.duty * speed_m_s / self.scale / (2.0 * self._reach))
+
+    def _choose_gait(self, speed_m_s: float) -> Gait:
+        v = speed_m_s / (self.scale * self.leg_scale)
+        name = self.gait.name
+        if name == "walk":
+            return GAITS["gallop"] if v >= GALLOP_FROM else GAITS["trot"] if v >= TROT_FROM else self.gait
+        if name == "trot":
+            if v >= GALLOP_FROM:
+                return GAITS["gallop"]
+            return GAITS["walk"] if v < 0.9 * TROT_FROM else self.gait
+        if v < 0.9 * TROT_FROM:
+            return GAITS["walk"]
+        return GAITS["trot"] if v < 0.9 * GALLOP_FROM else self.gait
 
     def update(self, dt_s: float, speed_m_s: float) -> None:
         """Advance by ``dt_s``; ``speed_m_s`` is how fast the root moved forward this frame."""
         self.t_s += dt_s
         self.speed_m_s = speed_m_s
-        s = self.scale * self.leg_scale
-        if speed_m_s > 0.02:
-            self.gait = GAITS["walk"] if speed_m_s < 1.2 * s else GAITS["trot"]
-            self.cycle = (self.cycle + self.stride_hz(speed_m_s) * dt_s) % 1.0
-        self.posture = _approach(self.posture, 2.0 if speed_m_s > 0.02 else self.want_posture, 3.0, dt_s)
-        self._legs()
+        moving = speed_m_s > 0.02
+        if moving:
+            self.gait = self._choose_gait(speed_m_s)
+            self._hz = self.stride_hz(speed_m_s)
+            self.cycle = (self.cycle + self._hz * dt_s) % 1.0
+        want = 2.0 if moving or self._rear_want > 0.0 else self.want_posture
+        rear = self._rear
+        if abs(want - self.posture) > 1e-4 or moving or rear != self._rear_want:
+            self.posture = _approach(self.posture, want, 3.0, dt_s)
+            if rear != self._rear_want:
+                rear = _approach(rear, self._rear_want, 7.0, dt_s)
+                self._rear = self._rear_want if abs(rear - self._rear_want) < 1e-3 else rear
+            self._legs_still = False
+        if not self._legs_still:
+            self._legs()
+            # A dog lying or sitting still keeps its legs' pose until something moves them.
+            self._legs_still = not moving and self._rear == 0.0 and abs(want - self.posture) <= 1e-4
         self._behave(dt_s)
-
-    def foot_targets(self) -> dict[str, tuple[float, float]]:
-        """Each foot's (y, lift) relative to its hip's rest point, in the scaled frame (metres)."""
-        v = self.speed_m_s / self.scale  # in the scaled frame
-        hz = self.stride_hz(self.speed_m_s)
-        duty = self.gait.duty
-        stance = duty * v / hz if v > 0.0 else 0.0
-        out = {}
-        for leg in LEGS:
-            ph = (self.cycle + self.gait.offsets[leg]) % 1.0
-            if stance <= 0.0:
-                out[leg] = (0.0, 0.0)
-            elif ph < duty:
-                out[leg] = (stance / 2 - ph / duty * stance, 0.0)
-            else:
-                u = (ph - duty) / (1.0 - duty)
-                ease = 0.5 - 0.5 * math.cos(math.pi * u)
-                out[leg] = (-stance / 2 + ease * stance, 0.06 * self.leg_scale * math.sin(math.pi * u))
-        return out
-
-    def in_stance(self, leg: str) -> bool:
-        return self.speed_m_s > 0.02 and (self.cycle + self.gait.offsets[leg]) % 1.0 < self.gait.duty
 
     def _legs(self) -> None:
         p = self.posture
         sit = max(0.0, min(1.0, 2.0 - p))  # 1 when sitting or lying
         lie = max(0.0, min(1.0, 1.0 - p))  # 1 when lying
-        h = self.hip_height_m
-        # Body: standing level; sitting pitches up about the hind hips and lowers them; lying lowers all.
-        a, b = UPPER_M * self.leg_scale, LOWER_M * self.leg_scale
-        sit_pitch = math.degrees(
-            math.asin(max(0.0, min(0.9, (0.96 * (a + b) - 0.38 * h) / (FORE_Y - HIND_Y))))
-        )
-        pitch = sit_pitch * sit * (1.0 - lie)
-        body_z = h - 0.62 * h * sit - (0.38 * h - 0.08) * lie
-        if self.rung == 2 and p > 1.9:
+        rear = self._rear
+        h, a, b = self._h, self._a, self._b
+        # Body: standing level; sitting pitches up about the hind hips and lowers them; lying lowers
+        # all; rearing pitches it far up, the hind legs straightening under it.
+        pitch = self._sit_pitch * sit * (1.0 - lie) + REAR_PITCH_DEG * rear
+        body_z = h - 0.62 * h * sit - (0.38 * h - 0.08) * lie + 0.06 * h * rear
+        moving = self.speed_m_s > 0.02
+        if moving and self.gait.name == "gallop":
+            # The back flexes and the body rises into the suspension (cycle 0.8-1.0), lowest while
+            # the feet are down; the nose dips as the fore feet land.
+            c = 2.0 * math.pi * (self.cycle - 0.45)
+            body_z -= 0.05 * h * math.cos(c)
+            pitch += 4.0 * math.sin(c)
+        elif self._rung == 2 and p > 1.9 and rear == 0.0:
             pitch -= 4.0  # weight forward, stiff
-        self.body.setZ(body_z)
-        self.body.setP(pitch)
-        targets = self.foot_targets()
-        rad = math.radians(pitch)
-        for leg, (hip, knee, _) in self.legs.items():
-            fore = leg[1] == "F"
-            y, lift = targets[leg]
+        self.body.setPosHpr(0.0, HIND_Y, body_z, 0.0, pitch, 0.0)
+        self._body_z = body_z
+        self._body_pitch_rad = math.radians(pitch)
+        rad = self._body_pitch_rad
+        cos_p, sin_p = math.cos(rad), math.sin(rad)
+        span = FORE_Y - HIND_Y
+        # Each foot's place in the stride: in stance it moves back under the hip as fast as the dog
+        # moves on; in swing it comes forward, lifted.
+        duty = self.gait.duty
+        stance = duty * self.speed_m_s / self.scale / self._hz if moving else 0.0
+        half = stance / 2.0
+        lift_m = (0.09 if self.gait.name == "gallop" else 0.06) * self.leg_scale
+        offsets = self.gait.offsets
+        cycle = self.cycle
+        aa_bb, two_a, two_ab, reach = a * a - b * b, 2.0 * a, 2.0 * a * b, a + b - 1e-4
+        for leg, hip, knee, fore in self._leg_table:
+            y = lift = 0.0
+            if stance > 0.0:
+                ph = (cycle - offsets[leg]) % 1.0
+                if ph < duty:
+                    y = half - ph / duty * stance
+                else:
+                    u = math.pi * (ph - duty) / (1.0 - duty)
+                    y = -half + (0.5 - 0.5 * math.cos(u)) * stance
+                    lift = lift_m * math.sin(u)
+            # The foot's target relative to the hip in the world (up is +z), then in the body's frame.
             if fore:
-                hip_z = body_z + (FORE_Y - HIND_Y) * math.sin(rad)
-                depth = max(hip_z - lift, 0.05)
-                ty, tz = y * math.cos(rad) - depth * math.sin(rad), -depth * math.cos(rad) - y * math.sin(rad)
-                hp, kp = _ik(ty, tz, a, b, knee_back=True)
-                # Lying: fore legs stretch forward along the ground.
-                hp = hp * (1.0 - lie) + 80.0 * lie
-                kp = kp * (1.0 - lie)
+                dy = y + span * (1.0 - cos_p)
+                dz = lift - body_z - span * sin_p
             else:
-                depth = max(body_z - lift, 0.05)
-                hp, kp = _ik(y, -depth, a, b, knee_back=False)
-                folded_h, folded_k = 60.0 - pitch, -150.0
-                hp = hp * (1.0 - sit) + folded_h * sit
-                kp = kp * (1.0 - sit) + folded_k * sit
+                dy, dz = y, lift - body_z
+            if dz > -0.05:
+                dz = -0.05
+            ty, tz = dy * cos_p + dz * sin_p, dz * cos_p - dy * sin_p
+            # Two-bone inverse kinematics (law of cosines); elbows bend back, hocks forward.
+            d = math.hypot(ty, tz)
+            if d > reach:
+                d = reach
+            alpha = math.atan2(ty, -tz)
+            cb = (aa_bb + d * d) / (two_a * d)
+            cg = (a * a + b * b - d * d) / two_ab
+            beta = math.acos(-1.0 if cb < -1.0 else 1.0 if cb > 1.0 else cb)
+            bend = 180.0 - math.degrees(math.acos(-1.0 if cg < -1.0 else 1.0 if cg > 1.0 else cg))
+            if fore:
+                hp, kp = math.degrees(alpha - beta), bend
+                # Lying: fore legs stretch forward along the ground; rearing: they reach forward
+                # at the patient, paws a little raised.
+                if lie > 0.0:
+                    hp = hp * (1.0 - lie) + 80.0 * lie
+                    kp = kp * (1.0 - lie)
+                if rear > 0.0:
+                    hp = hp * (1.0 - rear) + (62.0 - pitch) * rear
+                    kp = kp * (1.0 - rear) + 35.0 * rear
+            else:
+                hp, kp = math.degrees(alpha + beta), -bend
+                if sit > 0.0:
+                    hp = hp * (1.0 - sit) + (60.0 - pitch) * sit
+                    kp = kp * (1.0 - sit) - 150.0 * sit
             hip.setP(hp)
             knee.setP(kp)
 
     def _behave(self, dt_s: float) -> None:
         t = self.t_s
-        r = self.rung
-        tail_p = (-25.0, 15.0, 55.0, 40.0, 40.0)[r]
-        wag_deg, wag_hz = ((38.0, 3.0), (22.0, 2.6), (7.0, 4.5), (0.0, 1.0), (10.0, 3.0))[r]
-        ear_p = (-18.0, 14.0, 20.0, -35.0, 8.0)[r]
-        self._tail_p = _approach(self._tail_p, tail_p, 4.0, dt_s)
-        self._ear_p = _approach(self._ear_p, ear_p, 6.0, dt_s)
-        wag = wag_deg * math.sin(2 * math.pi * wag_hz * t)
-        for i, seg in enumerate(self.tail):
-            # The tail points back (-Y): a negative pitch raises it.
-            seg.setHpr(wag * (0.5 + 0.4 * i), -(self._tail_p if i == 0 else 8.0 - 6.0 * (r >= 2)), 0.0)
-        for e in self.ears["pricked"]:
-            e.setHpr(0.0, -self._ear_p, 0.0)  # positive: pricked forward
-        for side, f in zip((-1, 1), self.ears["floppy"], strict=True):
-            f.setHpr(0.0, 0.3 * self._ear_p, side * (6.0 + 0.25 * self._ear_p))
+        r = self._rung
+        wag_deg, wag_hz = _WAG[r]
+        self._tail_p = tail_p = _approach(self._tail_p, _TAIL_P[r], 4.0, dt_s)
+        ear_p = _approach(self._ear_p, _EAR_P[r], 6.0, dt_s)
+        # The tail swings from its root; the segments' curl changes only with the rung.
+        tail_hp = (wag_deg * math.sin(2 * math.pi * wag_hz * t), -tail_p)  # -Y points back: -P raises
+        if tail_hp != self._tail_hp:
+            self._tail_hp = tail_hp
+            self.tail[0].setHpr(tail_hp[0], tail_hp[1], 0.0)
+        if r != self._curl_rung:
+            self._curl_rung = r
+            curl = 8.0 - 6.0 * (r >= 2)
+            self.tail[1].setHpr(0.0, -curl, 0.0)
+            self.tail[2].setHpr(0.0, -curl, 0.0)
+        if abs(ear_p - self._ear_p) > 0.02 or self._ears_dirty:
+            self._ears_dirty = False
+            ears = self._ears_shown
+            if ears is self.ears["pricked"]:
+                ears[0].setP(-ear_p)  # positive: pricked forward
+                ears[1].setP(-ear_p)
+            else:
+                ears[0].setHpr(0.0, 0.3 * ear_p, -(6.0 + 0.25 * ear_p))
+                ears[1].setHpr(0.0, 0.3 * ear_p, 6.0 + 0.25 * ear_p)
+        self._ear_p = ear_p
         # Breathing and panting: calm and alert pant (mouth open, tongue out); stiff dogs hold still.
         panting = r <= 1 and not self.sniffing
         breath_hz = 3.0 if panting else (0.35 if r == 2 else 0.6)
@@ -376,28 +510,51 @@ class Dog:
                 k = math.sin(math.pi * ph / 0.18)
                 jaw = max(jaw, 38.0 * k)
                 head_jerk = (22.0 if barking_now else 14.0) * k
-        if panting:
-            self.tongue.show()
-        else:
-            self.tongue.hide()
-        self._jaw_p = _approach(self._jaw_p, jaw, 18.0, dt_s)
-        self.jaw.setP(-self._jaw_p)
+        if panting != self._tongue_shown:
+            self._tongue_shown = panting
+            if panting:
+                self.tongue.show()
+            else:
+                self.tongue.hide()
+        jaw_p = _approach(self._jaw_p, jaw, 18.0, dt_s)
+        if abs(jaw_p - self._jaw_p) > 0.02:
+            self.jaw.setP(-jaw_p)
+        self._jaw_p = jaw_p
         # Head: toward the patient from alert up, wandering when calm, down when sniffing or growling.
-        yaw_want, pitch_want = 0.0, (-5.0, 12.0, 4.0, -12.0, 6.0)[r]
+        yaw_want, pitch_want = 0.0, _HEAD_P[r]
+        target = self.look_target
         if self.sniffing:
             pitch_want = -35.0 + 6.0 * math.sin(2 * math.pi * 5.0 * t)
-        elif self.look_target is not None and (r >= 1 or math.sin(0.4 * t + self._wander) > 0.3):
-            local = self.neck.getRelativePoint(self.root, self.look_target)
-            yaw_want = max(-70.0, min(70.0, -math.degrees(math.atan2(local.x, local.y))))
-            pitch_want += max(
-                -30.0, min(30.0, math.degrees(math.atan2(local.z, math.hypot(local.x, local.y))))
-            )
+        elif target is not None and (r >= 1 or math.sin(0.4 * t + self._wander) > 0.3):
+            # From the neck (the body pitched about the hind hips) to the target, in the root's
+            # frame; the head turns in the body's, so the body's pitch comes off the head's.
+            s = self.scale
+            c, sn = math.cos(self._body_pitch_rad), math.sin(self._body_pitch_rad)
+            ny, nz = -HIND_Y + 0.26, 0.1 * self.girth
+            lx = target[0]
+            ly = target[1] - (HIND_Y + c * ny - sn * nz) * s
+            lz = target[2] - (self._body_z + sn * ny + c * nz) * s
+            yaw_want = max(-70.0, min(70.0, -math.degrees(math.atan2(lx, ly))))
+            elevation = math.degrees(math.atan2(lz, math.hypot(lx, ly))) - math.degrees(self._body_pitch_rad)
+            pitch_want += max(-30.0, min(30.0, elevation))
         else:
             yaw_want = 40.0 * math.sin(0.3 * t + self._wander)
+        if self._rear > 0.0:
+            pitch_want -= REAR_PITCH_DEG * self._rear * 0.6  # keep looking at the patient, not the sky
         rate = 8.0 if r >= 2 else 3.0
         self._yaw = _approach(self._yaw, yaw_want, rate, dt_s)
         self._pitch = _approach(self._pitch, pitch_want, rate, dt_s)
-        self.head.setHpr(self._yaw, self._pitch + head_jerk, 0.0)
+        head_hp = (self._yaw, self._pitch + head_jerk)
+        if abs(head_hp[0] - self._head_hp[0]) > 0.02 or abs(head_hp[1] - self._head_hp[1]) > 0.02:
+            self._head_hp = head_hp
+            self.head.setHpr(head_hp[0], head_hp[1], 0.0)
 
     def paw_world(self, leg: str, frame: NodePath) -> Vec3:
         return self.legs[leg][2].getPos(frame)
+
+
+# Per rung of the ladder: the tail's pitch, the wag (degrees, Hz), the ears' pitch, the head's pitch.
+_TAIL_P = (-25.0, 15.0, 55.0, 40.0, 40.0)
+_WAG = ((38.0, 3.0), (22.0, 2.6), (7.0, 4.5), (0.0, 1.0), (10.0, 3.0))
+_EAR_P = (-18.0, 14.0, 20.0, -35.0, 8.0)
+_HEAD_P = (-5.0, 12.0, 4.0, -12.0, 6.0)
