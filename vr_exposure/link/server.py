@@ -194,8 +194,6 @@ class LinkServer:
         self._pub_batch: list[list[bytes] | _Deferred] = []
         self._thread_seq_lock = threading.Lock()
         self._pub_thread: threading.Thread | None = None
-        self._proxy_thread: threading.Thread | None = None
-        self._proxy_control: zmq.Socket[bytes] | None = None
         #: Frames the publisher thread failed to hand to ZeroMQ (peer-independent: PUB never blocks).
         self.pub_send_failures = 0
 
@@ -218,7 +216,6 @@ class LinkServer:
             self.pub.sndhwm = 10_000
             self.command_endpoint = _bind(self.router, command_endpoint)
             self.pub_endpoint = _bind(self.pub, pub_endpoint)
-            self._start_command_proxy()
             self._pub_thread = threading.Thread(
                 target=self._pub_loop, name="vr-exposure-link-pub", daemon=True
             )
@@ -226,43 +223,6 @@ class LinkServer:
         except BaseException:
             self.close()
             raise
-
-    def _start_command_proxy(self) -> None:
-        """The TCP ROUTER moves to a proxy thread (``zmq.proxy_steerable``, in C, without the GIL)
-        that forwards both ways to an inproc PAIR, which becomes :attr:`router`, the frame loop's
-        end. A send on the TCP socket wakes libzmq's I/O thread, tens to hundreds of microseconds
-        on the sender's clock (and on a busy machine a context switch), and replies and heartbeat
-        acks leave from the frame loop: an inproc send only signals the proxy. Order is kept both
-        ways (one FIFO each way)."""
-        tcp = self.router
-        address = f"inproc://vr-exposure-link-commands-{id(self):x}"
-        front = self._ctx.socket(zmq.PAIR)
-        back = self._ctx.socket(zmq.PAIR)
-        control = self._ctx.socket(zmq.PAIR)
-        control_back = self._ctx.socket(zmq.PAIR)
-        for sock in (front, back, control, control_back):
-            sock.linger = 0
-        for sock in (front, back):
-            sock.sndhwm = sock.rcvhwm = 10_000
-        front.bind(address)
-        back.connect(address)
-        control.bind(address + "-control")
-        control_back.connect(address + "-control")
-        self.router = front
-        self._proxy_control = control
-
-        def run() -> None:
-            try:
-                zmq.proxy_steerable(tcp, back, None, control_back)
-            except zmq.ZMQError as exc:  # the context went away under it: nothing left to forward
-                if exc.errno != zmq.ETERM:
-                    log.warning("link: the command proxy stopped: %s", exc)
-            finally:
-                for sock in (tcp, back, control_back):
-                    sock.close(linger=0)
-
-        self._proxy_thread = threading.Thread(target=run, name="vr-exposure-link-commands", daemon=True)
-        self._proxy_thread.start()
 
     # -- properties ---------------------------------------------------------------------------
 
@@ -435,11 +395,6 @@ class LinkServer:
             self.flush_published()
             self._pub_queue.put(None)
             self._pub_thread.join(timeout=5.0)
-        if self._proxy_thread is not None and self._proxy_control is not None:
-            # The proxy thread closes the TCP socket itself, once it has stopped.
-            self._proxy_control.send(b"TERMINATE")
-            self._proxy_thread.join(timeout=5.0)
-            self._proxy_control.close(linger=0)
         for name in ("router", "pub"):
             sock = getattr(self, name, None)
             if sock is not None:
