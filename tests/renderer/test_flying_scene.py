@@ -7,10 +7,6 @@ the demo runs the flying protocol headless. The scene clock is stepped, never wa
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +17,13 @@ from panda3d.core import NodePath
 from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_scene
 from vr_exposure.core.specs import SceneSpec
-from vr_exposure.journal import read_session
 from vr_exposure.renderer.blocks.ride import MAX_SWAY_DEG, MAX_VIBRATION_M
 from vr_exposure.renderer.blocks.sound import RATE_HZ, synthesise
 from vr_exposure.renderer.builders.flying.builder import JOLT_DEG, JOLT_M
 from vr_exposure.renderer.builders.flying.contract import ENGINE_LEVEL, MAX_PASSENGERS, PHASES
 from vr_exposure.renderer.stage import Stage
+
+from .apphelpers import run_demo
 
 pytestmark = pytest.mark.renderer
 
@@ -276,33 +273,7 @@ def test_the_cabin_sounds_have_their_spectra() -> None:
 
 def test_the_demo_runs_the_flying_protocol_headless(tmp_path: Path) -> None:
     sessions = tmp_path / "sessions"
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vr_exposure.cli",
-            "demo",
-            "--protocol",
-            "flying-graded",
-            "--minutes",
-            "0.5",
-            "--headless",
-            "--quiet",
-            "--sessions",
-            str(sessions),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    match = re.search(r"^session directory: (.+)$", result.stdout, re.MULTILINE)
-    assert match, result.stdout
-    log = read_session(Path(match.group(1)))
+    log = run_demo("flying-graded", sessions, 0.5)
     loaded = [r.content["scene"] for r in log.by_type("scene_loaded") if r.process == "renderer"]
     assert "flying" in loaded
     assert log.by_type("rung_changed"), "the therapist never moved up the ladder"

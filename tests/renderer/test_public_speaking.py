@@ -5,10 +5,6 @@ protocol headless. The scene's clock is stepped, never waited for."""
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import msgspec
@@ -19,10 +15,11 @@ from panda3d.core import NodePath, Vec3
 from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_library
 from vr_exposure.core.specs import Preset
-from vr_exposure.journal import read_session
 from vr_exposure.renderer.blocks.people import facing_share
 from vr_exposure.renderer.builders import contracts
 from vr_exposure.renderer.stage import Stage
+
+from .apphelpers import run_demo
 
 pytestmark = pytest.mark.renderer
 
@@ -188,33 +185,7 @@ def test_the_curtain_hides_the_audience_until_it_opens() -> None:
 
 def test_the_demo_runs_the_public_speaking_protocol_headless(tmp_path: Path) -> None:
     sessions = tmp_path / "sessions"
-    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vr_exposure.cli",
-            "demo",
-            "--protocol",
-            "public-speaking-graded",
-            "--minutes",
-            "0.3",
-            "--headless",
-            "--quiet",
-            "--sessions",
-            str(sessions),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    match = re.search(r"^session directory: (.+)$", result.stdout, re.MULTILINE)
-    assert match, result.stdout
-    log = read_session(Path(match.group(1)))
+    log = run_demo("public-speaking-graded", sessions, 0.3)
     loaded = [r.content["scene"] for r in log.by_type("scene_loaded") if r.process == "renderer"]
     assert "public-speaking" in loaded
     assert log.by_type("suds_recorded"), "no SUDS rating recorded"
