@@ -149,6 +149,7 @@ def test_safe_place_goes_ahead_of_queued_commands(console: Console) -> None:
     assert con.app.stage.return_to == ("spiders", None, 44)
     assert con.app.state().return_intensity == 44
 
+
 def test_pause_resume_stop_and_safe_place_transitions(console: Console) -> None:
     con = console
     _spiders(con, intensity=30)

@@ -313,7 +313,7 @@ def test_the_stimulus_carries_the_contract_tag(rigs: Any, scene_id: str) -> None
 
 _PLAYER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys, time
     import msgspec
     from panda3d.core import loadPrcFileData, NodePath, AudioManager
     loadPrcFileData("", "audio-library-name p3openal_audio\\nnotify-level-audio error\\n")
@@ -323,56 +323,85 @@ _PLAYER = textwrap.dedent(
     from vr_exposure.renderer.builders import contracts
     from vr_exposure.renderer.stage import Stage
 
-    scene_id, cue_name, scenes, protocols = sys.argv[1:5]
+    scene_id, scenes, protocols, wav = sys.argv[1:5]
     library = load_library(scenes.split(","), protocols.split(","), contracts=contracts())
-    spec = library.scene(scene_id)
-    cue = spec.audio[cue_name]
-    spec = msgspec.structs.replace(spec, audio={cue_name: cue}, events={})
-    levels = [(cue.volume_at(i), i) for i in range(0, 101, 5)]
-    volume, intensity = max(levels)
-    top = NodePath("top")
-    head = top.attachNewNode("head")
-    mgr = AudioManager.createAudioManager()
-    assert mgr.isValid(), "OpenAL did not open"
-    audio = SceneAudio(mgr, head, root=top)
-    stage = Stage(top, audio=audio, clock=FakeClock(), rng_seed=2, shadow_size_px=0)
-    stage.load(spec, intensity=intensity)
-    head.setPos(0, 0, stage.eye_height_m)
-    if not cue.loop:
-        audio.play(cue_name)
-    deadline = time.monotonic() + 1.2
-    while time.monotonic() < deadline:
-        stage.update(1 / 60)
-        time.sleep(1 / 60)
-    print("PLAYING", audio.playing, volume)
-    stage.destroy()
-    mgr.shutdown()
+    full = library.scene(scene_id)
+    for index, cue_name in enumerate(full.audio):
+        # One cue alone in the scene; a fresh audio manager reopens the wave device, which starts a
+        # new file, so each cue's output is its own.
+        cue = full.audio[cue_name]
+        spec = msgspec.structs.replace(full, audio={cue_name: cue}, events={})
+        levels = [(cue.volume_at(i), i) for i in range(0, 101, 5)]
+        volume, intensity = max(levels)
+        top = NodePath("top")
+        head = top.attachNewNode("head")
+        mgr = AudioManager.createAudioManager()
+        assert mgr.isValid(), "OpenAL did not open"
+        audio = SceneAudio(mgr, head, root=top)
+        stage = Stage(top, audio=audio, clock=FakeClock(), rng_seed=2, shadow_size_px=0)
+        stage.load(spec, intensity=intensity)
+        head.setPos(0, 0, stage.eye_height_m)
+        if not cue.loop:
+            audio.play(cue_name)
+        deadline = time.monotonic() + 1.2
+        while time.monotonic() < deadline:
+            stage.update(1 / 60)
+            time.sleep(1 / 60)
+        playing = audio.playing
+        stage.destroy()
+        mgr.shutdown()
+        del audio, mgr
+        os.replace(wav, f"{wav}.{index}")
+        print("CUE", index, cue_name, "PLAYING", playing, volume, flush=True)
     """
 )
 
 
+@pytest.fixture(scope="module")
+def scene_sound(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """``scene_sound(scene_id)``: each cue of the scene played alone, in one player process per scene
+    (a process per cue costs the suite minutes), as ``{cue: (player's line, WAV bytes)}``."""
+    played: dict[str, dict[str, tuple[str, bytes]]] = {}
+
+    def get(scene_id: str) -> dict[str, tuple[str, bytes]]:
+        if scene_id in played:
+            return played[scene_id]
+        tmp = tmp_path_factory.mktemp(f"sound-{scene_id}")
+        out = tmp / "out.wav"
+        conf = tmp / "alsoft.conf"
+        settings = "[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n"
+        conf.write_text(f"{settings}[wave]\nfile={out}\n", encoding="utf-8")
+        env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+        env[PACKAGES_ENV] = os.environ[PACKAGES_ENV]
+        scenes = f"{ROOT / 'scenes'},{TOY_CONTENT / 'scenes'}"
+        protocols = f"{ROOT / 'protocols'},{TOY_CONTENT / 'protocols'}"
+        proc = subprocess.run(
+            [sys.executable, "-c", _PLAYER, scene_id, scenes, protocols, str(out)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60 + 30 * len(LIBRARY.scenes[scene_id].audio),
+        )
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        lines = {}
+        for line in proc.stdout.splitlines():
+            if line.startswith("CUE "):
+                _, index, name, rest = line.split(" ", 3)
+                lines[name] = (rest, (tmp / f"out.wav.{index}").read_bytes())
+        played[scene_id] = lines
+        return lines
+
+    return get
+
+
 @pytest.mark.parametrize(("scene_id", "cue_name"), CUES)
-def test_every_audio_cue_is_heard(tmp_path: Path, scene_id: str, cue_name: str) -> None:
-    out = tmp_path / "out.wav"
-    conf = tmp_path / "alsoft.conf"
-    conf.write_text(
-        f"[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n[wave]\nfile={out}\n", encoding="utf-8"
-    )
-    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
-    env[PACKAGES_ENV] = os.environ[PACKAGES_ENV]
-    scenes = f"{ROOT / 'scenes'},{TOY_CONTENT / 'scenes'}"
-    protocols = f"{ROOT / 'protocols'},{TOY_CONTENT / 'protocols'}"
-    proc = subprocess.run(
-        [sys.executable, "-c", _PLAYER, scene_id, cue_name, scenes, protocols],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert f"PLAYING ['{cue_name}']" in proc.stdout, proc.stdout
-    channels, bits, frames = _read_wav(out.read_bytes())
+def test_every_audio_cue_is_heard(scene_sound: Any, scene_id: str, cue_name: str) -> None:
+    played = scene_sound(scene_id)
+    assert cue_name in played, f"the player did not reach cue {cue_name}"
+    line, wav = played[cue_name]
+    assert line.startswith(f"PLAYING ['{cue_name}']"), line
+    channels, bits, frames = _read_wav(wav)
     assert bits == 16
     data = np.frombuffer(frames, dtype=np.int16).astype(np.float64).reshape(-1, channels)
     assert _rms(data) > 30.0, f"{scene_id} cue {cue_name} is (nearly) silent: RMS {_rms(data):.1f}"

@@ -53,9 +53,13 @@ def test_replayed_camera_is_the_recorded_head_pose(killed_session: Path, tmp_pat
     rows = _frames(out)
     assert len(rows) == len(tl.pose)  # every recorded frame
     # A picture in every frame, except the first ones of a fade in from black (the journal's first
-    # pose can be sampled as the scene's fade starts: the patient saw black then too).
+    # poses can be sampled as the scene's fade starts: the patient saw black then too).
     assert all((out / r["file"]).stat().st_size > 1000 for r in rows if float(r["fade_level"]) > 0.05)
-    assert sum(float(r["fade_level"]) <= 0.05 for r in rows) <= 2
+    # The dark frames are a leading run only (how many depends on how fast the loaded machine ran the
+    # fade): once the scene has faded in, no replayed frame is black.
+    dark = [i for i, r in enumerate(rows) if float(r["fade_level"]) <= 0.05]
+    assert dark == list(range(len(dark))), dark
+    assert len(dark) < len(rows) // 2
     idx = np.asarray([int(r["pose_index"]) for r in rows])
     assert np.array_equal(np.asarray([int(r["t_mono_ns"]) for r in rows]), tl.pose.t_mono_ns[idx])
     assert np.array_equal(np.asarray([int(r["recorded_frame"]) for r in rows]), tl.pose.frame[idx])
