@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -357,42 +358,45 @@ _PLAYER = textwrap.dedent(
 )
 
 
+def _play_scene_cues(tmp: Path, scene_id: str) -> dict[str, tuple[str, bytes]]:
+    """Each cue of ``scene_id`` played alone in one player process: ``{cue: (player's line, WAV)}``."""
+    out = tmp / "out.wav"
+    conf = tmp / "alsoft.conf"
+    settings = "[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n"
+    conf.write_text(f"{settings}[wave]\nfile={out}\n", encoding="utf-8")
+    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+    packages = [p for p in os.environ.get(PACKAGES_ENV, "").split(",") if p]
+    env[PACKAGES_ENV] = ",".join(packages if TOY_PACKAGES in packages else [*packages, TOY_PACKAGES])
+    scenes = f"{ROOT / 'scenes'},{TOY_CONTENT / 'scenes'}"
+    protocols = f"{ROOT / 'protocols'},{TOY_CONTENT / 'protocols'}"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PLAYER, scene_id, scenes, protocols, str(out)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120 + 60 * len(LIBRARY.scenes[scene_id].audio),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("CUE "):
+            _, index, name, rest = line.split(" ", 3)
+            lines[name] = (rest, (tmp / f"out.wav.{index}").read_bytes())
+    return lines
+
+
 @pytest.fixture(scope="module")
-def scene_sound(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """``scene_sound(scene_id)``: each cue of the scene played alone, in one player process per scene
-    (a process per cue costs the suite minutes), as ``{cue: (player's line, WAV bytes)}``."""
-    played: dict[str, dict[str, tuple[str, bytes]]] = {}
-
-    def get(scene_id: str) -> dict[str, tuple[str, bytes]]:
-        if scene_id in played:
-            return played[scene_id]
-        tmp = tmp_path_factory.mktemp(f"sound-{scene_id}")
-        out = tmp / "out.wav"
-        conf = tmp / "alsoft.conf"
-        settings = "[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n"
-        conf.write_text(f"{settings}[wave]\nfile={out}\n", encoding="utf-8")
-        env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
-        env[PACKAGES_ENV] = os.environ[PACKAGES_ENV]
-        scenes = f"{ROOT / 'scenes'},{TOY_CONTENT / 'scenes'}"
-        protocols = f"{ROOT / 'protocols'},{TOY_CONTENT / 'protocols'}"
-        proc = subprocess.run(
-            [sys.executable, "-c", _PLAYER, scene_id, scenes, protocols, str(out)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60 + 30 * len(LIBRARY.scenes[scene_id].audio),
-        )
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        lines = {}
-        for line in proc.stdout.splitlines():
-            if line.startswith("CUE "):
-                _, index, name, rest = line.split(" ", 3)
-                lines[name] = (rest, (tmp / f"out.wav.{index}").read_bytes())
-        played[scene_id] = lines
-        return lines
-
-    return get
+def scene_sound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``scene_sound(scene_id)``: each cue of the scene played alone, as ``{cue: (player's line, WAV
+    bytes)}``. One player process per scene (a process per cue costs the suite minutes), three at a
+    time: a player mostly waits while its cue plays in real time."""
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        played = {
+            sid: pool.submit(_play_scene_cues, tmp_path_factory.mktemp(f"sound-{sid}"), sid)
+            for sid in sorted({sid for sid, _ in CUES})
+        }
+        yield lambda scene_id: played[scene_id].result()
 
 
 @pytest.mark.parametrize(("scene_id", "cue_name"), CUES)
