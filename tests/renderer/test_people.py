@@ -169,3 +169,36 @@ def test_every_gesture_is_known_and_building_a_figure_is_modest() -> None:
         for _ in range(20):
             person.update(DT)
         assert person.gesturing is None
+
+
+def test_an_update_schedule_spreads_a_crowd_over_frames_and_loses_no_time() -> None:
+    from vr_exposure.renderer.blocks.people import UpdateSchedule, update_interval_s
+
+    assert update_interval_s(2.0) < update_interval_s(6.0) < update_interval_s(12.0)
+    n = 40
+    schedule = UpdateSchedule(n)
+    for k in range(n):
+        schedule.set_interval(k, update_interval_s(2.0 if k < 10 else 12.0))
+    dt = 1 / 90
+    stepped = [0.0] * n
+    updates = [0] * n
+    per_frame = []
+    for _ in range(900):  # ten seconds at 90 Hz
+        due = schedule.due(dt, range(n))
+        per_frame.append(len(due))
+        for k, step in due:
+            assert step > 0.0
+            stepped[k] += step
+            updates[k] += 1
+    # Near figures at about 45 Hz, far ones at about 22.5 Hz.
+    assert all(430 <= u <= 460 for u in updates[:10]), updates[:10]
+    assert all(215 <= u <= 235 for u in updates[10:]), updates[10:]
+    # Each figure stepped through all of the time, up to its last update.
+    assert all(10.0 - 1 / 20 <= s <= 10.0 + 1e-6 for s in stepped), stepped
+    # Spread evenly: every frame moves about the average share (5 near + 7.5 far a frame).
+    assert max(per_frame[1:]) <= 14, max(per_frame[1:])
+    assert min(per_frame[1:]) >= 11, min(per_frame[1:])
+    # Below the figures' rate, every figure moves every frame.
+    slow = UpdateSchedule(3, 1 / 45)
+    for _ in range(5):
+        assert [k for k, _ in slow.due(1 / 20, range(3))] == [0, 1, 2]

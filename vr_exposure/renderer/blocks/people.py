@@ -28,6 +28,12 @@ Example (an audience member who looks at the speaker and nods)::
     person.gesture("nod", 1.0)
     person.update(dt_s)                                    # every frame
 
+A crowd need not move every figure every frame: :class:`UpdateSchedule` updates each figure at a
+rate that falls with its distance from the patient (:func:`update_interval_s`: 45 Hz near, 22 Hz
+beyond 8 m, where one step of the idle motion moves a head by a fraction of a headset pixel and one
+of a head turning at full speed by about a pixel), the figures of one rate spread over different
+frames; each update gets the whole time since the last one.
+
 Gestures and reactions (:data:`GESTURES`): ``nod``, ``shake-head``, ``wave``, ``raise-hand``,
 ``lean-back``, ``look-away``, ``bored`` (looks away and slumps), ``phone`` (looks down at a phone in
 the hand), ``whisper`` / ``listen`` (lean and turn toward a neighbour, ``side`` -1 left or +1 right),
@@ -37,7 +43,7 @@ the hand), ``whisper`` / ``listen`` (lean and turn toward a neighbour, ``side`` 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from panda3d.core import (
@@ -62,7 +68,9 @@ __all__ = [
     "HAIR_COLOURS",
     "SKIN_TONES",
     "Figure",
+    "UpdateSchedule",
     "facing_share",
+    "update_interval_s",
 ]
 
 GESTURES = (
@@ -819,7 +827,7 @@ class Figure:
     def _reach(self, k: int, target: Vec3) -> None:
         """Point arm ``k`` (0 left, 1 right) so its hand is at ``target`` (torso frame): a two-bone
         reach with the elbow kept down and out. Skipped when the target has not moved."""
-        key = (round(target.x, 3), round(target.y, 3), round(target.z, 3))
+        key = (target.x, target.y, target.z)  # a resting hand's target is the same numbers each frame
         if self._arm_key[k] == key:
             return
         self._arm_key[k] = key
@@ -851,6 +859,67 @@ class Figure:
         self.arms[k].setQuat(q)
         cos_e = (l1 * l1 + l2 * l2 - d * d) / (2 * l1 * l2)
         self.elbows[k].setP(180.0 - math.degrees(math.acos(min(max(cos_e, -1.0), 1.0))))
+
+
+def update_interval_s(distance_m: float) -> float:
+    """How often a figure ``distance_m`` from the patient's eyes moves: every 1/45 s within 4 m,
+    1/30 s within 8 m, 1/22.5 s beyond. Breathing and sway are slow: beyond 8 m one step of them
+    moves a head by a small fraction of a headset pixel (about 0.05 degrees at 20 pixels a degree),
+    and one step of a head turning at full speed (:data:`HEAD_TURN_DEG_S`) by about a pixel."""
+    if distance_m < 4.0:
+        return 1 / 45
+    if distance_m < 8.0:
+        return 1 / 30
+    return 1 / 22.5
+
+
+class UpdateSchedule:
+    """Animation level of detail in time for ``n`` items (figures of a crowd): item ``k`` is due
+    when its interval (:meth:`set_interval`) has passed since its last update. The items of one
+    interval are spread evenly over it, so each frame moves about the same number; at a frame rate
+    below an item's rate it is due every frame."""
+
+    def __init__(self, n: int, interval_s: float = 0.0) -> None:
+        self.t_s = 0.0
+        self._interval = [max(interval_s, 0.0)] * n
+        self._last = [0.0] * n
+        self._due = [0.0] * n
+        self._spread = True
+
+    def set_interval(self, k: int, interval_s: float) -> None:
+        interval_s = max(interval_s, 0.0)
+        if interval_s != self._interval[k]:
+            self._interval[k] = interval_s
+            self._spread = True
+
+    def interval_s(self, k: int) -> float:
+        return self._interval[k]
+
+    def _respread(self) -> None:
+        groups: dict[float, list[int]] = {}
+        for k, interval in enumerate(self._interval):
+            groups.setdefault(interval, []).append(k)
+        for interval, items in groups.items():
+            for j, k in enumerate(items):
+                self._due[k] = self.t_s + interval * j / len(items)
+        self._spread = False
+
+    def due(self, dt_s: float, items: Iterable[int]) -> list[tuple[int, float]]:
+        """Advance by ``dt_s``; the items of ``items`` due now, each with the time since its last
+        update (what its ``update`` should step)."""
+        if self._spread:
+            self._respread()
+        self.t_s += dt_s
+        t = self.t_s
+        slack = 0.25 * dt_s  # frame-time jitter must not push an update one frame late
+        out: list[tuple[int, float]] = []
+        due, last, interval = self._due, self._last, self._interval
+        for k in items:
+            if t + slack >= due[k] and t > last[k]:
+                out.append((k, t - last[k]))
+                last[k] = t
+                due[k] = max(due[k] + interval[k], t - slack)
+        return out
 
 
 def facing_share(figures: Sequence[Figure], eye: Vec3, frame: NodePath, *, within_deg: float = 20.0) -> float:
