@@ -31,6 +31,23 @@ def _graph() -> tuple[NodePath, NodePath, NodePath, NodePath]:
     return render, tracking, a, b
 
 
+def test_a_busy_frame_puts_a_sample_off_by_one_frame_and_keeps_the_10_hz_grid() -> None:
+    render, tracking, _, _ = _graph()
+    tracker = StimulusTracker(render, tracking)
+    assert tracker.sample(0, 1000 * MS, scene_key="s1", defer=True) is not None  # the first: at once
+    frame_ns = 11_111_111
+    stamps = []
+    for frame in range(1, 181):  # two seconds at 90 Hz, every frame busy
+        t = 1000 * MS + frame * frame_ns
+        if tracker.sample(frame, t, scene_key="s1", defer=True) is not None:
+            stamps.append(t)
+    # Each sample one frame after it was due, never two: still 10 a second on the same grid.
+    assert len(stamps) in (19, 20)
+    for t in stamps:
+        late_ns = (t - 1000 * MS) % (100 * MS)
+        assert frame_ns <= late_ns < 2 * frame_ns + MS, late_ns / MS
+
+
 def test_positions_of_shown_stimuli_in_tracking_space_at_10_hz() -> None:
     render, tracking, a, b = _graph()
     b.getParent().hide()  # hidden through an ancestor: not shown

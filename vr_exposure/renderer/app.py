@@ -398,7 +398,9 @@ class App:
         for notice in self.backend.poll_notices():
             self._on_backend_notice(notice)
         if self.link is not None:
-            self.link.pump()
+            # A frame that handled messages (a heartbeat, a command) lets the telemetry task put off
+            # its 10 Hz stimulus sample by one frame, so the two do not add up in one frame.
+            self.telemetry.busy_frame = self.link.pump() > 0
 
     def _task_stimuli(self) -> None:
         now = self.clock.monotonic_ns()

@@ -31,45 +31,50 @@ class StimulusTracker:
         self.reference = reference
         self.tag = tag
         self.interval_ns = int(1e9 / rate_hz)
-        self._nodes: list[Any] | None = None
+        # (node, name, tag value): names and tags are read once, when the nodes are found.
+        self._nodes: list[tuple[Any, str, str]] | None = None
         self._scene_key: object = None
         self._next_ns: int | None = None
         self._shown_last = False
+        self._deferred = False
 
     def invalidate(self) -> None:
         """Find the tagged nodes again at the next sample (the scene graph changed)."""
         self._nodes = None
         self._next_ns = None
 
-    def sample(self, frame: int, now_ns: int, scene_key: object = None) -> dict[str, Any] | None:
+    def sample(
+        self, frame: int, now_ns: int, scene_key: object = None, *, defer: bool = False
+    ) -> dict[str, Any] | None:
         """The ``stimulus_positions`` content for this frame, or None (not due, or nothing shown now
         nor at the last sample). A new ``scene_key`` (the stage's scene instance) finds the nodes
-        again and samples at once."""
+        again and samples at once. ``defer``: this frame is busy already; a sample due now waits
+        for the next frame (one frame at most: the next one samples whatever it is given)."""
         if scene_key is not self._scene_key:
             self._scene_key = scene_key
             self.invalidate()
         if self._next_ns is not None and now_ns < self._next_ns:
             return None
+        if defer and not self._deferred and self._next_ns is not None:
+            self._deferred = True
+            return None
+        self._deferred = False
         due = self._next_ns if self._next_ns is not None else now_ns
         # A fixed grid, so frame jitter does not lower the rate; a loop more than an interval
         # behind starts a new grid rather than catching up in a burst.
         self._next_ns = (now_ns if now_ns - due >= self.interval_ns else due) + self.interval_ns
         if self._nodes is None:
-            self._nodes = list(self.render.findAllMatches(f"**/={self.tag}"))
+            found = self.render.findAllMatches(f"**/={self.tag}")
+            self._nodes = [(node, node.getName(), node.getTag(self.tag)) for node in found]
         stimuli = []
-        for node in self._nodes:
+        render, reference = self.render, self.reference
+        for node, name, tag in self._nodes:
             # Removed, detached from the scene graph or hidden (a spider count below the maximum,
             # a scene that is fading out): not something the patient can see.
-            if node.isEmpty() or node.getTop() != self.render or node.isHidden():
+            if node.isEmpty() or node.getTop() != render or node.isHidden():
                 continue
-            pos = node.getPos(self.reference)
-            stimuli.append(
-                {
-                    "node": node.getName(),
-                    "tag": node.getTag(self.tag),
-                    "position_m": (float(pos.x), float(pos.y), float(pos.z)),
-                }
-            )
+            pos = node.getPos(reference)
+            stimuli.append({"node": name, "tag": tag, "position_m": (pos.x, pos.y, pos.z)})
         if not stimuli and not self._shown_last:
             return None
         self._shown_last = bool(stimuli)

@@ -437,6 +437,8 @@ class Telemetry:
         self.journal = journal
         self.mirror = mirror
         self.stimuli = stimuli
+        #: Set by the frame loop when this frame already did other periodic work (see StimulusTracker).
+        self.busy_frame = False
         #: Identifies the scene shown (the stage's scene instance): when it changes, the stimulus
         #: nodes are found again.
         self.scene_key = scene_key
@@ -472,7 +474,8 @@ class Telemetry:
         self._emit("head_pose", pose)
         if self.stimuli is not None:
             scene = self.scene_key() if self.scene_key is not None else None
-            stimuli = self.stimuli.sample(frame, now_ns, scene)
+            stimuli = self.stimuli.sample(frame, now_ns, scene, defer=self.busy_frame)
+            self.busy_frame = False
             if stimuli is not None:
                 self._emit("stimulus_positions", stimuli)
         summary = self.timer.tick(now_ns)

@@ -1026,9 +1026,7 @@ def _probes(events: Sequence[Event]) -> tuple[ProbeRecord, ...]:
                 },
             )
             p.update(status="missed", closed_mono_ns=e.t_mono_ns, reason=c.get("reason") or None)
-        elif (
-            e.msg_type == "suds_recorded" and isinstance(c.get("probe_id"), str) and c["probe_id"] in probes
-        ):
+        elif e.msg_type == "suds_recorded" and isinstance(c.get("probe_id"), str) and c["probe_id"] in probes:
             p = probes[c["probe_id"]]
             if p.get("status") == "missed":
                 p["late_rating"] = True
