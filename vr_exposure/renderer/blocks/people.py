@@ -30,9 +30,10 @@ Example (an audience member who looks at the speaker and nods)::
 
 A crowd need not move every figure every frame: :class:`UpdateSchedule` updates each figure at a
 rate that falls with its distance from the patient (:func:`update_interval_s`: 45 Hz near, 22 Hz
-beyond 8 m, where one step of the idle motion moves a head by a fraction of a headset pixel and one
-of a head turning at full speed by about a pixel), the figures of one rate spread over different
-frames; each update gets the whole time since the last one.
+beyond 8 m, where one step of a head turning at full speed moves it by about a headset pixel), and
+at half that rate while the figure is :attr:`Figure.settled` (only breathing and sway left, slow
+enough that a step of them is a fraction of a pixel); the figures of one rate are spread over
+different frames, and each update gets the whole time since the last one.
 
 Gestures and reactions (:data:`GESTURES`): ``nod``, ``shake-head``, ``wave``, ``raise-hand``,
 ``lean-back``, ``look-away``, ``bored`` (looks away and slumps), ``phone`` (looks down at a phone in
@@ -669,6 +670,17 @@ class Figure:
     def gesturing(self) -> str | None:
         return self._gesture
 
+    @property
+    def settled(self) -> bool:
+        """Nothing but idle motion (breathing, sway) left to show: no gesture, not walking, the head
+        where it wants to look (within half a degree)."""
+        if self._gesture is not None or self._walk_hz > 0.0:
+            return False
+        want_yaw, want_pitch = self._want
+        if self._cross > 0.0:
+            want_pitch -= 6.0 * self._cross
+        return abs(want_yaw - self._yaw) < 0.5 and abs(want_pitch - self._pitch) < 0.5
+
     def stop_gesture(self) -> None:
         self._gesture = None
 
@@ -875,15 +887,17 @@ def update_interval_s(distance_m: float) -> float:
 
 class UpdateSchedule:
     """Animation level of detail in time for ``n`` items (figures of a crowd): item ``k`` is due
-    when its interval (:meth:`set_interval`) has passed since its last update. The items of one
-    interval are spread evenly over it, so each frame moves about the same number; at a frame rate
-    below an item's rate it is due every frame."""
+    every interval (:meth:`set_interval`), or every two while it is settled (``settled(k)`` in
+    :meth:`due`: nothing but its idle motion left to show). Each item keeps a phase of its own, and
+    the items of one interval have phases spread evenly over two intervals, so each frame moves
+    about the same number of them; at a frame rate below an item's rate it is due every frame."""
 
     def __init__(self, n: int, interval_s: float = 0.0) -> None:
         self.t_s = 0.0
         self._interval = [max(interval_s, 0.0)] * n
         self._last = [0.0] * n
         self._due = [0.0] * n
+        self._phase = [0.0] * n
         self._spread = True
 
     def set_interval(self, k: int, interval_s: float) -> None:
@@ -901,10 +915,13 @@ class UpdateSchedule:
             groups.setdefault(interval, []).append(k)
         for interval, items in groups.items():
             for j, k in enumerate(items):
-                self._due[k] = self.t_s + interval * j / len(items)
+                self._phase[k] = 2.0 * interval * j / len(items)
+                self._due[k] = self.t_s + self._phase[k]
         self._spread = False
 
-    def due(self, dt_s: float, items: Iterable[int]) -> list[tuple[int, float]]:
+    def due(
+        self, dt_s: float, items: Iterable[int], settled: Callable[[int], bool] | None = None
+    ) -> list[tuple[int, float]]:
         """Advance by ``dt_s``; the items of ``items`` due now, each with the time since its last
         update (what its ``update`` should step)."""
         if self._spread:
@@ -913,12 +930,19 @@ class UpdateSchedule:
         t = self.t_s
         slack = 0.25 * dt_s  # frame-time jitter must not push an update one frame late
         out: list[tuple[int, float]] = []
-        due, last, interval = self._due, self._last, self._interval
+        due, last, interval, phase = self._due, self._last, self._interval, self._phase
         for k in items:
             if t + slack >= due[k] and t > last[k]:
                 out.append((k, t - last[k]))
                 last[k] = t
-                due[k] = max(due[k] + interval[k], t - slack)
+                step = interval[k]
+                if settled is not None and settled(k):
+                    step *= 2.0
+                if step <= 0.0:
+                    due[k] = t
+                    continue
+                # The next point of the item's own grid after this frame.
+                due[k] = phase[k] + (math.floor((t + slack - phase[k]) / step) + 1.0) * step
         return out
 
 

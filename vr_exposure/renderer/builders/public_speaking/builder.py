@@ -502,10 +502,10 @@ class PublicSpeakingScene(SceneInstance):
             if self.people[k].gesturing is None:
                 self._react(k, shown)
         # Each person moves at a rate that falls with the distance from the speaker (45 Hz near,
-        # 22 Hz at the back of the hall), spread over frames: the motion is slow (breathing, sway,
-        # a nod), and forty people a frame would cost the frame's Python budget twice over.
+        # 22 Hz at the back of the hall), halved while only breathing and sway are left, spread
+        # over frames: forty people a frame would cost the frame's Python budget twice over.
         people = self.people
-        for k, step_s in self.schedule.due(dt_s, shown):
+        for k, step_s in self.schedule.due(dt_s, shown, lambda k: people[k].settled):
             people[k].update(step_s)
         for w in self.walkers:
             if not w.root.isHidden():
