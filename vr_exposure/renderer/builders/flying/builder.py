@@ -51,7 +51,7 @@ from vr_exposure.core.specs import Event
 from vr_exposure.renderer import procedural as proc
 from vr_exposure.renderer import shading
 from vr_exposure.renderer.blocks.materials import SHADOW_MASK, glow, material, part
-from vr_exposure.renderer.blocks.people import Figure
+from vr_exposure.renderer.blocks.people import Figure, UpdateSchedule, update_interval_s
 from vr_exposure.renderer.blocks.ride import RideMotion
 from vr_exposure.renderer.blocks.sky import SceneFog, Sun, recolor_sky, sky_dome
 from vr_exposure.renderer.blocks.weather import Lightning, Rain
@@ -89,8 +89,6 @@ REVEAL_M = 0.08
 GROUND_Z = -2.6
 #: Where the wing's root sits along the fuselage from the patient, by seat.
 WING_Y = {"front": -14.0, "over-wing": 1.0, "behind-wing": 7.5}
-#: The seated passengers animate in this many interleaved groups, one group a frame.
-PEOPLE_GROUPS = 3
 JOLT_M = 0.025
 JOLT_DEG = 1.2
 STRIP_PERIOD_M = 60.0
@@ -389,8 +387,7 @@ class FlyingScene(SceneInstance):
         self._jolts: list[tuple[float, float, float]] = []  # (start s, amplitude 0-1, roll sign)
         self.events: dict[str, tuple[float, float]] = {}  # name -> (start s, duration s)
         self._next_strike = 0.0
-        self._frame = 0
-        self._group_dt = [0.0] * PEOPLE_GROUPS
+        self.schedule = UpdateSchedule(MAX_PASSENGERS, 1 / 30)
         self.seated: list[Figure] = []
 
     # ----------------------------------------------------------------------------------- the sky
@@ -1208,6 +1205,8 @@ class FlyingScene(SceneInstance):
             person = self.people[shown]
             person.root.setPos(SEAT_X[k], r * SEAT_PITCH_M + 0.05, 0.05)  # on the cushion
             person.root.show()
+            distance = math.hypot(SEAT_X[k], r * SEAT_PITCH_M)
+            self.schedule.set_interval(shown, max(update_interval_s(distance), 1 / 30))
             shown += 1
         self.passengers_shown = shown
         self.seated = self.people[:shown]
@@ -1302,15 +1301,11 @@ class FlyingScene(SceneInstance):
     def update(self, dt_s: float) -> None:
         self.t_s += dt_s
         t = self.t_s
-        # The seated passengers' idle motion is slow: a third of them moves each frame, by the time
-        # its group has waited, which keeps a full cabin's animation to a third of the work.
-        self._frame += 1
-        group = self._frame % PEOPLE_GROUPS
-        for g in range(PEOPLE_GROUPS):
-            self._group_dt[g] += dt_s
-        for person in self.seated[group::PEOPLE_GROUPS]:
-            person.update(self._group_dt[group])
-        self._group_dt[group] = 0.0
+        # The seated passengers' idle motion is slow: each moves at 30 Hz at most (less the further
+        # back it sits), at half that while only breathing and sway are left, spread over frames.
+        seated = self.seated
+        for k, step_s in self.schedule.due(dt_s, range(len(seated)), lambda k: seated[k].settled):
+            seated[k].update(step_s)
         self._walk_boarders(dt_s)
         speed, altitude, pitch = self._motion()
         self.distance_m += speed * dt_s
