@@ -1,16 +1,18 @@
-"""The ``public-speaking`` scene, measured from the scene graph: the seats fill as ``audience`` says,
-the share of faces turned to the speaker follows ``gaze``, ``attention`` slumps and folds the
+"""The ``public-speaking`` scene, measured from the scene graph and rendered: the seats fill as
+``audience`` says, the share of faces turned to the speaker follows ``gaze`` (in the graph and in
+the rendered pixels of faces against backs of heads), ``attention`` slumps and folds the
 audience, a walk-out walks someone to the door and away and ends, and the demo runs the graded
 protocol headless. The scene's clock is stepped, never waited for."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
 import pytest
-from panda3d.core import NodePath, Vec3
+from panda3d.core import Geom, GeomNode, GeomTriangles, GeomVertexReader, NodePath, Vec3
 
 from vr_exposure.core.clock import FakeClock
 from vr_exposure.core.loading import load_library
@@ -70,6 +72,76 @@ def test_the_share_of_faces_turned_to_the_speaker_follows_gaze() -> None:
         shares.append(facing_share(scene.people, eye, top, within_deg=15.0))  # type: ignore[attr-defined]
         stage.destroy()
     assert shares[0] < 0.15 and shares[2] > 0.85 and shares[0] < shares[1] < shares[2], shares
+
+
+def _split_faces(person: Any) -> None:
+    """Split ``person``'s head mesh into the front of the face (tagged ``part=face``) and the rest
+    (``part=back``), same vertices and state, so a render can tell faces from backs of heads."""
+    head = person.neck.find("head")
+    node = head.node()
+    for g in range(node.getNumGeoms()):
+        geom = node.getGeom(g)
+        vdata = geom.getVertexData()
+        reader = GeomVertexReader(vdata, "vertex")
+        points = []
+        while not reader.isAtEnd():
+            v = reader.getData3()
+            points.append((v.x, v.y, v.z))
+        pts = np.asarray(points)
+        tris = np.concatenate(
+            [
+                np.asarray([prim.getVertex(i) for i in range(prim.getNumVertices())]).reshape(-1, 3)
+                for prim in (geom.getPrimitive(k).decompose() for k in range(geom.getNumPrimitives()))
+            ]
+        )
+        centre = pts[tris].mean(axis=1)
+        s = person.scale
+        front = (centre[:, 1] > 0.07 * s) & (centre[:, 2] > 0.06 * s)  # +y is where the face points
+        for part, chosen in (("face", front), ("back", ~front)):
+            prim = GeomTriangles(Geom.UHStatic)
+            for a, b, c in tris[chosen]:
+                prim.addVertices(int(a), int(b), int(c))
+            piece = Geom(vdata)
+            piece.addPrimitive(prim)
+            out = GeomNode(f"head-{part}")
+            out.addGeom(piece, node.getGeomState(g))
+            path = head.getParent().attachNewNode(out)
+            path.setTransform(head.getTransform())
+            path.setTag("part", part)
+    head.removeNode()
+
+
+def test_the_rendered_share_of_faces_turned_to_the_camera_rises_with_gaze(showbase: Any) -> None:
+    """Rendered from the speaker's eyes: the pixels of the fronts of faces, against those of all the
+    heads, rise with ``gaze`` (depth-tested, so a face hidden behind another head does not count)."""
+    from vr_exposure.renderer.still import OffscreenView
+
+    shares = []
+    for gaze in (0.0, 0.5, 1.0):
+        top, stage = _stage(room_size=1, audience=24, curtain=0, gaze=gaze, attention=1, reaction_rate=0)
+        _step(stage, 3.0)
+        for person in stage.scene.people:  # type: ignore[attr-defined]
+            _split_faces(person)
+        view = OffscreenView(
+            top,
+            size=(320, 180),
+            fov_deg=90.0,
+            engine=showbase.graphicsEngine,
+            pipe=showbase.pipe,
+            host=showbase.win,
+        )
+        try:
+            view.camera.setPos(0.0, 0.0, stage.eye_height_m)
+            view.camera.lookAt(0.0, 6.0, 1.1)
+            faces = int(view.render_mask("face", tag_key="part").sum())
+            backs = int(view.render_mask("back", tag_key="part").sum())
+        finally:
+            view.close()
+            stage.destroy()
+        assert faces + backs > 800, "the heads are not in the speaker's view"
+        shares.append(faces / (faces + backs))
+    assert shares[0] < shares[1] < shares[2], shares
+    assert shares[2] > 1.6 * shares[0], shares
 
 
 def test_attention_slumps_and_folds_the_audience() -> None:
