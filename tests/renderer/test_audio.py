@@ -7,7 +7,6 @@ output to a WAV file instead of a sound card. The playing runs in a subprocess s
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,8 @@ import numpy as np
 import pytest
 
 from vr_exposure.renderer import audio
+
+from .wave_output import wave_env
 
 _PLAYER = textwrap.dedent(
     """
@@ -54,11 +55,7 @@ _PLAYER = textwrap.dedent(
 
 def _play(tmp_path: Path, side: float) -> np.ndarray:
     out = tmp_path / f"out-{side:+.0f}.wav"
-    conf = tmp_path / "alsoft.conf"
-    conf.write_text(
-        f"[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n[wave]\nfile={out}\n", encoding="utf-8"
-    )
-    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+    env = wave_env(tmp_path / "alsoft.conf", out)
     proc = subprocess.run(
         [sys.executable, "-c", _PLAYER, str(side)], env=env, capture_output=True, text=True, timeout=60
     )

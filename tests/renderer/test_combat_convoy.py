@@ -9,7 +9,6 @@ shape they claim."""
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -31,6 +30,7 @@ from vr_exposure.renderer.stage import Stage
 from vr_exposure.renderer.still import OffscreenView
 
 from .test_audio import _read_wav, _rms
+from .wave_output import wave_env
 
 pytestmark = pytest.mark.renderer
 
@@ -258,12 +258,11 @@ _PLAYER = textwrap.dedent(
     """
     import sys, time
     import msgspec
-    from panda3d.core import loadPrcFileData, NodePath, AudioManager
+    from panda3d.core import loadPrcFileData
     loadPrcFileData("", "audio-library-name p3openal_audio\\nnotify-level-audio error\\n")
     from vr_exposure.core.clock import FakeClock
     from vr_exposure.core.loading import load_scene
-    from vr_exposure.renderer.audio import SceneAudio
-    from vr_exposure.renderer.stage import Stage
+    from tests.renderer.wave_output import audio_stage
 
     path, event_name, strength, duration_s = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
     spec = load_scene(path)
@@ -271,13 +270,8 @@ _PLAYER = textwrap.dedent(
     spec = msgspec.structs.replace(
         spec, audio={event.cue: spec.audio[event.cue]}, events={event_name: event}
     )
-    top = NodePath("top")
-    head = top.attachNewNode("head")
-    mgr = AudioManager.createAudioManager()
-    assert mgr.isValid(), "OpenAL did not open"
-    audio = SceneAudio(mgr, head, root=top)
     clock = FakeClock()
-    stage = Stage(top, audio=audio, clock=clock, rng_seed=2, shadow_size_px=0)
+    top, head, mgr, audio, stage = audio_stage(clock)
     stage.load(spec, preset="market")
     head.setPos(0, 0, stage.eye_height_m)
     stage.update(1 / 60)
@@ -298,11 +292,7 @@ _PLAYER = textwrap.dedent(
 
 def _play(tmp_path: Path, event: str, strength: float, duration_s: float) -> np.ndarray:
     out = tmp_path / f"{event}-{strength:g}.wav"
-    conf = tmp_path / f"alsoft-{event}-{strength:g}.conf"
-    conf.write_text(
-        f"[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n[wave]\nfile={out}\n", encoding="utf-8"
-    )
-    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+    env = wave_env(tmp_path / f"alsoft-{event}-{strength:g}.conf", out)
     proc = subprocess.run(
         [
             sys.executable,

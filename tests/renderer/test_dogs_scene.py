@@ -13,7 +13,6 @@ clock is stepped, never waited for."""
 from __future__ import annotations
 
 import math
-import os
 import subprocess
 import sys
 import textwrap
@@ -36,6 +35,7 @@ from vr_exposure.renderer.stage import Stage
 
 from .apphelpers import DepthView, assert_demo_climbed, library, run_demo
 from .test_audio import _read_wav, _rms
+from .wave_output import wave_env
 
 pytestmark = pytest.mark.renderer
 
@@ -388,23 +388,16 @@ _BARKER = textwrap.dedent(
     """
     import sys, time
     import msgspec
-    from panda3d.core import loadPrcFileData, NodePath, AudioManager
+    from panda3d.core import loadPrcFileData
     loadPrcFileData("", "audio-library-name p3openal_audio\\nnotify-level-audio error\\n")
-    from vr_exposure.core.clock import FakeClock
     from vr_exposure.core.loading import load_library
-    from vr_exposure.renderer.audio import SceneAudio
     from vr_exposure.renderer.builders import contracts
-    from vr_exposure.renderer.stage import Stage
+    from tests.renderer.wave_output import audio_stage
 
     heading, scenes, protocols = float(sys.argv[1]), sys.argv[2], sys.argv[3]
     spec = load_library([scenes], [protocols], contracts=contracts()).scene("dogs")
     spec = msgspec.structs.replace(spec, audio={"bark": spec.audio["bark"]}, events={})
-    top = NodePath("top")
-    head = top.attachNewNode("head")
-    mgr = AudioManager.createAudioManager()
-    assert mgr.isValid(), "OpenAL did not open"
-    audio = SceneAudio(mgr, head, root=top)
-    stage = Stage(top, audio=audio, clock=FakeClock(), rng_seed=2, shadow_size_px=0)
+    top, head, mgr, audio, stage = audio_stage()
     stage.load(spec, preset="small-dog-close")
     head.setPosHpr(0, 0, stage.eye_height_m, heading, 0, 0)
     audio.play("bark")
@@ -421,11 +414,7 @@ _BARKER = textwrap.dedent(
 
 def _bark(tmp_path: Path, heading_deg: float) -> np.ndarray:
     out = tmp_path / f"bark{heading_deg:+.0f}.wav"
-    conf = tmp_path / "alsoft.conf"
-    conf.write_text(
-        f"[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n[wave]\nfile={out}\n", encoding="utf-8"
-    )
-    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+    env = wave_env(tmp_path / "alsoft.conf", out)
     proc = subprocess.run(
         [sys.executable, "-c", _BARKER, str(heading_deg), str(ROOT / "scenes"), str(ROOT / "protocols")],
         env=env,

@@ -33,6 +33,7 @@ from vr_exposure.renderer.stage import Stage
 from vr_exposure.renderer.still import OffscreenView
 
 from .test_audio import _read_wav, _rms
+from .wave_output import wave_env
 
 pytestmark = pytest.mark.renderer
 
@@ -316,13 +317,11 @@ _PLAYER = textwrap.dedent(
     """
     import os, sys, time
     import msgspec
-    from panda3d.core import loadPrcFileData, NodePath, AudioManager
+    from panda3d.core import loadPrcFileData
     loadPrcFileData("", "audio-library-name p3openal_audio\\nnotify-level-audio error\\n")
-    from vr_exposure.core.clock import FakeClock
     from vr_exposure.core.loading import load_library
-    from vr_exposure.renderer.audio import SceneAudio
     from vr_exposure.renderer.builders import contracts
-    from vr_exposure.renderer.stage import Stage
+    from tests.renderer.wave_output import audio_stage
 
     scene_id, scenes, protocols, wav = sys.argv[1:5]
     library = load_library(scenes.split(","), protocols.split(","), contracts=contracts())
@@ -334,12 +333,7 @@ _PLAYER = textwrap.dedent(
         spec = msgspec.structs.replace(full, audio={cue_name: cue}, events={})
         levels = [(cue.volume_at(i), i) for i in range(0, 101, 5)]
         volume, intensity = max(levels)
-        top = NodePath("top")
-        head = top.attachNewNode("head")
-        mgr = AudioManager.createAudioManager()
-        assert mgr.isValid(), "OpenAL did not open"
-        audio = SceneAudio(mgr, head, root=top)
-        stage = Stage(top, audio=audio, clock=FakeClock(), rng_seed=2, shadow_size_px=0)
+        top, head, mgr, audio, stage = audio_stage()
         stage.load(spec, intensity=intensity)
         head.setPos(0, 0, stage.eye_height_m)
         if not cue.loop:
@@ -361,10 +355,7 @@ _PLAYER = textwrap.dedent(
 def _play_scene_cues(tmp: Path, scene_id: str) -> dict[str, tuple[str, bytes]]:
     """Each cue of ``scene_id`` played alone in one player process: ``{cue: (player's line, WAV)}``."""
     out = tmp / "out.wav"
-    conf = tmp / "alsoft.conf"
-    settings = "[general]\ndrivers=wave\nchannels=stereo\nsample-type=int16\n"
-    conf.write_text(f"{settings}[wave]\nfile={out}\n", encoding="utf-8")
-    env = dict(os.environ, ALSOFT_CONF=str(conf), ALSOFT_DRIVERS="wave")
+    env = wave_env(tmp / "alsoft.conf", out)
     packages = [p for p in os.environ.get(PACKAGES_ENV, "").split(",") if p]
     env[PACKAGES_ENV] = ",".join(packages if TOY_PACKAGES in packages else [*packages, TOY_PACKAGES])
     scenes = f"{ROOT / 'scenes'},{TOY_CONTENT / 'scenes'}"

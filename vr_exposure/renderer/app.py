@@ -249,6 +249,8 @@ class App:
         self.schedules = Schedules()
         self._accepted: list[str] = []
         self._last_update_ns: int | None = None
+        #: This frame's link pump handled messages (the telemetry task then puts off a due sample).
+        self._link_handled = False
         self._last_state: m.RendererState | None = None
         self._ramping = False
         self._events_seen: tuple[str, ...] = ()
@@ -400,7 +402,7 @@ class App:
         if self.link is not None:
             # A frame that handled messages (a heartbeat, a command) lets the telemetry task put off
             # its 10 Hz stimulus sample by one frame, so the two do not add up in one frame.
-            self.telemetry.busy_frame = self.link.pump() > 0
+            self._link_handled = self.link.pump() > 0
 
     def _task_stimuli(self) -> None:
         now = self.clock.monotonic_ns()
@@ -418,7 +420,9 @@ class App:
         if info is not None:
             pose = info.head_pose
             now_ns = self.clock.monotonic_ns()
-            self.telemetry.on_frame(self.frame, now_ns, pose.position_m, pose.orientation_xyzw)
+            self.telemetry.on_frame(
+                self.frame, now_ns, pose.position_m, pose.orientation_xyzw, busy=self._link_handled
+            )
             if self.lsl_bridge is not None:
                 self._push_pose(now_ns, pose.position_m, pose.orientation_xyzw)
         if self.link is not None:

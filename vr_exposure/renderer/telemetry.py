@@ -437,8 +437,6 @@ class Telemetry:
         self.journal = journal
         self.mirror = mirror
         self.stimuli = stimuli
-        #: Set by the frame loop when this frame already did other periodic work (see StimulusTracker).
-        self.busy_frame = False
         #: Identifies the scene shown (the stage's scene instance): when it changes, the stimulus
         #: nodes are found again.
         self.scene_key = scene_key
@@ -463,8 +461,11 @@ class Telemetry:
         now_ns: int,
         position_m: tuple[float, float, float],
         orientation_xyzw: tuple[float, float, float, float],
+        *,
+        busy: bool = False,
     ) -> None:
-        """One rendered frame."""
+        """One rendered frame. ``busy``: the frame already did other periodic work (it handled link
+        messages); a stimulus sample due now waits one frame (:meth:`StimulusTracker.sample`)."""
         pose = {
             "frame": frame,
             "t_mono_ns": now_ns,
@@ -474,8 +475,7 @@ class Telemetry:
         self._emit("head_pose", pose)
         if self.stimuli is not None:
             scene = self.scene_key() if self.scene_key is not None else None
-            stimuli = self.stimuli.sample(frame, now_ns, scene, defer=self.busy_frame)
-            self.busy_frame = False
+            stimuli = self.stimuli.sample(frame, now_ns, scene, defer=busy)
             if stimuli is not None:
                 self._emit("stimulus_positions", stimuli)
         summary = self.timer.tick(now_ns)

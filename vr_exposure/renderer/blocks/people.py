@@ -906,9 +906,6 @@ class UpdateSchedule:
             self._interval[k] = interval_s
             self._spread = True
 
-    def interval_s(self, k: int) -> float:
-        return self._interval[k]
-
     def _respread(self) -> None:
         groups: dict[float, list[int]] = {}
         for k, interval in enumerate(self._interval):
