@@ -330,7 +330,8 @@ class ImpairedLink:
 
     def wait_outage_end(self, timeout_s: float) -> dict[str, Any]:
         """The forwarder's report at the outage's end: ``last_data_ns`` maps ``"<dir>:<port>"`` (dir
-        ``c2r`` or ``r2c``) to when the last data segment towards that port was delivered."""
+        ``c2r`` or ``r2c``) to when the last data segment towards that port was delivered, and
+        ``last_sent_ns`` to when that segment entered the link (its sender sent it)."""
         if self.kind == "netem":
             if self._restore is not None:
                 self._restore.join(timeout_s)
@@ -429,8 +430,8 @@ def _forward_main(args: argparse.Namespace) -> int:
         _ip("-n", ns, "link", "set", _TUN_NAME, "up")
     names = ("c2r", "r2c")
     delay_ns, jitter_ns = int(args.delay_ms * 1e6), int(args.jitter_ms * 1e6)
-    # Per direction, a heap of (due, arrival number, packet); per flow, the latest due time.
-    queues: list[list[tuple[int, int, bytes]]] = [[], []]
+    # Per direction, a heap of (due, arrival number, packet, entered); per flow, the latest due time.
+    queues: list[list[tuple[int, int, bytes, int]]] = [[], []]
     last_due: dict[tuple[int, bytes], int] = {}
     arrivals = 0
     realtime = True
@@ -439,7 +440,8 @@ def _forward_main(args: argparse.Namespace) -> int:
     except (OSError, AttributeError):
         realtime = False
     counts = {f"{n}_{k}": 0 for n in names for k in ("packets", "dropped", "blackholed", "bytes")}
-    last_data: dict[str, int] = {}
+    last_data: dict[str, int] = {}  # when the last data segment towards a port was delivered
+    last_sent: dict[str, int] = {}  # and when that segment had entered the link (was sent)
     outage_until: int | None = None
     t_cut = 0
     impaired = False
@@ -497,18 +499,20 @@ def _forward_main(args: argparse.Namespace) -> int:
                     t = max(t, last_due.get(flow, 0))  # keep each connection in order
                 last_due[flow] = t
                 arrivals += 1
-                heapq.heappush(queues[d], (t, arrivals, packet))
+                heapq.heappush(queues[d], (t, arrivals, packet, now))
         now = time.monotonic_ns()
         for d, q in enumerate(queues):
             while q and q[0][0] <= now:
-                _, _, packet = heapq.heappop(q)
+                _, _, packet, entered = heapq.heappop(q)
                 with contextlib.suppress(OSError):  # the interface may be going down at exit
                     os.write(fds[1 - d], packet)
                 port = _tcp_data_port(packet)
                 if port is not None:
                     last_data[f"{names[d]}:{port}"] = now
+                    last_sent[f"{names[d]}:{port}"] = entered
         if outage_until is not None and now >= outage_until:
-            out(event="outage_end", t_cut_ns=t_cut, t_end_ns=now, last_data_ns=dict(last_data))
+            out(event="outage_end", t_cut_ns=t_cut, t_end_ns=now, last_data_ns=dict(last_data),
+                last_sent_ns=dict(last_sent))  # fmt: skip
             outage_until = None
 
 
@@ -927,6 +931,7 @@ def _figures(
     ]  # fmt: skip
     safe_ns = int(entered[0]["t_mono_ns"]) if entered else None
     last_c2r = (outage_end.get("last_data_ns") or {}).get(f"c2r:{COMMAND_PORT}")
+    last_c2r_sent = (outage_end.get("last_sent_ns") or {}).get(f"c2r:{COMMAND_PORT}")
     connection = result.get("connection", [])
     lost_at = next((t for t, e in connection if e == "lost"), None)
     degraded_at = next((t for t, e in connection if e == "degraded"), None)
@@ -968,8 +973,12 @@ def _figures(
         "degraded_s": round(degraded_at / 1e9, 3) if degraded_at is not None else None,
         "warned_s": round(result["warned_ns"] / 1e9, 3) if result.get("warned_ns") is not None else None,
         "liveness_window_s": round(lost_after_s + (delay_ms + jitter_ms) / 1000, 3),
-        "safe_place_s": round((safe_ns - last_c2r) / 1e9, 3) if safe_ns and last_c2r else None,
+        # The outage as the renderer can know it: from the console's last message to get through
+        # (with tc netem, nothing tells when that was: then from the cut).
+        "safe_place_s": round((safe_ns - (last_c2r_sent or t_cut)) / 1e9, 3) if safe_ns else None,
         "safe_place_from_cut_s": round((safe_ns - t_cut) / 1e9, 3) if safe_ns else None,
+        "safe_place_from_arrival_s": round((safe_ns - last_c2r) / 1e9, 3) if safe_ns and last_c2r else None,
+        "last_sent_before_cut_ms": round((t_cut - last_c2r_sent) / 1e6, 1) if last_c2r_sent else None,
         "renderer_silence_s": link_lost[0]["content"]["silence_s"] if link_lost else None,
         "link_timeout_s": link_timeout_s,
         "frame_interval_ms": round(frame_interval_ms, 2),

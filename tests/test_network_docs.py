@@ -28,17 +28,25 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.slow, pytest.mark.renderer]
 
 
-def _section_commands() -> tuple[list[list[str]], list[list[str]]]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index("## Running the console over a network") :]
-    section = section[: section.index("\n## ", 10)]
+def _section_commands(doc: str = "README.md") -> tuple[list[list[str]], list[list[str]]]:
+    text = (ROOT / doc).read_text(encoding="utf-8")
+    heading = re.search(r"^##.* Running the console over a network", text, flags=re.M)
+    assert heading is not None, f"{doc} has no section 'Running the console over a network'"
+    section = text[heading.start() :]
+    end = section.find("\n## ", 10)
+    section = section if end < 0 else section[:end]
     blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 2, "one block for the renderer's machine, one for the console's"
+    assert len(blocks) == 2, f"{doc}: one block for the renderer's machine, one for the console's"
 
     def commands(block: str) -> list[list[str]]:
         return [shlex.split(line.split("#", 1)[0]) for line in block.splitlines() if line.strip()]
 
     return commands(blocks[0]), commands(blocks[1])
+
+
+def test_the_protocol_spec_gives_the_same_commands_as_the_readme() -> None:
+    """docs/protocol.md section 12 repeats the README's commands; the test below runs the README's."""
+    assert _section_commands("docs/protocol.md") == _section_commands("README.md")
 
 
 def _machine(tmp_path: Path, name: str) -> dict[str, str]:

@@ -122,8 +122,11 @@ class ThreadedRenderer:
             if self.frozen.is_set():
                 time.sleep(0.005)
                 continue
+            # Wait with the lock free: a lock is not fair, and a test thread that takes it to
+            # change the renderer would otherwise wait while this loop takes it again and again,
+            # its console unpolled and so hearing nothing (only this thread uses the socket).
+            self.server.wait(2)
             with self.lock:
-                self.server.wait(2)
                 self.fake.step()
 
     def close(self) -> None:

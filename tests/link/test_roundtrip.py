@@ -129,6 +129,19 @@ def test_the_console_acknowledges_mirror_images_in_its_heartbeats(renderer: Thre
         assert client.wait_until(lambda: renderer.server.peer_view_frame == frame + 5, 5)
 
 
+def test_the_console_reports_its_clock_offset_in_heartbeats(renderer: ThreadedRenderer) -> None:
+    """The renderer's watchdog counts from when the console sent (protocol.md 4): it needs the
+    console's clock offset, which each heartbeat after the first ack carries."""
+    with _client(renderer, heartbeat_interval_s=0.1) as client:
+        assert client.wait_until(lambda: client.synced, 5)
+        instance = client.codec.instance_id
+        assert client.wait_until(lambda: renderer.server.peer_clock_offset_ns(instance) is not None, 10)
+        said, offset = renderer.server.peer_clock_offset_ns(instance), client.clock_sync.offset
+        assert said is not None and offset is not None
+        # One process, one clock: the true offset is 0, and the estimate is within its uncertainty.
+        assert abs(said) <= offset[1] + 1_000_000
+
+
 def test_a_console_that_does_not_acknowledge_leaves_the_mirror_unthrottled(
     renderer: ThreadedRenderer,
 ) -> None:

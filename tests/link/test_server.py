@@ -339,6 +339,75 @@ def test_link_lost_after_silence_and_restored(fake: FakeRenderer) -> None:
         server.close()
 
 
+def _silent_frames_until_lost(server: LinkServer, clock: FakeClock, frame_s: float, limit: int) -> int:
+    """Frames of ``frame_s`` after the last message read until the renderer counts the link lost."""
+    for k in range(1, limit + 1):
+        clock.advance(frame_s)
+        server.pump()
+        if server.link_state == "lost":
+            return k
+    raise AssertionError(f"the link was not lost within {limit} frames")
+
+
+@pytest.mark.parametrize(
+    ("sent_before_read_s", "frames"),
+    [
+        # No clock offset said (a 2.1 console): silence counts from the read; the frame nearest
+        # 5 s is frame 250 (5.000 s), the first one at or past 5 s - half a frame.
+        (None, 250),
+        # Sent 80 ms before it was read: the fade comes on the frame nearest 5 s after the send.
+        (0.08, 246),
+        # An offset that puts the send 3 s back is not believed past 0.5 s.
+        (3.0, 225),
+        # Nor one that puts it after the read.
+        (-0.3, 250),
+    ],
+)
+def test_watchdog_counts_from_when_the_console_sent(sent_before_read_s: float | None, frames: int) -> None:
+    clock = FakeClock()
+    lost: list[float] = []
+    server = LinkServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", clock=clock, on_link_lost=lost.append)
+    p = RawPeer(server.command_endpoint)
+    p.codec.clock = console_clock = FakeClock(start_s=50.0)  # another machine's clock
+    try:
+        for _ in range(40):  # a 20 ms frame loop, so the renderer knows its frame interval
+            clock.advance(0.02)
+            server.pump()
+        offset_ns = None
+        if sent_before_read_s is not None:
+            # What the console estimates: the renderer's clock minus its own (protocol.md 8).
+            offset_ns = clock.monotonic_ns() - int(sent_before_read_s * 1e9) - console_clock.monotonic_ns()
+        p.send(p.frames(m.Heartbeat(clock_offset_ns=offset_ns)))
+        assert isinstance(p.recv(server).content, m.HeartbeatAck)
+        assert _silent_frames_until_lost(server, clock, 0.02, 400) == frames
+        sent_before_read_s = min(0.5, max(0.0, sent_before_read_s or 0.0))
+        assert lost == [pytest.approx(frames * 0.02 + sent_before_read_s, abs=1e-6)]
+        assert abs(lost[0] - 5.0) <= 0.01  # within half a frame of 5 s
+    finally:
+        p.close()
+        server.close()
+
+
+def test_each_console_s_clock_offset_is_its_own() -> None:
+    """Two consoles on two machines: the offset one reports says nothing of the other's clock."""
+    clock = FakeClock()
+    server = LinkServer("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", clock=clock)
+    a, b = RawPeer(server.command_endpoint), RawPeer(server.command_endpoint)
+    a.codec.clock, b.codec.clock = FakeClock(start_s=50.0), FakeClock(start_s=900.0)
+    try:
+        offset_a = clock.monotonic_ns() - int(0.2e9) - a.codec.clock.monotonic_ns()
+        a.send(a.frames(m.Heartbeat(clock_offset_ns=offset_a)))
+        a.recv(server)
+        assert server.silence_s() == pytest.approx(0.2)
+        b.send(b.frames(m.Heartbeat()))  # b said no offset: its message counts from its read
+        b.recv(server)
+        assert server.silence_s() == 0.0
+    finally:
+        a.close()
+        b.close()
+        server.close()
+
+
 def test_non_loopback_bind_without_curve_is_refused() -> None:
     with pytest.raises(LinkError, match="refusing to bind tcp://0.0.0.0:.* without CURVE"):
         LinkServer("tcp://0.0.0.0:*", "tcp://127.0.0.1:*")

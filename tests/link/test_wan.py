@@ -38,7 +38,9 @@ def test_a_session_survives_a_slow_lossy_link_and_an_outage() -> None:
     assert f["banner_s"] is not None and f["degraded_s"] is not None
     assert f["degraded_s"] < f["banner_s"], "the console warns before the link is lost"
     assert f["warned_s"] is not None and f["warned_s"] < f["banner_s"], "and says so in words"
-    assert f["renderer_silence_s"] is not None and f["renderer_silence_s"] >= 5.0
+    # Silence counts from when the console sent; the fade comes on the frame nearest 5 s of it.
+    assert f["renderer_silence_s"] is not None
+    assert f["renderer_silence_s"] >= 5.0 - f["frame_interval_ms"] / 2000 - 0.001, f
     assert f["safe_place_from_cut_s"] is not None and f["safe_place_from_cut_s"] > f["banner_s"]
     records = drill.renderer_records
     lost = [r for r in records if r.get("msg_type") == "link_lost"]

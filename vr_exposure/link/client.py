@@ -502,9 +502,8 @@ class LinkClient:
         p.transmissions += 1
         self.counters["sent" if p.transmissions == 1 else "retries"] += 1
         if p.transmissions == 1 and self.hedge_socket is not None:
-            rtts = [s.rtt_ns for s in self.clock_sync.samples]
-            if rtts:
-                median_ns = int(statistics.median(rtts))
+            median_ns = self.clock_sync.median_rtt_ns()
+            if median_ns is not None:
                 delay_ns = (
                     0
                     if median_ns >= _HEDGE_AT_ONCE_RTT_NS
@@ -601,7 +600,9 @@ class LinkClient:
         self._next_heartbeat_ns = now + int(self.heartbeat_interval_s * 1e9)
         self._last_heartbeat_ns = now
         view_frame = self.view_frame if self.acknowledge_mirror else -1
-        header, frame = self.codec.build(Heartbeat(view_frame=view_frame))
+        offset = self.clock_sync.offset
+        heartbeat = Heartbeat(view_frame=view_frame, clock_offset_ns=None if offset is None else offset[0])
+        header, frame = self.codec.build(heartbeat)
         try:
             self.dealer.send(frame, zmq.NOBLOCK)
         except zmq.ZMQError:

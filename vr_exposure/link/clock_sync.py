@@ -12,6 +12,7 @@ is the most trustworthy one; that sample is the estimate.
 
 from __future__ import annotations
 
+import statistics
 from collections import deque
 from typing import NamedTuple
 
@@ -48,6 +49,12 @@ class ClockSync:
             return None
         best = min(self.samples, key=lambda s: s.rtt_ns)
         return best.offset_ns, best.rtt_ns // 2
+
+    def median_rtt_ns(self) -> int | None:
+        """The median round trip of the window (None before the first): what a message takes."""
+        if not self.samples:
+            return None
+        return int(statistics.median(s.rtt_ns for s in self.samples))
 
     def to_renderer_ns(self, console_ns: int) -> int | None:
         est = self.offset

@@ -17,7 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
-PROTOCOL_VERSION = "2.1"
+PROTOCOL_VERSION = "2.2"
 """The wire protocol's version, MAJOR.MINOR, independent of the package version. Peers with a
 different MAJOR refuse each other (``ProtocolVersionMismatch``); a different MINOR is compatible."""
 
@@ -262,6 +262,11 @@ class Heartbeat(Content):
     """The ``frame`` of the newest ``view_image`` the console has received (-1: none, or a console
     that does not say). The renderer keeps at most a few images in flight beyond it, so mirror
     images never queue up on a slow link (protocol.md 5.4)."""
+    clock_offset_ns: int | None = None
+    """Renderer clock minus console clock as the console estimates it from acks (protocol.md 8;
+    null: not yet, or a console that does not say). With it the renderer's watchdog counts silence
+    from when the console sent its last message (``sent_mono_ns``), not from its arrival
+    (protocol.md 4)."""
 
 
 class HeartbeatAck(Content):

@@ -15,7 +15,9 @@ its main loop (so a frozen frame loop stops answering heartbeats and the console
    overrides a newer one; steering commands must name the renderer (``target_instance``) and its
    session (``session_id``). ``safe_place`` and ``stop`` always win: no check refuses them;
 6. answers heartbeats and ``hello`` / ``snapshot`` itself and passes other requests to the handler;
-7. checks the console's liveness: ``on_link_lost`` after ``link_timeout_s`` of silence.
+7. checks the console's liveness: ``on_link_lost`` after ``link_timeout_s`` of silence, counted from
+   when the console sent the last message read (its ``sent_mono_ns`` on the renderer's clock, by
+   the clock offset the console reports in heartbeats), decided on the frame nearest that limit.
 
 Handler exceptions become error replies (``InternalError`` for anything but a
 :class:`~vr_exposure.link.errors.CommandRejected`); nothing a console sends can raise out of ``pump``.
@@ -72,6 +74,11 @@ log = logging.getLogger(__name__)
 DEFAULT_COMMAND_ENDPOINT = "tcp://127.0.0.1:47310"
 DEFAULT_PUB_ENDPOINT = "tcp://127.0.0.1:47311"
 DEFAULT_LINK_TIMEOUT_S = 5.0
+# The watchdog's estimates are bounded: a message counts as sent at most 0.5 s before it was read
+# (a wrong clock offset must not bring the fade more than that forward), a frame as 100 ms at most.
+_MAX_IN_FLIGHT_NS = 500_000_000
+_MAX_FRAME_NS = 100_000_000
+_MAX_PEERS = 16  # console instances whose clock offsets are kept
 
 Handler = Callable[[Request], "Reply | Mapping[str, Any] | None"]
 """Takes the typed request content; returns the reply (a Reply Struct, a mapping of the reply's
@@ -175,7 +182,10 @@ class LinkServer:
         self._telemetry_seq: dict[str, int] = {}
         self._cmd_seq = 0
         self._replies: OrderedDict[str, bytes] = OrderedDict()
+        # When the console sent the newest message read, on this clock (see _heard).
         self._last_heard_ns: int | None = None
+        # Console instance -> the clock offset it last reported (heartbeat clock_offset_ns).
+        self._peer_offsets_ns: OrderedDict[str, int] = OrderedDict()
         self._timeout_ns = int(link_timeout_s * 1e9)
         # The ordering rule: console instance_id -> seq of the newest steering command handled.
         self._steer_seq: dict[str, int] = {}
@@ -239,10 +249,14 @@ class LinkServer:
         self.codec.session_id = value
 
     def silence_s(self) -> float:
-        """Seconds since a console was last heard (0 before the first one)."""
+        """Seconds since a console sent the newest message the renderer read (0 before the first)."""
         if self._last_heard_ns is None:
             return 0.0
         return (self.clock.monotonic_ns() - self._last_heard_ns) / 1e9
+
+    def peer_clock_offset_ns(self, console_instance: str) -> int | None:
+        """The clock offset (renderer minus console) a console last reported, None if none."""
+        return self._peer_offsets_ns.get(console_instance)
 
     # -- the frame loop -----------------------------------------------------------------------
 
@@ -429,8 +443,13 @@ class LinkServer:
             return None
 
     def _dispatch(self, routing: list[bytes], msg: Message, t1_ns: int) -> None:
-        self._heard()
         content = msg.content
+        if isinstance(content, Heartbeat) and content.clock_offset_ns is not None:
+            self._peer_offsets_ns[msg.header.instance_id] = content.clock_offset_ns
+            self._peer_offsets_ns.move_to_end(msg.header.instance_id)
+            while len(self._peer_offsets_ns) > _MAX_PEERS:
+                self._peer_offsets_ns.popitem(last=False)
+        self._heard(msg.header, t1_ns)
         header = msg.header
         if isinstance(content, Heartbeat):
             self.counters["heartbeats"] += 1
@@ -598,10 +617,19 @@ class LinkServer:
         except zmq.ZMQError:
             self.counters["send_dropped"] += 1
 
-    def _heard(self) -> None:
-        now = self.clock.monotonic_ns()
-        silence_s = 0.0 if self._last_heard_ns is None else (now - self._last_heard_ns) / 1e9
-        self._last_heard_ns = now
+    def _heard(self, header: Header, t1_ns: int) -> None:
+        """A message read at ``t1_ns``: silence now counts from when the console sent it. That is
+        its ``sent_mono_ns`` moved to this clock by the offset its console reported, held between
+        ``_MAX_IN_FLIGHT_NS`` and no time before the read (a wrong offset moves the fade by half a
+        second at most); without an offset, the read itself. Dispatch puts a stop first, and a
+        retry keeps its first send time, so the newest send time is kept, not the last one."""
+        offset = self._peer_offsets_ns.get(header.instance_id)
+        sent_ns = t1_ns
+        if offset is not None:
+            sent_ns = min(t1_ns, max(t1_ns - _MAX_IN_FLIGHT_NS, header.sent_mono_ns + offset))
+        last = self._last_heard_ns
+        silence_s = 0.0 if last is None else max(0, sent_ns - last) / 1e9
+        self._last_heard_ns = sent_ns if last is None else max(last, sent_ns)
         if self.link_state == "ok":
             return
         was_lost = self.link_state == "lost"
@@ -611,11 +639,21 @@ class LinkServer:
         if was_lost:
             self.publish(LinkRestored(silence_s=round(silence_s, 3)))
 
+    def _frame_ns(self) -> int:
+        """The median pump interval, at most ``_MAX_FRAME_NS`` (a stalled loop's is no guide)."""
+        if not self._pump_intervals_ns:
+            return 0
+        return min(int(statistics.median(self._pump_intervals_ns)), _MAX_FRAME_NS)
+
     def _check_link(self) -> None:
         if self.link_state != "ok" or self._last_heard_ns is None:
             return
         silence_ns = self.clock.monotonic_ns() - self._last_heard_ns
-        if silence_ns <= self._timeout_ns:
+        if silence_ns < self._timeout_ns - _MAX_FRAME_NS // 2:
+            return  # the cheap test, every frame
+        # The fade starts on the frame nearest the limit: half a frame early at most, not up to a
+        # whole frame late.
+        if silence_ns < self._timeout_ns - self._frame_ns() // 2:
             return
         self.link_state = "lost"
         self.counters["links_lost"] += 1
