@@ -37,6 +37,7 @@ Run as a script, this module is either the forwarder (``forward``) or the consol
 from __future__ import annotations
 
 import argparse
+import bisect
 import contextlib
 import ctypes
 import fcntl
@@ -331,7 +332,8 @@ class ImpairedLink:
     def wait_outage_end(self, timeout_s: float) -> dict[str, Any]:
         """The forwarder's report at the outage's end: ``last_data_ns`` maps ``"<dir>:<port>"`` (dir
         ``c2r`` or ``r2c``) to when the last data segment towards that port was delivered, and
-        ``last_sent_ns`` to when that segment entered the link (its sender sent it)."""
+        ``last_sent_ns`` to when the newest byte its receiver could then read was first sent
+        (:class:`StreamClock`)."""
         if self.kind == "netem":
             if self._restore is not None:
                 self._restore.join(timeout_s)
@@ -415,6 +417,81 @@ def _tcp_data_port(packet: bytes) -> int | None:
     return int.from_bytes(packet[ihl + 2 : ihl + 4], "big")
 
 
+def _tcp_segment(packet: bytes) -> tuple[bytes, int, int, int] | None:
+    """An IPv4 TCP segment's (flow, sequence number, payload length, flags), else None."""
+    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
+        return None
+    ihl = (packet[0] & 0x0F) * 4
+    if len(packet) < ihl + 20:
+        return None
+    doff = (packet[ihl + 12] >> 4) * 4
+    payload = int.from_bytes(packet[2:4], "big") - ihl - doff
+    seq = int.from_bytes(packet[ihl + 4 : ihl + 8], "big")
+    return _flow_key(packet), seq, max(0, payload), packet[ihl + 13]
+
+
+class StreamClock:
+    """When the bytes a receiver can read were first sent, per TCP connection.
+
+    A retransmitted segment enters the link later than its bytes were first sent, and bytes past
+    a hole the link dropped are held by the receiver's TCP until the hole is filled. So for each
+    connection this keeps when each new byte range first entered (:meth:`entered`), and, as
+    segments are delivered (:meth:`delivered`), how far the receiver can read without a hole; it
+    answers when the newest readable byte was first sent."""
+
+    def __init__(self) -> None:
+        self._base: dict[bytes, int] = {}  # flow -> sequence number of its first data byte
+        self._sent: dict[bytes, list[tuple[int, int]]] = {}  # flow -> [(end, first sent)], ends rising
+        self._frontier: dict[bytes, int] = {}  # flow -> bytes readable without a hole
+        self._ahead: dict[bytes, dict[int, int]] = {}  # flow -> {start: end} delivered past a hole
+
+    def _range(self, packet: bytes) -> tuple[bytes, int, int] | None:
+        seg = _tcp_segment(packet)
+        if seg is None:
+            return None
+        flow, seq, length, flags = seg
+        if flags & 0x02:  # SYN (seen entering and again delivered): the first data byte is next
+            if self._base.get(flow) != (seq + 1) % 2**32:
+                self._base[flow] = (seq + 1) % 2**32
+                self._sent[flow], self._frontier[flow], self._ahead[flow] = [], 0, {}
+            return None
+        if length == 0 or flow not in self._base:
+            return None
+        start = (seq - self._base[flow]) % 2**32
+        return flow, start, start + length
+
+    def entered(self, packet: bytes, t_ns: int) -> None:
+        r = self._range(packet)
+        if r is not None:
+            sent = self._sent[r[0]]
+            if not sent or r[2] > sent[-1][0]:
+                sent.append((r[2], t_ns))
+
+    def delivered(self, packet: bytes) -> int | None:
+        """The first-sent time of the newest byte the receiver can now read, if this segment
+        carried data; None otherwise."""
+        r = self._range(packet)
+        if r is None:
+            return None
+        flow, start, end = r
+        ahead = self._ahead[flow]
+        if start > self._frontier[flow]:
+            ahead[start] = max(end, ahead.get(start, 0))
+        else:
+            self._frontier[flow] = max(self._frontier[flow], end)
+        while ahead:
+            gap_closed = [k for k in ahead if k <= self._frontier[flow]]
+            if not gap_closed:
+                break
+            for k in gap_closed:
+                self._frontier[flow] = max(self._frontier[flow], ahead.pop(k))
+        sent, frontier = self._sent[flow], self._frontier[flow]
+        if frontier == 0 or not sent:
+            return None
+        i = bisect.bisect_left(sent, (frontier, -1))
+        return sent[min(i, len(sent) - 1)][1]
+
+
 def _forward_main(args: argparse.Namespace) -> int:
     def out(**msg: Any) -> None:
         sys.stdout.write(json.dumps(msg) + "\n")
@@ -430,8 +507,8 @@ def _forward_main(args: argparse.Namespace) -> int:
         _ip("-n", ns, "link", "set", _TUN_NAME, "up")
     names = ("c2r", "r2c")
     delay_ns, jitter_ns = int(args.delay_ms * 1e6), int(args.jitter_ms * 1e6)
-    # Per direction, a heap of (due, arrival number, packet, entered); per flow, the latest due time.
-    queues: list[list[tuple[int, int, bytes, int]]] = [[], []]
+    # Per direction, a heap of (due, arrival number, packet); per flow, the latest due time.
+    queues: list[list[tuple[int, int, bytes]]] = [[], []]
     last_due: dict[tuple[int, bytes], int] = {}
     arrivals = 0
     realtime = True
@@ -441,7 +518,8 @@ def _forward_main(args: argparse.Namespace) -> int:
         realtime = False
     counts = {f"{n}_{k}": 0 for n in names for k in ("packets", "dropped", "blackholed", "bytes")}
     last_data: dict[str, int] = {}  # when the last data segment towards a port was delivered
-    last_sent: dict[str, int] = {}  # and when that segment had entered the link (was sent)
+    last_sent: dict[str, int] = {}  # and when the newest byte readable then was first sent
+    streams = StreamClock()
     outage_until: int | None = None
     t_cut = 0
     impaired = False
@@ -485,6 +563,7 @@ def _forward_main(args: argparse.Namespace) -> int:
                 now = time.monotonic_ns()
                 counts[f"{names[d]}_packets"] += 1
                 counts[f"{names[d]}_bytes"] += len(packet)
+                streams.entered(packet, now)  # sent, whether or not the link then carries it
                 if outage_until is not None and now < outage_until:
                     counts[f"{names[d]}_blackholed"] += 1
                     continue
@@ -499,17 +578,21 @@ def _forward_main(args: argparse.Namespace) -> int:
                     t = max(t, last_due.get(flow, 0))  # keep each connection in order
                 last_due[flow] = t
                 arrivals += 1
-                heapq.heappush(queues[d], (t, arrivals, packet, now))
+                heapq.heappush(queues[d], (t, arrivals, packet))
         now = time.monotonic_ns()
         for d, q in enumerate(queues):
             while q and q[0][0] <= now:
-                _, _, packet, entered = heapq.heappop(q)
+                _, _, packet = heapq.heappop(q)
                 with contextlib.suppress(OSError):  # the interface may be going down at exit
                     os.write(fds[1 - d], packet)
+                readable_sent = streams.delivered(packet)
                 port = _tcp_data_port(packet)
                 if port is not None:
                     last_data[f"{names[d]}:{port}"] = now
-                    last_sent[f"{names[d]}:{port}"] = entered
+                if port is not None and readable_sent is not None:
+                    last_sent[f"{names[d]}:{port}"] = max(
+                        readable_sent, last_sent.get(f"{names[d]}:{port}", 0)
+                    )
         if outage_until is not None and now >= outage_until:
             out(event="outage_end", t_cut_ns=t_cut, t_end_ns=now, last_data_ns=dict(last_data),
                 last_sent_ns=dict(last_sent))  # fmt: skip
@@ -650,6 +733,10 @@ def _console_main(args: argparse.Namespace) -> int:
             "the last burst value in the state",
         )
         # The outage.
+        # Both namespaces share one monotonic clock, so the true offset is 0: what the console
+        # estimated (and told the renderer) is then its error.
+        est = client.clock_sync.offset
+        result["clock_offset_ms"] = None if est is None else [round(est[0] / 1e6, 2), round(est[1] / 1e6, 2)]
         out(want="outage")
         t_cut = int(json.loads(sys.stdin.readline())["t_cut_ns"])
         warned: list[int] = []
@@ -980,6 +1067,7 @@ def _figures(
         "safe_place_from_arrival_s": round((safe_ns - last_c2r) / 1e9, 3) if safe_ns and last_c2r else None,
         "last_sent_before_cut_ms": round((t_cut - last_c2r_sent) / 1e6, 1) if last_c2r_sent else None,
         "renderer_silence_s": link_lost[0]["content"]["silence_s"] if link_lost else None,
+        "clock_offset_ms": result.get("clock_offset_ms"),
         "link_timeout_s": link_timeout_s,
         "frame_interval_ms": round(frame_interval_ms, 2),
         "scene": scene,

@@ -8,15 +8,43 @@ place because of the link, the session intact afterwards); the timing figures ar
 from __future__ import annotations
 
 import os
+import struct
 import subprocess
 
 import pytest
 
-from tests.netdrill import run_drill, unavailable_reason
-
-pytestmark = pytest.mark.slow
+from tests.netdrill import StreamClock, run_drill, unavailable_reason
 
 
+def _segment(seq: int, payload: bytes = b"", *, syn: bool = False) -> bytes:
+    """An IPv4 TCP segment 10.0.0.1:5000 -> 10.0.0.2:47310 (checksums left zero)."""
+    tcp = struct.pack("!HHIIBBHHH", 5000, 47310, seq % 2**32, 0, 5 << 4, 0x02 if syn else 0x18, 65535, 0, 0)
+    total = 20 + len(tcp) + len(payload)
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, total, 0, 0, 64, 6, 0, bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])
+    )
+    return ip + tcp + payload
+
+
+def test_the_drill_times_the_newest_readable_byte_by_its_first_send() -> None:
+    """The reference the fade is timed against: a retransmission enters the link later than its
+    bytes were sent, and bytes past a hole stay unreadable until the hole is filled."""
+    isn = 2**32 - 150  # the sequence numbers wrap inside this connection
+    clock = StreamClock()
+    clock.entered(_segment(isn, syn=True), 0)
+    a, b, c = _segment(isn + 1, b"a" * 100), _segment(isn + 101, b"b" * 100), _segment(isn + 201, b"c" * 100)
+    clock.entered(a, 10)
+    clock.entered(b, 20)
+    clock.entered(c, 30)
+    assert clock.delivered(_segment(isn, syn=True)) is None
+    assert clock.delivered(a) == 10
+    assert clock.delivered(c) == 10  # b was lost: c cannot be read yet
+    clock.entered(b, 250)  # b sent again
+    assert clock.delivered(b) == 30  # a, b and c readable now; c's bytes were first sent at 30
+    assert clock.delivered(_segment(isn + 301)) is None  # a bare ack carries no data
+
+
+@pytest.mark.slow
 def test_a_session_survives_a_slow_lossy_link_and_an_outage() -> None:
     reason = unavailable_reason()  # here, not at import: it tries to create a network namespace
     if reason is not None:
