@@ -403,22 +403,9 @@ def _flow_key(packet: bytes) -> bytes:
     return bytes(packet[9:10]) + bytes(packet[12:20]) + bytes(packet[ihl : ihl + 4])
 
 
-def _tcp_data_port(packet: bytes) -> int | None:
-    """The destination port of an IPv4 TCP segment that carries data, else None."""
-    if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
-        return None
-    ihl = (packet[0] & 0x0F) * 4
-    total = int.from_bytes(packet[2:4], "big")
-    if len(packet) < ihl + 20:
-        return None
-    doff = (packet[ihl + 12] >> 4) * 4
-    if total - ihl - doff <= 0:
-        return None
-    return int.from_bytes(packet[ihl + 2 : ihl + 4], "big")
-
-
-def _tcp_segment(packet: bytes) -> tuple[bytes, int, int, int] | None:
-    """An IPv4 TCP segment's (flow, sequence number, payload length, flags), else None."""
+def _tcp_segment(packet: bytes) -> tuple[bytes, int, int, int, int] | None:
+    """An IPv4 TCP segment's (flow, sequence number, payload length, flags, destination port),
+    else None."""
     if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
         return None
     ihl = (packet[0] & 0x0F) * 4
@@ -427,7 +414,14 @@ def _tcp_segment(packet: bytes) -> tuple[bytes, int, int, int] | None:
     doff = (packet[ihl + 12] >> 4) * 4
     payload = int.from_bytes(packet[2:4], "big") - ihl - doff
     seq = int.from_bytes(packet[ihl + 4 : ihl + 8], "big")
-    return _flow_key(packet), seq, max(0, payload), packet[ihl + 13]
+    port = int.from_bytes(packet[ihl + 2 : ihl + 4], "big")
+    return _flow_key(packet), seq, max(0, payload), packet[ihl + 13], port
+
+
+def _tcp_data_port(packet: bytes) -> int | None:
+    """The destination port of an IPv4 TCP segment that carries data, else None."""
+    seg = _tcp_segment(packet)
+    return seg[4] if seg is not None and seg[2] > 0 else None
 
 
 class StreamClock:
@@ -449,7 +443,7 @@ class StreamClock:
         seg = _tcp_segment(packet)
         if seg is None:
             return None
-        flow, seq, length, flags = seg
+        flow, seq, length, flags, _ = seg
         if flags & 0x02:  # SYN (seen entering and again delivered): the first data byte is next
             if self._base.get(flow) != (seq + 1) % 2**32:
                 self._base[flow] = (seq + 1) % 2**32
@@ -588,11 +582,10 @@ def _forward_main(args: argparse.Namespace) -> int:
                 readable_sent = streams.delivered(packet)
                 port = _tcp_data_port(packet)
                 if port is not None:
-                    last_data[f"{names[d]}:{port}"] = now
-                if port is not None and readable_sent is not None:
-                    last_sent[f"{names[d]}:{port}"] = max(
-                        readable_sent, last_sent.get(f"{names[d]}:{port}", 0)
-                    )
+                    key = f"{names[d]}:{port}"
+                    last_data[key] = now
+                    if readable_sent is not None:
+                        last_sent[key] = max(readable_sent, last_sent.get(key, 0))
         if outage_until is not None and now >= outage_until:
             out(event="outage_end", t_cut_ns=t_cut, t_end_ns=now, last_data_ns=dict(last_data),
                 last_sent_ns=dict(last_sent))  # fmt: skip

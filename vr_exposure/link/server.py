@@ -295,9 +295,10 @@ class LinkServer:
 
     def frame_interval_ms(self) -> float:
         """The median interval between recent pumps (the renderer's frame interval), 0 before two."""
-        if not self._pump_intervals_ns:
-            return 0.0
-        return round(statistics.median(self._pump_intervals_ns) / 1e6, 3)
+        return round(self._median_pump_ns() / 1e6, 3)
+
+    def _median_pump_ns(self) -> float:
+        return statistics.median(self._pump_intervals_ns) if self._pump_intervals_ns else 0.0
 
     def wait(self, timeout_ms: int) -> bool:
         """Block up to ``timeout_ms`` for a command; for loops that are not frame-driven."""
@@ -443,14 +444,14 @@ class LinkServer:
             return None
 
     def _dispatch(self, routing: list[bytes], msg: Message, t1_ns: int) -> None:
-        content = msg.content
+        content, header = msg.content, msg.header
         if isinstance(content, Heartbeat) and content.clock_offset_ns is not None:
-            self._peer_offsets_ns[msg.header.instance_id] = content.clock_offset_ns
-            self._peer_offsets_ns.move_to_end(msg.header.instance_id)
+            # Before _heard: this very heartbeat is then timed by the offset it brings.
+            self._peer_offsets_ns[header.instance_id] = content.clock_offset_ns
+            self._peer_offsets_ns.move_to_end(header.instance_id)
             while len(self._peer_offsets_ns) > _MAX_PEERS:
                 self._peer_offsets_ns.popitem(last=False)
-        self._heard(msg.header, t1_ns)
-        header = msg.header
+        self._heard(header, t1_ns)
         if isinstance(content, Heartbeat):
             self.counters["heartbeats"] += 1
             if content.view_frame >= 0:
@@ -641,9 +642,7 @@ class LinkServer:
 
     def _frame_ns(self) -> int:
         """The median pump interval, at most ``_MAX_FRAME_NS`` (a stalled loop's is no guide)."""
-        if not self._pump_intervals_ns:
-            return 0
-        return min(int(statistics.median(self._pump_intervals_ns)), _MAX_FRAME_NS)
+        return min(int(self._median_pump_ns()), _MAX_FRAME_NS)
 
     def _check_link(self) -> None:
         if self.link_state != "ok" or self._last_heard_ns is None:
